@@ -1,0 +1,70 @@
+// Turns argv and the environment into a Config, or one error line naming the setting, the value and what is accepted.
+import { SETTINGS, type Config, type SettingName } from "./settings.ts";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; error: ConfigError } | { ok: false; help: string };
+
+const NAMES = Object.keys(SETTINGS) as SettingName[];
+const BY_FLAG = new Map(NAMES.map((name) => [SETTINGS[name].flag, name]));
+
+/** Reads `-name value`, `-name=value`, `--name=value` and `--name value`. */
+function readFlags(argv: readonly string[]): Map<SettingName, string> | ConfigError | "help" {
+  const flags = new Map<SettingName, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] ?? "";
+    if (word === "-h" || word === "--help" || word === "-help") return "help";
+    if (!word.startsWith("-") || word === "-" || word === "--") {
+      return new ConfigError(`unexpected argument "${word}": settings are given as -name value or -name=value (see --help)`);
+    }
+    const body = word.replace(/^--?/, "");
+    const eq = body.indexOf("=");
+    const flag = eq === -1 ? body : body.slice(0, eq);
+    const name = BY_FLAG.get(flag);
+    if (name === undefined) return new ConfigError(`unknown flag "-${flag}": accepted flags are ${NAMES.map((n) => `-${SETTINGS[n].flag}`).join(", ")}`);
+    if (eq !== -1) {
+      flags.set(name, body.slice(eq + 1));
+      continue;
+    }
+    const value = argv[i + 1];
+    if (value === undefined) return new ConfigError(`flag -${flag} needs a value: ${SETTINGS[name].help}`);
+    flags.set(name, value);
+    i++;
+  }
+  return flags;
+}
+
+export function usage(): string {
+  const lines = NAMES.map((name) => {
+    const s = SETTINGS[name];
+    return `  -${s.flag.padEnd(28)} ${s.env.padEnd(20)} ${s.help}${s.fallback === undefined ? "" : ` (default: ${s.fallback === "" ? "none" : s.fallback})`}`;
+  });
+  return ["usage: limedb-node [-flag value ...]   (flag > env > default)", "", ...lines].join("\n");
+}
+
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const flags = readFlags(argv);
+  if (flags === "help") return { ok: false, help: usage() };
+  if (flags instanceof ConfigError) return { ok: false, error: flags };
+
+  const values: Partial<Record<SettingName, unknown>> = {};
+  for (const name of NAMES) {
+    const s = SETTINGS[name];
+    const fromFlag = flags.get(name);
+    const fromEnv = env[s.env];
+    const raw = fromFlag ?? (fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined) ?? s.fallback;
+    if (raw === undefined) continue;
+    const parsed = s.parse(raw);
+    if (!parsed.ok) {
+      const source = fromFlag !== undefined ? `-${s.flag}` : fromEnv !== undefined && fromEnv !== "" ? s.env : `default of ${s.env}`;
+      return { ok: false, error: new ConfigError(`invalid ${source} "${raw}": expected ${parsed.accepted}`) };
+    }
+    values[name] = parsed.value;
+  }
+  // NODE_URL derives from the effective port when not given, so a node on -server.port 7001 is http://localhost:7001.
+  values.nodeUrl ??= `http://localhost:${String(values.serverPort)}`;
+  const config = values as Config;
+  return { ok: true, config: { ...config, nodePeers: config.nodePeers.filter((peer) => peer !== config.nodeUrl) } };
+}

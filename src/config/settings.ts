@@ -1,0 +1,57 @@
+// The one schema of every setting: env name, flag, default and parser. Flag > env > default.
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { integer, nodeUrl, nodeUrlList, nonEmptyText, oneOf, optionalUrl, text, type Parser } from "./values.ts";
+
+export const STORE_BACKENDS = ["memory", "fs", "sqlite"] as const;
+export type StoreBackendName = (typeof STORE_BACKENDS)[number];
+
+export const SQLITE_SYNC_MODES = ["normal", "full"] as const;
+export type SqliteSyncMode = (typeof SQLITE_SYNC_MODES)[number];
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The largest value a node accepts; SPEC §4 sets 1 MiB as the default. */
+export const VALUE_BYTES_MAX_DEFAULT = 1024 * 1024;
+/** A ceiling on the configurable value limit: beyond this a single request would strain one process. */
+export const VALUE_BYTES_MAX_CEILING = 64 * 1024 * 1024;
+/** Ring points per node; 256 keeps every node's share within a few percent of the mean. */
+export const VIRTUAL_NODES_DEFAULT = 256;
+/** A bound on ring points per node so that a rebuilt ring stays small (4,096 × 100 nodes ≈ 400k points). */
+export const VIRTUAL_NODES_MAX = 4096;
+
+interface Setting<T> {
+  readonly env: string;
+  readonly flag: string;
+  readonly parse: Parser<T>;
+  /** The default as the user would type it, or undefined when it derives from other settings. */
+  readonly fallback: string | undefined;
+  readonly help: string;
+}
+
+function setting<T>(env: string, flag: string, fallback: string | undefined, parse: Parser<T>, help: string): Setting<T> {
+  return { env, flag, parse, fallback, help };
+}
+
+export const SETTINGS = {
+  serverPort: setting("SERVER_PORT", "server.port", "8484", integer(1, 65535), "HTTP port"),
+  serverHost: setting("SERVER_HOST", "server.host", "127.0.0.1", nonEmptyText, "address to listen on (0.0.0.0 for all interfaces)"),
+  nodeUrl: setting("NODE_URL", "node.url", undefined, nodeUrl, "this node's public URL, its identity (default http://localhost:<port>)"),
+  nodePeers: setting("NODE_PEERS", "node.peers", "", nodeUrlList, "comma-separated seed URLs; self is ignored"),
+  virtualNodes: setting("VIRTUAL_NODES", "node.routing.virtual-nodes", String(VIRTUAL_NODES_DEFAULT), integer(0, VIRTUAL_NODES_MAX), "ring points per node; 0 means one point"),
+  dataDir: setting("DATA_DIR", "data.dir", join(homedir(), ".limedb"), nonEmptyText, "where durable stores keep files"),
+  storeBackend: setting("STORE_BACKEND", "store.backend", "sqlite", oneOf(STORE_BACKENDS), "memory, fs (strict JSON file) or sqlite"),
+  sqliteSync: setting("SQLITE_SYNC", "store.sqlite.sync", "normal", oneOf(SQLITE_SYNC_MODES), "normal survives kill -9; full also survives power loss"),
+  valueBytesMax: setting("VALUE_BYTES_MAX", "limits.value-bytes-max", String(VALUE_BYTES_MAX_DEFAULT), integer(1, VALUE_BYTES_MAX_CEILING), "largest value in UTF-8 bytes"),
+  replicationFactor: setting("REPLICATION_FACTOR", "node.replication-factor", "3", integer(1, 16), "copies of each key (capped at cluster size)"),
+  otelEndpoint: setting("OTEL_ENDPOINT", "otel.endpoint", "", optionalUrl, "OTLP collector; empty disables telemetry"),
+  logLevel: setting("LOG_LEVEL", "log.level", "info", oneOf(LOG_LEVELS), "debug, info, warn or error"),
+  clusterSecret: setting("CLUSTER_SECRET", "cluster.secret", "", text, "shared secret for internal endpoints; empty means none"),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+type ValueOf<S> = S extends Setting<infer T> ? T : never;
+
+export type Config = { readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };

@@ -1,0 +1,32 @@
+// Reads a JSON body with a byte limit, stopping as soon as it is exceeded rather than reading it whole.
+import { NodeError } from "../node/errors.ts";
+
+export async function readJsonBody(request: Request, bytesMax: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > bytesMax) throw tooLarge(declared, bytesMax);
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  if (request.body !== null) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += value.byteLength;
+      if (received > bytesMax) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge(received, bytesMax);
+      }
+      chunks.push(value);
+    }
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new NodeError("bad_request", text.trim() === "" ? "the body is empty; expected a JSON object" : "the body is not valid JSON");
+  }
+}
+
+function tooLarge(bytes: number, bytesMax: number): NodeError {
+  return new NodeError("too_large", `request body of ${bytes} bytes or more is over the limit of ${bytesMax} bytes`);
+}

@@ -1,0 +1,46 @@
+// Schemas of the cluster routes, for validation of what we send and for Swagger.
+import { t } from "elysia";
+
+export const stateResponse = t.Object({
+  nodeUrl: t.String(),
+  peers: t.Array(t.String(), { description: "Every member, this node included, sorted" }),
+  status: t.String(),
+  totalNodes: t.Integer(),
+  members: t.Array(t.Object({ url: t.String(), state: t.String({ description: "active, stale or dead" }) })),
+  replicationFactor: t.Integer({ description: "Copies of each key, capped at the cluster size" }),
+});
+
+const exact = (description: string) => t.Integer({ description: `${description}; an exact 64-bit integer written as digits` });
+
+export const ringResponse = t.Object({
+  currentNode: t.String(),
+  totalNodes: t.Integer(),
+  allNodes: t.Array(t.String()),
+  virtualNodes: t.Integer({ description: "Ring points in all" }),
+  virtualNodesPerNode: t.Integer(),
+  virtualNodeDistribution: t.Record(t.String(), t.Integer()),
+  shares: t.Record(t.String(), t.Number({ description: "Fraction of the hash space, 0 to 1" })),
+  ranges: t.Record(t.String(), t.Array(t.Object({ start: exact("First hash"), end: exact("Last hash"), hash: exact("The point"), size: exact("Hashes in the range") }))),
+  rangesDegrees: t.Record(
+    t.String(),
+    t.Array(
+      t.Object({
+        startHash: exact("First hash"),
+        endHash: exact("Last hash"),
+        hash: exact("The point"),
+        startDegrees: t.Number(),
+        endDegrees: t.Number(),
+        sizeDegrees: t.Number(),
+        sizeHash: exact("Hashes in the range"),
+      }),
+    ),
+  ),
+});
+
+export const gossipResponse = t.Object({
+  node_url: t.String(),
+  node_heartbeat: t.Integer(),
+  status: t.Optional(t.String()),
+  cluster_health: t.String(),
+  total_peers: t.Integer(),
+});

@@ -1,0 +1,35 @@
+// Errors on the wire: one JSON shape, and one exhaustive mapping from failure code to HTTP status.
+import type { NodeErrorCode } from "../node/errors.ts";
+
+export interface ErrorBody {
+  readonly error: string;
+  readonly code: NodeErrorCode;
+}
+
+export function statusOf(code: NodeErrorCode): number {
+  switch (code) {
+    case "bad_request":
+      return 400;
+    case "unauthorized":
+      return 401;
+    case "not_found":
+    case "route_not_found":
+      return 404;
+    case "method_not_allowed":
+      return 405;
+    case "too_large":
+      return 413;
+    case "internal":
+      return 500;
+    case "unavailable":
+    case "store_unavailable":
+      return 503;
+    case "timeout":
+      return 504;
+  }
+}
+
+export function errorResponse(code: NodeErrorCode, message: string, headers: Record<string, string> = {}): Response {
+  const body: ErrorBody = { error: message, code };
+  return Response.json(body, { status: statusOf(code), headers });
+}

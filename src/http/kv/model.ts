@@ -1,0 +1,29 @@
+// Schemas of the key-value routes; the one source of their types and of their Swagger entries.
+import { t } from "elysia";
+import { PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "../../node/node.ts";
+
+export const setBody = t.Object(
+  {
+    key: t.String({ minLength: 1, description: "Non-empty UTF-8, at most 1,024 bytes" }),
+    value: t.String({ description: "At most VALUE_BYTES_MAX UTF-8 bytes (1 MiB by default)" }),
+    ttlMs: t.Optional(t.Integer({ minimum: 1, maximum: TTL_MS_MAX, description: "Expire the key after this many milliseconds", error: `ttlMs must be an integer from 1 to ${TTL_MS_MAX}` })),
+  },
+  { additionalProperties: true },
+);
+
+export const keyParams = t.Object({ key: t.String({ minLength: 1, description: "The key, URL-encoded" }) });
+
+export const getResponse = t.Object({ value: t.String(), nodeUrl: t.String() });
+
+export const keysQuery = t.Object({
+  page: t.Optional(t.Numeric({ minimum: 1, maximum: PAGE_MAX, multipleOf: 1, default: 1, error: `page must be an integer from 1 to ${PAGE_MAX}` })),
+  pageSize: t.Optional(t.Numeric({ minimum: 1, maximum: PAGE_SIZE_MAX, multipleOf: 1, default: 20, error: `pageSize must be an integer from 1 to ${PAGE_SIZE_MAX}` })),
+});
+
+export const keysResponse = t.Object({
+  keys: t.Array(t.Object({ key: t.String(), value: t.String(), size: t.Integer({ description: "Value size in UTF-8 bytes" }) })),
+  page: t.Integer(),
+  pageSize: t.Integer(),
+  total: t.Integer(),
+  totalPages: t.Integer(),
+});

@@ -1,0 +1,35 @@
+// GET/SET/DEL and the key listing, as the original's clients call them.
+import { Elysia, t } from "elysia";
+import type { LimeNode } from "../../node/node.ts";
+import { readJsonBody } from "../body.ts";
+import { errorModel, okText } from "../model.ts";
+import { getResponse, keyParams, keysQuery, keysResponse, setBody } from "./model.ts";
+
+const errors = { 400: errorModel, 404: errorModel, 413: errorModel, 503: errorModel, 504: errorModel };
+
+export function kvRoutes(node: LimeNode, bodyBytesMax: number) {
+  return new Elysia({ name: "kv", prefix: "/api/v1" })
+    .post(
+      "/set",
+      async ({ body }) => {
+        await node.set(body.key, body.value, body.ttlMs);
+        return "OK";
+      },
+      { parse: ({ request }) => readJsonBody(request, bodyBytesMax), body: setBody, response: { 200: okText, ...errors }, detail: { tags: ["keys"], summary: "Store a value under a key" } },
+    )
+    .get("/get/:key", ({ params }) => node.get(params.key), {
+      params: keyParams,
+      response: { 200: getResponse, ...errors },
+      detail: { tags: ["keys"], summary: "Read a key" },
+    })
+    .delete(
+      "/del/:key",
+      async ({ params }) => ((await node.del(params.key)) ? "1" : "0"),
+      { params: keyParams, response: { 200: t.String({ description: "1 if the key existed, else 0" }), ...errors }, detail: { tags: ["keys"], summary: "Delete a key" } },
+    )
+    .get("/keys", ({ query }) => node.keys(query.page ?? 1, query.pageSize ?? 20), {
+      query: keysQuery,
+      response: { 200: keysResponse, 400: errorModel, 503: errorModel },
+      detail: { tags: ["keys"], summary: "This node's keys, sorted, one page at a time" },
+    });
+}

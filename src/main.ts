@@ -1,0 +1,80 @@
+// Composition root: config -> store -> ring -> node -> http -> listen. Nothing else builds real parts.
+import pkg from "../package.json" with { type: "json" };
+import { parseConfig } from "./config/parse.ts";
+import { createApp } from "./http/app.ts";
+import { createLogger, describeError } from "./log/logger.ts";
+import { HybridClock } from "./node/hlc.ts";
+import { LimeNode } from "./node/node.ts";
+import { buildRing } from "./ring/ring.ts";
+import type { Backend } from "./store/backend.ts";
+import { openBackend, storePath } from "./store/open-backend.ts";
+
+/** Exit code for a bad setting (SPEC §3) and for a store that cannot open. */
+const EXIT_BAD_CONFIG = 2;
+const EXIT_STORE_FAILED = 1;
+
+const parsed = parseConfig(Bun.argv.slice(2), process.env);
+if (!parsed.ok) {
+  if ("help" in parsed) {
+    console.log(parsed.help);
+    process.exit(0);
+  }
+  console.error(`limedb: ${parsed.error.message}`);
+  process.exit(EXIT_BAD_CONFIG);
+}
+const config = parsed.config;
+const logger = createLogger(config.nodeUrl, config.logLevel);
+
+let store: Backend;
+try {
+  store = openBackend({
+    kind: config.storeBackend,
+    dataDir: config.dataDir,
+    nodeUrl: config.nodeUrl,
+    sqliteSync: config.sqliteSync,
+    valueBytesMax: config.valueBytesMax,
+    clock: Date.now,
+  });
+  await store.check();
+} catch (error) {
+  logger.log("error", "store failed to open", describeError(error));
+  console.error(`limedb: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(EXIT_STORE_FAILED);
+}
+
+const node = new LimeNode({
+  nodeUrl: config.nodeUrl,
+  store,
+  ring: buildRing([config.nodeUrl], config.virtualNodes),
+  clock: new HybridClock(config.nodeUrl),
+  wallClock: Date.now,
+  valueBytesMax: config.valueBytesMax,
+  replicationFactor: config.replicationFactor,
+});
+
+const app = createApp(node, {
+  version: pkg.version,
+  onInternalError: (error, request) => logger.log("error", "request failed", { method: request.method, path: new URL(request.url).pathname, ...describeError(error) }),
+});
+app.listen({ port: config.serverPort, hostname: config.serverHost });
+
+logger.log("info", "node started", {
+  version: pkg.version,
+  listen: `${config.serverHost}:${config.serverPort}`,
+  store: config.storeBackend,
+  storePath: storePath({ kind: config.storeBackend, dataDir: config.dataDir, nodeUrl: config.nodeUrl }),
+  virtualNodes: config.virtualNodes,
+  peers: config.nodePeers,
+});
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.log("info", "node stopping", { signal });
+  await app.stop();
+  await store.close();
+  process.exit(0);
+}
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -1,0 +1,26 @@
+// The one interface every store implements; the conformance suite in test/store holds them all to it.
+import type { StoreBackendName } from "../config/settings.ts";
+import type { KeyPage, PutOutcome, StoredRecord } from "./record.ts";
+
+export interface Backend {
+  readonly kind: StoreBackendName;
+  /** The record, tombstones included; expired records are absent. */
+  get(key: string): Promise<StoredRecord | undefined>;
+  /** Stores the record if its version is newer (last write wins); resolves only once it is durable. */
+  put(record: StoredRecord): Promise<PutOutcome>;
+  /** Live keys in code point order. */
+  page(offset: number, limit: number): Promise<KeyPage>;
+  /** Live keys. */
+  count(): Promise<number>;
+  /** Drops tombstones written before `beforeMs` and records that have expired; returns how many. */
+  purge(beforeMs: number): Promise<number>;
+  /** Throws a StoreError when the store cannot serve. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  readonly valueBytesMax: number;
+  /** Injected so tests can move time for expiry; main passes Date.now. */
+  readonly clock: () => number;
+}

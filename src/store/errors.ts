@@ -1,0 +1,14 @@
+// Expected store failures, typed by code so callers can map them without parsing messages.
+
+export type StoreErrorCode = "corrupt" | "io" | "closed" | "too_large";
+
+export class StoreError extends Error {
+  override readonly name = "StoreError";
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,186 @@
+// The fs backend: one strict JSON file, read whole on every operation and rewritten atomically on every write.
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { open, readFile, rename, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Backend, BackendOptions } from "./backend.ts";
+import { StoreError } from "./errors.ts";
+import { assertWithinLimits } from "./limits.ts";
+import { compareKeys, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord } from "./record.ts";
+import { WriteBatcher } from "./write-batch.ts";
+
+export interface FsOptions extends BackendOptions {
+  readonly path: string;
+}
+
+const FORMAT = "limedb-fs/1";
+
+type Records = Map<string, StoredRecord>;
+
+/** Parses the file text strictly: anything unexpected is corruption, never silently dropped. */
+export function parseStoreFile(text: string, path: string): Records {
+  const corrupt = (why: string) => new StoreError("corrupt", `store file ${path} is corrupt (${why}); fix or move it, LimeDB will not overwrite it`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    throw corrupt(`not JSON: ${String(error)}`);
+  }
+  if (typeof doc !== "object" || doc === null || (doc as { format?: unknown }).format !== FORMAT) throw corrupt(`no "format": "${FORMAT}"`);
+  const raw = (doc as { records?: unknown }).records;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw corrupt(`"records" is not an object`);
+  const records: Records = new Map();
+  for (const [key, entry] of Object.entries(raw)) {
+    const e = entry as Record<string, unknown>;
+    const version = e?.version as unknown[] | undefined;
+    const valid =
+      typeof e === "object" && e !== null &&
+      typeof e.value === "string" &&
+      typeof e.tombstone === "boolean" &&
+      (e.expiresAtMs === null || Number.isSafeInteger(e.expiresAtMs)) &&
+      Array.isArray(version) && version.length === 3 &&
+      Number.isSafeInteger(version[0]) && Number.isSafeInteger(version[1]) && typeof version[2] === "string";
+    if (!valid) throw corrupt(`record ${JSON.stringify(key.slice(0, 64))} is malformed`);
+    records.set(key, {
+      key,
+      value: e.value as string,
+      version: { wallMs: version[0] as number, counter: version[1] as number, node: version[2] as string },
+      tombstone: e.tombstone as boolean,
+      expiresAtMs: (e.expiresAtMs as number | null) ?? undefined,
+    });
+  }
+  return records;
+}
+
+function formatStoreFile(records: Records): string {
+  const out: Record<string, unknown> = {};
+  for (const r of records.values()) {
+    out[r.key] = { value: r.value, version: [r.version.wallMs, r.version.counter, r.version.node], tombstone: r.tombstone, expiresAtMs: r.expiresAtMs ?? null };
+  }
+  return JSON.stringify({ format: FORMAT, records: out });
+}
+
+export class FsBackend implements Backend {
+  readonly kind = "fs";
+  private readonly batcher: WriteBatcher<StoredRecord | { purgeBeforeMs: number }, PutOutcome | number>;
+  private closed = false;
+
+  constructor(private readonly options: FsOptions) {
+    mkdirSync(dirname(options.path), { recursive: true });
+    // Refuse to start on a corrupt file: reading it now throws with the file named.
+    let text: string | undefined;
+    try {
+      text = readFileSync(options.path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new StoreError("io", `cannot read store file ${options.path}: ${String(error)}`);
+    }
+    if (text !== undefined) parseStoreFile(text, options.path);
+    this.batcher = new WriteBatcher((items) => this.commit(items));
+  }
+
+  async get(key: string): Promise<StoredRecord | undefined> {
+    const record = (await this.load()).get(key);
+    return record === undefined || isExpired(record, this.options.clock()) ? undefined : record;
+  }
+
+  async put(record: StoredRecord): Promise<PutOutcome> {
+    this.assertOpen();
+    assertWithinLimits(record, this.options.valueBytesMax);
+    return (await this.batcher.submit(record)) as PutOutcome;
+  }
+
+  async page(offset: number, limit: number): Promise<KeyPage> {
+    const live = await this.liveRecords();
+    return { entries: live.slice(offset, offset + limit).map(({ key, value }) => ({ key, value })), total: live.length };
+  }
+
+  async count(): Promise<number> {
+    return (await this.liveRecords()).length;
+  }
+
+  async purge(beforeMs: number): Promise<number> {
+    this.assertOpen();
+    return (await this.batcher.submit({ purgeBeforeMs: beforeMs })) as number;
+  }
+
+  async check(): Promise<void> {
+    await this.load();
+  }
+
+  async close(): Promise<void> {
+    await this.batcher.drain();
+    this.closed = true;
+  }
+
+  private async liveRecords(): Promise<StoredRecord[]> {
+    const now = this.options.clock();
+    return [...(await this.load()).values()].filter((r) => isLive(r, now)).sort((a, b) => compareKeys(a.key, b.key));
+  }
+
+  private async load(): Promise<Records> {
+    this.assertOpen();
+    let text: string;
+    try {
+      text = await readFile(this.options.path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
+      throw new StoreError("io", `cannot read store file ${this.options.path}: ${String(error)}`, { cause: error });
+    }
+    return parseStoreFile(text, this.options.path);
+  }
+
+  /** One read-modify-write for the whole batch: O(n) per batch, not per write. */
+  private async commit(items: readonly (StoredRecord | { purgeBeforeMs: number })[]): Promise<(PutOutcome | number)[]> {
+    const records = await this.load();
+    const now = this.options.clock();
+    let changed = false;
+    const results = items.map((item) => {
+      if ("purgeBeforeMs" in item) {
+        let purged = 0;
+        for (const [key, r] of records) {
+          if (isExpired(r, now) || (r.tombstone && r.version.wallMs < item.purgeBeforeMs)) {
+            records.delete(key);
+            purged++;
+          }
+        }
+        changed ||= purged > 0;
+        return purged;
+      }
+      const outcome = decidePut(records.get(item.key), item, now);
+      if (outcome.applied) records.set(item.key, item);
+      changed ||= outcome.applied;
+      return outcome;
+    });
+    if (changed) await this.writeAtomically(formatStoreFile(records));
+    return results;
+  }
+
+  /** Unique temp file, fsync, rename over the old file, fsync the folder: a crash leaves the old or the new file. */
+  private async writeAtomically(text: string): Promise<void> {
+    const path = this.options.path;
+    const temp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    try {
+      const file = await open(temp, "wx");
+      try {
+        await file.writeFile(text, "utf8");
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, path);
+      const folder = await open(dirname(path), "r");
+      try {
+        await folder.sync();
+      } finally {
+        await folder.close();
+      }
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw new StoreError("io", `cannot write store file ${path}: ${String(error)}`, { cause: error });
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError("closed", `the fs store ${this.options.path} is closed`);
+  }
+}

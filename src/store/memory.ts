@@ -1,0 +1,81 @@
+// The memory backend: a Map, lost on restart; the reference the other backends are measured against.
+import type { Backend, BackendOptions } from "./backend.ts";
+import { StoreError } from "./errors.ts";
+import { assertWithinLimits } from "./limits.ts";
+import { compareKeys, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord } from "./record.ts";
+
+export class MemoryBackend implements Backend {
+  readonly kind = "memory";
+  private readonly records = new Map<string, StoredRecord>();
+  /** Live keys in order, rebuilt lazily after a key appears or disappears. */
+  private sortedKeys: string[] | undefined;
+  private closed = false;
+  /** Whether any record carries an expiry; when none does, the key cache needs no filtering. */
+  private anyExpiry = false;
+
+  constructor(private readonly options: BackendOptions) {}
+
+  async get(key: string): Promise<StoredRecord | undefined> {
+    this.assertOpen();
+    const record = this.records.get(key);
+    return record === undefined || isExpired(record, this.options.clock()) ? undefined : record;
+  }
+
+  async put(record: StoredRecord): Promise<PutOutcome> {
+    this.assertOpen();
+    assertWithinLimits(record, this.options.valueBytesMax);
+    const now = this.options.clock();
+    const existing = this.records.get(record.key);
+    const outcome = decidePut(existing, record, now);
+    if (!outcome.applied) return outcome;
+    this.records.set(record.key, record);
+    if (record.expiresAtMs !== undefined) this.anyExpiry = true;
+    if (isLive(existing, now) !== isLive(record, now)) this.sortedKeys = undefined;
+    return outcome;
+  }
+
+  async page(offset: number, limit: number): Promise<KeyPage> {
+    this.assertOpen();
+    const now = this.options.clock();
+    const live = this.liveKeys(now);
+    const entries = live.slice(offset, offset + limit).map((key) => ({ key, value: this.records.get(key)!.value }));
+    return { entries, total: live.length };
+  }
+
+  async count(): Promise<number> {
+    this.assertOpen();
+    return this.liveKeys(this.options.clock()).length;
+  }
+
+  async purge(beforeMs: number): Promise<number> {
+    this.assertOpen();
+    const now = this.options.clock();
+    let purged = 0;
+    for (const [key, record] of this.records) {
+      if (isExpired(record, now) || (record.tombstone && record.version.wallMs < beforeMs)) {
+        this.records.delete(key);
+        purged++;
+      }
+    }
+    if (purged > 0) this.sortedKeys = undefined;
+    return purged;
+  }
+
+  async check(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private liveKeys(now: number): string[] {
+    // Expiry changes liveness without a write, so with expiring records the cache is filtered on read.
+    this.sortedKeys ??= [...this.records.values()].filter((r) => isLive(r, now)).map((r) => r.key).sort(compareKeys);
+    return this.anyExpiry ? this.sortedKeys.filter((key) => isLive(this.records.get(key), now)) : this.sortedKeys;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError("closed", "the memory store is closed");
+  }
+}

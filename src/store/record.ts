@@ -1,0 +1,76 @@
+// What every backend stores per key: the value plus what replication needs (version, tombstone, expiry).
+
+/** A hybrid logical clock timestamp; the writing node breaks ties so every replica picks the same winner. */
+export interface Version {
+  readonly wallMs: number;
+  readonly counter: number;
+  readonly node: string;
+}
+
+export interface StoredRecord {
+  readonly key: string;
+  /** Empty for tombstones. */
+  readonly value: string;
+  readonly version: Version;
+  readonly tombstone: boolean;
+  /** Absolute expiry in ms since the epoch, or undefined for no expiry. */
+  readonly expiresAtMs: number | undefined;
+}
+
+export interface KeyEntry {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface KeyPage {
+  readonly entries: readonly KeyEntry[];
+  /** Live keys in the whole store, not just this page. */
+  readonly total: number;
+}
+
+export interface PutOutcome {
+  /** False when the stored version was newer or equal: last write wins. */
+  readonly applied: boolean;
+  /** Whether a live (not deleted, not expired) value was there before. */
+  readonly replacedLive: boolean;
+}
+
+export function compareVersions(a: Version, b: Version): number {
+  if (a.wallMs !== b.wallMs) return a.wallMs < b.wallMs ? -1 : 1;
+  if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1;
+  return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
+}
+
+export function isLive(record: StoredRecord | undefined, nowMs: number): record is StoredRecord {
+  return record !== undefined && !record.tombstone && (record.expiresAtMs === undefined || record.expiresAtMs > nowMs);
+}
+
+export function isExpired(record: StoredRecord, nowMs: number): boolean {
+  return record.expiresAtMs !== undefined && record.expiresAtMs <= nowMs;
+}
+
+/** Decides a write against what is stored, the same way in every backend. */
+export function decidePut(existing: StoredRecord | undefined, incoming: StoredRecord, nowMs: number): PutOutcome {
+  const replacedLive = isLive(existing, nowMs);
+  const applied = existing === undefined || compareVersions(incoming.version, existing.version) > 0;
+  return { applied, replacedLive: applied && replacedLive };
+}
+
+/**
+ * Key order for paging: by code point, which is UTF-8 byte order and SQLite's BINARY collation.
+ * Plain `<` compares UTF-16 units and would disagree for characters above U+FFFF.
+ */
+export function compareKeys(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate (a code point above U+FFFF) sorts after every BMP character in code point order.
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,160 @@
+// The sqlite backend (default): bun:sqlite in WAL mode, prepared statements, group-committed writes.
+import { Database, type Statement } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import type { SqliteSyncMode } from "../config/settings.ts";
+import type { Backend, BackendOptions } from "./backend.ts";
+import { StoreError } from "./errors.ts";
+import { assertWithinLimits } from "./limits.ts";
+import { decidePut, type KeyPage, type PutOutcome, type StoredRecord } from "./record.ts";
+import { WriteBatcher } from "./write-batch.ts";
+
+export interface SqliteOptions extends BackendOptions {
+  readonly path: string;
+  /** normal: every commit survives kill -9; full: every commit is fsynced and survives power loss. */
+  readonly sync: SqliteSyncMode;
+}
+
+interface Row {
+  key: string;
+  value: string;
+  version_wall_ms: number;
+  version_counter: number;
+  version_node: string;
+  tombstone: number;
+  expires_at_ms: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS records (
+  key TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL,
+  version_wall_ms INTEGER NOT NULL,
+  version_counter INTEGER NOT NULL,
+  version_node TEXT NOT NULL,
+  tombstone INTEGER NOT NULL,
+  expires_at_ms INTEGER
+)`;
+
+const LIVE = "tombstone = 0 AND (expires_at_ms IS NULL OR expires_at_ms > $now)";
+
+/** How long a statement waits on a lock held by another connection (a second process, a backup). */
+const BUSY_TIMEOUT_MS = 5000;
+
+function toRecord(row: Row): StoredRecord {
+  return {
+    key: row.key,
+    value: row.value,
+    version: { wallMs: row.version_wall_ms, counter: row.version_counter, node: row.version_node },
+    tombstone: row.tombstone === 1,
+    expiresAtMs: row.expires_at_ms ?? undefined,
+  };
+}
+
+export class SqliteBackend implements Backend {
+  readonly kind = "sqlite";
+  private readonly db: Database;
+  private readonly selectOne: Statement<Row, [{ $key: string }]>;
+  private readonly upsert: Statement<unknown, [Record<string, string | number | null>]>;
+  private readonly selectPage: Statement<{ key: string; value: string }, [{ $now: number; $limit: number; $offset: number }]>;
+  private readonly countLive: Statement<{ n: number }, [{ $now: number }]>;
+  private readonly batcher: WriteBatcher<StoredRecord, PutOutcome>;
+  private closed = false;
+
+  constructor(private readonly options: SqliteOptions) {
+    try {
+      mkdirSync(options.path.replace(/[/\\][^/\\]*$/, "") || ".", { recursive: true });
+      this.db = new Database(options.path, { create: true, strict: true });
+      this.db.exec("PRAGMA journal_mode = WAL");
+      this.db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.db.exec(SCHEMA);
+    } catch (error) {
+      throw new StoreError("corrupt", `cannot open SQLite store ${options.path}: ${String(error)}`, { cause: error });
+    }
+    this.selectOne = this.db.query("SELECT * FROM records WHERE key = $key");
+    this.upsert = this.db.query(
+      `INSERT OR REPLACE INTO records (key, value, version_wall_ms, version_counter, version_node, tombstone, expires_at_ms)
+       VALUES ($key, $value, $wallMs, $counter, $node, $tombstone, $expiresAtMs)`,
+    );
+    this.selectPage = this.db.query(`SELECT key, value FROM records WHERE ${LIVE} ORDER BY key LIMIT $limit OFFSET $offset`);
+    this.countLive = this.db.query(`SELECT COUNT(*) AS n FROM records WHERE ${LIVE}`);
+    const commit = this.db.transaction((records: readonly StoredRecord[]) => records.map((record) => this.apply(record)));
+    this.batcher = new WriteBatcher((records) => this.guard(() => commit(records)));
+  }
+
+  async get(key: string): Promise<StoredRecord | undefined> {
+    const row = this.guard(() => this.selectOne.get({ $key: key }));
+    if (row === null) return undefined;
+    const record = toRecord(row);
+    return record.expiresAtMs !== undefined && record.expiresAtMs <= this.options.clock() ? undefined : record;
+  }
+
+  async put(record: StoredRecord): Promise<PutOutcome> {
+    this.assertOpen();
+    assertWithinLimits(record, this.options.valueBytesMax);
+    return this.batcher.submit(record);
+  }
+
+  async page(offset: number, limit: number): Promise<KeyPage> {
+    return this.guard(() => {
+      const $now = this.options.clock();
+      const entries = this.selectPage.all({ $now, $limit: limit, $offset: offset });
+      return { entries, total: this.countLive.get({ $now })?.n ?? 0 };
+    });
+  }
+
+  async count(): Promise<number> {
+    return this.guard(() => this.countLive.get({ $now: this.options.clock() })?.n ?? 0);
+  }
+
+  async purge(beforeMs: number): Promise<number> {
+    return this.guard(
+      () =>
+        this.db
+          .query("DELETE FROM records WHERE (tombstone = 1 AND version_wall_ms < $before) OR expires_at_ms <= $now")
+          .run({ $before: beforeMs, $now: this.options.clock() }).changes,
+    );
+  }
+
+  async check(): Promise<void> {
+    this.guard(() => this.db.query("SELECT 1").get());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.batcher.drain();
+    this.closed = true;
+    this.db.close();
+  }
+
+  /** Runs inside the batch transaction: read, decide, write, with nothing in between. */
+  private apply(record: StoredRecord): PutOutcome {
+    const existingRow = this.selectOne.get({ $key: record.key });
+    const outcome = decidePut(existingRow === null ? undefined : toRecord(existingRow), record, this.options.clock());
+    if (outcome.applied) {
+      this.upsert.run({
+        $key: record.key,
+        $value: record.value,
+        $wallMs: record.version.wallMs,
+        $counter: record.version.counter,
+        $node: record.version.node,
+        $tombstone: record.tombstone ? 1 : 0,
+        $expiresAtMs: record.expiresAtMs ?? null,
+      });
+    }
+    return outcome;
+  }
+
+  private guard<T>(work: () => T): T {
+    this.assertOpen();
+    try {
+      return work();
+    } catch (error) {
+      throw new StoreError("io", `SQLite store ${this.options.path} failed: ${String(error)}`, { cause: error });
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError("closed", `the SQLite store ${this.options.path} is closed`);
+  }
+}

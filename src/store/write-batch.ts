@@ -1,0 +1,56 @@
+// Group commit: writes that arrive together are committed by one call, and each caller resolves after it.
+
+interface Pending<T, R> {
+  readonly item: T;
+  readonly resolve: (result: R) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Bounds one batch so a flood of writes still commits in pieces of reasonable latency. */
+export const BATCH_ITEMS_MAX = 1024;
+
+export class WriteBatcher<T, R> {
+  private queue: Pending<T, R>[] = [];
+  private running = false;
+  private scheduled = false;
+
+  /** `commit` must return one result per item, in order, or throw to fail the whole batch. */
+  constructor(private readonly commit: (items: readonly T[]) => Promise<R[]> | R[]) {}
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once everything submitted so far has committed or failed. */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.running || this.scheduled) await Bun.sleep(1);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    // setImmediate lets every request already read from the sockets join this batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, BATCH_ITEMS_MAX);
+    if (batch.length === 0) return;
+    this.running = true;
+    try {
+      const results = await this.commit(batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve(results[i] as R));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+}
