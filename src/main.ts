@@ -9,9 +9,10 @@ import { buildRing } from "./ring/ring.ts";
 import type { Backend } from "./store/backend.ts";
 import { openBackend, storePath } from "./store/open-backend.ts";
 
-/** Exit code for a bad setting (SPEC §3) and for a store that cannot open. */
+/** Exit codes for a bad setting (SPEC §3), a store that cannot open and a port that cannot be bound. */
 const EXIT_BAD_CONFIG = 2;
 const EXIT_STORE_FAILED = 1;
+const EXIT_LISTEN_FAILED = 1;
 
 const parsed = parseConfig(Bun.argv.slice(2), process.env);
 if (!parsed.ok) {
@@ -56,7 +57,16 @@ const app = createApp(node, {
   version: pkg.version,
   onInternalError: (error, request) => logger.log("error", "request failed", { method: request.method, path: new URL(request.url).pathname, ...describeError(error) }),
 });
-app.listen({ port: config.serverPort, hostname: config.serverHost });
+// Elysia turns on SO_REUSEPORT by default, which lets a second node bind a port already in use and
+// silently split that port's traffic between two stores; a port that is taken must stop the start.
+try {
+  app.listen({ port: config.serverPort, hostname: config.serverHost, reusePort: false });
+} catch (error) {
+  logger.log("error", "cannot listen", { listen: `${config.serverHost}:${config.serverPort}`, ...describeError(error) });
+  console.error(`limedb: cannot listen on ${config.serverHost}:${config.serverPort}: ${error instanceof Error ? error.message : String(error)}`);
+  await store.close();
+  process.exit(EXIT_LISTEN_FAILED);
+}
 
 logger.log("info", "node started", {
   version: pkg.version,

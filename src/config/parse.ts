@@ -64,7 +64,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     values[name] = parsed.value;
   }
   // NODE_URL derives from the effective port when not given, so a node on -server.port 7001 is http://localhost:7001.
-  values.nodeUrl ??= `http://localhost:${String(values.serverPort)}`;
+  // Normalised like a given URL, so port 80 becomes http://localhost and matches the same URL in NODE_PEERS.
+  values.nodeUrl ??= new URL(`http://localhost:${String(values.serverPort)}`).origin;
   const config = values as Config;
   return { ok: true, config: { ...config, nodePeers: config.nodePeers.filter((peer) => peer !== config.nodeUrl) } };
 }

@@ -1,13 +1,15 @@
 // The coordinator: routes each key to its owner on the ring and serves reads and writes against the store.
 import type { Backend } from "../store/backend.ts";
 import { KEY_BYTES_MAX, utf8Bytes } from "../store/limits.ts";
-import { isLive, type StoredRecord } from "../store/record.ts";
+import { isLive, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
 import { ownerOf, type Ring } from "../ring/ring.ts";
 import { NodeError, fromStoreError } from "./errors.ts";
 import type { HybridClock } from "./hlc.ts";
 
 /** The longest TTL accepted: ten years, far past any cache use and well inside safe integers. */
 export const TTL_MS_MAX = 10 * 365 * 24 * 3600 * 1000;
+/** Retries of a local write that lost to a newer stored version; each retry ticks past that version. */
+const WRITE_ATTEMPTS_MAX = 3;
 /** SPEC §4: /keys pages hold at most 100 keys. */
 export const PAGE_SIZE_MAX = 100;
 /** Page numbers stop here; it keeps offsets exact and rejects absurd values clearly. */
@@ -66,23 +68,32 @@ export class LimeNode {
       throw new NodeError("bad_request", `ttlMs must be an integer from 1 to ${TTL_MS_MAX}`);
     }
     this.assertLocalOwner(key);
-    const record: StoredRecord = {
-      key,
-      value,
-      version: this.clock.tick(),
-      tombstone: false,
-      expiresAtMs: ttlMs === undefined ? undefined : this.wallClock() + ttlMs,
-    };
-    await this.store.put(record).catch(rethrowStoreError);
+    const expiresAtMs = ttlMs === undefined ? undefined : this.wallClock() + ttlMs;
+    await this.write((version) => ({ key, value, version, tombstone: false, expiresAtMs }));
   }
 
   /** True when a live value was deleted; the tombstone is written either way so replicas agree. */
   async del(key: string): Promise<boolean> {
     this.checkKey(key);
     this.assertLocalOwner(key);
-    const tombstone: StoredRecord = { key, value: "", version: this.clock.tick(), tombstone: true, expiresAtMs: undefined };
-    const outcome = await this.store.put(tombstone).catch(rethrowStoreError);
+    const outcome = await this.write((version) => ({ key, value: "", version, tombstone: true, expiresAtMs: undefined }));
     return outcome.replacedLive;
+  }
+
+  /**
+   * Writes a record under a fresh version. If the store holds a newer version (the wall clock went
+   * back across a restart, or a write raced this one), the clock learns it and the write is retried,
+   * so an acknowledged write is always applied.
+   */
+  private async write(make: (version: Version) => StoredRecord): Promise<PutOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const record = make(this.clock.tick());
+      const outcome = await this.store.put(record).catch(rethrowStoreError);
+      if (outcome.applied) return outcome;
+      const stored = await this.store.get(record.key).catch(rethrowStoreError);
+      if (stored !== undefined) this.clock.observe(stored.version);
+      if (attempt >= WRITE_ATTEMPTS_MAX) throw new NodeError("unavailable", "the write lost to newer versions too many times; retry it");
+    }
   }
 
   async keys(page: number, pageSize: number): Promise<KeysPage> {

@@ -17,9 +17,12 @@ export function pointRanges(ring: Ring): Map<string, PointRange[]> {
   for (let p = 0; p < points; p++) {
     const end = joinHalves(ring.pointHigh[p]!, ring.pointLow[p]!);
     const prev = (p + points - 1) % points;
-    const start = (joinHalves(ring.pointHigh[prev]!, ring.pointLow[prev]!) + 1n) % HASH_SPACE;
+    const prevEnd = joinHalves(ring.pointHigh[prev]!, ring.pointLow[prev]!);
+    const start = (prevEnd + 1n) % HASH_SPACE;
     const span = (end - start + 1n + HASH_SPACE) % HASH_SPACE;
-    const size = points === 1 ? HASH_SPACE : span;
+    // Points are sorted, so first == last means every point sits on one hash (a lone point, or only ties):
+    // lookups pick point 0 for every key, so it owns the whole space and the tied points own nothing.
+    const size = p === 0 && prevEnd === end ? HASH_SPACE : span;
     ranges.get(ring.nodes[ring.pointOwner[p]!]!)!.push({ start, end, size });
   }
   return ranges;

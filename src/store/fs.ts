@@ -53,10 +53,10 @@ export function parseStoreFile(text: string, path: string): Records {
 }
 
 function formatStoreFile(records: Records): string {
-  const out: Record<string, unknown> = {};
-  for (const r of records.values()) {
-    out[r.key] = { value: r.value, version: [r.version.wallMs, r.version.counter, r.version.node], tombstone: r.tombstone, expiresAtMs: r.expiresAtMs ?? null };
-  }
+  // fromEntries defines own properties: assigning out["__proto__"] would set the prototype and drop that key.
+  const out = Object.fromEntries(
+    [...records.values()].map((r) => [r.key, { value: r.value, version: [r.version.wallMs, r.version.counter, r.version.node], tombstone: r.tombstone, expiresAtMs: r.expiresAtMs ?? null }]),
+  );
   return JSON.stringify({ format: FORMAT, records: out });
 }
 

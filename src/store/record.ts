@@ -52,7 +52,8 @@ export function isExpired(record: StoredRecord, nowMs: number): boolean {
 /** Decides a write against what is stored, the same way in every backend. */
 export function decidePut(existing: StoredRecord | undefined, incoming: StoredRecord, nowMs: number): PutOutcome {
   const replacedLive = isLive(existing, nowMs);
-  const applied = existing === undefined || compareVersions(incoming.version, existing.version) > 0;
+  // An expired record is as good as absent: it must not block a write whose clock is behind it.
+  const applied = existing === undefined || isExpired(existing, nowMs) || compareVersions(incoming.version, existing.version) > 0;
   return { applied, replacedLive: applied && replacedLive };
 }
 

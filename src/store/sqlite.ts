@@ -1,6 +1,7 @@
 // The sqlite backend (default): bun:sqlite in WAL mode, prepared statements, group-committed writes.
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { SqliteSyncMode } from "../config/settings.ts";
 import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
@@ -61,16 +62,21 @@ export class SqliteBackend implements Backend {
   private closed = false;
 
   constructor(private readonly options: SqliteOptions) {
+    let db: Database | undefined;
     try {
-      mkdirSync(options.path.replace(/[/\\][^/\\]*$/, "") || ".", { recursive: true });
-      this.db = new Database(options.path, { create: true, strict: true });
-      this.db.exec("PRAGMA journal_mode = WAL");
-      this.db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
-      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      this.db.exec(SCHEMA);
+      // dirname, not a regex: a bare file name (DATA_DIR=.) must not become a folder of that name.
+      mkdirSync(dirname(options.path), { recursive: true });
+      db = new Database(options.path, { create: true, strict: true });
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.exec(SCHEMA);
     } catch (error) {
+      // A refused file is left as it was, and its handle is not kept open.
+      db?.close();
       throw new StoreError("corrupt", `cannot open SQLite store ${options.path}: ${String(error)}`, { cause: error });
     }
+    this.db = db;
     this.selectOne = this.db.query("SELECT * FROM records WHERE key = $key");
     this.upsert = this.db.query(
       `INSERT OR REPLACE INTO records (key, value, version_wall_ms, version_counter, version_node, tombstone, expires_at_ms)

@@ -1,4 +1,5 @@
 // Schemas of the key-value routes; the one source of their types and of their Swagger entries.
+import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "../../node/node.ts";
 
@@ -6,7 +7,8 @@ export const setBody = t.Object(
   {
     key: t.String({ minLength: 1, description: "Non-empty UTF-8, at most 1,024 bytes" }),
     value: t.String({ description: "At most VALUE_BYTES_MAX UTF-8 bytes (1 MiB by default)" }),
-    ttlMs: t.Optional(t.Integer({ minimum: 1, maximum: TTL_MS_MAX, description: "Expire the key after this many milliseconds", error: `ttlMs must be an integer from 1 to ${TTL_MS_MAX}` })),
+    // TypeBox's own Integer: Elysia's t.Integer also accepts a string of digits, and a string is not the SPEC's int.
+    ttlMs: t.Optional(Type.Integer({ minimum: 1, maximum: TTL_MS_MAX, description: "Expire the key after this many milliseconds", error: `ttlMs must be an integer from 1 to ${TTL_MS_MAX}` })),
   },
   { additionalProperties: true },
 );

@@ -1,0 +1,214 @@
+// Configuration: flag > env > default for every setting, the accepted flag forms, and one clear line for a bad value.
+import { describe, expect, test } from "bun:test";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parseConfig, type ConfigResult } from "../../src/config/parse.ts";
+import { SETTINGS, type Config, type SettingName } from "../../src/config/settings.ts";
+
+const REPO_ROOT = join(import.meta.dir, "..", "..");
+
+interface PrecedenceCase<T> {
+  /** Typed after the flag; differs from `env`, which differs from the default, so the winner is visible. */
+  readonly flag: string;
+  readonly env: string;
+  readonly fromFlag: T;
+  readonly fromEnv: T;
+  readonly fallback: T;
+}
+
+/** One row per setting: adding a setting without a row here fails to compile. */
+const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
+  serverPort: { flag: "7001", env: "7002", fromFlag: 7001, fromEnv: 7002, fallback: 8484 },
+  serverHost: { flag: "0.0.0.0", env: "10.0.0.1", fromFlag: "0.0.0.0", fromEnv: "10.0.0.1", fallback: "127.0.0.1" },
+  nodeUrl: { flag: "http://flag-host:1", env: "https://env-host:2/", fromFlag: "http://flag-host:1", fromEnv: "https://env-host:2", fallback: "http://localhost:8484" },
+  nodePeers: { flag: "http://p1:1", env: "http://p2:2, http://p3:3", fromFlag: ["http://p1:1"], fromEnv: ["http://p2:2", "http://p3:3"], fallback: [] },
+  virtualNodes: { flag: "0", env: "16", fromFlag: 0, fromEnv: 16, fallback: 256 },
+  dataDir: { flag: "/srv/flag", env: "/srv/env", fromFlag: "/srv/flag", fromEnv: "/srv/env", fallback: join(homedir(), ".limedb") },
+  storeBackend: { flag: "memory", env: "fs", fromFlag: "memory", fromEnv: "fs", fallback: "sqlite" },
+  sqliteSync: { flag: "normal", env: "FULL", fromFlag: "normal", fromEnv: "full", fallback: "normal" },
+  valueBytesMax: { flag: "2048", env: "4096", fromFlag: 2048, fromEnv: 4096, fallback: 1024 * 1024 },
+  replicationFactor: { flag: "1", env: "5", fromFlag: 1, fromEnv: 5, fallback: 3 },
+  otelEndpoint: { flag: "http://otel:4318", env: "https://collector:4318/v1", fromFlag: "http://otel:4318/", fromEnv: "https://collector:4318/v1", fallback: "" },
+  logLevel: { flag: "debug", env: "warn", fromFlag: "debug", fromEnv: "warn", fallback: "info" },
+  clusterSecret: { flag: "flag-secret", env: "env-secret", fromFlag: "flag-secret", fromEnv: "env-secret", fallback: "" },
+};
+
+const ROWS = Object.entries(PRECEDENCE) as [SettingName, PrecedenceCase<Config[SettingName]>][];
+
+function config(result: ConfigResult): Config {
+  if (!result.ok) throw new Error("help" in result ? "asked for help" : result.error.message);
+  return result.config;
+}
+
+function errorOf(result: ConfigResult): string {
+  if (result.ok || "help" in result) throw new Error("expected a configuration error");
+  return result.error.message;
+}
+
+describe("precedence", () => {
+  test.each(ROWS)("%s: a flag beats the env", (name, row) => {
+    const s = SETTINGS[name];
+    expect(config(parseConfig([`-${s.flag}`, row.flag], { [s.env]: row.env }))[name]).toEqual(row.fromFlag);
+  });
+
+  test.each(ROWS)("%s: the env beats the default", (name, row) => {
+    expect(config(parseConfig([], { [SETTINGS[name].env]: row.env }))[name]).toEqual(row.fromEnv);
+  });
+
+  test.each(ROWS)("%s: the default applies when neither is given", (name, row) => {
+    expect(config(parseConfig([], {}))[name]).toEqual(row.fallback);
+  });
+
+  test.each(ROWS)("%s: an empty env value counts as unset", (name, row) => {
+    expect(config(parseConfig([], { [SETTINGS[name].env]: "" }))[name]).toEqual(row.fallback);
+  });
+
+  test("every setting can be given at once, all by flag", () => {
+    const argv = ROWS.flatMap(([name, row]) => [`-${SETTINGS[name].flag}`, row.flag]);
+    const parsed = config(parseConfig(argv, {}));
+    for (const [name, row] of ROWS) expect(parsed[name]).toEqual(row.fromFlag);
+  });
+
+  test("a flag given twice takes its last value", () => {
+    expect(config(parseConfig(["-server.port", "1", "-server.port", "2"], {})).serverPort).toBe(2);
+  });
+});
+
+describe("flag forms", () => {
+  test.each([
+    ["-name value", ["-server.port", "7001"]],
+    ["-name=value", ["-server.port=7001"]],
+    ["--name=value", ["--server.port=7001"]],
+    ["--name value", ["--server.port", "7001"]],
+  ])("%s is accepted", (_form, argv) => {
+    expect(config(parseConfig(argv, {})).serverPort).toBe(7001);
+  });
+
+  test("a value may itself contain =", () => {
+    expect(config(parseConfig(["-cluster.secret=a=b=c"], {})).clusterSecret).toBe("a=b=c");
+  });
+
+  test("-name= gives an empty value that still beats the env", () => {
+    expect(config(parseConfig(["-cluster.secret="], { CLUSTER_SECRET: "from-env" })).clusterSecret).toBe("");
+  });
+
+  test.each([["-h"], ["--help"], ["-help"]])("%s asks for the usage, which lists every flag", (flag) => {
+    const result = parseConfig([flag], {});
+    expect(result.ok).toBe(false);
+    const help = "help" in result ? result.help : "";
+    for (const s of Object.values(SETTINGS)) {
+      expect(help).toContain(`-${s.flag}`);
+      expect(help).toContain(s.env);
+    }
+  });
+});
+
+describe("derived values", () => {
+  test.each([
+    [["-server.port", "7001"], {}, "http://localhost:7001"],
+    [[], { SERVER_PORT: "7002" }, "http://localhost:7002"],
+    [[], {}, "http://localhost:8484"],
+    [["-server.port", "80"], {}, "http://localhost"],
+  ])("with %j and env %j NODE_URL defaults to %s", (argv, env, url) => {
+    expect(config(parseConfig(argv, env)).nodeUrl).toBe(url);
+  });
+
+  test("a given NODE_URL is not replaced by the port-derived default", () => {
+    expect(config(parseConfig(["-server.port", "7001"], { NODE_URL: "http://10.0.0.5:8484" })).nodeUrl).toBe("http://10.0.0.5:8484");
+  });
+
+  test.each([
+    ["the explicit NODE_URL", ["-node.url", "http://me:1", "-node.peers", "http://me:1,http://other:2"], ["http://other:2"]],
+    ["the port-derived NODE_URL", ["-server.port", "7001", "-node.peers", "http://localhost:7001,http://localhost:7002"], ["http://localhost:7002"]],
+    ["self written with a trailing slash or upper case", ["-node.url", "http://me:1", "-node.peers", "http://ME:1/,http://other:2"], ["http://other:2"]],
+    ["self on the default port 80", ["-server.port", "80", "-node.peers", "http://localhost:80,http://other:2"], ["http://other:2"]],
+  ])("self is removed from NODE_PEERS: %s", (_name, argv, peers) => {
+    expect(config(parseConfig(argv, {})).nodePeers).toEqual(peers);
+  });
+
+  test("repeated peers are listed once", () => {
+    expect(config(parseConfig(["-node.peers", "http://a:1,http://a:1/,,http://b:2"], {})).nodePeers).toEqual(["http://a:1", "http://b:2"]);
+  });
+});
+
+describe("bad values", () => {
+  test.each([
+    ["a non-numeric port flag", ["-server.port", "abc"], {}, ["-server.port", '"abc"', "an integer from 1 to 65535"]],
+    ["port 0", ["-server.port", "0"], {}, ["-server.port", '"0"', "an integer from 1 to 65535"]],
+    ["port 70000 from the env", [], { SERVER_PORT: "70000" }, ["SERVER_PORT", '"70000"', "an integer from 1 to 65535"]],
+    ["a fractional port", ["-server.port=80.5"], {}, ["-server.port", '"80.5"', "an integer"]],
+    ["an unknown backend from the env", [], { STORE_BACKEND: "nosuch" }, ["STORE_BACKEND", '"nosuch"', "memory, fs, sqlite"]],
+    ["an unknown backend flag", ["--store.backend=postgres"], {}, ["-store.backend", '"postgres"', "memory, fs, sqlite"]],
+    ["a malformed node URL", ["-node.url", "not a url"], {}, ["-node.url", '"not a url"', "an http or https URL"]],
+    ["a node URL with a path", [], { NODE_URL: "http://host:1/api" }, ["NODE_URL", '"http://host:1/api"', "no path"]],
+    ["a node URL with a query", ["-node.url", "http://host:1?x=1"], {}, ["-node.url", '"http://host:1?x=1"', "no path"]],
+    ["a node URL of another scheme", ["-node.url", "ftp://host:1"], {}, ["-node.url", '"ftp://host:1"', "http or https"]],
+    ["a malformed peer", [], { NODE_PEERS: "http://a:1,nonsense" }, ["NODE_PEERS", '"http://a:1,nonsense"', "comma-separated URLs"]],
+    ["negative virtual nodes", ["-node.routing.virtual-nodes", "-1"], {}, ["-node.routing.virtual-nodes", '"-1"', "an integer from 0 to 4096"]],
+    ["too many virtual nodes", [], { VIRTUAL_NODES: "100000" }, ["VIRTUAL_NODES", '"100000"', "an integer from 0 to 4096"]],
+    ["an unknown sync mode", [], { SQLITE_SYNC: "off" }, ["SQLITE_SYNC", '"off"', "normal, full"]],
+    ["an empty data dir flag", ["-data.dir="], {}, ["-data.dir", '""', "a non-empty value"]],
+    ["a malformed OTLP endpoint", [], { OTEL_ENDPOINT: "collector:4318" }, ["OTEL_ENDPOINT", '"collector:4318"', "http or https URL"]],
+    ["zero replicas", ["-node.replication-factor", "0"], {}, ["-node.replication-factor", '"0"', "an integer from 1 to 16"]],
+    ["an unknown log level", ["-log.level", "loud"], {}, ["-log.level", '"loud"', "debug, info, warn, error"]],
+  ])("%s is refused with a message naming the setting, the value and what is accepted", (_name, argv, env, parts) => {
+    const message = errorOf(parseConfig(argv, env));
+    for (const part of parts) expect(message).toContain(part);
+    expect(message).not.toContain("\n");
+  });
+
+  test("a bad flag value is reported even when the env holds a good one", () => {
+    expect(errorOf(parseConfig(["-server.port", "abc"], { SERVER_PORT: "7001" }))).toContain("-server.port");
+  });
+
+  test("a good flag value hides a bad env value", () => {
+    expect(config(parseConfig(["-server.port", "7001"], { SERVER_PORT: "abc" })).serverPort).toBe(7001);
+  });
+
+  test("an unknown flag is refused, naming it and the accepted flags", () => {
+    const message = errorOf(parseConfig(["-server.prot", "8484"], {}));
+    expect(message).toContain('"-server.prot"');
+    expect(message).toContain("-server.port");
+    expect(message).toContain("-store.backend");
+  });
+
+  test.each([
+    ["a word after the settings", ["-server.port", "7001", "extra"], '"extra"'],
+    ["a word alone", ["start"], '"start"'],
+    ["a lone dash", ["-"], '"-"'],
+    ["a double dash", ["--", "-server.port", "1"], '"--"'],
+  ])("a leftover positional argument is refused: %s", (_name, argv, word) => {
+    const message = errorOf(parseConfig(argv, {}));
+    expect(message).toContain(word);
+    expect(message).toContain("-name value");
+  });
+
+  test("a flag with no value is refused, naming the flag", () => {
+    const message = errorOf(parseConfig(["-node.url", "http://a:1", "-server.port"], {}));
+    expect(message).toContain("-server.port");
+    expect(message).toContain("needs a value");
+  });
+});
+
+describe("the real process", () => {
+  /** The environment minus every LimeDB setting, so the machine running the tests cannot change the outcome. */
+  function cleanEnv(extra: Record<string, string>): Record<string, string> {
+    const names = new Set(Object.values(SETTINGS).map((s) => s.env));
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(process.env)) if (!names.has(key) && value !== undefined) env[key] = value;
+    return { ...env, ...extra };
+  }
+
+  test.each([
+    ["a bad flag", ["-server.port", "abc"], {}, ["-server.port", '"abc"']],
+    ["a bad env value", [], { STORE_BACKEND: "nosuch" }, ["STORE_BACKEND", '"nosuch"']],
+  ])("%s stops it with exit code 2 and one line on stderr naming the setting and the value", async (_name, args, env, parts) => {
+    const child = Bun.spawn(["bun", "src/main.ts", ...args], { cwd: REPO_ROOT, env: cleanEnv(env), stdout: "pipe", stderr: "pipe" });
+    const [code, stderr, stdout] = await Promise.all([child.exited, new Response(child.stderr).text(), new Response(child.stdout).text()]);
+    expect(code).toBe(2);
+    const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+    expect(lines).toHaveLength(1);
+    for (const part of parts) expect(lines[0]).toContain(part);
+    expect(stdout).toBe("");
+  });
+});

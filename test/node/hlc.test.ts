@@ -1,0 +1,83 @@
+// The hybrid logical clock: versions always move forward on this node, past everything it has seen, and name it.
+import { describe, expect, test } from "bun:test";
+import { HybridClock } from "../../src/node/hlc.ts";
+import { compareVersions, type Version } from "../../src/store/record.ts";
+
+const SELF = "http://self:8484";
+const OTHER = "http://other:8484";
+
+/** A wall clock that returns the given readings in turn and then keeps the last one. */
+function scripted(readings: readonly number[]): () => number {
+  let i = 0;
+  return () => readings[Math.min(i++, readings.length - 1)] ?? 0;
+}
+
+function ticks(clock: HybridClock, count: number): Version[] {
+  return Array.from({ length: count }, () => clock.tick());
+}
+
+function expectStrictlyIncreasing(versions: readonly Version[]): void {
+  for (let i = 1; i < versions.length; i++) expect(compareVersions(versions[i - 1]!, versions[i]!)).toBe(-1);
+}
+
+describe("HybridClock", () => {
+  test.each([
+    ["standing still", [1000, 1000, 1000, 1000, 1000]],
+    ["going backwards", [1000, 999, 500, 0, -5]],
+    ["jumping back after moving forward", [1000, 1001, 1002, 10, 11, 1002, 1003]],
+    ["moving forward", [1, 2, 3, 4, 5]],
+  ])("tick is strictly increasing with the wall clock %s", (_name, readings) => {
+    expectStrictlyIncreasing(ticks(new HybridClock(SELF, scripted(readings)), readings.length + 3));
+  });
+
+  test("tick follows the wall clock while it moves forward", () => {
+    const clock = new HybridClock(SELF, scripted([1000, 1000, 2000]));
+    expect(ticks(clock, 3)).toEqual([
+      { wallMs: 1000, counter: 0, node: SELF },
+      { wallMs: 1000, counter: 1, node: SELF },
+      { wallMs: 2000, counter: 0, node: SELF },
+    ]);
+  });
+
+  test.each([
+    ["a later wall time", { wallMs: 5000, counter: 0, node: OTHER }],
+    ["a later wall time and a high counter", { wallMs: 5000, counter: 41, node: OTHER }],
+    ["the same wall time and a higher counter", { wallMs: 1000, counter: 7, node: OTHER }],
+    ["the same wall time and counter from a higher node URL", { wallMs: 1000, counter: 0, node: "http://zzz:1" }],
+  ])("after observing a remote version with %s, the next tick is newer than it", (_name, remote) => {
+    const clock = new HybridClock(SELF, () => 1000);
+    clock.tick();
+    clock.observe(remote);
+    const next = clock.tick();
+    expect(compareVersions(next, remote)).toBe(1);
+    expect(next.node).toBe(SELF);
+  });
+
+  test("observing an older remote version does not move the clock back", () => {
+    const clock = new HybridClock(SELF, scripted([1000, 1000, 1000]));
+    const before = clock.tick();
+    clock.observe({ wallMs: 10, counter: 99, node: OTHER });
+    expect(compareVersions(clock.tick(), before)).toBe(1);
+  });
+
+  test("once the wall clock passes an observed version, ticks follow the wall clock again", () => {
+    const clock = new HybridClock(SELF, scripted([1000, 6000]));
+    clock.observe({ wallMs: 5000, counter: 3, node: OTHER });
+    expect(clock.tick()).toEqual({ wallMs: 5000, counter: 4, node: SELF });
+    expect(clock.tick()).toEqual({ wallMs: 6000, counter: 0, node: SELF });
+  });
+
+  test("every version carries this node's URL, also right after observing another node", () => {
+    const clock = new HybridClock(SELF, scripted([1, 1, 0]));
+    const versions = [clock.tick()];
+    clock.observe({ wallMs: 100, counter: 0, node: OTHER });
+    versions.push(...ticks(clock, 3));
+    expect(versions.map((v) => v.node)).toEqual([SELF, SELF, SELF, SELF]);
+  });
+
+  test("two clocks on different nodes never issue equal versions for the same wall time", () => {
+    const a = new HybridClock("http://a:1", () => 1000);
+    const b = new HybridClock("http://b:1", () => 1000);
+    expect(compareVersions(a.tick(), b.tick())).not.toBe(0);
+  });
+});
