@@ -74,7 +74,9 @@ export class SqliteBackend implements Backend {
     } catch (error) {
       // A refused file is left as it was, and its handle is not kept open.
       db?.close();
-      throw new StoreError("corrupt", `cannot open SQLite store ${options.path}: ${String(error)}`, { cause: error });
+      // Only a file SQLite rejects as a database is corrupt; anything else (permissions, disk) is an I/O failure.
+      const corrupt = /not a database|malformed|corrupt/i.test(String(error));
+      throw new StoreError(corrupt ? "corrupt" : "io", `cannot open SQLite store ${options.path}: ${String(error)}`, { cause: error });
     }
     this.db = db;
     this.selectOne = this.db.query("SELECT * FROM records WHERE key = $key");

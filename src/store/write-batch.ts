@@ -45,6 +45,7 @@ export class WriteBatcher<T, R> {
     this.running = true;
     try {
       const results = await this.commit(batch.map((p) => p.item));
+      if (results.length !== batch.length) throw new Error(`invariant: a commit of ${batch.length} writes returned ${results.length} results`);
       batch.forEach((p, i) => p.resolve(results[i] as R));
     } catch (error) {
       for (const p of batch) p.reject(error);
