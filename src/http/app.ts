@@ -54,8 +54,15 @@ export function createApp(node: LimeNode, options: AppOptions) {
         return errorResponse(error.code, error.message);
       }
       switch (code) {
-        case "VALIDATION":
-          return errorResponse("bad_request", validationMessage(error as ValidationError));
+        case "VALIDATION": {
+          const invalid = error as ValidationError;
+          // A response that breaks its own schema is this node's bug, not the client's: 500, and logged.
+          if (invalid.type === "response") {
+            options.onInternalError?.(error, request);
+            return errorResponse("internal", "the node built an invalid response; it has been logged");
+          }
+          return errorResponse("bad_request", validationMessage(invalid));
+        }
         case "PARSE":
           return errorResponse("bad_request", "the body is not valid JSON");
         case "NOT_FOUND": {

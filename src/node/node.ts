@@ -63,6 +63,7 @@ export class LimeNode {
 
   async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
     this.checkKey(key);
+    if (!value.isWellFormed()) throw new NodeError("bad_request", "value must be valid Unicode with no lone surrogate");
     if (utf8Bytes(value) > this.valueBytesMax) throw new NodeError("too_large", `value is over the limit of ${this.valueBytesMax} UTF-8 bytes`);
     if (ttlMs !== undefined && !(Number.isSafeInteger(ttlMs) && ttlMs >= 1 && ttlMs <= TTL_MS_MAX)) {
       throw new NodeError("bad_request", `ttlMs must be an integer from 1 to ${TTL_MS_MAX}`);
@@ -113,6 +114,10 @@ export class LimeNode {
 
   private checkKey(key: string): void {
     if (key === "") throw new NodeError("bad_request", "key must not be empty");
+    // URL parsers drop "." and ".." path segments (even as %2E), so such a key could be set but never read back.
+    if (key === "." || key === "..") throw new NodeError("bad_request", `key "${key}" cannot be addressed in a URL path; choose another key`);
+    // A lone surrogate has no UTF-8 form: SQLite would store it as U+FFFD and merge it with that key.
+    if (!key.isWellFormed()) throw new NodeError("bad_request", "key must be valid Unicode with no lone surrogate");
     if (utf8Bytes(key) > KEY_BYTES_MAX) throw new NodeError("too_large", `key is over the limit of ${KEY_BYTES_MAX} UTF-8 bytes`);
   }
 

@@ -13,6 +13,13 @@ export const ASSET_PREFIX = "/swagger/assets";
 
 export function docsRoutes(version: string) {
   return new Elysia({ name: "docs" })
+    // Swagger UI fetches the document by a URL relative to the page, which resolves only from /swagger:
+    // from /swagger/ it would ask for /swagger/swagger/json. The trailing-slash page moves to the one that works.
+    .onRequest(({ request }) => {
+      if (request.url.includes("/swagger/") && new URL(request.url).pathname === "/swagger/") {
+        return new Response(null, { status: 308, headers: { location: "/swagger" } });
+      }
+    })
     .use(
       openapi({
         path: "/swagger",

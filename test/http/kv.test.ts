@@ -1,0 +1,253 @@
+// SET, GET, DEL and the key listing through app.handle: the success shapes the original's clients read, and TTL expiry.
+import { describe, expect, test } from "bun:test";
+import { allKeys, buildTestApp, NODE_URL, VALUE_BYTES_MAX } from "../support/app.ts";
+
+/** Keys that break naive path handling: separators, query and fragment marks, escapes, spaces, non-ASCII. */
+const AWKWARD_KEYS = [
+  "plain",
+  "a/b/c",
+  "/leading-and-trailing/",
+  "what?x=1&y=2",
+  "#fragment",
+  "100%",
+  "%2F already encoded",
+  "with space",
+  "  padded  ",
+  "plus+sign",
+  "back\\slash",
+  "quote\"and'apostrophe",
+  "ünïcödé",
+  "日本語のキー",
+  "😀 emoji 🚀",
+  "mixed /?#% é😀",
+  "tab\tand\nnewline",
+];
+
+function byCodePoint(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+describe("SET", () => {
+  test("answers 200 with the text OK", async () => {
+    const { client } = buildTestApp();
+    const response = await client.set("k", "v");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toStartWith("text/plain");
+    expect(await response.text()).toBe("OK");
+  });
+
+  test("overwrites the value of an existing key", async () => {
+    const { client } = buildTestApp();
+    await client.set("k", "first");
+    await client.set("k", "second");
+    expect(await (await client.get("k")).json()).toEqual({ value: "second", nodeUrl: NODE_URL });
+  });
+
+  test("accepts a key of exactly 1,024 UTF-8 bytes and a value of exactly the limit", async () => {
+    const { client } = buildTestApp();
+    const key = "😀".repeat(256);
+    const value = "é".repeat(VALUE_BYTES_MAX / 2);
+    expect(Buffer.byteLength(key)).toBe(1024);
+    expect((await client.set(key, value)).status).toBe(200);
+    expect(((await (await client.get(key)).json()) as { value: string }).value).toBe(value);
+  });
+
+  test("accepts an empty value", async () => {
+    const { client } = buildTestApp();
+    expect((await client.set("empty", "")).status).toBe(200);
+    expect(await (await client.get("empty")).json()).toEqual({ value: "", nodeUrl: NODE_URL });
+  });
+
+  test("ignores fields it does not know, as the original did", async () => {
+    const { client } = buildTestApp();
+    const response = await client.path("/api/v1/set", { method: "POST", body: JSON.stringify({ key: "k", value: "v", extra: [1, 2] }) });
+    expect(response.status).toBe(200);
+    expect(await (await client.get("k")).json()).toEqual({ value: "v", nodeUrl: NODE_URL });
+  });
+});
+
+describe("GET", () => {
+  test("answers 200 JSON with exactly the value and this node's URL", async () => {
+    const { client } = buildTestApp();
+    await client.set("k", "v");
+    const response = await client.get("k");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toStartWith("application/json");
+    expect(await response.json()).toStrictEqual({ value: "v", nodeUrl: NODE_URL });
+  });
+
+  test("answers 404 with code not_found for a key that was never set", async () => {
+    const { client } = buildTestApp();
+    const response = await client.get("missing");
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toStartWith("application/json");
+    expect(await response.json()).toStrictEqual({ error: expect.any(String), code: "not_found" });
+  });
+
+  test("answers 404 with code not_found for a deleted key", async () => {
+    const { client } = buildTestApp();
+    await client.set("k", "v");
+    await client.del("k");
+    const response = await client.get("k");
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { code: string }).code).toBe("not_found");
+  });
+});
+
+describe("DEL", () => {
+  test("answers the text 1 for a key that existed and 0 the second time", async () => {
+    const { client } = buildTestApp();
+    await client.set("k", "v");
+    const first = await client.del("k");
+    expect(first.status).toBe(200);
+    expect(first.headers.get("content-type")).toStartWith("text/plain");
+    expect(await first.text()).toBe("1");
+    const second = await client.del("k");
+    expect(second.status).toBe(200);
+    expect(await second.text()).toBe("0");
+  });
+
+  test("answers the text 0 for a key that never existed", async () => {
+    const { client } = buildTestApp();
+    const response = await client.del("never");
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("0");
+  });
+
+  test("lets a deleted key be set again", async () => {
+    const { client } = buildTestApp();
+    await client.set("k", "old");
+    await client.del("k");
+    await client.set("k", "new");
+    expect(await (await client.get("k")).json()).toEqual({ value: "new", nodeUrl: NODE_URL });
+  });
+});
+
+describe("keys that need escaping", () => {
+  test.each(AWKWARD_KEYS)("%p round-trips through SET, GET, /keys and DEL", async (key) => {
+    const { client } = buildTestApp();
+    const value = `value of ${key}`;
+    expect(await (await client.set(key, value)).text()).toBe("OK");
+    const got = await client.get(key);
+    expect(got.status).toBe(200);
+    expect(await got.json()).toEqual({ value, nodeUrl: NODE_URL });
+    expect(await allKeys(client)).toEqual([{ key, value, size: Buffer.byteLength(value) }]);
+    expect(await (await client.del(key)).text()).toBe("1");
+    expect((await client.get(key)).status).toBe(404);
+    expect(await allKeys(client)).toEqual([]);
+  });
+
+  test("keys that differ only in escaping stay separate", async () => {
+    const { client } = buildTestApp();
+    const keys = ["a/b", "a%2Fb", "a%252Fb", "a b", "a+b", "a%20b"];
+    for (const key of keys) await client.set(key, `v:${key}`);
+    for (const key of keys) expect(((await (await client.get(key)).json()) as { value: string }).value).toBe(`v:${key}`);
+    expect((await allKeys(client)).map((entry) => entry.key).sort()).toEqual([...keys].sort());
+  });
+});
+
+describe("/keys", () => {
+  test("lists this node's keys sorted by code point, with value and UTF-8 size", async () => {
+    const { client } = buildTestApp();
+    // U+FF5A sorts before U+1F600 by code point but after it by UTF-16 unit: the order must be code point order.
+    const entries = [
+      ["😀", "smile"],
+      ["ｚ", "fullwidth z"],
+      ["b", "é😀"],
+      ["a", ""],
+      ["B", "upper"],
+      ["aa", "x".repeat(300)],
+    ] as const;
+    for (const [key, value] of entries) await client.set(key, value);
+    const response = await client.keys();
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toStartWith("application/json");
+    const expected = [...entries]
+      .sort(([a], [b]) => byCodePoint(a, b))
+      .map(([key, value]) => ({ key, value, size: Buffer.byteLength(value) }));
+    expect(await response.json()).toStrictEqual({ keys: expected, page: 1, pageSize: 20, total: entries.length, totalPages: 1 });
+    expect(expected.find((entry) => entry.key === "b")?.size).toBe(6);
+  });
+
+  test("answers an empty first page when the node holds no keys", async () => {
+    const { client } = buildTestApp();
+    expect(await (await client.keys()).json()).toStrictEqual({ keys: [], page: 1, pageSize: 20, total: 0, totalPages: 0 });
+  });
+
+  test.each([
+    { page: 1, pageSize: 20, first: 0, count: 20 },
+    { page: 2, pageSize: 20, first: 20, count: 20 },
+    { page: 3, pageSize: 20, first: 40, count: 5 },
+    { page: 4, pageSize: 20, first: 45, count: 0 },
+    { page: 1, pageSize: 100, first: 0, count: 45 },
+    { page: 7, pageSize: 7, first: 42, count: 3 },
+  ])("page $page of size $pageSize over 45 keys holds $count keys from index $first", async ({ page, pageSize, first, count }) => {
+    const { client } = buildTestApp();
+    const keys = Array.from({ length: 45 }, (_, i) => `key-${String(i).padStart(2, "0")}`);
+    for (const key of [...keys].reverse()) await client.set(key, key);
+    const body = (await (await client.keys(`?page=${page}&pageSize=${pageSize}`)).json()) as Record<string, unknown>;
+    expect(body).toStrictEqual({
+      keys: keys.slice(first, first + count).map((key) => ({ key, value: key, size: key.length })),
+      page,
+      pageSize,
+      total: 45,
+      totalPages: Math.ceil(45 / pageSize),
+    });
+  });
+
+  test("leaves deleted keys out of the listing and the total", async () => {
+    const { client } = buildTestApp();
+    for (const key of ["a", "b", "c"]) await client.set(key, key);
+    await client.del("b");
+    const body = (await (await client.keys()).json()) as { keys: { key: string }[]; total: number };
+    expect(body.keys.map((entry) => entry.key)).toEqual(["a", "c"]);
+    expect(body.total).toBe(2);
+  });
+});
+
+describe("ttlMs", () => {
+  test("a key disappears from GET and /keys once the clock passes its expiry", async () => {
+    const { client, clock } = buildTestApp();
+    expect((await client.set("short", "lived", 1_000)).status).toBe(200);
+    await client.set("forever", "here");
+
+    clock.advance(999);
+    expect((await client.get("short")).status).toBe(200);
+    expect((await allKeys(client)).map((entry) => entry.key)).toEqual(["forever", "short"]);
+
+    clock.advance(1);
+    const gone = await client.get("short");
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as { code: string }).code).toBe("not_found");
+    const listing = (await (await client.keys()).json()) as { keys: { key: string }[]; total: number; totalPages: number };
+    expect(listing.keys.map((entry) => entry.key)).toEqual(["forever"]);
+    expect(listing.total).toBe(1);
+    expect((await client.get("forever")).status).toBe(200);
+  });
+
+  test("deleting an expired key answers 0", async () => {
+    const { client, clock } = buildTestApp();
+    await client.set("k", "v", 10);
+    clock.advance(10);
+    expect(await (await client.del("k")).text()).toBe("0");
+  });
+
+  test("setting a key again without ttlMs removes its expiry", async () => {
+    const { client, clock } = buildTestApp();
+    await client.set("k", "v1", 10);
+    await client.set("k", "v2");
+    clock.advance(1_000_000);
+    expect(await (await client.get("k")).json()).toEqual({ value: "v2", nodeUrl: NODE_URL });
+  });
+
+  test("setting a key again with a new ttlMs moves its expiry", async () => {
+    const { client, clock } = buildTestApp();
+    await client.set("k", "v1", 10);
+    clock.advance(5);
+    await client.set("k", "v2", 100);
+    clock.advance(50);
+    expect((await client.get("k")).status).toBe(200);
+    clock.advance(50);
+    expect((await client.get("k")).status).toBe(404);
+  });
+});

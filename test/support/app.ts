@@ -1,0 +1,88 @@
+// A standalone node's HTTP app built as src/main.ts builds it, with a memory store and a clock the test moves.
+import { createApp } from "../../src/http/app.ts";
+import { HybridClock } from "../../src/node/hlc.ts";
+import { LimeNode } from "../../src/node/node.ts";
+import { buildRing } from "../../src/ring/ring.ts";
+import type { Backend } from "../../src/store/backend.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
+
+/** Elysia routes only requests with an ordinary host, so every test request goes to http://localhost. */
+export const BASE = "http://localhost";
+export const NODE_URL = "http://127.0.0.1:7001";
+export const VERSION = "0.0.0-test";
+/** 2023-11-14T22:13:20Z: a fixed start, so versions and expiries do not depend on when the test runs. */
+export const START_MS = 1_700_000_000_000;
+export const VALUE_BYTES_MAX = 1024 * 1024;
+
+export interface TestClock {
+  readonly now: () => number;
+  advance(ms: number): void;
+}
+
+export function testClock(startMs = START_MS): TestClock {
+  let nowMs = startMs;
+  return {
+    now: () => nowMs,
+    advance(ms) {
+      nowMs += ms;
+    },
+  };
+}
+
+export interface TestAppOptions {
+  readonly clock?: TestClock;
+  /** Defaults to a MemoryBackend on the test clock. */
+  readonly store?: Backend;
+  /** Members of the ring; only NODE_URL by default, as on a standalone node. */
+  readonly ringNodes?: readonly string[];
+  readonly virtualNodes?: number;
+}
+
+export function buildTestApp(options: TestAppOptions = {}) {
+  const clock = options.clock ?? testClock();
+  const store = options.store ?? new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: clock.now });
+  const node = new LimeNode({
+    nodeUrl: NODE_URL,
+    store,
+    ring: buildRing(options.ringNodes ?? [NODE_URL], options.virtualNodes ?? 256),
+    clock: new HybridClock(NODE_URL, clock.now),
+    wallClock: clock.now,
+    valueBytesMax: VALUE_BYTES_MAX,
+    replicationFactor: 3,
+  });
+  const internalErrors: unknown[] = [];
+  const app = createApp(node, { version: VERSION, onInternalError: (error) => internalErrors.push(error) });
+  return { app, node, store, clock, internalErrors, client: clientFor((request) => app.handle(request)) };
+}
+
+export type Handle = (request: Request) => Promise<Response>;
+
+/** The public API as calls, over whatever answers requests: app.handle in-process, or fetch to a real node. */
+export function clientFor(handle: Handle, base = BASE) {
+  const api = `${base}/api/v1`;
+  return {
+    handle,
+    set: (key: string, value: string, ttlMs?: number) =>
+      handle(new Request(`${api}/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key, value, ttlMs }) })),
+    get: (key: string) => handle(new Request(`${api}/get/${encodeURIComponent(key)}`)),
+    del: (key: string) => handle(new Request(`${api}/del/${encodeURIComponent(key)}`, { method: "DELETE" })),
+    keys: (query = "") => handle(new Request(`${api}/keys${query}`)),
+    path: (path: string, init?: RequestInit) => handle(new Request(`${base}${path}`, init)),
+  };
+}
+
+export type Client = ReturnType<typeof clientFor>;
+
+/** Pages allKeys reads at most: 100,000 keys, far more than any test writes, so a paging bug cannot loop forever. */
+const LISTING_PAGES_MAX = 1000;
+
+/** Every key in the listing, across all pages, in the order the node gave them. */
+export async function allKeys(client: Client): Promise<{ key: string; value: string; size: number }[]> {
+  const all: { key: string; value: string; size: number }[] = [];
+  for (let page = 1; page <= LISTING_PAGES_MAX; page++) {
+    const body = (await (await client.keys(`?page=${page}&pageSize=100`)).json()) as { keys: { key: string; value: string; size: number }[]; totalPages: number };
+    all.push(...body.keys);
+    if (page >= body.totalPages) return all;
+  }
+  throw new Error(`the listing still had pages after ${LISTING_PAGES_MAX}`);
+}
