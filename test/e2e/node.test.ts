@@ -4,6 +4,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { clientFor } from "../support/app.ts";
 import { runNodeToExit, startNode } from "../support/node-process.ts";
+import { streamOfSpaces } from "../support/huge-body.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
 /** Over the roughly 6 MiB body limit of a node with the default 1 MiB value limit. */
@@ -125,38 +126,18 @@ describe("a node with a corrupt fs store", () => {
 });
 
 describe("a node sent a body of many megabytes", () => {
-  test("answers JSON 413 to it with a Content-Length and keeps serving", async () => {
-    await using dir = await tempDir();
-    await using node = await startNode({ dataDir: dir.path, backend: "memory" });
-    const response = await fetch(`${node.url}/api/v1/set`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: "x".repeat(HUGE_BODY_BYTES),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-    expect(response.status).toBe(413);
-    expect(await response.json()).toStrictEqual({ error: expect.any(String), code: "too_large" });
-    const client = clientOf(node.url);
-    expect(await (await client.set("after", "fine")).text()).toBe("OK");
-    expect(((await (await client.keys()).json()) as { total: number }).total).toBe(1);
-  });
+  const bodies: [string, () => BodyInit][] = [
+    ["with a Content-Length", () => "x".repeat(HUGE_BODY_BYTES)],
+    ["streamed without a Content-Length", () => streamOfSpaces(HUGE_BODY_BYTES, CHUNK_BYTES).body],
+  ];
 
-  test("answers JSON 413 to it streamed without a Content-Length and keeps serving", async () => {
+  test.each(bodies)("answers JSON 413 to it %s and keeps serving", async (_name, body) => {
     await using dir = await tempDir();
     await using node = await startNode({ dataDir: dir.path, backend: "memory" });
-    let sentBytes = 0;
-    const chunk = new Uint8Array(CHUNK_BYTES).fill(0x20);
-    const body = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sentBytes >= HUGE_BODY_BYTES) return controller.close();
-        sentBytes += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    });
     const response = await fetch(`${node.url}/api/v1/set`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body,
+      body: body(),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     expect(response.status).toBe(413);
@@ -166,3 +147,4 @@ describe("a node sent a body of many megabytes", () => {
     expect(((await (await client.keys()).json()) as { total: number }).total).toBe(1);
   });
 });
+

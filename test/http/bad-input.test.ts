@@ -1,6 +1,7 @@
 // Every kind of bad request gets the SPEC's status and a JSON {error, code}, stores nothing, and leaves the app serving.
 import { expect, test } from "bun:test";
 import { BASE, buildTestApp, VALUE_BYTES_MAX } from "../support/app.ts";
+import { streamOfSpaces } from "../support/huge-body.ts";
 
 const SET_URL = `${BASE}/api/v1/set`;
 /** Far over the body limit (about 6 MiB for a 1 MiB value limit), so it is refused by size, not parsed. */
@@ -19,17 +20,9 @@ function hugeWithLength(): Request {
 
 /** A body sent as a stream with no Content-Length, so only counting while reading can stop it. */
 function hugeStreamed(): { request: Request; pulledBytes: () => number } {
-  let pulled = 0;
-  const chunk = new Uint8Array(HUGE_CHUNK_BYTES).fill(0x20);
-  const body = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (pulled >= HUGE_BODY_BYTES) return controller.close();
-      pulled += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-  });
+  const { body, pulledBytes } = streamOfSpaces(HUGE_BODY_BYTES, HUGE_CHUNK_BYTES);
   const request = new Request(SET_URL, { method: "POST", headers: { "content-type": "application/json" }, body });
-  return { request, pulledBytes: () => pulled };
+  return { request, pulledBytes };
 }
 
 interface BadCase {

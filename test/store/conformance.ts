@@ -379,6 +379,21 @@ export function backendContract(open: OpenBackend): void {
 /** Opens a durable backend on a file; used to close and open the same file again. */
 export type OpenBackendAt = (path: string, options: BackendOptions) => Backend;
 
+/** Opens a file-backed backend in a fresh temp folder that is removed with it. */
+export function inTempDir(openAt: OpenBackendAt, fileName: string): OpenBackend {
+  return async (options) => {
+    const dir = await tempDir();
+    const backend = openAt(join(dir.path, fileName), options);
+    return {
+      backend,
+      async [Symbol.asyncDispose]() {
+        await backend.close();
+        await dir[Symbol.asyncDispose]();
+      },
+    };
+  };
+}
+
 /** What a durable backend adds to the contract: everything written is there again after close and reopen. */
 export function durabilityContract(openAt: OpenBackendAt, fileName: string): void {
   test("records survive close and reopen with versions, tombstones and expiry intact", async () => {

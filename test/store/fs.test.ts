@@ -6,7 +6,7 @@ import type { BackendOptions } from "../../src/store/backend.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import { FsBackend } from "../../src/store/fs.ts";
 import { tempDir } from "../support/temp-dir.ts";
-import { CONTRACT_VALUE_BYTES_MAX, ManualClock, backendContract, durabilityContract, live, tombstone, version } from "./conformance.ts";
+import { CONTRACT_VALUE_BYTES_MAX, ManualClock, backendContract, durabilityContract, inTempDir, live, tombstone, version } from "./conformance.ts";
 
 const FILE_NAME = "store.json";
 
@@ -19,17 +19,7 @@ function options(): BackendOptions {
 }
 
 describe("fs backend", () => {
-  backendContract(async (options) => {
-    const dir = await tempDir();
-    const backend = openAt(join(dir.path, FILE_NAME), options);
-    return {
-      backend,
-      async [Symbol.asyncDispose]() {
-        await backend.close();
-        await dir[Symbol.asyncDispose]();
-      },
-    };
-  });
+  backendContract(inTempDir(openAt, FILE_NAME));
 
   durabilityContract(openAt, FILE_NAME);
 

@@ -7,7 +7,7 @@ import type { BackendOptions } from "../../src/store/backend.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import { SqliteBackend } from "../../src/store/sqlite.ts";
 import { tempDir } from "../support/temp-dir.ts";
-import { CONTRACT_VALUE_BYTES_MAX, ManualClock, backendContract, durabilityContract, live, version } from "./conformance.ts";
+import { CONTRACT_VALUE_BYTES_MAX, ManualClock, backendContract, durabilityContract, inTempDir, live, version } from "./conformance.ts";
 
 const FILE_NAME = "store.sqlite";
 
@@ -22,17 +22,7 @@ function options(): BackendOptions {
 describe.each(SQLITE_SYNC_MODES)("sqlite backend with synchronous=%s", (sync) => {
   const openAt = opener(sync);
 
-  backendContract(async (options) => {
-    const dir = await tempDir();
-    const backend = openAt(join(dir.path, FILE_NAME), options);
-    return {
-      backend,
-      async [Symbol.asyncDispose]() {
-        await backend.close();
-        await dir[Symbol.asyncDispose]();
-      },
-    };
-  });
+  backendContract(inTempDir(openAt, FILE_NAME));
 
   durabilityContract(openAt, FILE_NAME);
 });
