@@ -1,0 +1,88 @@
+// Runs wrk against a URL with a Lua script and reads its text report: requests/s, latency percentiles, errors.
+import { track } from "./cleanup.ts";
+
+export interface WrkOptions {
+  readonly url: string;
+  readonly script: string;
+  readonly scriptArgs: readonly string[];
+  readonly seconds: number;
+  readonly threads: number;
+  readonly connections: number;
+}
+
+export interface WrkResult {
+  readonly requestsPerS: number;
+  readonly requests: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Responses outside 2xx/3xx plus socket errors; a clean run has none. */
+  readonly errors: number;
+  readonly command: string;
+}
+
+/** wrk stops itself after -d; this bound only catches a wrk that hangs. */
+const WRK_GRACE_MS = 15_000;
+
+export function wrkInstalled(): boolean {
+  return Bun.which("wrk") !== null;
+}
+
+export function wrkArgs(options: WrkOptions): string[] {
+  return [
+    `-t${options.threads}`,
+    `-c${options.connections}`,
+    `-d${options.seconds}s`,
+    "--latency",
+    "--timeout",
+    "2s",
+    "-s",
+    options.script,
+    options.url,
+    "--",
+    ...options.scriptArgs,
+  ];
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+function durationMs(text: string): number {
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text);
+  if (match === null) throw new Error(`bench: cannot read wrk duration "${text}"`);
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+export function parseWrk(output: string): Omit<WrkResult, "command"> {
+  const perS = /Requests\/sec:\s+([\d.]+)/.exec(output);
+  const total = /(\d+) requests in/.exec(output);
+  const p50 = /^\s+50%\s+(\S+)$/m.exec(output);
+  const p99 = /^\s+99%\s+(\S+)$/m.exec(output);
+  if (perS === null || total === null || p50 === null || p99 === null) throw new Error(`bench: unexpected wrk output:\n${output}`);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
+  return {
+    requestsPerS: Number(perS[1]),
+    requests: Number(total[1]),
+    p50Ms: durationMs(p50[1]!),
+    p99Ms: durationMs(p99[1]!),
+    errors: non2xx + socketErrors,
+  };
+}
+
+export async function runWrk(options: WrkOptions): Promise<WrkResult> {
+  const args = wrkArgs(options);
+  const child = Bun.spawn(["wrk", ...args], { stdout: "pipe", stderr: "pipe" });
+  const guard = setTimeout(() => child.kill("SIGKILL"), options.seconds * 1000 + WRK_GRACE_MS);
+  // On Ctrl-C wrk is stopped with the servers rather than left hammering a closed port.
+  await using _stopOnInterrupt = track(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await child.exited;
+  });
+  try {
+    const [output, errors, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    if (code !== 0) throw new Error(`bench: wrk exited with ${code}: ${errors.trim() || output.trim()}`);
+    return { ...parseWrk(output), command: `wrk ${args.join(" ")}` };
+  } finally {
+    clearTimeout(guard);
+  }
+}
