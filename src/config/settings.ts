@@ -48,6 +48,10 @@ export const SETTINGS = {
   otelEndpoint: setting("OTEL_ENDPOINT", "otel.endpoint", "", optionalUrl, "OTLP collector; empty disables telemetry"),
   logLevel: setting("LOG_LEVEL", "log.level", "info", oneOf(LOG_LEVELS), "debug, info, warn or error"),
   clusterSecret: setting("CLUSTER_SECRET", "cluster.secret", "", text, "shared secret for internal endpoints; empty means none"),
+  gossipIntervalMs: setting("GOSSIP_INTERVAL_MS", "gossip.interval-ms", "1000", integer(10, 60_000), "milliseconds between gossip rounds"),
+  gossipStaleAfterMs: setting("GOSSIP_STALE_AFTER_MS", "gossip.stale-after-ms", "3000", integer(20, 600_000), "silence after which a member is stale (suspect)"),
+  gossipDeadAfterMs: setting("GOSSIP_DEAD_AFTER_MS", "gossip.dead-after-ms", "5000", integer(30, 3_600_000), "silence after which a member is dead and leaves the ring"),
+  forwardTimeoutMs: setting("FORWARD_TIMEOUT_MS", "node.forward-timeout-ms", "2000", integer(10, 120_000), "bound on a request forwarded to another node"),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -4,6 +4,17 @@ import { NodeError } from "../node/errors.ts";
 export async function readJsonBody(request: Request, bytesMax: number): Promise<unknown> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > bytesMax) throw tooLarge(declared, bytesMax);
+  // A declared length within the limit bounds the read already (HTTP framing stops the body there), and
+  // reading it whole is much faster than pulling chunks; only a body without a length is counted as it comes.
+  const text = Number.isSafeInteger(declared) ? await request.text() : await readCapped(request, bytesMax);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new NodeError("bad_request", text.trim() === "" ? "the body is empty; expected a JSON object" : "the body is not valid JSON");
+  }
+}
+
+async function readCapped(request: Request, bytesMax: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let received = 0;
   if (request.body !== null) {
@@ -19,12 +30,7 @@ export async function readJsonBody(request: Request, bytesMax: number): Promise<
       chunks.push(value);
     }
   }
-  const text = Buffer.concat(chunks).toString("utf8");
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new NodeError("bad_request", text.trim() === "" ? "the body is empty; expected a JSON object" : "the body is not valid JSON");
-  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function tooLarge(bytes: number, bytesMax: number): NodeError {

@@ -25,6 +25,7 @@ interface Row {
   expires_at_ms: number | null;
 }
 
+/** Keyed by the key itself (WITHOUT ROWID): one B-tree per write instead of a table plus a key index. */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
   key TEXT PRIMARY KEY NOT NULL,
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS records (
   version_node TEXT NOT NULL,
   tombstone INTEGER NOT NULL,
   expires_at_ms INTEGER
-)`;
+) WITHOUT ROWID`;
 
 const LIVE = "tombstone = 0 AND (expires_at_ms IS NULL OR expires_at_ms > $now)";
 

@@ -31,6 +31,11 @@ const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   otelEndpoint: { flag: "http://otel:4318", env: "https://collector:4318/v1", fromFlag: "http://otel:4318/", fromEnv: "https://collector:4318/v1", fallback: "" },
   logLevel: { flag: "debug", env: "warn", fromFlag: "debug", fromEnv: "warn", fallback: "info" },
   clusterSecret: { flag: "flag-secret", env: "env-secret", fromFlag: "flag-secret", fromEnv: "env-secret", fallback: "" },
+  // Timing rows keep interval < stale < dead against the other settings' defaults.
+  gossipIntervalMs: { flag: "500", env: "800", fromFlag: 500, fromEnv: 800, fallback: 1000 },
+  gossipStaleAfterMs: { flag: "4000", env: "4500", fromFlag: 4000, fromEnv: 4500, fallback: 3000 },
+  gossipDeadAfterMs: { flag: "9000", env: "12000", fromFlag: 9000, fromEnv: 12000, fallback: 5000 },
+  forwardTimeoutMs: { flag: "150", env: "3000", fromFlag: 150, fromEnv: 3000, fallback: 2000 },
 };
 
 const ROWS = Object.entries(PRECEDENCE) as [SettingName, PrecedenceCase<Config[SettingName]>][];
@@ -151,6 +156,9 @@ describe("bad values", () => {
     ["a malformed OTLP endpoint", [], { OTEL_ENDPOINT: "collector:4318" }, ["OTEL_ENDPOINT", '"collector:4318"', "http or https URL"]],
     ["zero replicas", ["-node.replication-factor", "0"], {}, ["-node.replication-factor", '"0"', "an integer from 1 to 16"]],
     ["an unknown log level", ["-log.level", "loud"], {}, ["-log.level", '"loud"', "debug, info, warn, error"]],
+    ["a stale timeout not above the gossip interval", [], { GOSSIP_INTERVAL_MS: "3000" }, ["GOSSIP_STALE_AFTER_MS", '"3000"', "more than GOSSIP_INTERVAL_MS"]],
+    ["a dead timeout not above the stale timeout", ["-gossip.dead-after-ms", "2000"], {}, ["GOSSIP_DEAD_AFTER_MS", '"2000"', "more than GOSSIP_STALE_AFTER_MS"]],
+    ["a forward timeout of 5 ms", ["-node.forward-timeout-ms", "5"], {}, ["-node.forward-timeout-ms", '"5"', "an integer from 10 to 120000"]],
   ])("%s is refused with a message naming the setting, the value and what is accepted", (_name, argv, env, parts) => {
     const message = errorOf(parseConfig(argv, env));
     for (const part of parts) expect(message).toContain(part);

@@ -1,0 +1,33 @@
+// The three gossip messages. SYN: my digests. ACK: entries you lack or hold older, and the ones I want. ACK2: those.
+import type { Digest, Entry } from "./member.ts";
+
+export interface Syn {
+  readonly type: "syn";
+  readonly from: string;
+  readonly digests: readonly Digest[];
+}
+
+export interface Ack {
+  readonly type: "ack";
+  readonly from: string;
+  /** Entries the SYN's sender lacks or holds older. */
+  readonly entries: readonly Entry[];
+  /** Members the SYN named with newer news than the receiver has: it wants their entries. */
+  readonly requests: readonly string[];
+}
+
+export interface Ack2 {
+  readonly type: "ack2";
+  readonly from: string;
+  readonly entries: readonly Entry[];
+}
+
+export type GossipMessage = Syn | Ack | Ack2;
+
+/** How a node reaches another; the real one speaks HTTP, tests pass an in-process fake network. */
+export interface GossipTransport {
+  /** Sends a SYN and returns the ACK, or undefined when the target is down, slow or answers garbage. */
+  syn(target: string, message: Syn): Promise<Ack | undefined>;
+  /** Sends an ACK2; a lost one only delays news to the next round. */
+  ack2(target: string, message: Ack2): Promise<void>;
+}
