@@ -5,7 +5,9 @@ import { createApp } from "./http/app.ts";
 import { createLogger, describeError } from "./log/logger.ts";
 import { HybridClock } from "./node/hlc.ts";
 import { LimeNode } from "./node/node.ts";
-import { buildRing } from "./ring/ring.ts";
+import { Gossiper } from "./membership/gossiper.ts";
+import { MemberTable } from "./membership/member-table.ts";
+import { PeerClient } from "./node/peer-client.ts";
 import type { Backend } from "./store/backend.ts";
 import { openBackend, storePath } from "./store/open-backend.ts";
 
@@ -13,6 +15,8 @@ import { openBackend, storePath } from "./store/open-backend.ts";
 const EXIT_BAD_CONFIG = 2;
 const EXIT_STORE_FAILED = 1;
 const EXIT_LISTEN_FAILED = 1;
+/** Gossip answers within this even at tiny intervals; below it a loaded machine would drop every exchange. */
+const GOSSIP_TIMEOUT_MS_MIN = 50;
 
 const parsed = parseConfig(Bun.argv.slice(2), process.env);
 if (!parsed.ok) {
@@ -43,10 +47,28 @@ try {
   process.exit(EXIT_STORE_FAILED);
 }
 
+// The generation is the start time: a restarted node's news supersedes everything its old self said.
+const members = new MemberTable(config.nodeUrl, Date.now(), Date.now, {
+  staleAfterMs: config.gossipStaleAfterMs,
+  deadAfterMs: config.gossipDeadAfterMs,
+});
+const peerClient = new PeerClient({
+  secret: config.clusterSecret,
+  forwardTimeoutMs: config.forwardTimeoutMs,
+  // A gossip exchange must end before the next round starts.
+  gossipTimeoutMs: Math.max(GOSSIP_TIMEOUT_MS_MIN, Math.floor(config.gossipIntervalMs * 0.8)),
+});
+const gossiper = new Gossiper({ table: members, transport: peerClient, seeds: config.nodePeers, random: Math.random });
+members.onChange((changes) => {
+  for (const change of changes) logger.log("info", "membership changed", { member: change.nodeUrl, from: change.from, to: change.to });
+});
+
 const node = new LimeNode({
   nodeUrl: config.nodeUrl,
   store,
-  ring: buildRing([config.nodeUrl], config.virtualNodes),
+  members,
+  peers: peerClient,
+  vnodesPerNode: config.virtualNodes,
   clock: new HybridClock(config.nodeUrl),
   wallClock: Date.now,
   valueBytesMax: config.valueBytesMax,
@@ -55,6 +77,9 @@ const node = new LimeNode({
 
 const app = createApp(node, {
   version: pkg.version,
+  gossip: gossiper,
+  secret: config.clusterSecret,
+  clock: Date.now,
   onInternalError: (error, request) => logger.log("error", "request failed", { method: request.method, path: new URL(request.url).pathname, ...describeError(error) }),
 });
 // Elysia turns on SO_REUSEPORT by default, which lets a second node bind a port already in use and
@@ -67,6 +92,8 @@ try {
   await store.close();
   process.exit(EXIT_LISTEN_FAILED);
 }
+
+gossiper.start(config.gossipIntervalMs);
 
 logger.log("info", "node started", {
   version: pkg.version,
@@ -82,6 +109,7 @@ async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.log("info", "node stopping", { signal });
+  gossiper.stop();
   await app.stop();
   await store.close();
   process.exit(0);

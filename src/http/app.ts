@@ -7,11 +7,16 @@ import { clusterRoutes } from "./cluster/routes.ts";
 import { docsRoutes } from "./docs/routes.ts";
 import { errorResponse } from "./errors.ts";
 import { healthRoutes } from "./health/routes.ts";
+import { internalRoutes, type GossipHandler } from "./internal/routes.ts";
 import { kvRoutes } from "./kv/routes.ts";
 import { allowedMethods } from "./method-check.ts";
 
 export interface AppOptions {
   readonly version: string;
+  readonly gossip: GossipHandler;
+  /** CLUSTER_SECRET; empty leaves internal endpoints open, as a node without one always was. */
+  readonly secret: string;
+  readonly clock: () => number;
   /** Logs failures that are not the client's fault; injected so tests stay quiet. */
   readonly onInternalError?: (error: unknown, request: Request) => void;
 }
@@ -79,7 +84,8 @@ export function createApp(node: LimeNode, options: AppOptions) {
       }
     })
     .use(kvRoutes(node, limit))
-    .use(clusterRoutes(node))
+    .use(clusterRoutes(node, options.clock))
+    .use(internalRoutes(node, options.gossip, options.secret, limit))
     .use(healthRoutes(node, options.version))
     .use(docsRoutes(options.version));
   return app;

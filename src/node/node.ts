@@ -1,24 +1,31 @@
-// The coordinator: routes each key to its owner on the ring and serves reads and writes against the store.
+// The coordinator: routes each key to its owner on the ring, forwarding at most one hop, and serves its own keys.
+import type { MemberTable, MembershipChange } from "../membership/member-table.ts";
+import { buildRing, ownerOf, type Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
-import { KEY_BYTES_MAX, utf8Bytes } from "../store/limits.ts";
+import { utf8Bytes } from "../store/limits.ts";
 import { isLive, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
-import { ownerOf, type Ring } from "../ring/ring.ts";
+import { checkKey, checkPage, checkTtl, checkValue } from "./checks.ts";
 import { NodeError, fromStoreError } from "./errors.ts";
 import type { HybridClock } from "./hlc.ts";
 
-/** The longest TTL accepted: ten years, far past any cache use and well inside safe integers. */
-export const TTL_MS_MAX = 10 * 365 * 24 * 3600 * 1000;
+export { PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "./checks.ts";
+
 /** Retries of a local write that lost to a newer stored version; each retry ticks past that version. */
 const WRITE_ATTEMPTS_MAX = 3;
-/** SPEC §4: /keys pages hold at most 100 keys. */
-export const PAGE_SIZE_MAX = 100;
-/** Page numbers stop here; it keeps offsets exact and rejects absurd values clearly. */
-export const PAGE_MAX = 1_000_000_000;
+
+/** The direct endpoints of other nodes; the real one speaks HTTP with timeouts, tests may fake it. */
+export interface Peers {
+  getDirect(target: string, key: string): Promise<{ value: string; nodeUrl: string } | undefined>;
+  setDirect(target: string, key: string, value: string, ttlMs: number | undefined): Promise<void>;
+  delDirect(target: string, key: string): Promise<boolean>;
+}
 
 export interface NodeOptions {
   readonly nodeUrl: string;
   readonly store: Backend;
-  readonly ring: Ring;
+  readonly members: MemberTable;
+  readonly peers: Peers;
+  readonly vnodesPerNode: number;
   readonly clock: HybridClock;
   readonly wallClock: () => number;
   readonly valueBytesMax: number;
@@ -36,49 +43,89 @@ export interface KeysPage {
 export class LimeNode {
   readonly nodeUrl: string;
   readonly store: Backend;
+  readonly members: MemberTable;
   readonly replicationFactor: number;
   readonly valueBytesMax: number;
   /** Swapped whole on every membership change; readers never see a half-built ring. */
   ring: Ring;
+  private readonly peers: Peers;
+  private readonly vnodesPerNode: number;
   private readonly clock: HybridClock;
   private readonly wallClock: () => number;
 
   constructor(options: NodeOptions) {
     this.nodeUrl = options.nodeUrl;
     this.store = options.store;
-    this.ring = options.ring;
+    this.members = options.members;
+    this.peers = options.peers;
+    this.vnodesPerNode = options.vnodesPerNode;
     this.clock = options.clock;
     this.wallClock = options.wallClock;
     this.valueBytesMax = options.valueBytesMax;
     this.replicationFactor = options.replicationFactor;
+    this.ring = buildRing(this.members.aliveUrls(), this.vnodesPerNode);
+    this.members.onChange((changes) => this.rebuildRing(changes));
   }
 
   async get(key: string): Promise<{ value: string; nodeUrl: string }> {
-    this.checkKey(key);
-    this.assertLocalOwner(key);
-    const record = await this.store.get(key).catch(rethrowStoreError);
-    if (!isLive(record, this.wallClock())) throw new NodeError("not_found", `key not found`);
-    return { value: record.value, nodeUrl: this.nodeUrl };
+    checkKey(key);
+    const owner = this.ownerOf(key);
+    if (owner === this.nodeUrl) return this.localGet(key);
+    const found = await this.peers.getDirect(owner, key);
+    if (found === undefined) throw notFound();
+    return found;
   }
 
   async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
-    this.checkKey(key);
-    if (!value.isWellFormed()) throw new NodeError("bad_request", "value must be valid Unicode with no lone surrogate");
-    if (utf8Bytes(value) > this.valueBytesMax) throw new NodeError("too_large", `value is over the limit of ${this.valueBytesMax} UTF-8 bytes`);
-    if (ttlMs !== undefined && !(Number.isSafeInteger(ttlMs) && ttlMs >= 1 && ttlMs <= TTL_MS_MAX)) {
-      throw new NodeError("bad_request", `ttlMs must be an integer from 1 to ${TTL_MS_MAX}`);
-    }
-    this.assertLocalOwner(key);
+    checkKey(key);
+    checkValue(value, this.valueBytesMax);
+    checkTtl(ttlMs);
+    const owner = this.ownerOf(key);
+    if (owner === this.nodeUrl) return this.localSet(key, value, ttlMs);
+    return this.peers.setDirect(owner, key, value, ttlMs);
+  }
+
+  /** True when a live value was deleted. */
+  async del(key: string): Promise<boolean> {
+    checkKey(key);
+    const owner = this.ownerOf(key);
+    if (owner === this.nodeUrl) return this.localDel(key);
+    return this.peers.delDirect(owner, key);
+  }
+
+  /** The direct endpoints land here: act on this node's store, never re-route. */
+  async localGet(key: string): Promise<{ value: string; nodeUrl: string }> {
+    checkKey(key);
+    const record = await this.store.get(key).catch(rethrowStoreError);
+    if (!isLive(record, this.wallClock())) throw notFound();
+    return { value: record.value, nodeUrl: this.nodeUrl };
+  }
+
+  async localSet(key: string, value: string, ttlMs: number | undefined): Promise<void> {
+    checkKey(key);
+    checkValue(value, this.valueBytesMax);
+    checkTtl(ttlMs);
     const expiresAtMs = ttlMs === undefined ? undefined : this.wallClock() + ttlMs;
     await this.write((version) => ({ key, value, version, tombstone: false, expiresAtMs }));
   }
 
-  /** True when a live value was deleted; the tombstone is written either way so replicas agree. */
-  async del(key: string): Promise<boolean> {
-    this.checkKey(key);
-    this.assertLocalOwner(key);
+  /** The tombstone is written whether or not a value was there, so every copy agrees. */
+  async localDel(key: string): Promise<boolean> {
+    checkKey(key);
     const outcome = await this.write((version) => ({ key, value: "", version, tombstone: true, expiresAtMs: undefined }));
     return outcome.replacedLive;
+  }
+
+  async keys(page: number, pageSize: number): Promise<KeysPage> {
+    checkPage(page, pageSize);
+    const { entries, total } = await this.store.page((page - 1) * pageSize, pageSize).catch(rethrowStoreError);
+    return {
+      keys: entries.map(({ key, value }) => ({ key, value, size: utf8Bytes(value) })),
+      page,
+      pageSize,
+      total,
+      totalPages: Math.ceil(total / pageSize),
+    };
   }
 
   /**
@@ -97,35 +144,23 @@ export class LimeNode {
     }
   }
 
-  async keys(page: number, pageSize: number): Promise<KeysPage> {
-    if (!(Number.isSafeInteger(page) && page >= 1 && page <= PAGE_MAX)) throw new NodeError("bad_request", `page must be an integer from 1 to ${PAGE_MAX}`);
-    if (!(Number.isSafeInteger(pageSize) && pageSize >= 1 && pageSize <= PAGE_SIZE_MAX)) {
-      throw new NodeError("bad_request", `pageSize must be an integer from 1 to ${PAGE_SIZE_MAX}`);
-    }
-    const { entries, total } = await this.store.page((page - 1) * pageSize, pageSize).catch(rethrowStoreError);
-    return {
-      keys: entries.map(({ key, value }) => ({ key, value, size: utf8Bytes(value) })),
-      page,
-      pageSize,
-      total,
-      totalPages: Math.ceil(total / pageSize),
-    };
-  }
-
-  private checkKey(key: string): void {
-    if (key === "") throw new NodeError("bad_request", "key must not be empty");
-    // URL parsers drop "." and ".." path segments (even as %2E), so such a key could be set but never read back.
-    if (key === "." || key === "..") throw new NodeError("bad_request", `key "${key}" cannot be addressed in a URL path; choose another key`);
-    // A lone surrogate has no UTF-8 form: SQLite would store it as U+FFFD and merge it with that key.
-    if (!key.isWellFormed()) throw new NodeError("bad_request", "key must be valid Unicode with no lone surrogate");
-    if (utf8Bytes(key) > KEY_BYTES_MAX) throw new NodeError("too_large", `key is over the limit of ${KEY_BYTES_MAX} UTF-8 bytes`);
-  }
-
-  /** Until forwarding exists every ring this node builds holds only itself; anything else is a bug. */
-  private assertLocalOwner(key: string): void {
+  private ownerOf(key: string): string {
     const owner = ownerOf(this.ring, key);
-    if (owner !== this.nodeUrl) throw new Error(`invariant: ring names ${String(owner)} for a key on standalone node ${this.nodeUrl}`);
+    // This node is always in its own ring, so an empty ring is a broken invariant.
+    if (owner === undefined) throw new Error(`invariant: node ${this.nodeUrl} has an empty ring`);
+    return owner;
   }
+
+  /** Joins, deaths and revivals change who is in the ring; the new ring replaces the old in one assignment. */
+  private rebuildRing(changes: readonly MembershipChange[]): void {
+    const wasInRing = (c: MembershipChange) => c.from === "active" || c.from === "stale";
+    const moved = changes.some((c) => wasInRing(c) !== (c.to !== "dead"));
+    if (moved) this.ring = buildRing(this.members.aliveUrls(), this.vnodesPerNode);
+  }
+}
+
+function notFound(): NodeError {
+  return new NodeError("not_found", "key not found");
 }
 
 function rethrowStoreError(error: unknown): never {

@@ -3,13 +3,14 @@ import { pointRanges, ringShares, toDegrees } from "../ring/ranges.ts";
 import type { LimeNode } from "./node.ts";
 
 export function clusterState(node: LimeNode) {
-  const peers = [...node.ring.nodes];
+  const members = node.members.list();
+  const peers = node.ring.nodes.slice();
   return {
     nodeUrl: node.nodeUrl,
     peers,
     status: "active",
     totalNodes: peers.length,
-    members: peers.map((url) => ({ url, state: "active" as const })),
+    members: members.map((m) => ({ url: m.nodeUrl, state: m.state, generation: m.generation, heartbeat: m.heartbeat, leaving: m.leaving })),
     replicationFactor: Math.min(node.replicationFactor, peers.length),
   };
 }
@@ -39,14 +40,33 @@ export function ringView(node: LimeNode) {
   };
 }
 
-/** A node alone has nobody to gossip with; the original answered with this standalone shape. */
-export function gossipView(node: LimeNode) {
+/** Below this share of active peers the cluster is critical rather than degraded. */
+const HEALTHY_QUORUM = 0.5;
+
+/** Gossip as this node sees it; a node that knows no other answers with the original's standalone shape. */
+export function gossipView(node: LimeNode, nowMs: number) {
+  const own = node.members.own;
+  const peers = node.members.list().filter((m) => m.nodeUrl !== node.nodeUrl);
+  if (peers.length === 0) {
+    return { node_url: node.nodeUrl, node_heartbeat: own.heartbeat, status: "standalone" as const, cluster_health: "N/A", total_peers: 0 };
+  }
+  const count = (state: string) => peers.filter((m) => m.state === state).length;
+  const lags = peers.map((m) => Math.max(0, nowMs - m.advancedAtMs));
+  const active = count("active");
+  const convergence = active / peers.length;
   return {
     node_url: node.nodeUrl,
-    node_heartbeat: 0,
-    status: "standalone",
-    cluster_health: "N/A",
-    total_peers: 0,
+    node_heartbeat: own.heartbeat,
+    total_peers: peers.length,
+    active_peers: active,
+    stale_peers: count("stale"),
+    dead_peers: count("dead"),
+    average_lag: Math.round(lags.reduce((sum, lag) => sum + lag, 0) / lags.length),
+    max_lag: Math.max(...lags),
+    convergence_rate: Math.round(convergence * 1000) / 1000,
+    cluster_health: convergence === 1 ? "healthy" : convergence > HEALTHY_QUORUM ? "degraded" : "critical",
+    peer_details: peers.map((m, i) => ({ url: m.nodeUrl, heartbeat: m.heartbeat, generation: m.generation, lag: lags[i] ?? 0, status: m.state })),
+    timestamp: new Date(nowMs).toISOString(),
   };
 }
 

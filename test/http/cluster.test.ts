@@ -1,6 +1,6 @@
 // The cluster routes through app.handle: membership, the ring in exact 64-bit integers, and the standalone gossip shape.
 import { describe, expect, test } from "bun:test";
-import { buildTestApp, NODE_URL } from "../support/app.ts";
+import { buildTestApp, NODE_URL, START_MS } from "../support/app.ts";
 
 const HASH_SPACE = 1n << 64n;
 const EXACT_FIELDS = ["start", "end", "hash", "size", "startHash", "endHash", "sizeHash"];
@@ -63,7 +63,7 @@ describe("/cluster/state", () => {
       peers: [NODE_URL],
       status: "active",
       totalNodes: 1,
-      members: [{ url: NODE_URL, state: "active" }],
+      members: [{ url: NODE_URL, state: "active", generation: START_MS, heartbeat: 0, leaving: false }],
       replicationFactor: 1,
     });
   });

@@ -1,8 +1,11 @@
 // A standalone node's HTTP app built as src/main.ts builds it, with a memory store and a clock the test moves.
 import { createApp } from "../../src/http/app.ts";
 import { HybridClock } from "../../src/node/hlc.ts";
-import { LimeNode } from "../../src/node/node.ts";
-import { buildRing } from "../../src/ring/ring.ts";
+import { Gossiper } from "../../src/membership/gossiper.ts";
+import { MemberTable } from "../../src/membership/member-table.ts";
+import type { GossipTransport } from "../../src/membership/messages.ts";
+import { NodeError } from "../../src/node/errors.ts";
+import { LimeNode, type Peers } from "../../src/node/node.ts";
 import type { Backend } from "../../src/store/backend.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 
@@ -36,22 +39,46 @@ export interface TestAppOptions {
   /** Members of the ring; only NODE_URL by default, as on a standalone node. */
   readonly ringNodes?: readonly string[];
   readonly virtualNodes?: number;
+  /** Defaults to peers that are all down. */
+  readonly peers?: Peers;
+  readonly secret?: string;
 }
+
+/** No other node answers in-process: forwarding fails as it would with every peer down. */
+const noPeers: Peers = {
+  getDirect: (target) => Promise.reject(new NodeError("unavailable", `owner ${target} is unreachable`)),
+  setDirect: (target) => Promise.reject(new NodeError("unavailable", `owner ${target} is unreachable`)),
+  delDirect: (target) => Promise.reject(new NodeError("unavailable", `owner ${target} is unreachable`)),
+};
+
+const unreachable: GossipTransport = { syn: async () => undefined, ack2: async () => undefined };
 
 export function buildTestApp(options: TestAppOptions = {}) {
   const clock = options.clock ?? testClock();
   const store = options.store ?? new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: clock.now });
+  const members = new MemberTable(NODE_URL, START_MS, clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 });
+  // Other ring members are known as gossip would have told of them; nothing in-process answers for them.
+  members.apply((options.ringNodes ?? []).filter((url) => url !== NODE_URL).map((nodeUrl) => ({ nodeUrl, generation: 1, heartbeat: 1, leaving: false })));
+  const gossiper = new Gossiper({ table: members, transport: unreachable, seeds: [], random: () => 0 });
   const node = new LimeNode({
     nodeUrl: NODE_URL,
     store,
-    ring: buildRing(options.ringNodes ?? [NODE_URL], options.virtualNodes ?? 256),
+    members,
+    peers: options.peers ?? noPeers,
+    vnodesPerNode: options.virtualNodes ?? 256,
     clock: new HybridClock(NODE_URL, clock.now),
     wallClock: clock.now,
     valueBytesMax: VALUE_BYTES_MAX,
     replicationFactor: 3,
   });
   const internalErrors: unknown[] = [];
-  const app = createApp(node, { version: VERSION, onInternalError: (error) => internalErrors.push(error) });
+  const app = createApp(node, {
+    version: VERSION,
+    gossip: gossiper,
+    secret: options.secret ?? "",
+    clock: clock.now,
+    onInternalError: (error) => internalErrors.push(error),
+  });
   return { app, node, store, clock, internalErrors, client: clientFor((request) => app.handle(request)) };
 }
 

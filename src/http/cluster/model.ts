@@ -6,7 +6,15 @@ export const stateResponse = t.Object({
   peers: t.Array(t.String(), { description: "Every member, this node included, sorted" }),
   status: t.String(),
   totalNodes: t.Integer(),
-  members: t.Array(t.Object({ url: t.String(), state: t.String({ description: "active, stale or dead" }) })),
+  members: t.Array(
+    t.Object({
+      url: t.String(),
+      state: t.String({ description: "active, stale or dead" }),
+      generation: t.Integer({ description: "Raised on every restart of the member" }),
+      heartbeat: t.Integer(),
+      leaving: t.Boolean(),
+    }),
+  ),
   replicationFactor: t.Integer({ description: "Copies of each key, capped at the cluster size" }),
 });
 
@@ -37,10 +45,26 @@ export const ringResponse = t.Object({
   ),
 });
 
+const peerDetail = t.Object({
+  url: t.String(),
+  heartbeat: t.Integer(),
+  generation: t.Integer(),
+  lag: t.Integer({ description: "Milliseconds since this node last saw the peer's heartbeat advance" }),
+  status: t.String({ description: "active, stale or dead" }),
+});
+
 export const gossipResponse = t.Object({
   node_url: t.String(),
   node_heartbeat: t.Integer(),
-  status: t.Optional(t.String()),
-  cluster_health: t.String(),
+  status: t.Optional(t.Literal("standalone")),
+  cluster_health: t.String({ description: "healthy, degraded, critical, or N/A when standalone" }),
   total_peers: t.Integer(),
+  active_peers: t.Optional(t.Integer()),
+  stale_peers: t.Optional(t.Integer()),
+  dead_peers: t.Optional(t.Integer()),
+  average_lag: t.Optional(t.Integer({ description: "Mean of the peers' lag, in milliseconds" })),
+  max_lag: t.Optional(t.Integer()),
+  convergence_rate: t.Optional(t.Number({ description: "Share of peers that are active, 0 to 1" })),
+  peer_details: t.Optional(t.Array(peerDetail)),
+  timestamp: t.Optional(t.String()),
 });

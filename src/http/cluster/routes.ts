@@ -5,7 +5,7 @@ import { clusterState, gossipView, ringView } from "../../node/views.ts";
 import { exactJsonResponse } from "../exact-json.ts";
 import { gossipResponse, ringResponse, stateResponse } from "./model.ts";
 
-export function clusterRoutes(node: LimeNode) {
+export function clusterRoutes(node: LimeNode, clock: () => number) {
   return new Elysia({ name: "cluster", prefix: "/api/v1/cluster" })
     .get("/state", () => clusterState(node), { response: { 200: stateResponse }, detail: { tags: ["cluster"], summary: "Members of the cluster" } })
     .get("/ring", () => exactJsonResponse(ringView(node)), {
@@ -13,5 +13,5 @@ export function clusterRoutes(node: LimeNode) {
       response: { 200: ringResponse },
       detail: { tags: ["cluster"], summary: "The hash ring: points, ranges and each node's share" },
     })
-    .get("/gossip", () => gossipView(node), { response: { 200: gossipResponse }, detail: { tags: ["cluster"], summary: "Gossip status of this node" } });
+    .get("/gossip", () => gossipView(node, clock()), { response: { 200: gossipResponse }, detail: { tags: ["cluster"], summary: "Gossip status of this node" } });
 }
