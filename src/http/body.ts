@@ -36,3 +36,14 @@ async function readCapped(request: Request, bytesMax: number): Promise<string> {
 function tooLarge(bytes: number, bytesMax: number): NodeError {
   return new NodeError("too_large", `request body of ${bytes} bytes or more is over the limit of ${bytesMax} bytes`);
 }
+
+/**
+ * Elysia's `parse` for JSON routes: the capped reader always returns a body or throws, so "json" never
+ * runs; it is listed only because the OpenAPI generator documents no request body for a parser it cannot name.
+ */
+export function cappedJson(bytesMax: number) {
+  return [({ request }: { request: Request }) => readJsonBody(request, bytesMax), "json" as const];
+}
+
+/** Set explicitly: a bare string gets text/plain from Bun.serve but from no other adapter, app.handle included. */
+export const TEXT_PLAIN = "text/plain; charset=utf-8";

@@ -4,7 +4,7 @@ import type { Ack, Ack2, Syn } from "../../membership/messages.ts";
 import { inboundGossipSchema } from "../../membership/schema.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { SECRET_HEADER } from "../../node/peer-client.ts";
-import { readJsonBody } from "../body.ts";
+import { cappedJson, TEXT_PLAIN } from "../body.ts";
 import { errorResponse } from "../errors.ts";
 import { getResponse, keyParams, setBody } from "../kv/model.ts";
 import { errorModel, okText } from "../model.ts";
@@ -13,7 +13,6 @@ import { secretAccepted } from "./secret.ts";
 /** A gossip message names at most MEMBERS_MAX members of a few hundred bytes each; 1 MiB is ample. */
 export const GOSSIP_BODY_BYTES_MAX = 1024 * 1024;
 
-const TEXT = "text/plain; charset=utf-8";
 
 /** The two sides of gossip this node answers; the Gossiper provides them. */
 export interface GossipHandler {
@@ -35,11 +34,11 @@ export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: st
       "/api/v1/set/direct",
       async ({ body, set }) => {
         await node.localSet(body.key, body.value, body.ttlMs);
-        set.headers["content-type"] = TEXT;
+        set.headers["content-type"] = TEXT_PLAIN;
         return "OK";
       },
       {
-        parse: [({ request }) => readJsonBody(request, bodyBytesMax), "json"],
+        parse: cappedJson(bodyBytesMax),
         body: setBody,
         response: { 200: okText, ...errors },
         detail: internal("Store a key on this node only; never re-routed"),
@@ -54,7 +53,7 @@ export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: st
       "/api/v1/direct/del/:key",
       async ({ params, set }) => {
         const existed = await node.localDel(params.key);
-        set.headers["content-type"] = TEXT;
+        set.headers["content-type"] = TEXT_PLAIN;
         return existed ? "1" : "0";
       },
       { params: keyParams, response: { 200: t.String(), ...errors }, detail: internal("Delete a key on this node only") },
@@ -67,7 +66,7 @@ export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: st
         return { type: "done" as const };
       },
       {
-        parse: [({ request }) => readJsonBody(request, GOSSIP_BODY_BYTES_MAX), "json"],
+        parse: cappedJson(GOSSIP_BODY_BYTES_MAX),
         body: inboundGossipSchema,
         detail: internal("Gossip: a SYN is answered with an ACK, an ACK2 with done"),
       },

@@ -2,12 +2,10 @@
 import { Elysia, t } from "elysia";
 import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
-import { readJsonBody } from "../body.ts";
+import { cappedJson, TEXT_PLAIN } from "../body.ts";
 import { errorModel, okText } from "../model.ts";
 import { getResponse, keyParams, keysQuery, keysResponse, setBody } from "./model.ts";
 
-/** Set explicitly: a bare string gets text/plain from Bun.serve but from no other adapter, app.handle included. */
-const TEXT = "text/plain; charset=utf-8";
 
 const errors = { 400: errorModel, 404: errorModel, 413: errorModel, 503: errorModel, 504: errorModel };
 
@@ -21,13 +19,11 @@ export function kvRoutes(node: LimeNode, bodyBytesMax: number) {
       "/set",
       async ({ body, set }) => {
         await node.set(body.key, body.value, body.ttlMs);
-        set.headers["content-type"] = TEXT;
+        set.headers["content-type"] = TEXT_PLAIN;
         return "OK";
       },
       {
-        // The capped reader always returns a body or throws, so "json" never runs: it is listed only
-        // because the OpenAPI generator documents no request body at all for a parser it cannot name.
-        parse: [({ request }) => readJsonBody(request, bodyBytesMax), "json"],
+        parse: cappedJson(bodyBytesMax),
         body: setBody,
         response: { 200: okText, ...errors },
         detail: { tags: ["keys"], summary: "Store a value under a key" },
@@ -42,7 +38,7 @@ export function kvRoutes(node: LimeNode, bodyBytesMax: number) {
       "/del/:key",
       async ({ params, set }) => {
         const existed = await node.del(params.key);
-        set.headers["content-type"] = TEXT;
+        set.headers["content-type"] = TEXT_PLAIN;
         return existed ? "1" : "0";
       },
       { params: keyParams, response: { 200: t.String({ description: "1 if the key existed, else 0" }), ...errors }, detail: { tags: ["keys"], summary: "Delete a key" } },
