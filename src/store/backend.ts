@@ -12,6 +12,11 @@ export interface Backend {
   page(offset: number, limit: number): Promise<KeyPage>;
   /** Live keys. */
   count(): Promise<number>;
+  /**
+   * Records after `afterKey` (or from the start) in code point order, tombstones included, expired ones
+   * not: what rebalancing and anti-entropy walk through, one bounded batch at a time.
+   */
+  scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]>;
   /** Drops tombstones written before `beforeMs` and records that have expired; returns how many. */
   purge(beforeMs: number): Promise<number>;
   /** Throws a StoreError when the store cannot serve. */

@@ -94,6 +94,14 @@ export class FsBackend implements Backend {
     return { entries: live.slice(offset, offset + limit).map(({ key, value }) => ({ key, value })), total: live.length };
   }
 
+  async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
+    const now = this.options.clock();
+    return [...(await this.load()).values()]
+      .filter((r) => !isExpired(r, now) && (afterKey === undefined || compareKeys(r.key, afterKey) > 0))
+      .sort((a, b) => compareKeys(a.key, b.key))
+      .slice(0, limit);
+  }
+
   async count(): Promise<number> {
     return (await this.liveRecords()).length;
   }

@@ -9,6 +9,8 @@ export class MemoryBackend implements Backend {
   private readonly records = new Map<string, StoredRecord>();
   /** Live keys in order, rebuilt lazily after a key appears or disappears. */
   private sortedKeys: string[] | undefined;
+  /** Every stored key (tombstones too) in order, for scans; rebuilt lazily after a key appears or goes. */
+  private allKeys: string[] | undefined;
   private closed = false;
   /** Whether any record carries an expiry; when none does, the key cache needs no filtering. */
   private anyExpiry = false;
@@ -29,6 +31,7 @@ export class MemoryBackend implements Backend {
     const outcome = decidePut(existing, record, now);
     if (!outcome.applied) return outcome;
     this.records.set(record.key, record);
+    if (existing === undefined) this.allKeys = undefined;
     if (record.expiresAtMs !== undefined) this.anyExpiry = true;
     if (isLive(existing, now) !== isLive(record, now)) this.sortedKeys = undefined;
     return outcome;
@@ -40,6 +43,27 @@ export class MemoryBackend implements Backend {
     const live = this.liveKeys(now);
     const entries = live.slice(offset, offset + limit).map((key) => ({ key, value: this.records.get(key)!.value }));
     return { entries, total: live.length };
+  }
+
+  async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
+    this.assertOpen();
+    const now = this.options.clock();
+    this.allKeys ??= [...this.records.keys()].sort(compareKeys);
+    const keys = this.allKeys;
+    // Binary search for the first key after `afterKey`.
+    let lo = 0;
+    let hi = afterKey === undefined ? 0 : keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKeys(keys[mid]!, afterKey!) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: StoredRecord[] = [];
+    for (let i = lo; i < keys.length && out.length < limit; i++) {
+      const record = this.records.get(keys[i]!);
+      if (record !== undefined && !isExpired(record, now)) out.push(record);
+    }
+    return out;
   }
 
   async count(): Promise<number> {
@@ -57,7 +81,10 @@ export class MemoryBackend implements Backend {
         purged++;
       }
     }
-    if (purged > 0) this.sortedKeys = undefined;
+    if (purged > 0) {
+      this.sortedKeys = undefined;
+      this.allKeys = undefined;
+    }
     return purged;
   }
 

@@ -58,6 +58,7 @@ export class SqliteBackend implements Backend {
   private readonly selectOne: Statement<Row, [{ $key: string }]>;
   private readonly upsert: Statement<unknown, [Record<string, string | number | null>]>;
   private readonly selectPage: Statement<{ key: string; value: string }, [{ $now: number; $limit: number; $offset: number }]>;
+  private readonly selectScan: Statement<Row, [{ $after: string; $now: number; $limit: number }]>;
   private readonly countLive: Statement<{ n: number }, [{ $now: number }]>;
   private readonly batcher: WriteBatcher<StoredRecord, PutOutcome>;
   private closed = false;
@@ -86,6 +87,9 @@ export class SqliteBackend implements Backend {
        VALUES ($key, $value, $wallMs, $counter, $node, $tombstone, $expiresAtMs)`,
     );
     this.selectPage = this.db.query(`SELECT key, value FROM records WHERE ${LIVE} ORDER BY key LIMIT $limit OFFSET $offset`);
+    this.selectScan = this.db.query(
+      "SELECT * FROM records WHERE key > $after AND (expires_at_ms IS NULL OR expires_at_ms > $now) ORDER BY key LIMIT $limit",
+    );
     this.countLive = this.db.query(`SELECT COUNT(*) AS n FROM records WHERE ${LIVE}`);
     const commit = this.db.transaction((records: readonly StoredRecord[]) => records.map((record) => this.apply(record)));
     this.batcher = new WriteBatcher((records) => this.guard(() => commit(records)));
@@ -110,6 +114,12 @@ export class SqliteBackend implements Backend {
       const entries = this.selectPage.all({ $now, $limit: limit, $offset: offset });
       return { entries, total: this.countLive.get({ $now })?.n ?? 0 };
     });
+  }
+
+  async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
+    return this.guard(() =>
+      this.selectScan.all({ $after: afterKey ?? "", $now: this.options.clock(), $limit: limit }).map(toRecord),
+    );
   }
 
   async count(): Promise<number> {

@@ -320,6 +320,39 @@ export function backendContract(open: OpenBackend): void {
     });
   });
 
+  describe("scanning", () => {
+    test("scan walks every record in code point order, tombstones included, in bounded batches", async () => {
+      await using store = await openWith(new ManualClock());
+      const keys = ["b", "a", "😀", "\uFFFD", "c/d", "é"];
+      for (const key of keys) await store.backend.put(live(key, `v:${key}`));
+      await store.backend.put(tombstone("c/d", version(START_MS + 1)));
+      const seen: StoredRecord[] = [];
+      let after: string | undefined;
+      for (let batch = 0; batch < 10; batch++) {
+        const records = await store.backend.scan(after, 2);
+        expect(records.length).toBeLessThanOrEqual(2);
+        if (records.length === 0) break;
+        seen.push(...records);
+        after = records.at(-1)!.key;
+      }
+      expect(seen.map((r) => r.key)).toEqual(["a", "b", "c/d", "é", "\uFFFD", "😀"]);
+      expect(seen.find((r) => r.key === "c/d")?.tombstone).toBe(true);
+      expect(seen.find((r) => r.key === "a")?.version).toEqual(version(START_MS));
+    });
+
+    test("scan leaves out expired records and starts after the given key", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      await store.backend.put(live("a", "v"));
+      await store.backend.put(live("b", "v", version(START_MS), START_MS + 10));
+      await store.backend.put(live("c", "v"));
+      clock.advance(10);
+      expect((await store.backend.scan(undefined, 10)).map((r) => r.key)).toEqual(["a", "c"]);
+      expect((await store.backend.scan("a", 10)).map((r) => r.key)).toEqual(["c"]);
+      expect(await store.backend.scan("c", 10)).toEqual([]);
+    });
+  });
+
   describe("concurrency", () => {
     test("500 concurrent puts all resolve as applied and are all readable after", async () => {
       await using store = await openWith(new ManualClock());
