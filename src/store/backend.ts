@@ -1,6 +1,6 @@
 // The one interface every store implements; the conformance suite in test/store holds them all to it.
 import type { StoreBackendName } from "../config/settings.ts";
-import type { KeyPage, PutOutcome, StoredRecord } from "./record.ts";
+import type { KeyPage, PutOutcome, StoredRecord, Version } from "./record.ts";
 
 export interface Backend {
   readonly kind: StoreBackendName;
@@ -17,6 +17,11 @@ export interface Backend {
    * not: what rebalancing and anti-entropy walk through, one bounded batch at a time.
    */
   scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]>;
+  /**
+   * Removes the record only if it still holds exactly this version: a node drops a key it no longer
+   * replicates without losing a newer write that arrived meanwhile. True when removed.
+   */
+  discard(key: string, version: Version): Promise<boolean>;
   /** Drops tombstones written before `beforeMs` and records that have expired; returns how many. */
   purge(beforeMs: number): Promise<number>;
   /** Throws a StoreError when the store cannot serve. */

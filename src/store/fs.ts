@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
-import { compareKeys, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
 export interface FsOptions extends BackendOptions {
@@ -16,6 +16,9 @@ export interface FsOptions extends BackendOptions {
 const FORMAT = "limedb-fs/1";
 
 type Records = Map<string, StoredRecord>;
+
+/** Everything that rewrites the file goes through one batcher, in arrival order. */
+type BatchItem = StoredRecord | { purgeBeforeMs: number } | { discard: string; version: Version };
 
 /** Parses the file text strictly: anything unexpected is corruption, never silently dropped. */
 export function parseStoreFile(text: string, path: string): Records {
@@ -62,7 +65,7 @@ function formatStoreFile(records: Records): string {
 
 export class FsBackend implements Backend {
   readonly kind = "fs";
-  private readonly batcher: WriteBatcher<StoredRecord | { purgeBeforeMs: number }, PutOutcome | number>;
+  private readonly batcher: WriteBatcher<BatchItem, PutOutcome | number | boolean>;
   private closed = false;
 
   constructor(private readonly options: FsOptions) {
@@ -106,6 +109,11 @@ export class FsBackend implements Backend {
     return (await this.liveRecords()).length;
   }
 
+  async discard(key: string, version: Version): Promise<boolean> {
+    this.assertOpen();
+    return (await this.batcher.submit({ discard: key, version })) as boolean;
+  }
+
   async purge(beforeMs: number): Promise<number> {
     this.assertOpen();
     return (await this.batcher.submit({ purgeBeforeMs: beforeMs })) as number;
@@ -138,11 +146,18 @@ export class FsBackend implements Backend {
   }
 
   /** One read-modify-write for the whole batch: O(n) per batch, not per write. */
-  private async commit(items: readonly (StoredRecord | { purgeBeforeMs: number })[]): Promise<(PutOutcome | number)[]> {
+  private async commit(items: readonly BatchItem[]): Promise<(PutOutcome | number | boolean)[]> {
     const records = await this.load();
     const now = this.options.clock();
     let changed = false;
     const results = items.map((item) => {
+      if ("discard" in item) {
+        const stored = records.get(item.discard);
+        const matches = stored !== undefined && compareVersions(stored.version, item.version) === 0;
+        if (matches) records.delete(item.discard);
+        changed ||= matches;
+        return matches;
+      }
       if ("purgeBeforeMs" in item) {
         let purged = 0;
         for (const [key, r] of records) {

@@ -2,7 +2,7 @@
 import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
-import { compareKeys, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 
 export class MemoryBackend implements Backend {
   readonly kind = "memory";
@@ -69,6 +69,16 @@ export class MemoryBackend implements Backend {
   async count(): Promise<number> {
     this.assertOpen();
     return this.liveKeys(this.options.clock()).length;
+  }
+
+  async discard(key: string, version: Version): Promise<boolean> {
+    this.assertOpen();
+    const record = this.records.get(key);
+    if (record === undefined || compareVersions(record.version, version) !== 0) return false;
+    this.records.delete(key);
+    this.allKeys = undefined;
+    this.sortedKeys = undefined;
+    return true;
   }
 
   async purge(beforeMs: number): Promise<number> {

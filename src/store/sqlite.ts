@@ -6,7 +6,7 @@ import type { SqliteSyncMode } from "../config/settings.ts";
 import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
-import { decidePut, type KeyPage, type PutOutcome, type StoredRecord } from "./record.ts";
+import { decidePut, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
 export interface SqliteOptions extends BackendOptions {
@@ -42,6 +42,12 @@ const LIVE = "tombstone = 0 AND (expires_at_ms IS NULL OR expires_at_ms > $now)"
 /** How long a statement waits on a lock held by another connection (a second process, a backup). */
 const BUSY_TIMEOUT_MS = 5000;
 
+/** A discard travels through the same batcher as puts, so it is ordered with them. */
+interface Discard {
+  readonly discard: string;
+  readonly version: Version;
+}
+
 function toRecord(row: Row): StoredRecord {
   return {
     key: row.key,
@@ -60,7 +66,8 @@ export class SqliteBackend implements Backend {
   private readonly selectPage: Statement<{ key: string; value: string }, [{ $now: number; $limit: number; $offset: number }]>;
   private readonly selectScan: Statement<Row, [{ $after: string; $now: number; $limit: number }]>;
   private readonly countLive: Statement<{ n: number }, [{ $now: number }]>;
-  private readonly batcher: WriteBatcher<StoredRecord, PutOutcome>;
+  private readonly batcher: WriteBatcher<StoredRecord | Discard, PutOutcome | boolean>;
+  private readonly deleteExact: Statement<unknown, [{ $key: string; $wallMs: number; $counter: number; $node: string }]>;
   private closed = false;
 
   constructor(private readonly options: SqliteOptions) {
@@ -91,7 +98,12 @@ export class SqliteBackend implements Backend {
       "SELECT * FROM records WHERE key > $after AND (expires_at_ms IS NULL OR expires_at_ms > $now) ORDER BY key LIMIT $limit",
     );
     this.countLive = this.db.query(`SELECT COUNT(*) AS n FROM records WHERE ${LIVE}`);
-    const commit = this.db.transaction((records: readonly StoredRecord[]) => records.map((record) => this.apply(record)));
+    this.deleteExact = this.db.query(
+      "DELETE FROM records WHERE key = $key AND version_wall_ms = $wallMs AND version_counter = $counter AND version_node = $node",
+    );
+    const commit = this.db.transaction((items: readonly (StoredRecord | Discard)[]) =>
+      items.map((item) => ("discard" in item ? this.applyDiscard(item) : this.apply(item))),
+    );
     this.batcher = new WriteBatcher((records) => this.guard(() => commit(records)));
   }
 
@@ -105,7 +117,7 @@ export class SqliteBackend implements Backend {
   async put(record: StoredRecord): Promise<PutOutcome> {
     this.assertOpen();
     assertWithinLimits(record, this.options.valueBytesMax);
-    return this.batcher.submit(record);
+    return (await this.batcher.submit(record)) as PutOutcome;
   }
 
   async page(offset: number, limit: number): Promise<KeyPage> {
@@ -124,6 +136,11 @@ export class SqliteBackend implements Backend {
 
   async count(): Promise<number> {
     return this.guard(() => this.countLive.get({ $now: this.options.clock() })?.n ?? 0);
+  }
+
+  async discard(key: string, version: Version): Promise<boolean> {
+    this.assertOpen();
+    return (await this.batcher.submit({ discard: key, version })) as boolean;
   }
 
   async purge(beforeMs: number): Promise<number> {
@@ -147,6 +164,10 @@ export class SqliteBackend implements Backend {
   }
 
   /** Runs inside the batch transaction: read, decide, write, with nothing in between. */
+  private applyDiscard({ discard, version }: Discard): boolean {
+    return this.deleteExact.run({ $key: discard, $wallMs: version.wallMs, $counter: version.counter, $node: version.node }).changes > 0;
+  }
+
   private apply(record: StoredRecord): PutOutcome {
     const existingRow = this.selectOne.get({ $key: record.key });
     const outcome = decidePut(existingRow === null ? undefined : toRecord(existingRow), record, this.options.clock());

@@ -353,6 +353,28 @@ export function backendContract(open: OpenBackend): void {
     });
   });
 
+  describe("discarding", () => {
+    test("discard removes a record only while it holds exactly that version", async () => {
+      await using store = await openWith(new ManualClock());
+      await store.backend.put(live("k", "v1", version(START_MS)));
+      expect(await store.backend.discard("k", version(START_MS + 1))).toBe(false);
+      expect(await store.backend.discard("k", version(START_MS, 0, "http://other:1"))).toBe(false);
+      expect((await store.backend.get("k"))?.value).toBe("v1");
+      expect(await store.backend.discard("k", version(START_MS))).toBe(true);
+      expect(await store.backend.get("k")).toBeUndefined();
+      expect(await store.backend.scan(undefined, 10)).toEqual([]);
+      expect(await store.backend.discard("k", version(START_MS))).toBe(false);
+    });
+
+    test("a discarded key can be written again with any version", async () => {
+      await using store = await openWith(new ManualClock());
+      await store.backend.put(live("k", "v1", version(START_MS + 5)));
+      await store.backend.discard("k", version(START_MS + 5));
+      expect(await store.backend.put(live("k", "v0", version(START_MS)))).toEqual({ applied: true, replacedLive: false });
+      expect((await store.backend.page(0, 10)).entries).toEqual([{ key: "k", value: "v0" }]);
+    });
+  });
+
   describe("concurrency", () => {
     test("500 concurrent puts all resolve as applied and are all readable after", async () => {
       await using store = await openWith(new ManualClock());

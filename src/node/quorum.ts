@@ -1,0 +1,58 @@
+// Waits for W of N replica answers: resolves at the W-th success, fails as soon as W can no longer be reached.
+import { NodeError } from "./errors.ts";
+
+export interface QuorumResult<T> {
+  /** Answers in by the time the quorum was met, by replica. */
+  readonly answers: ReadonlyMap<string, T>;
+  /** Every replica's final fate, settling after the quorum (for hints and read repair). */
+  readonly settled: Promise<ReadonlyMap<string, { ok: true; value: T } | { ok: false; error: unknown }>>;
+}
+
+/**
+ * Starts every call at once and resolves when `needed` succeeded. Fails with "unavailable" when too
+ * many failed to reach `needed`, and with "timeout" when the quorum is not met within `timeoutMs`.
+ */
+export function awaitQuorum<T>(calls: ReadonlyMap<string, () => Promise<T>>, needed: number, timeoutMs: number, what: string): Promise<QuorumResult<T>> {
+  const answers = new Map<string, T>();
+  const fates = new Map<string, { ok: true; value: T } | { ok: false; error: unknown }>();
+  const total = calls.size;
+  let failures = 0;
+  let resolveSettled: (fates: ReadonlyMap<string, { ok: true; value: T } | { ok: false; error: unknown }>) => void = () => {};
+  const settled = new Promise<ReadonlyMap<string, { ok: true; value: T } | { ok: false; error: unknown }>>((resolve) => {
+    resolveSettled = resolve;
+  });
+  if (total === 0) resolveSettled(fates);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (outcome: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new NodeError("timeout", `${what}: ${answers.size} of ${needed} replicas answered within ${timeoutMs} ms; a write may or may not have been applied`))),
+      timeoutMs,
+    );
+    if (needed <= 0) finish(() => resolve({ answers, settled }));
+    for (const [replica, call] of calls) {
+      call().then(
+        (value) => {
+          answers.set(replica, value);
+          fates.set(replica, { ok: true, value });
+          if (answers.size >= needed) finish(() => resolve({ answers: new Map(answers), settled }));
+        },
+        (error: unknown) => {
+          failures++;
+          fates.set(replica, { ok: false, error });
+          if (total - failures < needed) {
+            const reason = error instanceof Error ? error.message : String(error);
+            finish(() => reject(new NodeError("unavailable", `${what}: only ${total - failures} of ${total} replicas can answer and ${needed} must; a write may or may not have been applied (${reason})`)));
+          }
+        },
+      ).finally(() => {
+        if (fates.size === total) resolveSettled(fates);
+      });
+    }
+  });
+}

@@ -1,0 +1,56 @@
+// Records as they travel between replicas: a TypeBox schema checked on arrival, and conversions both ways.
+import { Type, type Static } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { KEY_BYTES_MAX } from "../store/limits.ts";
+import type { StoredRecord } from "../store/record.ts";
+import { NODE_URL_CHARS_MAX } from "../membership/schema.ts";
+
+/** Records per replica request: bounds one request's size whatever the batcher hands over. */
+export const RECORDS_PER_REQUEST_MAX = 256;
+
+const counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+export const versionSchema = Type.Object({ wallMs: counter, counter, node: Type.String({ minLength: 1, maxLength: NODE_URL_CHARS_MAX }) });
+
+export const wireRecordSchema = Type.Object({
+  // Characters, not bytes: the byte limit is checked again where the record is stored.
+  key: Type.String({ minLength: 1, maxLength: KEY_BYTES_MAX }),
+  value: Type.String(),
+  version: versionSchema,
+  tombstone: Type.Boolean(),
+  expiresAtMs: Type.Union([counter, Type.Null()]),
+});
+
+export type WireRecord = Static<typeof wireRecordSchema>;
+
+export const recordBatchSchema = Type.Object({ records: Type.Array(wireRecordSchema, { maxItems: RECORDS_PER_REQUEST_MAX }) });
+export const outcomeBatchSchema = Type.Object({
+  outcomes: Type.Array(Type.Object({ applied: Type.Boolean(), replacedLive: Type.Boolean() }), { maxItems: RECORDS_PER_REQUEST_MAX }),
+});
+export const replicaReadSchema = Type.Object({ record: Type.Union([wireRecordSchema, Type.Null()]) });
+
+const checks = {
+  outcomes: TypeCompiler.Compile(outcomeBatchSchema),
+  read: TypeCompiler.Compile(replicaReadSchema),
+  batch: TypeCompiler.Compile(recordBatchSchema),
+};
+
+export function isOutcomeBatch(value: unknown): value is Static<typeof outcomeBatchSchema> {
+  return checks.outcomes.Check(value);
+}
+
+export function isReplicaRead(value: unknown): value is Static<typeof replicaReadSchema> {
+  return checks.read.Check(value);
+}
+
+export function isRecordBatch(value: unknown): value is Static<typeof recordBatchSchema> {
+  return checks.batch.Check(value);
+}
+
+export function toWire(record: StoredRecord): WireRecord {
+  return { key: record.key, value: record.value, version: record.version, tombstone: record.tombstone, expiresAtMs: record.expiresAtMs ?? null };
+}
+
+export function fromWire(wire: WireRecord): StoredRecord {
+  return { key: wire.key, value: wire.value, version: wire.version, tombstone: wire.tombstone, expiresAtMs: wire.expiresAtMs ?? undefined };
+}
