@@ -1,7 +1,12 @@
 // The node's outgoing HTTP: gossip and the direct endpoints of its peers, each call with a timeout.
 import type { Ack, Ack2, GossipTransport, Syn } from "../membership/messages.ts";
 import { isAck } from "../membership/schema.ts";
+import type { PutOutcome, StoredRecord } from "../store/record.ts";
 import { NodeError } from "./errors.ts";
+import { fromWire, isOutcomeBatch, isRecordBatch, isReplicaRead, toWire, type WireRecord } from "./record-wire.ts";
+
+/** Bound on one streaming request (rebalancing, anti-entropy): many records, but never an endless wait. */
+export const STREAM_TIMEOUT_MS = 30_000;
 
 /** The header that carries CLUSTER_SECRET on internal requests. */
 export const SECRET_HEADER = "x-limedb-secret";
@@ -71,14 +76,49 @@ export class PeerClient implements GossipTransport {
     return text === "1";
   }
 
+  /** Stores records on a replica (last write wins there) and returns its outcome for each. */
+  async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.forwardTimeoutMs): Promise<PutOutcome[]> {
+    const body = JSON.stringify({ records: records.map(toWire) });
+    const response = await this.forward(target, "/api/v1/replica/put", { method: "POST", body }, timeoutMs);
+    const answer = await this.readJson(response, target);
+    if (!isOutcomeBatch(answer) || answer.outcomes.length !== records.length) throw garbage(target);
+    return answer.outcomes;
+  }
+
+  /** A replica's record of a key, tombstones included, or undefined when it holds none. */
+  async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
+    const response = await this.forward(target, `/api/v1/replica/get/${encodeURIComponent(key)}`, { method: "GET" });
+    const answer = await this.readJson(response, target);
+    if (!isReplicaRead(answer)) throw garbage(target);
+    return answer.record === null ? undefined : fromWire(answer.record);
+  }
+
+  /** Anti-entropy, step one: the buckets whose digests differ between this node and the target. */
+  async differingBuckets(target: string, from: string, digests: readonly number[]): Promise<number[]> {
+    const response = await this.forward(target, "/api/v1/replica/digests", { method: "POST", body: JSON.stringify({ from, digests }) }, STREAM_TIMEOUT_MS);
+    const answer = (await this.readJson(response, target)) as { buckets?: unknown };
+    const buckets = answer.buckets;
+    if (!Array.isArray(buckets) || !buckets.every((b) => Number.isInteger(b) && b >= 0)) throw garbage(target);
+    return buckets as number[];
+  }
+
+  /** Anti-entropy, step two: the target's shared records in those buckets, a bounded page after `after`. */
+  async bucketRecords(target: string, from: string, buckets: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
+    const body = JSON.stringify({ from, buckets, after: after ?? null });
+    const response = await this.forward(target, "/api/v1/replica/bucket-records", { method: "POST", body }, STREAM_TIMEOUT_MS);
+    const answer = (await this.readJson(response, target)) as { records?: unknown; next?: unknown };
+    if (!isRecordBatch({ records: answer.records }) || !(answer.next === null || typeof answer.next === "string")) throw garbage(target);
+    return { records: (answer.records as WireRecord[]).map(fromWire), next: answer.next ?? undefined };
+  }
+
   /** Sends a forwarded request; a peer that is down is 503, one that is too slow is 504. */
-  private async forward(target: string, path: string, init: RequestInit): Promise<Response> {
+  private async forward(target: string, path: string, init: RequestInit, timeoutMs = this.options.forwardTimeoutMs): Promise<Response> {
     try {
-      return await this.send(target, path, init, this.options.forwardTimeoutMs);
+      return await this.send(target, path, init, timeoutMs);
     } catch (error) {
       const name = error instanceof Error ? error.name : "";
       if (name === "TimeoutError" || name === "AbortError") {
-        throw new NodeError("timeout", `owner ${target} did not answer within ${this.options.forwardTimeoutMs} ms; the write may or may not have been applied`, { cause: error });
+        throw new NodeError("timeout", `owner ${target} did not answer within ${timeoutMs} ms; the write may or may not have been applied`, { cause: error });
       }
       throw new NodeError("unavailable", `owner ${target} is unreachable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }

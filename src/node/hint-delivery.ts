@@ -1,0 +1,64 @@
+// Hinted handoff: delivers each replica's hints, oldest first, once gossip says the replica is active again.
+import type { StoredRecord } from "../store/record.ts";
+import type { HintStore } from "./hint-store.ts";
+
+/** Hints sent per request; delivery of a long backlog goes on round after round. */
+export const HINTS_PER_DELIVERY = 256;
+
+export interface HintDeliveryDeps {
+  readonly hints: HintStore;
+  /** True when the member is active: a stale or dead one would only time out. */
+  readonly isActive: (nodeUrl: string) => boolean;
+  /** Stores records on the replica; throws when it cannot. Delivery is idempotent: last write wins there. */
+  readonly push: (target: string, records: readonly StoredRecord[]) => Promise<void>;
+}
+
+export class HintDelivery {
+  private running = false;
+  private timer: Timer | undefined;
+  private delivered = 0;
+
+  constructor(private readonly deps: HintDeliveryDeps) {}
+
+  get deliveredCount(): number {
+    return this.delivered;
+  }
+
+  /** One delivery round over every target with a backlog; rounds never overlap. */
+  async round(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const target of this.deps.hints.backlog().keys()) {
+        if (!this.deps.isActive(target)) continue;
+        await this.drain(target);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  start(intervalMs: number): void {
+    this.stop();
+    this.timer = setInterval(() => void this.round(), intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async drain(target: string): Promise<void> {
+    for (;;) {
+      const batch = this.deps.hints.batch(target, HINTS_PER_DELIVERY);
+      if (batch.length === 0) return;
+      try {
+        await this.deps.push(target, batch.map((hint) => hint.record));
+      } catch {
+        return; // The replica went away again; the hints wait for the next round.
+      }
+      this.deps.hints.remove(batch.map((hint) => hint.id));
+      this.delivered += batch.length;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// The replica side of replication: applies and serves versioned records, and answers anti-entropy exchanges.
+import type { Ring } from "../ring/ring.ts";
+import type { Backend } from "../store/backend.ts";
+import { compareKeys, type PutOutcome, type StoredRecord } from "../store/record.ts";
+import { bucketDigests, BUCKETS, differingBuckets, recordsInBuckets } from "./anti-entropy.ts";
+import { fromStoreError } from "./errors.ts";
+import type { HybridClock } from "./hlc.ts";
+import { chunkRecords } from "./record-chunks.ts";
+
+export interface ReplicaServiceDeps {
+  readonly self: string;
+  readonly store: Backend;
+  readonly clock: HybridClock;
+  readonly ring: () => Ring;
+  readonly replicasFor: (ring: Ring, key: string) => readonly string[];
+}
+
+export class ReplicaService {
+  constructor(private readonly deps: ReplicaServiceDeps) {}
+
+  /** Applies records by last write wins; the clock learns their versions so local writes stay newer. */
+  async put(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
+    const outcomes: PutOutcome[] = [];
+    try {
+      for (const outcome of await Promise.all(records.map((record) => this.deps.store.put(record)))) outcomes.push(outcome);
+    } catch (error) {
+      throw fromStoreError(error);
+    }
+    for (const record of records) this.deps.clock.observe(record.version);
+    return outcomes;
+  }
+
+  async get(key: string): Promise<StoredRecord | undefined> {
+    return this.deps.store.get(key).catch((error: unknown) => {
+      throw fromStoreError(error);
+    });
+  }
+
+  /** Whether a key is replicated by both this node and `peer` on this node's ring. */
+  sharesWith(peer: string): (key: string) => boolean {
+    const ring = this.deps.ring();
+    return (key) => {
+      const replicas = this.deps.replicasFor(ring, key);
+      return replicas.includes(this.deps.self) && replicas.includes(peer);
+    };
+  }
+
+  async differingBuckets(peer: string, theirs: readonly number[]): Promise<number[]> {
+    if (theirs.length !== BUCKETS) return Array.from({ length: BUCKETS }, (_, b) => b);
+    return differingBuckets(await bucketDigests(this.deps.store, this.sharesWith(peer)), theirs);
+  }
+
+  /** One bounded page of the records shared with `peer` in those buckets, after the cursor key. */
+  async bucketRecords(peer: string, buckets: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
+    const all = await recordsInBuckets(this.deps.store, new Set(buckets), this.sharesWith(peer));
+    const from = after === undefined ? all : all.filter((record) => compareKeys(record.key, after) > 0);
+    const first = chunkRecords(from)[0] ?? [];
+    const next = first.length < from.length ? first.at(-1)?.key : undefined;
+    return { records: first, next };
+  }
+}
