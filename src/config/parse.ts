@@ -67,18 +67,26 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   // Normalised like a given URL, so port 80 becomes http://localhost and matches the same URL in NODE_PEERS.
   values.nodeUrl ??= new URL(`http://localhost:${String(values.serverPort)}`).origin;
   const config = values as Config;
-  const order = checkTimingOrder(config);
+  const order = checkRelations(config);
   if (order !== undefined) return { ok: false, error: order };
   return { ok: true, config: { ...config, nodePeers: config.nodePeers.filter((peer) => peer !== config.nodeUrl) } };
 }
 
-/** The failure detector needs interval < stale < dead: a member must miss rounds before it is suspected. */
-function checkTimingOrder(config: Config): ConfigError | undefined {
+/**
+ * Settings that must agree: the failure detector needs interval < stale < dead (a member must miss
+ * rounds before it is suspected), and a quorum cannot exceed the copies there are.
+ */
+function checkRelations(config: Config): ConfigError | undefined {
   if (config.gossipStaleAfterMs <= config.gossipIntervalMs) {
     return new ConfigError(`invalid GOSSIP_STALE_AFTER_MS "${config.gossipStaleAfterMs}": expected more than GOSSIP_INTERVAL_MS (${config.gossipIntervalMs})`);
   }
   if (config.gossipDeadAfterMs <= config.gossipStaleAfterMs) {
     return new ConfigError(`invalid GOSSIP_DEAD_AFTER_MS "${config.gossipDeadAfterMs}": expected more than GOSSIP_STALE_AFTER_MS (${config.gossipStaleAfterMs})`);
+  }
+  for (const [env, quorum] of [["WRITE_QUORUM", config.writeQuorum], ["READ_QUORUM", config.readQuorum]] as const) {
+    if (quorum > config.replicationFactor) {
+      return new ConfigError(`invalid ${env} "${quorum}": expected 0 (majority) or at most REPLICATION_FACTOR (${config.replicationFactor})`);
+    }
   }
   return undefined;
 }

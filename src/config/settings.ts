@@ -51,6 +51,10 @@ export const SETTINGS = {
   gossipIntervalMs: setting("GOSSIP_INTERVAL_MS", "gossip.interval-ms", "1000", integer(10, 60_000), "milliseconds between gossip rounds"),
   gossipStaleAfterMs: setting("GOSSIP_STALE_AFTER_MS", "gossip.stale-after-ms", "3000", integer(20, 600_000), "silence after which a member is stale (suspect)"),
   gossipDeadAfterMs: setting("GOSSIP_DEAD_AFTER_MS", "gossip.dead-after-ms", "5000", integer(30, 3_600_000), "silence after which a member is dead and leaves the ring"),
+  writeQuorum: setting("WRITE_QUORUM", "node.write-quorum", "0", integer(0, 16), "replicas that must acknowledge a write; 0 means a majority"),
+  readQuorum: setting("READ_QUORUM", "node.read-quorum", "0", integer(0, 16), "replicas that must answer a read; 0 means a majority"),
+  tombstoneTtlMs: setting("TOMBSTONE_TTL_MS", "store.tombstone-ttl-ms", String(24 * 3600 * 1000), integer(1000, 365 * 24 * 3600 * 1000), "how long a delete's tombstone is kept before it is purged"),
+  antiEntropyIntervalMs: setting("ANTI_ENTROPY_INTERVAL_MS", "node.anti-entropy-interval-ms", "10000", integer(100, 3_600_000), "milliseconds between anti-entropy exchanges"),
   forwardTimeoutMs: setting("FORWARD_TIMEOUT_MS", "node.forward-timeout-ms", "2000", integer(10, 120_000), "bound on a request forwarded to another node"),
 } as const;
 

@@ -36,6 +36,10 @@ const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   gossipStaleAfterMs: { flag: "4000", env: "4500", fromFlag: 4000, fromEnv: 4500, fallback: 3000 },
   gossipDeadAfterMs: { flag: "9000", env: "12000", fromFlag: 9000, fromEnv: 12000, fallback: 5000 },
   forwardTimeoutMs: { flag: "150", env: "3000", fromFlag: 150, fromEnv: 3000, fallback: 2000 },
+  writeQuorum: { flag: "2", env: "1", fromFlag: 2, fromEnv: 1, fallback: 0 },
+  readQuorum: { flag: "3", env: "1", fromFlag: 3, fromEnv: 1, fallback: 0 },
+  tombstoneTtlMs: { flag: "60000", env: "3600000", fromFlag: 60000, fromEnv: 3600000, fallback: 86_400_000 },
+  antiEntropyIntervalMs: { flag: "500", env: "30000", fromFlag: 500, fromEnv: 30000, fallback: 10000 },
 };
 
 const ROWS = Object.entries(PRECEDENCE) as [SettingName, PrecedenceCase<Config[SettingName]>][];
@@ -158,6 +162,8 @@ describe("bad values", () => {
     ["an unknown log level", ["-log.level", "loud"], {}, ["-log.level", '"loud"', "debug, info, warn, error"]],
     ["a stale timeout not above the gossip interval", [], { GOSSIP_INTERVAL_MS: "3000" }, ["GOSSIP_STALE_AFTER_MS", '"3000"', "more than GOSSIP_INTERVAL_MS"]],
     ["a dead timeout not above the stale timeout", ["-gossip.dead-after-ms", "2000"], {}, ["GOSSIP_DEAD_AFTER_MS", '"2000"', "more than GOSSIP_STALE_AFTER_MS"]],
+    ["a write quorum above the replication factor", [], { WRITE_QUORUM: "4" }, ["WRITE_QUORUM", '"4"', "at most REPLICATION_FACTOR (3)"]],
+    ["a read quorum above the replication factor", ["-node.read-quorum", "2", "-node.replication-factor", "1"], {}, ["READ_QUORUM", '"2"', "at most REPLICATION_FACTOR (1)"]],
     ["a forward timeout of 5 ms", ["-node.forward-timeout-ms", "5"], {}, ["-node.forward-timeout-ms", '"5"', "an integer from 10 to 120000"]],
   ])("%s is refused with a message naming the setting, the value and what is accepted", (_name, argv, env, parts) => {
     const message = errorOf(parseConfig(argv, env));
