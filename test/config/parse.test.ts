@@ -27,7 +27,7 @@ const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   storeBackend: { flag: "memory", env: "fs", fromFlag: "memory", fromEnv: "fs", fallback: "sqlite" },
   sqliteSync: { flag: "normal", env: "FULL", fromFlag: "normal", fromEnv: "full", fallback: "normal" },
   valueBytesMax: { flag: "2048", env: "4096", fromFlag: 2048, fromEnv: 4096, fallback: 1024 * 1024 },
-  replicationFactor: { flag: "1", env: "5", fromFlag: 1, fromEnv: 5, fallback: 3 },
+  replicationFactor: { flag: "4", env: "5", fromFlag: 4, fromEnv: 5, fallback: 3 },
   otelEndpoint: { flag: "http://otel:4318", env: "https://collector:4318/v1", fromFlag: "http://otel:4318/", fromEnv: "https://collector:4318/v1", fallback: "" },
   logLevel: { flag: "debug", env: "warn", fromFlag: "debug", fromEnv: "warn", fallback: "info" },
   clusterSecret: { flag: "flag-secret", env: "env-secret", fromFlag: "flag-secret", fromEnv: "env-secret", fallback: "" },
