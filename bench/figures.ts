@@ -1,10 +1,11 @@
 // The shape every benchmark part returns: figures with their baselines, notes, and the commands it ran.
 
-export type Part = "ring" | "store" | "http";
+export type Part = "ring" | "store" | "http" | "cluster";
 
-export const PARTS: readonly Part[] = ["ring", "store", "http"];
+export const PARTS: readonly Part[] = ["ring", "store", "http", "cluster"];
 
-export type Unit = "ns/op" | "µs/op" | "ops/s" | "req/s";
+/** "ms" is a duration (the cluster part: time until every member knows); smaller is better, like the /op units. */
+export type Unit = "ns/op" | "µs/op" | "ops/s" | "req/s" | "ms";
 
 export interface Figure {
   readonly part: Part;
@@ -15,7 +16,7 @@ export interface Figure {
   readonly unit: Unit;
   /** The baseline's name; undefined when this figure is the baseline of its group. */
   readonly baseline: string | undefined;
-  /** This figure divided by its baseline (same unit): a time multiple for /op units, a throughput multiple otherwise. */
+  /** This figure divided by its baseline (same unit): a time multiple for /op and ms units, a throughput multiple otherwise. */
   readonly ratio: number;
   /** Extra context: percentiles, errors, targets. */
   readonly detail: string;

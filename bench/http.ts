@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { tempDir } from "./cleanup.ts";
 import { againstBaseline, type Figure, type PartResult } from "./figures.ts";
 import { REPO_ROOT, REQUEST_TIMEOUT_MS, freePort, startServer } from "./server-process.ts";
-import { runWrk, wrkInstalled, type WrkResult } from "./wrk.ts";
+import { combineRuns, runWrk, wrkDetail, wrkInstalled, type WrkResult } from "./wrk.ts";
 
 /** Keys preloaded on every server before the GET runs; the GET script cycles over exactly these. */
 const GET_KEYS = 1_000;
@@ -79,39 +79,19 @@ interface Running {
   readonly command: string;
 }
 
-/** Several wrk runs of one server and shape, added up: the same figures as one run. */
-type Combined = WrkResult;
-
-function combine(runs: readonly WrkResult[], shown: (text: string) => string): Combined {
-  const mean = (pick: (r: WrkResult) => number) => runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
-  return {
-    requestsPerS: mean((r) => r.requestsPerS),
-    requests: runs.reduce((sum, r) => sum + r.requests, 0),
-    p50Ms: mean((r) => r.p50Ms),
-    p99Ms: mean((r) => r.p99Ms),
-    errors: runs.reduce((sum, r) => sum + r.errors, 0),
-    command: shown(runs[0]?.command ?? ""),
-  };
-}
-
 function load(server: Running, shape: Shape, seconds: number): Promise<WrkResult> {
   const { script, keys } = SHAPES[shape];
   return runWrk({ url: server.url, script, scriptArgs: [String(keys)], seconds, threads: THREADS, connections: CONNECTIONS });
 }
 
 /** Warms every server, then runs them in alternating rounds so drift on a shared machine is spread over all. */
-async function measureShape(servers: readonly Running[], shape: Shape): Promise<Combined[]> {
+async function measureShape(servers: readonly Running[], shape: Shape): Promise<WrkResult[]> {
   for (const server of servers) await load(server, shape, WARMUP_S);
   const runs = servers.map((): WrkResult[] => []);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, server] of servers.entries()) runs[i]!.push(await load(server, shape, RUN_S));
   }
-  return runs.map((r, i) => combine(r, servers[i]!.shown));
-}
-
-function detail(result: Combined): string {
-  const errors = result.errors === 0 ? "" : `; ${result.errors} ERRORS (non-2xx or socket)`;
-  return `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.requests} requests${errors}`;
+  return runs.map((r, i) => combineRuns(r, servers[i]!.shown));
 }
 
 function fullVersusNormal(share: number): string {
@@ -152,7 +132,7 @@ export async function benchHttp(): Promise<PartResult> {
   const results = { get: await measureShape(servers, "get"), set: await measureShape(servers, "set") };
   const figures: Figure[] = [];
   for (const shape of ["get", "set"] as const) {
-    const [raw, ...nodes] = results[shape].map((result, i) => ({ name: servers[i]!.target.name, value: result.requestsPerS, detail: detail(result) }));
+    const [raw, ...nodes] = results[shape].map((result, i) => ({ name: servers[i]!.target.name, value: result.requestsPerS, detail: wrkDetail(result) }));
     if (raw === undefined) throw new Error("bench: the raw Bun.serve baseline did not run");
     figures.push(...againstBaseline("http", SHAPES[shape].label, "req/s", raw, nodes));
   }

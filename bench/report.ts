@@ -5,10 +5,13 @@ export const PART_TITLES: Record<Part, string> = {
   ring: "Ring (mitata, in process)",
   store: "Store (in process, time-bounded loops)",
   http: "HTTP on one node (wrk, separate processes)",
+  cluster: "Cluster: forwarding and gossip (wrk and polling, separate processes)",
 };
 
 export function formatValue(value: number, unit: Figure["unit"]): string {
   if (isThroughput(unit)) return Math.round(value).toLocaleString("en-US");
+  // Durations come from polling every 20 ms: fractions of a millisecond would be noise.
+  if (unit === "ms") return Math.round(value).toLocaleString("en-US");
   return value < 10 ? value.toFixed(2) : value.toFixed(1);
 }
 
@@ -22,8 +25,12 @@ export function formatRatio(ratio: number): string {
   return `1/${digits}×`;
 }
 
-/** Throughput ratios read "times the baseline's speed"; per-op ratios "times the baseline's time". */
+/**
+ * Throughput ratios read "times the baseline's speed"; per-op ratios "times the baseline's time". The
+ * cluster part has both: req/s against direct requests and ms against a configured gossip setting.
+ */
 export function ratioHeading(part: Part): string {
+  if (part === "cluster") return "÷ baseline";
   return part === "ring" ? "time ÷ baseline" : "speed ÷ baseline";
 }
 

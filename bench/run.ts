@@ -1,5 +1,6 @@
-// The orchestrator behind `bun run bench [ring] [store] [http]`: runs the parts, prints the table, writes README.md.
+// The orchestrator behind `bun run bench [ring] [store] [http] [cluster]`: runs the parts, prints the table, writes README.md.
 import { undoOnInterrupt } from "./cleanup.ts";
+import { benchCluster } from "./cluster.ts";
 import { PARTS, type Part, type PartResult } from "./figures.ts";
 import { benchHttp } from "./http.ts";
 import { describeMachine } from "./machine.ts";
@@ -8,7 +9,7 @@ import { consoleReport } from "./report.ts";
 import { benchRing } from "./ring.ts";
 import { benchStore } from "./store.ts";
 
-const RUNNERS: Record<Part, () => Promise<PartResult>> = { ring: benchRing, store: benchStore, http: benchHttp };
+const RUNNERS: Record<Part, () => Promise<PartResult>> = { ring: benchRing, store: benchStore, http: benchHttp, cluster: benchCluster };
 const EXIT_USAGE = 2;
 
 function isPart(word: string): word is Part {

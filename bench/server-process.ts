@@ -17,6 +17,15 @@ export interface ServerProcess extends AsyncDisposable {
   readonly pid: number;
 }
 
+/** A server spawned but perhaps not answering yet; the cluster bench times its start and kills it with -9. */
+export interface SpawnedServer extends ServerProcess {
+  /** performance.now() just before the spawn. */
+  readonly spawnedAtMs: number;
+  readonly child: Bun.Subprocess;
+  /** SIGKILL, as a crash: the process gets no chance to say goodbye. Resolves once it is gone. */
+  kill9(): Promise<void>;
+}
+
 /** A port nothing listens on right now: bind port 0, read it, release it. */
 export function freePort(): number {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
@@ -26,8 +35,12 @@ export function freePort(): number {
   return port;
 }
 
+function hasExited(child: Bun.Subprocess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 async function stopChild(child: Bun.Subprocess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (hasExited(child)) return;
   child.kill("SIGTERM");
   // A timer rather than Bun.sleep, so a prompt exit does not leave the bench waiting out the bound.
   const escalate = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
@@ -38,29 +51,51 @@ async function stopChild(child: Bun.Subprocess): Promise<void> {
   }
 }
 
-async function waitReady(child: Bun.Subprocess, healthUrl: string): Promise<void> {
+/** Spawns `command` from the repo root; its stdout (JSON log lines) is dropped, its stderr shown. */
+export function spawnServer(command: readonly string[], url: string): SpawnedServer {
+  const spawnedAtMs = performance.now();
+  const child = Bun.spawn([...command], { cwd: REPO_ROOT, stdin: "ignore", stdout: "ignore", stderr: "inherit" });
+  const handle = track(() => stopChild(child));
+  return {
+    url,
+    pid: child.pid,
+    spawnedAtMs,
+    child,
+    kill9: async () => {
+      if (!hasExited(child)) child.kill("SIGKILL");
+      await child.exited;
+    },
+    [Symbol.asyncDispose]: handle[Symbol.asyncDispose],
+  };
+}
+
+/** Polls the health route every `pollMs` until it answers 200; returns performance.now() at that answer. */
+export async function waitReady(server: SpawnedServer, pollMs = READY_POLL_MS): Promise<number> {
+  const healthUrl = `${server.url}/api/v1/health`;
   const deadline = performance.now() + READY_TIMEOUT_MS;
   while (performance.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`bench: server exited with ${child.exitCode} before answering ${healthUrl}`);
+    if (server.child.exitCode !== null) throw new Error(`bench: server exited with ${server.child.exitCode} before answering ${healthUrl}`);
     const ok = await fetch(healthUrl, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).then(
-      (response) => response.ok,
+      async (response) => {
+        await response.arrayBuffer();
+        return response.ok;
+      },
       () => false,
     );
-    if (ok) return;
-    await Bun.sleep(READY_POLL_MS);
+    if (ok) return performance.now();
+    await Bun.sleep(pollMs);
   }
   throw new Error(`bench: ${healthUrl} did not answer within ${READY_TIMEOUT_MS} ms`);
 }
 
-/** Spawns `command` from the repo root; its stdout (JSON log lines) is dropped, its stderr shown. */
+/** Spawns `command` and waits until it answers its health route; a server that never does is stopped. */
 export async function startServer(command: readonly string[], url: string): Promise<ServerProcess> {
-  const child = Bun.spawn([...command], { cwd: REPO_ROOT, stdin: "ignore", stdout: "ignore", stderr: "inherit" });
-  const handle = track(() => stopChild(child));
+  const server = spawnServer(command, url);
   try {
-    await waitReady(child, `${url}/api/v1/health`);
+    await waitReady(server);
   } catch (error) {
-    await handle[Symbol.asyncDispose]();
+    await server[Symbol.asyncDispose]();
     throw error;
   }
-  return { url, pid: child.pid, [Symbol.asyncDispose]: handle[Symbol.asyncDispose] };
+  return { url, pid: server.pid, [Symbol.asyncDispose]: server[Symbol.asyncDispose] };
 }

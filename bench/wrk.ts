@@ -86,3 +86,22 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     clearTimeout(guard);
   }
 }
+
+/** Several wrk runs of one server and shape added up: mean rate and percentiles, total requests and errors. */
+export function combineRuns(runs: readonly WrkResult[], shown: (text: string) => string): WrkResult {
+  const mean = (pick: (r: WrkResult) => number) => runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
+  return {
+    requestsPerS: mean((r) => r.requestsPerS),
+    requests: runs.reduce((sum, r) => sum + r.requests, 0),
+    p50Ms: mean((r) => r.p50Ms),
+    p99Ms: mean((r) => r.p99Ms),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    command: shown(runs[0]?.command ?? ""),
+  };
+}
+
+/** The latency and volume behind a rate, for a figure's detail column. */
+export function wrkDetail(result: WrkResult): string {
+  const errors = result.errors === 0 ? "" : `; ${result.errors} ERRORS (non-2xx or socket)`;
+  return `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.requests} requests${errors}`;
+}

@@ -1,26 +1,36 @@
 // Waits for W of N replica answers: resolves at the W-th success, fails as soon as W can no longer be reached.
 import { NodeError } from "./errors.ts";
 
+export type Fate<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
 export interface QuorumResult<T> {
   /** Answers in by the time the quorum was met, by replica. */
   readonly answers: ReadonlyMap<string, T>;
   /** Every replica's final fate, settling after the quorum (for hints and read repair). */
-  readonly settled: Promise<ReadonlyMap<string, { ok: true; value: T } | { ok: false; error: unknown }>>;
+  readonly settled: Promise<ReadonlyMap<string, Fate<T>>>;
 }
 
 /**
  * Starts every call at once and resolves when `needed` succeeded. Fails with "unavailable" when too
  * many failed to reach `needed`, and with "timeout" when the quorum is not met within `timeoutMs`.
  */
-export function awaitQuorum<T>(calls: ReadonlyMap<string, () => Promise<T>>, needed: number, timeoutMs: number, what: string): Promise<QuorumResult<T>> {
+export function awaitQuorum<T>(
+  calls: ReadonlyMap<string, () => Promise<T>>,
+  needed: number,
+  timeoutMs: number,
+  what: string,
+  onSettled?: (fates: ReadonlyMap<string, Fate<T>>) => void,
+): Promise<QuorumResult<T>> {
   const answers = new Map<string, T>();
-  const fates = new Map<string, { ok: true; value: T } | { ok: false; error: unknown }>();
+  const fates = new Map<string, Fate<T>>();
   const total = calls.size;
   let failures = 0;
-  let resolveSettled: (fates: ReadonlyMap<string, { ok: true; value: T } | { ok: false; error: unknown }>) => void = () => {};
-  const settled = new Promise<ReadonlyMap<string, { ok: true; value: T } | { ok: false; error: unknown }>>((resolve) => {
+  let resolveSettled: (fates: ReadonlyMap<string, Fate<T>>) => void = () => {};
+  const settled = new Promise<ReadonlyMap<string, Fate<T>>>((resolve) => {
     resolveSettled = resolve;
   });
+  // Whatever the quorum's outcome, the caller learns every replica's fate (for hints and read repair).
+  if (onSettled !== undefined) void settled.then(onSettled);
   if (total === 0) resolveSettled(fates);
   return new Promise((resolve, reject) => {
     let done = false;

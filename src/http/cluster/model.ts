@@ -3,7 +3,7 @@ import { t } from "elysia";
 
 export const stateResponse = t.Object({
   nodeUrl: t.String(),
-  peers: t.Array(t.String(), { description: "Every member, this node included, sorted" }),
+  peers: t.Array(t.String(), { description: "Members in the ring (all but the dead), this node included, sorted" }),
   status: t.String(),
   totalNodes: t.Integer(),
   members: t.Array(

@@ -1,0 +1,192 @@
+// Forwarded against direct requests on a 2-node cluster with wrk: keys the receiving node owns vs keys it sends one hop on.
+import { join } from "node:path";
+import { VIRTUAL_NODES_DEFAULT } from "../src/config/settings.ts";
+import { buildRing, ownerOf } from "../src/ring/ring.ts";
+import { tempDir } from "./cleanup.ts";
+import { nodeCommand, nodeUrlOf, startCluster } from "./cluster-nodes.ts";
+import { againstBaseline, type Figure } from "./figures.ts";
+import { freePort, REPO_ROOT, REQUEST_TIMEOUT_MS, startServer } from "./server-process.ts";
+import { combineRuns, runWrk, wrkDetail, type WrkResult } from "./wrk.ts";
+
+/** Keys per list preloaded before the GET runs; the GET load cycles over exactly these. */
+const GET_KEYS = 1_000;
+/** Keys per list the SET load writes over. */
+const SET_KEYS = 5_000;
+/** Names tried when splitting keys by owner; with two nodes about half land on each, so this never binds. */
+const NAMES_MAX = 100 * SET_KEYS;
+const PRELOAD_CONCURRENCY = 64;
+const THREADS = 2;
+const CONNECTIONS = 64;
+/** Seconds per wrk run; BENCH_CLUSTER_S shortens or lengthens it. */
+const RUN_S = Number(process.env.BENCH_CLUSTER_S ?? 2);
+/** Each figure adds up this many runs, alternating between the loads. */
+const ROUNDS = 3;
+/** One warm-up per load and shape, so the JIT has compiled the handlers (forwarding ones too) before anything counts. */
+const WARMUP_S = 1;
+const SCRIPT = join(import.meta.dir, "wrk-keys.lua");
+const VALUE = "v".repeat(64);
+
+type Backend = "memory" | "sqlite";
+type Shape = "get" | "set";
+
+const SHAPE_LABELS: Record<Shape, string> = {
+  get: `GET, ${GET_KEYS / 1000}k preloaded keys per list`,
+  set: `SET, ${SET_KEYS / 1000}k-key space per list`,
+};
+
+/** One wrk target: a node and a key list file. */
+interface Load {
+  readonly backend: Backend;
+  readonly name: string;
+  readonly url: string;
+  readonly keysFile: string;
+  readonly shown: (text: string) => string;
+}
+
+/** Splits bench-0, bench-1, … by owner on the ring the two nodes build, until each has `perList` keys. */
+export function splitByOwner(receiver: string, other: string, vnodesPerNode: number, perList: number): { direct: string[]; forwarded: string[] } {
+  const ring = buildRing([receiver, other], vnodesPerNode);
+  const direct: string[] = [];
+  const forwarded: string[] = [];
+  for (let n = 0; (direct.length < perList || forwarded.length < perList) && n < NAMES_MAX; n++) {
+    const key = `bench-${n}`;
+    const list = ownerOf(ring, key) === receiver ? direct : forwarded;
+    if (list.length < perList) list.push(key);
+  }
+  if (direct.length < perList || forwarded.length < perList) throw new Error(`bench: ${NAMES_MAX} names did not give ${perList} keys to each node`);
+  return { direct, forwarded };
+}
+
+async function preload(url: string, keys: readonly string[]): Promise<void> {
+  for (let start = 0; start < keys.length; start += PRELOAD_CONCURRENCY) {
+    const batch = keys.slice(start, start + PRELOAD_CONCURRENCY).map((key) =>
+      fetch(`${url}/api/v1/set`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ key, value: VALUE }),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      }).then(async (response) => {
+        if (!response.ok) throw new Error(`bench: preload of ${key} through ${url} answered ${response.status}: ${await response.text()}`);
+      }),
+    );
+    await Promise.all(batch);
+  }
+}
+
+/** The GET answer names the node that holds the key: proof that the lists split the keys as the nodes do. */
+async function expectHolder(url: string, key: string, holder: string): Promise<void> {
+  const response = await fetch(`${url}/api/v1/get/${key}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const body = (await response.json()) as { nodeUrl?: unknown };
+  if (!response.ok || body.nodeUrl !== holder) {
+    throw new Error(`bench: GET ${key} through ${url} answered ${response.status} from ${String(body.nodeUrl)}, expected ${holder}`);
+  }
+}
+
+/** A 2-node cluster of `backend`, preloaded through its first node; returns the direct and forwarded loads. */
+async function clusterLoads(stack: AsyncDisposableStack, backend: Backend, commands: string[]): Promise<Load[]> {
+  const dir = stack.use(await tempDir(`limedb-bench-cluster-${backend}-`));
+  const cluster = await startCluster(stack, 2, { dataDir: dir.path, backend });
+  const [receiver, other] = cluster.urls as [string, string];
+  const keys = splitByOwner(receiver, other, VIRTUAL_NODES_DEFAULT, SET_KEYS);
+  await preload(receiver, [...keys.direct.slice(0, GET_KEYS), ...keys.forwarded.slice(0, GET_KEYS)]);
+  await expectHolder(receiver, keys.direct[0]!, receiver);
+  await expectHolder(receiver, keys.forwarded[0]!, other);
+  const directFile = join(dir.path, "keys-direct.txt");
+  const forwardedFile = join(dir.path, "keys-forwarded.txt");
+  await Bun.write(directFile, `${keys.direct.join("\n")}\n`);
+  await Bun.write(forwardedFile, `${keys.forwarded.join("\n")}\n`);
+  commands.push(...cluster.shown);
+  const port = new URL(receiver).port;
+  const shown = (text: string) => text.replaceAll(dir.path, "$TMP").replaceAll(`${REPO_ROOT}/`, "").replaceAll(port, "$PORT_A");
+  return [
+    { backend, name: `direct: node A owns the keys`, url: receiver, keysFile: directFile, shown },
+    { backend, name: `forwarded: node B owns them, one hop`, url: receiver, keysFile: forwardedFile, shown },
+  ];
+}
+
+/** A standalone memory node loaded with the same keys as the memory cluster's direct list. */
+async function standaloneLoad(stack: AsyncDisposableStack, keysFile: string, commands: string[]): Promise<Load> {
+  const dir = stack.use(await tempDir("limedb-bench-standalone-"));
+  const port = freePort();
+  const url = nodeUrlOf(port);
+  stack.use(await startServer(nodeCommand({ port, peers: [], dataDir: dir.path, backend: "memory" }), url));
+  const keys = (await Bun.file(keysFile).text()).split("\n").filter((k) => k !== "");
+  await preload(url, keys.slice(0, GET_KEYS));
+  commands.push(nodeCommand({ port: "$PORT", peers: [], dataDir: "$TMP", backend: "memory" }).join(" "));
+  const shown = (text: string) => text.replaceAll(`${REPO_ROOT}/`, "").replaceAll(String(port), "$PORT");
+  return { backend: "memory", name: "standalone node, same keys", url, keysFile, shown };
+}
+
+function load(target: Load, shape: Shape, seconds: number): Promise<WrkResult> {
+  const keys = shape === "get" ? GET_KEYS : SET_KEYS;
+  return runWrk({ url: target.url, script: SCRIPT, scriptArgs: [shape, target.keysFile, String(keys)], seconds, threads: THREADS, connections: CONNECTIONS });
+}
+
+/** Warms every load, then runs them in alternating rounds so drift on a shared machine falls on all of them. */
+async function measureShape(loads: readonly Load[], shape: Shape): Promise<WrkResult[]> {
+  for (const target of loads) await load(target, shape, WARMUP_S);
+  const runs = loads.map((): WrkResult[] => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, target] of loads.entries()) runs[i]!.push(await load(target, shape, RUN_S));
+  }
+  return runs.map((r, i) => combineRuns(r, loads[i]!.shown));
+}
+
+export interface ForwardResult {
+  readonly figures: Figure[];
+  readonly notes: string[];
+  readonly commands: string[];
+}
+
+/** Within this much of 1× a ratio between two loads of the same work is this shared machine's run-to-run noise. */
+const NOISE_SHARE = 0.2;
+
+function standaloneNote(get: number, set: number): string {
+  const what = `A standalone memory node serves ${get.toFixed(2)}× the GETs and ${set.toFixed(2)}× the SETs of a cluster node answering for keys it owns (a second, idle node and gossip beside it)`;
+  const noise = Math.abs(get - 1) <= NOISE_SHARE && Math.abs(set - 1) <= NOISE_SHARE;
+  return noise
+    ? `${what}: within this machine's run-to-run noise, so membership costs nothing measurable on the direct path.`
+    : `${what}. Both do the same work per request (the cluster node only adds a ring lookup), so a gap this wide is more likely load from other processes during one load's runs than a cost of membership; compare across runs before reading it as one.`;
+}
+
+function forwardNotes(figures: readonly Figure[], results: ReadonlyMap<string, WrkResult>): string[] {
+  const find = (shape: Shape, backend: Backend, prefix: string) =>
+    figures.find((f) => f.group === `${SHAPE_LABELS[shape]} · ${backend}, 2 nodes` && f.name.startsWith(prefix));
+  const ratio = (shape: Shape, backend: Backend) => (find(shape, backend, "forwarded")?.ratio ?? Number.NaN).toFixed(2);
+  const addedP50 = (shape: Shape) => {
+    const direct = results.get(`${shape} memory direct`);
+    const forwarded = results.get(`${shape} memory forwarded`);
+    return direct === undefined || forwarded === undefined ? Number.NaN : forwarded.p50Ms - direct.p50Ms;
+  };
+  const notes = [
+    `One forwarding hop keeps ${ratio("get", "memory")}× of the direct GET rate and ${ratio("set", "memory")}× of the direct SET rate on memory nodes (sqlite: ${ratio("get", "sqlite")}× and ${ratio("set", "sqlite")}×), and adds ${addedP50("get").toFixed(2)} ms to the median GET and ${addedP50("set").toFixed(2)} ms to the median SET at ${CONNECTIONS} connections. A forwarded request costs the receiving node a server request plus a client request (fetch, parse, re-serialise) and the owner a server request, and wrk and both nodes share the same 2 cores, so the ratio is the CPU cost of the hop, not network latency; on separate machines the receiving node's CPU alone would bound it.`,
+    standaloneNote(find("get", "memory", "standalone")?.ratio ?? Number.NaN, find("set", "memory", "standalone")?.ratio ?? Number.NaN),
+  ];
+  const failed = [...results].filter(([, r]) => r.errors > 0).map(([name, r]) => `${name}: ${r.errors}`);
+  if (failed.length > 0) notes.push(`wrk saw failed requests in the cluster loads (${failed.join("; ")}); those figures overstate the node.`);
+  return notes;
+}
+
+export async function benchForwarding(): Promise<ForwardResult> {
+  await using stack = new AsyncDisposableStack();
+  const commands: string[] = [];
+  const memory = await clusterLoads(stack, "memory", commands);
+  const sqlite = await clusterLoads(stack, "sqlite", commands);
+  const standalone = await standaloneLoad(stack, memory[0]!.keysFile, commands);
+  const loads = [...memory, standalone, ...sqlite];
+  const figures: Figure[] = [];
+  const results = new Map<string, WrkResult>();
+  for (const shape of ["get", "set"] as const) {
+    const measured = await measureShape(loads, shape);
+    for (const backend of ["memory", "sqlite"] as const) {
+      const rows = loads.flatMap((target, i) => (target.backend === backend ? [{ target, result: measured[i]! }] : []));
+      for (const { target, result } of rows) results.set(`${shape} ${backend} ${target.name.split(":")[0]}`, result);
+      const [direct, ...others] = rows.map(({ target, result }) => ({ name: target.name, value: result.requestsPerS, detail: wrkDetail(result) }));
+      if (direct === undefined) throw new Error(`bench: the direct ${backend} load did not run`);
+      figures.push(...againstBaseline("cluster", `${SHAPE_LABELS[shape]} · ${backend}, 2 nodes`, "req/s", direct, others));
+    }
+    // The direct and forwarded commands differ only in the key file.
+    commands.push(...measured.slice(0, 2).map((r) => r.command));
+  }
+  return { figures, notes: forwardNotes(figures, results), commands };
+}
