@@ -56,7 +56,7 @@ export class Gossiper {
 
   /** The receiving side of a SYN. */
   answerSyn(syn: Syn): Ack {
-    const { entries, requests } = this.options.table.reconcile(syn.digests);
+    const { entries, requests } = this.options.table.reconcile(syn.digests, syn.from);
     return { type: "ack", from: this.options.table.self, entries, requests };
   }
 

@@ -79,8 +79,8 @@ export class MemberTable {
     });
   }
 
-  /** Answers a SYN: entries the sender lacks or holds older, and the members it knows better. */
-  reconcile(digests: readonly Digest[]): { entries: Entry[]; requests: string[] } {
+  /** Answers a SYN from `sender`: entries it lacks or holds older, and the members it knows better. */
+  reconcile(digests: readonly Digest[], sender: string): { entries: Entry[]; requests: string[] } {
     const named = new Set<string>();
     const requests: string[] = [];
     const newerHere: string[] = [];
@@ -96,7 +96,12 @@ export class MemberTable {
       else if (isNewer(local, digest)) newerHere.push(digest.nodeUrl);
     }
     const missing = [...this.members.keys()].filter((url) => !named.has(url));
-    return { entries: this.entries([...newerHere, ...missing]), requests };
+    const entries = this.entries([...newerHere, ...missing]);
+    // A sender held dead here under newer news than its own restarted after its clock went back. Dead
+    // entries are never passed on, yet it must hear of that old self to outlive it, or it never rejoins.
+    const senderHere = this.members.get(sender);
+    if (senderHere?.state === "dead" && newerHere.includes(sender)) entries.push(toEntry(senderHere));
+    return { entries, requests };
   }
 
   /** Merges entries from an ACK or ACK2; newer news (re)activates a member at once. */

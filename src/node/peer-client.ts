@@ -116,8 +116,7 @@ export class PeerClient implements GossipTransport {
     try {
       return await this.send(target, path, init, timeoutMs);
     } catch (error) {
-      const name = error instanceof Error ? error.name : "";
-      if (name === "TimeoutError" || name === "AbortError") {
+      if (timedOut(error)) {
         throw new NodeError("timeout", `owner ${target} did not answer within ${timeoutMs} ms; the write may or may not have been applied`, { cause: error });
       }
       throw new NodeError("unavailable", `owner ${target} is unreachable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -132,7 +131,7 @@ export class PeerClient implements GossipTransport {
 
   /** A peer's error answer passes through with its code when it is one a client could get anyway. */
   private async failure(response: Response, target: string): Promise<never> {
-    const body = (await response.json().catch(() => ({}))) as ErrorBody;
+    const body = ((await response.json().catch(() => null)) ?? {}) as ErrorBody;
     const message = typeof body.error === "string" ? body.error : `owner ${target} answered ${response.status}`;
     if (response.status === 400 && body.code === "bad_request") throw new NodeError("bad_request", message);
     if (response.status === 413) throw new NodeError("too_large", message);
@@ -141,23 +140,37 @@ export class PeerClient implements GossipTransport {
   }
 
   private async expectCode(response: Response, target: string, code: string): Promise<void> {
-    const body = (await response.json().catch(() => ({}))) as ErrorBody;
+    const body = ((await response.json().catch(() => null)) ?? {}) as ErrorBody;
     if (body.code !== code) throw new NodeError("unavailable", `owner ${target} answered ${response.status} without a known error`);
   }
 
+  /** Every JSON answer of a peer is an object; `null` (also what an empty body parses to) or a bare value is garbage. */
   private async readJson(response: Response, target: string): Promise<unknown> {
     if (!response.ok) return this.failure(response, target);
-    return response.json().catch(() => {
-      throw garbage(target);
+    const body: unknown = await response.json().catch((error: unknown) => {
+      throw unreadable(target, error);
     });
+    if (typeof body !== "object" || body === null) throw garbage(target);
+    return body;
   }
 
   private async readText(response: Response, target: string): Promise<string> {
     if (!response.ok) return this.failure(response, target);
-    return response.text().catch(() => {
-      throw garbage(target);
+    return response.text().catch((error: unknown) => {
+      throw unreadable(target, error);
     });
   }
+}
+
+function timedOut(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : "";
+  return name === "TimeoutError" || name === "AbortError";
+}
+
+/** The timeout covers the body too: a peer that stops partway through its answer is slow (504), not broken. */
+function unreadable(target: string, error: unknown): NodeError {
+  if (!timedOut(error)) return garbage(target);
+  return new NodeError("timeout", `owner ${target} did not finish its answer in time; the write may or may not have been applied`, { cause: error });
 }
 
 function garbage(target: string): NodeError {

@@ -2,10 +2,10 @@
 import { Elysia, t } from "elysia";
 import type { Ack, Ack2, Syn } from "../../membership/messages.ts";
 import { inboundGossipSchema } from "../../membership/schema.ts";
+import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { SECRET_HEADER } from "../../node/peer-client.ts";
 import { cappedJson, TEXT_PLAIN } from "../body.ts";
-import { errorResponse } from "../errors.ts";
 import { getResponse, keyParams, setBody } from "../kv/model.ts";
 import { errorModel, okText } from "../model.ts";
 import { secretAccepted } from "./secret.ts";
@@ -23,13 +23,24 @@ export interface GossipHandler {
 const errors = { 400: errorModel, 401: errorModel, 404: errorModel, 413: errorModel, 503: errorModel };
 const internal = (summary: string) => ({ tags: ["internal"], summary });
 
+/**
+ * Refuses a request without the cluster secret. It runs as the first body parser and as a transform,
+ * ahead of parsing and validation: a caller without the secret gets 401 whatever it sends, and cannot
+ * make the node read a body or learn from its validation errors.
+ */
+function secretCheck(secret: string) {
+  return ({ request }: { request: Request }): undefined => {
+    if (!secretAccepted(secret, request.headers.get(SECRET_HEADER))) {
+      throw new NodeError("unauthorized", `this internal endpoint needs the cluster secret in the ${SECRET_HEADER} header`);
+    }
+    return undefined;
+  };
+}
+
 export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: string, bodyBytesMax: number) {
+  const checkSecret = secretCheck(secret);
   return new Elysia({ name: "internal" })
-    .onBeforeHandle(({ request }) => {
-      if (!secretAccepted(secret, request.headers.get(SECRET_HEADER))) {
-        return errorResponse("unauthorized", `this internal endpoint needs the cluster secret in the ${SECRET_HEADER} header`);
-      }
-    })
+    .onTransform(checkSecret)
     .post(
       "/api/v1/set/direct",
       async ({ body, set }) => {
@@ -38,7 +49,7 @@ export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: st
         return "OK";
       },
       {
-        parse: cappedJson(bodyBytesMax),
+        parse: [checkSecret, ...cappedJson(bodyBytesMax)],
         body: setBody,
         response: { 200: okText, ...errors },
         detail: internal("Store a key on this node only; never re-routed"),
@@ -66,7 +77,7 @@ export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: st
         return { type: "done" as const };
       },
       {
-        parse: cappedJson(GOSSIP_BODY_BYTES_MAX),
+        parse: [checkSecret, ...cappedJson(GOSSIP_BODY_BYTES_MAX)],
         body: inboundGossipSchema,
         detail: internal("Gossip: a SYN is answered with an ACK, an ACK2 with done"),
       },

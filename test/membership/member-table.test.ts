@@ -1,0 +1,319 @@
+// The member table on its own: merge rules, SYN reconciliation, news about this node and the failure detector.
+import { describe, expect, test } from "bun:test";
+import { isNewer, type Digest, type Entry } from "../../src/membership/member.ts";
+import { MEMBERS_MAX, MemberTable, type MembershipChange } from "../../src/membership/member-table.ts";
+import { testClock, type TestClock } from "../support/app.ts";
+
+const SELF = "http://10.0.0.1:8484";
+const A = "http://10.0.0.2:8484";
+const B = "http://10.0.0.3:8484";
+const C = "http://10.0.0.4:8484";
+const D = "http://10.0.0.5:8484";
+const E = "http://10.0.0.6:8484";
+/** Generations are start times; every member here started at this one unless a test says otherwise. */
+const GEN = 1_700_000_000_000;
+const STALE_AFTER_MS = 3000;
+const DEAD_AFTER_MS = 5000;
+
+function digest(nodeUrl: string, generation: number, heartbeat: number): Digest {
+  return { nodeUrl, generation, heartbeat };
+}
+
+function entry(nodeUrl: string, generation: number, heartbeat: number, leaving = false): Entry {
+  return { nodeUrl, generation, heartbeat, leaving };
+}
+
+function newTable(clock: TestClock = testClock(), self = SELF, generation = GEN): { table: MemberTable; clock: TestClock; heard: MembershipChange[][] } {
+  const table = new MemberTable(self, generation, clock.now, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS });
+  const heard: MembershipChange[][] = [];
+  table.onChange((changes) => heard.push([...changes]));
+  return { table, clock, heard };
+}
+
+/** A table that has held A dead since DEAD_AFTER_MS of silence, and B active and fresh. */
+function tableWithDeadA() {
+  const made = newTable();
+  made.table.apply([entry(A, GEN, 7), entry(B, GEN, 7)]);
+  made.clock.advance(DEAD_AFTER_MS);
+  made.table.apply([entry(B, GEN, 8)]);
+  made.table.detect();
+  expect(made.table.get(A)?.state).toBe("dead");
+  expect(made.table.get(B)?.state).toBe("active");
+  return made;
+}
+
+const byUrl = (a: { nodeUrl: string }, b: { nodeUrl: string }) => (a.nodeUrl < b.nodeUrl ? -1 : a.nodeUrl > b.nodeUrl ? 1 : 0);
+
+describe("isNewer", () => {
+  test.each([
+    ["a later generation with a lower heartbeat", true, digest(A, 2, 0), digest(A, 1, 9)],
+    ["the same generation with a higher heartbeat", true, digest(A, 1, 5), digest(A, 1, 4)],
+    ["identical news", false, digest(A, 1, 5), digest(A, 1, 5)],
+    ["the same generation with a lower heartbeat", false, digest(A, 1, 4), digest(A, 1, 5)],
+    ["an earlier generation with a higher heartbeat", false, digest(A, 1, 9), digest(A, 2, 0)],
+  ])("%s is newer: %p", (_name, expected, a, b) => {
+    expect(isNewer(a, b)).toBe(expected);
+  });
+});
+
+describe("apply", () => {
+  test("an unknown member joins as active at once, and the join is reported", () => {
+    const { table, clock, heard } = newTable();
+    const changes = table.apply([entry(A, GEN, 3, true)]);
+    expect(changes).toEqual([{ nodeUrl: A, from: "unknown", to: "active" }]);
+    expect(heard).toEqual([changes]);
+    expect(table.get(A)).toEqual({ nodeUrl: A, generation: GEN, heartbeat: 3, leaving: true, state: "active", advancedAtMs: clock.now() });
+    expect(table.aliveUrls()).toEqual([SELF, A]);
+  });
+
+  test.each([
+    ["equal news", entry(A, GEN, 5)],
+    ["an older heartbeat of the same generation", entry(A, GEN, 4)],
+    ["an older generation with a far higher heartbeat", entry(A, GEN - 1, 9999)],
+  ])("apply ignores %s: the member, its silence and the listeners stay untouched", (_name, news) => {
+    const { table, clock, heard } = newTable();
+    table.apply([entry(A, GEN, 5)]);
+    const before = table.get(A);
+    clock.advance(2000);
+    expect(table.apply([news])).toEqual([]);
+    expect(table.get(A)).toEqual(before);
+    expect(heard).toHaveLength(1);
+  });
+
+  test.each([
+    ["a higher heartbeat of the same generation", entry(A, GEN, 6)],
+    ["a later generation", entry(A, GEN + 1, 6)],
+    ["a later generation with a lower heartbeat than the old one", entry(A, GEN + 1, 0)],
+  ])("apply takes %s and restarts the member's silence", (_name, news) => {
+    const { table, clock } = newTable();
+    table.apply([entry(A, GEN, 5)]);
+    clock.advance(2000);
+    expect(table.apply([news])).toEqual([]);
+    expect(table.get(A)).toEqual({ ...news, state: "active", advancedAtMs: clock.now() });
+  });
+
+  test("a newer generation beats a higher heartbeat of an older one, whatever order the news comes in", () => {
+    const first = newTable().table;
+    first.apply([entry(A, GEN + 1, 1)]);
+    first.apply([entry(A, GEN, 1000)]);
+    const second = newTable().table;
+    second.apply([entry(A, GEN, 1000)]);
+    second.apply([entry(A, GEN + 1, 1)]);
+    for (const table of [first, second]) expect(table.get(A)).toMatchObject({ generation: GEN + 1, heartbeat: 1 });
+  });
+
+  test("the table never grows past MEMBERS_MAX, yet members it holds still take news at the bound", () => {
+    const { table } = newTable();
+    const urls = Array.from({ length: MEMBERS_MAX - 1 }, (_, i) => `http://10.1.${i >> 8}.${i & 255}:8484`);
+    table.apply(urls.map((url) => entry(url, GEN, 1)));
+    expect(table.list()).toHaveLength(MEMBERS_MAX);
+    expect(table.apply([entry("http://10.9.9.9:8484", GEN, 1)])).toEqual([]);
+    expect(table.get("http://10.9.9.9:8484")).toBeUndefined();
+    expect(table.list()).toHaveLength(MEMBERS_MAX);
+    table.apply([entry(urls[0]!, GEN, 2)]);
+    expect(table.get(urls[0]!)?.heartbeat).toBe(2);
+  });
+});
+
+describe("reconcile", () => {
+  test("answers a SYN with the entries its sender lacks or holds older, and requests those it knows better", () => {
+    const { table } = newTable();
+    table.apply([entry(A, GEN, 5), entry(B, GEN, 5), entry(C, GEN, 5), entry(D, GEN, 5)]);
+    const before = table.list();
+    const answer = table.reconcile([digest(A, GEN, 3), digest(B, GEN, 5), digest(C, GEN, 9), digest(E, GEN, 1)], E);
+    // A is older there, D and this node are missing there; B is equal; C is newer there and E unknown here.
+    expect(answer.entries.toSorted(byUrl)).toEqual([entry(SELF, GEN, 0), entry(A, GEN, 5), entry(D, GEN, 5)]);
+    expect(answer.requests.toSorted()).toEqual([C, E]);
+    // Reconciling only decides what to send: the news itself arrives with the ACK2.
+    expect(table.list()).toEqual(before);
+  });
+
+  test("a SYN that holds exactly what this node holds gets an empty answer", () => {
+    const { table } = newTable();
+    table.apply([entry(A, GEN, 5), entry(B, GEN + 1, 0)]);
+    expect(table.reconcile(table.digests(), A)).toEqual({ entries: [], requests: [] });
+  });
+
+  test("entries and digests name members in the same terms as the table holds them", () => {
+    const { table } = newTable();
+    table.apply([entry(A, GEN, 5, true)]);
+    expect(table.digests()).toEqual([digest(SELF, GEN, 0), digest(A, GEN, 5)]);
+    expect(table.entries([A, SELF, "http://10.9.9.9:8484"])).toEqual([entry(A, GEN, 5, true), entry(SELF, GEN, 0)]);
+  });
+});
+
+describe("dead members", () => {
+  test("a dead member is never passed on: not in digests, not in entries, not to a sender that lacks it or holds it older", () => {
+    const { table } = tableWithDeadA();
+    expect(table.digests().map((d) => d.nodeUrl)).toEqual([SELF, B]);
+    expect(table.entries([A, B])).toEqual([entry(B, GEN, 8)]);
+    expect(table.reconcile([], C).entries.map((e) => e.nodeUrl)).not.toContain(A);
+    expect(table.reconcile([digest(A, GEN, 2)], C).entries.map((e) => e.nodeUrl)).not.toContain(A);
+  });
+
+  test("a dead member is requested from a sender with newer news of it, and that news revives it", () => {
+    const { table, heard } = tableWithDeadA();
+    expect(table.reconcile([digest(A, GEN, 8)], C).requests).toEqual([A]);
+    expect(table.apply([entry(A, GEN, 8)])).toEqual([{ nodeUrl: A, from: "dead", to: "active" }]);
+    expect(heard.at(-1)).toEqual([{ nodeUrl: A, from: "dead", to: "active" }]);
+    expect(table.aliveUrls()).toContain(A);
+  });
+
+  test("a sender held dead here under a newer generation than it now has hears of that old self, and only it does", () => {
+    const { table } = tableWithDeadA();
+    // A restarted after its clock went back: its new generation is older than the one held here.
+    const restarted = digest(A, GEN - 60_000, 1);
+    expect(table.reconcile([restarted], A).entries).toContainEqual(entry(A, GEN, 7));
+    expect(table.reconcile([restarted], C).entries.map((e) => e.nodeUrl)).not.toContain(A);
+  });
+
+  test("a node restarted with an older generation than the one held dead rejoins after two exchanges", () => {
+    const { table } = tableWithDeadA();
+    const a = newTable(testClock(), A, GEN - 60_000).table;
+    // First exchange: A learns of its old self and outlives it.
+    a.apply(table.reconcile(a.digests(), A).entries);
+    expect(a.own.generation).toBeGreaterThan(GEN);
+    // Second exchange: its news is now newer than the dead record, so it is requested and revives it.
+    const { requests } = table.reconcile(a.digests(), A);
+    expect(requests).toContain(A);
+    table.apply(a.entries(requests));
+    expect(table.get(A)).toMatchObject({ state: "active", generation: a.own.generation });
+  });
+});
+
+describe("news about this node", () => {
+  test.each(["reconcile", "apply"] as const)("news of this node from a later generation, heard through %s, makes it take a generation past it", (through) => {
+    const { table } = newTable();
+    table.beat();
+    if (through === "reconcile") {
+      const { entries } = table.reconcile([digest(SELF, GEN + 10, 3)], A);
+      // The sender is told at once of the generation that supersedes what it holds.
+      expect(entries).toContainEqual(entry(SELF, GEN + 11, 0));
+    } else {
+      table.apply([entry(SELF, GEN + 10, 3)]);
+    }
+    expect(table.own).toMatchObject({ generation: GEN + 11, heartbeat: 0, state: "active" });
+    table.beat();
+    expect(isNewer(table.own, digest(SELF, GEN + 10, 3))).toBe(true);
+  });
+
+  test.each([
+    ["its own news", entry(SELF, GEN, 2)],
+    ["older news of its own generation", entry(SELF, GEN, 1)],
+    ["news from an older generation", entry(SELF, GEN - 1, 99)],
+  ])("%s leaves this node as it is", (_name, news) => {
+    const { table } = newTable();
+    table.beat();
+    table.beat();
+    const before = table.own;
+    table.apply([news]);
+    table.reconcile([news], A);
+    expect(table.own).toEqual(before);
+  });
+});
+
+describe("the failure detector", () => {
+  test.each([
+    [0, "active"],
+    [STALE_AFTER_MS - 1, "active"],
+    [STALE_AFTER_MS, "stale"],
+    [DEAD_AFTER_MS - 1, "stale"],
+    [DEAD_AFTER_MS, "dead"],
+    [3_600_000, "dead"],
+  ] as const)("a member silent for %i ms is %s", (silentMs, state) => {
+    const { table, clock } = newTable();
+    table.apply([entry(A, GEN, 1)]);
+    clock.advance(silentMs);
+    table.detect();
+    expect(table.get(A)?.state).toBe(state);
+  });
+
+  test("a silent member turns stale, then dead, and each change is reported once", () => {
+    const { table, clock, heard } = newTable();
+    table.apply([entry(A, GEN, 1)]);
+    const seen: MembershipChange[][] = [];
+    for (let ms = 0; ms < 2 * DEAD_AFTER_MS; ms += 500) {
+      seen.push(table.detect());
+      clock.advance(500);
+    }
+    expect(seen.flat()).toEqual([
+      { nodeUrl: A, from: "active", to: "stale" },
+      { nodeUrl: A, from: "stale", to: "dead" },
+    ]);
+    expect(heard.slice(1)).toEqual([[{ nodeUrl: A, from: "active", to: "stale" }], [{ nodeUrl: A, from: "stale", to: "dead" }]]);
+  });
+
+  test("newer news restarts a member's silence", () => {
+    const { table, clock } = newTable();
+    table.apply([entry(A, GEN, 1)]);
+    clock.advance(STALE_AFTER_MS - 500);
+    table.apply([entry(A, GEN, 2)]);
+    clock.advance(STALE_AFTER_MS - 1);
+    table.detect();
+    expect(table.get(A)?.state).toBe("active");
+    clock.advance(1);
+    table.detect();
+    expect(table.get(A)?.state).toBe("stale");
+  });
+
+  test("only newer news revives a member: neither more detection nor equal news does", () => {
+    const { table, clock } = tableWithDeadA();
+    clock.advance(DEAD_AFTER_MS);
+    expect(table.detect().filter((c) => c.nodeUrl === A)).toEqual([]);
+    expect(table.apply([entry(A, GEN, 7)])).toEqual([]);
+    expect(table.get(A)?.state).toBe("dead");
+    expect(table.apply([entry(A, GEN, 8)])).toEqual([{ nodeUrl: A, from: "dead", to: "active" }]);
+  });
+
+  test("newer news of a stale member makes it active again", () => {
+    const { table, clock } = newTable();
+    table.apply([entry(A, GEN, 1)]);
+    clock.advance(STALE_AFTER_MS);
+    table.detect();
+    expect(table.apply([entry(A, GEN, 2)])).toEqual([{ nodeUrl: A, from: "stale", to: "active" }]);
+    expect(table.get(A)?.state).toBe("active");
+  });
+
+  test("the detector never judges this node itself", () => {
+    const { table, clock } = newTable();
+    clock.advance(3_600_000);
+    expect(table.detect()).toEqual([]);
+    expect(table.own.state).toBe("active");
+  });
+
+  test("every listener gets each batch of changes as one call", () => {
+    const { table, clock } = newTable();
+    const calls: MembershipChange[][] = [];
+    table.onChange((changes) => calls.push([...changes]));
+    table.apply([entry(A, GEN, 1), entry(B, GEN, 1)]);
+    clock.advance(STALE_AFTER_MS);
+    table.detect();
+    table.detect();
+    expect(calls).toEqual([
+      [
+        { nodeUrl: A, from: "unknown", to: "active" },
+        { nodeUrl: B, from: "unknown", to: "active" },
+      ],
+      [
+        { nodeUrl: A, from: "active", to: "stale" },
+        { nodeUrl: B, from: "active", to: "stale" },
+      ],
+    ]);
+  });
+
+  test("aliveUrls lists this node and every active or stale member, sorted, and no dead one", () => {
+    const { table, clock } = tableWithDeadA();
+    table.apply([entry(E, GEN, 1), entry(C, GEN, 1)]);
+    clock.advance(STALE_AFTER_MS);
+    table.apply([entry(E, GEN, 2)]);
+    table.detect();
+    expect(table.list().map((m) => [m.nodeUrl, m.state])).toEqual([
+      [SELF, "active"],
+      [A, "dead"],
+      [B, "stale"],
+      [C, "stale"],
+      [E, "active"],
+    ]);
+    expect(table.aliveUrls()).toEqual([SELF, B, C, E]);
+  });
+});

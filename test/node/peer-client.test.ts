@@ -1,0 +1,258 @@
+// PeerClient against real sockets: fake peers on 127.0.0.1 that are down, slow, broken or well-behaved.
+import { describe, expect, test } from "bun:test";
+import type { Ack, Ack2, Syn } from "../../src/membership/messages.ts";
+import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
+import { PeerClient, SECRET_HEADER } from "../../src/node/peer-client.ts";
+import { freePort } from "../support/free-port.ts";
+
+/** Short enough to keep the suite quick, long enough that a loaded machine still answers a healthy peer. */
+const TIMEOUT_MS = 300;
+/** How far past its timeout a call may end: timers and sockets on a busy machine are not exact. */
+const TIMEOUT_SLACK_MS = 2000;
+const SECRET = "s3cret-of-the-cluster";
+const SELF = "http://127.0.0.1:1";
+
+interface Seen {
+  readonly method: string;
+  /** The path exactly as it arrived, still URL-encoded. */
+  readonly rawPath: string;
+  readonly secret: string | null;
+  readonly body: string;
+}
+
+interface FakePeer extends AsyncDisposable {
+  readonly url: string;
+  readonly seen: Seen[];
+}
+
+/** A peer that records each request and answers it with `answer`; a pending answer is dropped when it stops. */
+function fakePeer(answer: (request: Request, body: string) => Response | Promise<Response>): FakePeer {
+  const seen: Seen[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const body = await request.text();
+      const rawPath = request.url.slice(request.url.indexOf("/", "http://".length));
+      seen.push({ method: request.method, rawPath, secret: request.headers.get(SECRET_HEADER), body });
+      return answer(request, body);
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    seen,
+    async [Symbol.asyncDispose]() {
+      await server.stop(true);
+    },
+  };
+}
+
+/** An answer that never comes: the peer took the request and went quiet. */
+const never = () => new Promise<Response>(() => undefined);
+
+/** Headers arrive at once, then the body stops after its first bytes. */
+function stalledBody(): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"value":'));
+    },
+    pull: () => new Promise<void>(() => undefined),
+  });
+  return new Response(body, { headers: { "content-type": "application/json" } });
+}
+
+function client(secret = ""): PeerClient {
+  return new PeerClient({ secret, forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS });
+}
+
+type Call = (peer: PeerClient, target: string) => Promise<unknown>;
+
+const DIRECT_CALLS: [string, Call][] = [
+  ["getDirect", (peer, target) => peer.getDirect(target, "k")],
+  ["setDirect", (peer, target) => peer.setDirect(target, "k", "v", undefined)],
+  ["delDirect", (peer, target) => peer.delDirect(target, "k")],
+];
+
+const SYN: Syn = { type: "syn", from: SELF, digests: [{ nodeUrl: SELF, generation: 1, heartbeat: 2 }] };
+const ACK2: Ack2 = { type: "ack2", from: SELF, entries: [{ nodeUrl: SELF, generation: 1, heartbeat: 2, leaving: false }] };
+
+/** The code of the NodeError a call fails with, and how long it took to fail, timed from before it starts. */
+async function failure(run: () => Promise<unknown>): Promise<{ code: NodeErrorCode; elapsedMs: number }> {
+  const startedMs = performance.now();
+  try {
+    await run();
+  } catch (error) {
+    if (!(error instanceof NodeError)) throw error;
+    return { code: error.code, elapsedMs: performance.now() - startedMs };
+  }
+  throw new Error("the call succeeded; a failure was expected");
+}
+
+describe("direct calls to a peer that cannot answer", () => {
+  test.each(DIRECT_CALLS)("%s to a closed port fails as unavailable", async (_name, call) => {
+    expect((await failure(() => call(client(), `http://127.0.0.1:${freePort()}`))).code).toBe("unavailable");
+  });
+
+  test.each(DIRECT_CALLS)("%s to a peer that never answers fails as timeout within about the timeout", async (_name, call) => {
+    await using peer = fakePeer(never);
+    const { code, elapsedMs } = await failure(() => call(client(), peer.url));
+    expect(code).toBe("timeout");
+    expect(elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
+    expect(elapsedMs).toBeLessThan(TIMEOUT_MS + TIMEOUT_SLACK_MS);
+  });
+
+  test.each(DIRECT_CALLS)("%s to a peer whose body stalls after the headers fails as timeout within about the timeout", async (_name, call) => {
+    await using peer = fakePeer(stalledBody);
+    const { code, elapsedMs } = await failure(() => call(client(), peer.url));
+    expect(code).toBe("timeout");
+    expect(elapsedMs).toBeLessThan(TIMEOUT_MS + TIMEOUT_SLACK_MS);
+  });
+});
+
+describe("direct calls to a peer that answers garbage", () => {
+  const html = () => new Response("<html><body>Welcome to nginx!</body></html>", { headers: { "content-type": "text/html" } });
+  const answers: [string, () => Response][] = [
+    ["an HTML page", html],
+    ["an HTML error page", () => new Response("<html>Bad Gateway</html>", { status: 502, headers: { "content-type": "text/html" } })],
+    ["JSON of the wrong shape", () => Response.json({ val: 1, node: 2 })],
+    ["the wrong text", () => new Response("YES")],
+    ["an empty body", () => new Response("")],
+    ["JSON null", () => Response.json(null)],
+    ["a 500 of JSON null", () => Response.json(null, { status: 500 })],
+    ["a 404 of JSON null", () => Response.json(null, { status: 404 })],
+    ["a 404 that is not a key's absence", () => Response.json({ error: "no route", code: "route_not_found" }, { status: 404 })],
+    ["a 404 HTML page", () => new Response("<h1>Not Found</h1>", { status: 404 })],
+  ];
+  const cases = DIRECT_CALLS.flatMap(([name, call]) => answers.map(([what, answer]) => [name, what, call, answer] as const));
+
+  test.each(cases)("%s answered with %s fails as unavailable", async (_name, _what, call, answer) => {
+    await using peer = fakePeer(answer);
+    expect((await failure(() => call(client(), peer.url))).code).toBe("unavailable");
+  });
+
+  test.each([
+    ["400 bad_request", 400, "bad_request", "bad_request"],
+    ["413 too_large", 413, "too_large", "too_large"],
+    ["401 unauthorized (a secret mismatch)", 401, "unauthorized", "unavailable"],
+    ["503 store_unavailable", 503, "store_unavailable", "unavailable"],
+  ] as const)("a peer's %s error reaches the caller as %s", async (_name, status, code, expected) => {
+    await using peer = fakePeer(() => Response.json({ error: "the peer says no", code }, { status }));
+    for (const [, call] of DIRECT_CALLS) expect((await failure(() => call(client(), peer.url))).code).toBe(expected);
+  });
+});
+
+describe("direct calls to a healthy peer", () => {
+  test("getDirect gives undefined for a key the peer answers not_found for", async () => {
+    await using peer = fakePeer(() => Response.json({ error: "key not found", code: "not_found" }, { status: 404 }));
+    expect(await client().getDirect(peer.url, "absent")).toBeUndefined();
+  });
+
+  test("each call reaches its endpoint and reads the answer", async () => {
+    await using peer = fakePeer((request) => {
+      const path = new URL(request.url).pathname;
+      if (path.startsWith("/api/v1/direct/get/")) return Response.json({ value: "lime", nodeUrl: "http://owner:1" });
+      if (path === "/api/v1/set/direct") return new Response("OK");
+      return new Response(path.endsWith("/gone") ? "1" : "0");
+    });
+    const peerClient = client();
+    expect(await peerClient.getDirect(peer.url, "k")).toEqual({ value: "lime", nodeUrl: "http://owner:1" });
+    expect(await peerClient.setDirect(peer.url, "k", "v", 5000)).toBeUndefined();
+    expect(await peerClient.delDirect(peer.url, "gone")).toBe(true);
+    expect(await peerClient.delDirect(peer.url, "never-there")).toBe(false);
+    expect(peer.seen.map((s) => `${s.method} ${s.rawPath}`)).toEqual([
+      "GET /api/v1/direct/get/k",
+      "POST /api/v1/set/direct",
+      "DELETE /api/v1/direct/del/gone",
+      "DELETE /api/v1/direct/del/never-there",
+    ]);
+    expect(JSON.parse(peer.seen[1]!.body)).toEqual({ key: "k", value: "v", ttlMs: 5000 });
+  });
+
+  const KEYS = ["a/b/c", "what?now", "#fragment", "100%", "%2F", "two words", "plus+sign", "🍋 lime", "ключ", "...", "a\\b", "&x=1;y", "tab\there"];
+
+  test.each(KEYS)("the key %p reaches the peer exactly, in every direct call", async (key) => {
+    await using peer = fakePeer((request) => {
+      if (request.method === "POST") return new Response("OK");
+      if (request.method === "DELETE") return new Response("1");
+      const path = new URL(request.url).pathname;
+      return Response.json({ value: decodeURIComponent(path.slice("/api/v1/direct/get/".length)), nodeUrl: "http://owner:1" });
+    });
+    const peerClient = client();
+    expect((await peerClient.getDirect(peer.url, key))?.value).toBe(key);
+    await peerClient.setDirect(peer.url, key, "v", undefined);
+    await peerClient.delDirect(peer.url, key);
+    const [get, set, del] = peer.seen;
+    // One path segment each: a "/" in the key must not split it, nor a "?" or "#" end it.
+    for (const [seen, prefix] of [
+      [get!, "/api/v1/direct/get/"],
+      [del!, "/api/v1/direct/del/"],
+    ] as const) {
+      expect(seen.rawPath).toStartWith(prefix);
+      const segment = seen.rawPath.slice(prefix.length);
+      expect(segment).not.toMatch(/[/?#\s]/);
+      expect(decodeURIComponent(segment)).toBe(key);
+    }
+    expect(JSON.parse(set!.body)).toEqual({ key, value: "v" });
+  });
+});
+
+describe("the cluster secret", () => {
+  const ALL_CALLS: [string, Call][] = [...DIRECT_CALLS, ["syn", (peer, target) => peer.syn(target, SYN)], ["ack2", (peer, target) => peer.ack2(target, ACK2)]];
+
+  test.each(ALL_CALLS)("%s sends the secret header when a secret is configured, and none otherwise", async (_name, call) => {
+    await using peer = fakePeer(() => new Response("nope", { status: 500 }));
+    await call(client(SECRET), peer.url).catch(() => undefined);
+    await call(client(""), peer.url).catch(() => undefined);
+    expect(peer.seen.map((s) => s.secret)).toEqual([SECRET, null]);
+  });
+});
+
+describe("gossip calls", () => {
+  const ACK: Ack = {
+    type: "ack",
+    from: "http://127.0.0.1:2",
+    entries: [{ nodeUrl: "http://127.0.0.1:3", generation: 7, heartbeat: 9, leaving: false }],
+    requests: [SELF],
+  };
+
+  test("syn posts the SYN to /gossip and returns the parsed ACK", async () => {
+    await using peer = fakePeer(() => Response.json(ACK));
+    expect(await client().syn(peer.url, SYN)).toEqual(ACK);
+    expect(peer.seen).toHaveLength(1);
+    expect(peer.seen[0]!.method).toBe("POST");
+    expect(peer.seen[0]!.rawPath).toBe("/gossip");
+    expect(JSON.parse(peer.seen[0]!.body)).toEqual(SYN);
+  });
+
+  test("ack2 posts the ACK2 to /gossip and ignores whatever comes back", async () => {
+    await using peer = fakePeer(() => new Response("<html>", { status: 500 }));
+    expect(await client().ack2(peer.url, ACK2)).toBeUndefined();
+    expect(JSON.parse(peer.seen[0]!.body)).toEqual(ACK2);
+  });
+
+  test("syn to a closed port gives undefined", async () => {
+    expect(await client().syn(`http://127.0.0.1:${freePort()}`, SYN)).toBeUndefined();
+  });
+
+  test.each([
+    ["never answers", never],
+    ["stalls its body after the headers", stalledBody],
+  ])("syn to a peer that %s gives undefined within about the timeout", async (_name, answer) => {
+    await using peer = fakePeer(answer);
+    const startedMs = performance.now();
+    expect(await client().syn(peer.url, SYN)).toBeUndefined();
+    expect(performance.now() - startedMs).toBeLessThan(TIMEOUT_MS + TIMEOUT_SLACK_MS);
+  });
+
+  test.each([
+    ["an HTML page", () => new Response("<html></html>")],
+    ["an error status with a valid ACK", () => Response.json(ACK, { status: 500 })],
+    ["an ACK2 instead of an ACK", () => Response.json(ACK2)],
+    ["an ACK missing its requests", () => Response.json({ type: "ack", from: ACK.from, entries: [] })],
+    ["an ACK whose entry is no URL", () => Response.json({ ...ACK, entries: [{ nodeUrl: "not a url", generation: 1, heartbeat: 1, leaving: false }] })],
+    ["an ACK with a negative heartbeat", () => Response.json({ ...ACK, entries: [{ ...ACK.entries[0]!, heartbeat: -1 }] })],
+  ])("syn answered with %s gives undefined", async (_name, answer) => {
+    await using peer = fakePeer(answer);
+    expect(await client().syn(peer.url, SYN)).toBeUndefined();
+  });
+});

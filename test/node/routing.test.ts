@@ -1,0 +1,212 @@
+// LimeNode's routing with fake peers: own keys stay local, others go to exactly their owner, and the ring follows membership.
+import { describe, expect, test } from "bun:test";
+import { MemberTable } from "../../src/membership/member-table.ts";
+import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
+import { HybridClock } from "../../src/node/hlc.ts";
+import { LimeNode, type Peers } from "../../src/node/node.ts";
+import { buildRing, ownerOf, type Ring } from "../../src/ring/ring.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
+import { testClock, type TestClock } from "../support/app.ts";
+
+const SELF = "http://10.0.0.1:8484";
+const PEERS = ["http://10.0.0.2:8484", "http://10.0.0.3:8484", "http://10.0.0.4:8484", "http://10.0.0.5:8484"];
+const NEWCOMER = "http://10.0.0.9:8484";
+const VICTIM = PEERS[1]!;
+const GEN = 1_700_000_000_000;
+const VNODES = 64;
+const STALE_AFTER_MS = 3000;
+const DEAD_AFTER_MS = 5000;
+const VALUE_BYTES_MAX = 1024 * 1024;
+/** Enough keys that every member owns several of them. */
+const KEYS = Array.from({ length: 300 }, (_, i) => `key-${i}`);
+
+interface PeerCall {
+  readonly call: "getDirect" | "setDirect" | "delDirect";
+  readonly target: string;
+  readonly key: string;
+  readonly value?: string;
+  readonly ttlMs?: number | undefined;
+}
+
+/** Peers that record each call and keep what they are sent, one map per target, as owners would. */
+function recordingPeers() {
+  const calls: PeerCall[] = [];
+  const stores = new Map<string, Map<string, string>>();
+  const storeOf = (target: string) => stores.get(target) ?? stores.set(target, new Map()).get(target)!;
+  let failWith: NodeErrorCode | undefined;
+  const fail = () => {
+    if (failWith !== undefined) throw new NodeError(failWith, "the owner failed");
+  };
+  const peers: Peers = {
+    async getDirect(target, key) {
+      calls.push({ call: "getDirect", target, key });
+      fail();
+      const value = storeOf(target).get(key);
+      return value === undefined ? undefined : { value, nodeUrl: target };
+    },
+    async setDirect(target, key, value, ttlMs) {
+      calls.push({ call: "setDirect", target, key, value, ttlMs });
+      fail();
+      storeOf(target).set(key, value);
+    },
+    async delDirect(target, key) {
+      calls.push({ call: "delDirect", target, key });
+      fail();
+      return storeOf(target).delete(key);
+    },
+  };
+  return { peers, calls, storeOf, failWith: (code: NodeErrorCode | undefined) => (failWith = code) };
+}
+
+function buildNode(clock: TestClock = testClock()) {
+  const members = new MemberTable(SELF, GEN, clock.now, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS });
+  members.apply(PEERS.map((nodeUrl) => ({ nodeUrl, generation: GEN, heartbeat: 1, leaving: false })));
+  const recording = recordingPeers();
+  const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: clock.now });
+  const node = new LimeNode({
+    nodeUrl: SELF,
+    store,
+    members,
+    peers: recording.peers,
+    vnodesPerNode: VNODES,
+    clock: new HybridClock(SELF, clock.now),
+    wallClock: clock.now,
+    valueBytesMax: VALUE_BYTES_MAX,
+    replicationFactor: 3,
+  });
+  return { node, members, store, clock, ...recording };
+}
+
+/** Rings built apart from the node's, one per member set. */
+const rings = new Map<string, Ring>();
+
+/** Owners as the SPEC defines them, from a ring built apart from the node's. */
+function expectedOwner(alive: readonly string[], key: string): string {
+  const name = alive.toSorted().join(" ");
+  const ring = rings.get(name) ?? rings.set(name, buildRing(alive, VNODES)).get(name)!;
+  const owner = ownerOf(ring, key);
+  if (owner === undefined) throw new Error("an empty ring has no owners");
+  return owner;
+}
+
+/** Lets `ms` pass in which every peer but `silent` is heard from, then runs the detector. */
+function silence(members: MemberTable, clock: TestClock, silent: string, ms: number): void {
+  clock.advance(ms);
+  // The clock's progress as a heartbeat: always newer than the last one applied.
+  const heartbeat = clock.now() - GEN + 1;
+  members.apply(PEERS.filter((url) => url !== silent).map((nodeUrl) => ({ nodeUrl, generation: GEN, heartbeat, leaving: false })));
+  members.detect();
+}
+
+async function codeOf(call: Promise<unknown>): Promise<NodeErrorCode> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof NodeError) return error.code;
+    throw error;
+  }
+  throw new Error("the call succeeded; a failure was expected");
+}
+
+const ALL = [SELF, ...PEERS];
+const OWN_KEYS = KEYS.filter((key) => expectedOwner(ALL, key) === SELF);
+const FOREIGN_KEYS = KEYS.filter((key) => expectedOwner(ALL, key) !== SELF);
+
+describe("routing by owner", () => {
+  test("the test keys are spread over every member, so both paths are exercised", () => {
+    expect(new Set(KEYS.map((key) => expectedOwner(ALL, key)))).toEqual(new Set(ALL));
+    expect(OWN_KEYS.length).toBeGreaterThan(10);
+  });
+
+  test("keys this node owns are served from its own store and never forwarded", async () => {
+    const { node, store, calls } = buildNode();
+    for (const key of OWN_KEYS) await node.set(key, `v-${key}`, undefined);
+    for (const key of OWN_KEYS) expect(await node.get(key)).toEqual({ value: `v-${key}`, nodeUrl: SELF });
+    for (const key of OWN_KEYS) expect((await store.get(key))?.value).toBe(`v-${key}`);
+    for (const key of OWN_KEYS) expect(await node.del(key)).toBe(true);
+    expect(await codeOf(node.get(OWN_KEYS[0]!))).toBe("not_found");
+    expect(calls).toEqual([]);
+  });
+
+  test("keys another node owns go to exactly that owner, through the matching direct call, and nothing is stored here", async () => {
+    const { node, store, calls } = buildNode();
+    for (const key of FOREIGN_KEYS) {
+      const owner = expectedOwner(ALL, key);
+      calls.length = 0;
+      await node.set(key, "v", 60_000);
+      expect(await node.get(key)).toEqual({ value: "v", nodeUrl: owner });
+      expect(await node.del(key)).toBe(true);
+      expect(await node.del(key)).toBe(false);
+      expect(calls).toEqual([
+        { call: "setDirect", target: owner, key, value: "v", ttlMs: 60_000 },
+        { call: "getDirect", target: owner, key },
+        { call: "delDirect", target: owner, key },
+        { call: "delDirect", target: owner, key },
+      ]);
+    }
+    expect(await store.count()).toBe(0);
+  });
+
+  test("a key the owner does not hold is not_found here too", async () => {
+    const { node } = buildNode();
+    expect(await codeOf(node.get(FOREIGN_KEYS[0]!))).toBe("not_found");
+  });
+
+  test.each(["unavailable", "timeout", "too_large", "bad_request"] as const)("an owner's %s failure reaches the caller as it is", async (code) => {
+    const { node, failWith } = buildNode();
+    failWith(code);
+    const key = FOREIGN_KEYS[0]!;
+    for (const call of [node.get(key), node.set(key, "v", undefined), node.del(key)]) expect(await codeOf(call)).toBe(code);
+  });
+});
+
+describe("routing follows membership", () => {
+  test("a member that dies leaves the ring: its keys go to their next owners and it is never chosen", async () => {
+    const { node, members, clock, calls } = buildNode();
+    const victimKeys = KEYS.filter((key) => expectedOwner(ALL, key) === VICTIM);
+    expect(victimKeys.length).toBeGreaterThan(0);
+    silence(members, clock, VICTIM, DEAD_AFTER_MS);
+    expect(members.get(VICTIM)?.state).toBe("dead");
+    expect(node.ring.nodes).not.toContain(VICTIM);
+
+    const alive = ALL.filter((url) => url !== VICTIM);
+    for (const key of KEYS) await node.set(key, "v", undefined);
+    expect(calls.map((c) => c.target)).not.toContain(VICTIM);
+    expect(calls.map((c) => `${c.key} ${c.target}`)).toEqual(KEYS.filter((key) => expectedOwner(alive, key) !== SELF).map((key) => `${key} ${expectedOwner(alive, key)}`));
+  });
+
+  test("a stale member is only suspect: it keeps its keys", async () => {
+    const { node, members, clock, calls } = buildNode();
+    silence(members, clock, VICTIM, STALE_AFTER_MS);
+    expect(members.get(VICTIM)?.state).toBe("stale");
+    const key = KEYS.find((k) => expectedOwner(ALL, k) === VICTIM)!;
+    await node.set(key, "v", undefined);
+    expect(calls).toEqual([{ call: "setDirect", target: VICTIM, key, value: "v", ttlMs: undefined }]);
+  });
+
+  test("a member that joins takes its keys at once, and a dead member that returns takes its keys back", async () => {
+    const { node, members, clock, calls } = buildNode();
+    silence(members, clock, VICTIM, DEAD_AFTER_MS);
+    members.apply([
+      { nodeUrl: NEWCOMER, generation: GEN, heartbeat: 1, leaving: false },
+      { nodeUrl: VICTIM, generation: GEN + 1, heartbeat: 0, leaving: false },
+    ]);
+    const everyone = [...ALL, NEWCOMER];
+    expect(node.ring.nodes).toEqual(everyone.toSorted());
+    for (const key of KEYS) await node.get(key).catch(() => undefined);
+    const expected = KEYS.filter((key) => expectedOwner(everyone, key) !== SELF).map((key) => `${key} ${expectedOwner(everyone, key)}`);
+    expect(calls.map((c) => `${c.key} ${c.target}`)).toEqual(expected);
+    expect(calls.map((c) => c.target)).toContain(NEWCOMER);
+    expect(calls.map((c) => c.target)).toContain(VICTIM);
+  });
+
+  test("the ring is swapped whole: a change that moves no one keeps the same ring, one that does builds a new one", () => {
+    const { node, members, clock } = buildNode();
+    const before = node.ring;
+    silence(members, clock, VICTIM, STALE_AFTER_MS);
+    expect(node.ring).toBe(before);
+    silence(members, clock, VICTIM, DEAD_AFTER_MS - STALE_AFTER_MS);
+    expect(node.ring).not.toBe(before);
+    expect(before.nodes).toContain(VICTIM);
+  });
+});
