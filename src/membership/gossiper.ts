@@ -5,6 +5,21 @@ import type { Ack, Ack2, GossipTransport, Syn } from "./messages.ts";
 /** Every this many rounds a dead member is probed, so a node that returns without seeds is found again. */
 export const DEAD_PROBE_EVERY_ROUNDS = 5;
 
+/** Live peers contacted per round. */
+export const GOSSIP_FANOUT = 2;
+
+/** Up to `count` distinct items in random order: a partial Fisher-Yates shuffle. */
+function pickDistinct<T>(items: readonly T[], count: number, random: () => number): T[] {
+  const pool = [...items];
+  const out: T[] = [];
+  while (out.length < count && pool.length > 0) {
+    const index = Math.floor(random() * pool.length);
+    out.push(pool[index]!);
+    pool.splice(index, 1);
+  }
+  return out;
+}
+
 export interface GossiperOptions {
   readonly table: MemberTable;
   readonly transport: GossipTransport;
@@ -40,15 +55,17 @@ export class Gossiper {
       const targets = new Set<string>();
       const live = table.list().filter((m) => m.state !== "dead" && m.nodeUrl !== table.self);
       const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(this.options.random() * items.length)];
-      const peer = pick(live);
-      if (peer !== undefined) targets.add(peer.nodeUrl);
+      // Several live peers a round: with one, a healthy member of a cluster of 8 or more is falsely
+      // suspected in a few percent of rounds, since news of its heartbeat reaches others by chance.
+      for (const peer of pickDistinct(live, GOSSIP_FANOUT, this.options.random)) targets.add(peer.nodeUrl);
       const missingSeed = pick(this.seeds.filter((seed) => table.get(seed)?.state !== "active"));
       if (missingSeed !== undefined) targets.add(missingSeed);
       if (this.rounds % DEAD_PROBE_EVERY_ROUNDS === 0) {
         const dead = pick(table.list().filter((m) => m.state === "dead"));
         if (dead !== undefined) targets.add(dead.nodeUrl);
       }
-      await Promise.all([...targets].map((target) => this.exchange(target)));
+      // A transport that throws loses that exchange only; the round and the others go on.
+      await Promise.all([...targets].map((target) => this.exchange(target).catch(() => undefined)));
     } finally {
       this.running = false;
     }

@@ -4,6 +4,9 @@ import { isNewer, toDigest, toEntry, type Digest, type Entry, type Member, type 
 /** A bound on the table, so a flood of invented URLs cannot grow it without end. */
 export const MEMBERS_MAX = 1024;
 
+/** How long a dead member is remembered (reported as dead, probed now and then) before it is forgotten. */
+export const FORGET_DEAD_AFTER_MS = 60 * 60 * 1000;
+
 export interface FailureTiming {
   /** Silence after which a member is suspect (stale): still in the ring, reported as such. */
   readonly staleAfterMs: number;
@@ -130,6 +133,12 @@ export class MemberTable {
     for (const member of this.members.values()) {
       if (member.nodeUrl === this.self) continue;
       const silentMs = now - member.advancedAtMs;
+      // Long-dead members are forgotten, so URLs that never return do not fill the table; a node that
+      // does return gossips itself and joins again as new.
+      if (member.state === "dead" && silentMs >= this.timing.deadAfterMs + FORGET_DEAD_AFTER_MS) {
+        this.members.delete(member.nodeUrl);
+        continue;
+      }
       const state: MemberState = silentMs >= this.timing.deadAfterMs ? "dead" : silentMs >= this.timing.staleAfterMs ? "stale" : "active";
       // Only gossip revives a member; the detector only ever moves one toward dead.
       if (state === member.state || severity(state) < severity(member.state)) continue;

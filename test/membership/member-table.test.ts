@@ -1,7 +1,7 @@
 // The member table on its own: merge rules, SYN reconciliation, news about this node and the failure detector.
 import { describe, expect, test } from "bun:test";
 import { isNewer, type Digest, type Entry } from "../../src/membership/member.ts";
-import { MEMBERS_MAX, MemberTable, type MembershipChange } from "../../src/membership/member-table.ts";
+import { FORGET_DEAD_AFTER_MS, MEMBERS_MAX, MemberTable, type MembershipChange } from "../../src/membership/member-table.ts";
 import { testClock, type TestClock } from "../support/app.ts";
 
 const SELF = "http://10.0.0.1:8484";
@@ -241,6 +241,18 @@ describe("the failure detector", () => {
       { nodeUrl: A, from: "stale", to: "dead" },
     ]);
     expect(heard.slice(1)).toEqual([[{ nodeUrl: A, from: "active", to: "stale" }], [{ nodeUrl: A, from: "stale", to: "dead" }]]);
+  });
+
+  test("a member dead for FORGET_DEAD_AFTER_MS is forgotten, and rejoins as new when it gossips again", () => {
+    const { table, clock } = tableWithDeadA();
+    clock.advance(FORGET_DEAD_AFTER_MS - 1);
+    table.detect();
+    expect(table.get(A)?.state).toBe("dead");
+    clock.advance(1);
+    table.detect();
+    expect(table.get(A)).toBeUndefined();
+    expect(table.list().map((m) => m.nodeUrl)).not.toContain(A);
+    expect(table.apply([entry(A, GEN, 1)])).toEqual([{ nodeUrl: A, from: "unknown", to: "active" }]);
   });
 
   test("newer news restarts a member's silence", () => {
