@@ -1,0 +1,181 @@
+// Gossip membership across real node processes: convergence from one seed each, joins, kill -9 to dead, restarts, seed retry.
+import { describe, expect, test } from "bun:test";
+import { buildRing, ownerOf } from "../../src/ring/ring.ts";
+import { freePort } from "../support/free-port.ts";
+import {
+  CLUSTER_TEST_TIMEOUT_MS,
+  fetchNode,
+  readGossip,
+  readState,
+  readViews,
+  startCluster,
+  TEST_TIMING,
+  urlOf,
+  waitForAgreement,
+  waitUntil,
+  type MemberOut,
+  type StateOut,
+} from "../support/cluster.ts";
+
+const { intervalMs, staleAfterMs, deadAfterMs } = TEST_TIMING;
+/**
+ * Rounds a started cluster may take to agree on membership and ring. Gossip spreads news to N nodes
+ * in about log2(N) rounds, and an idle machine takes 2 to 3; the rest is room for a loaded 2-core
+ * machine, where cold processes miss gossip timeouts (7 rounds seen at a load average of 7).
+ */
+const CONVERGE_ROUNDS_MAX = 15;
+/** Bound on a wait that should never come near it; it only keeps a broken cluster from hanging the suite. */
+const WAIT_MAX_MS = 15_000;
+/** Time between a node changing state and the test's poll seeing it: a poll interval and its requests on a loaded machine. */
+const POLL_SLACK_MS = 100;
+/**
+ * A node declares a member dead once it has heard nothing new of it for the dead timeout: it must do so
+ * within a round for its detector to run, plus two of timer jitter on a loaded machine. What it reports
+ * as the member's silence (lag) when first seen dead also grows until the test's poll reads it.
+ */
+const DEAD_LAG_BOUND_MS = deadAfterMs + 3 * intervalMs + POLL_SLACK_MS;
+/**
+ * Measured from the kill, news of the victim's last heartbeat still spreads for a few rounds (about
+ * log2 of the cluster size), so the silence a node counts starts that much later than the kill.
+ */
+const SPREAD_ROUNDS_MAX = 3;
+const REMOVAL_BOUND_MS = DEAD_LAG_BOUND_MS + SPREAD_ROUNDS_MAX * intervalMs;
+
+function memberOf(state: StateOut, url: string): MemberOut | undefined {
+  return state.members.find((member) => member.url === url);
+}
+
+describe("a cluster started with one seed per node", () => {
+  test("converges: every node lists all four and reports the same ring within a few rounds", async () => {
+    await using cluster = await startCluster({ size: 4 });
+    const urls = cluster.urls;
+
+    const { elapsedMs } = await waitForAgreement(urls, urls, CONVERGE_ROUNDS_MAX * intervalMs);
+    console.log(`four nodes started at once agreed ${Math.round(elapsedMs)} ms (${(elapsedMs / intervalMs).toFixed(1)} rounds) after all answered`);
+
+    const { states, rings } = await readViews(urls);
+    for (const state of states) {
+      expect(state.peers).toEqual(urls);
+      expect(state.totalNodes).toBe(4);
+      expect(state.members.map((member) => member.url)).toEqual(urls);
+    }
+    for (const ring of rings) {
+      expect(ring.allNodes).toEqual(urls);
+      expect(ring.shape).toBe(rings[0]!.shape);
+    }
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  test("a fifth node joins every ring; kill -9 makes it stale then dead everywhere; a restart brings it back with a higher generation", async () => {
+    // sqlite, so the restarted node reopens the same file in the same data dir.
+    await using cluster = await startCluster({ size: 4, backend: "sqlite" });
+    await waitForAgreement(cluster.urls, cluster.urls, WAIT_MAX_MS);
+
+    await cluster.add(cluster.node(0).url);
+    const all = cluster.urls;
+    const joined = await waitForAgreement(all, all, CONVERGE_ROUNDS_MAX * intervalMs);
+    console.log(`the fifth node was in every ring ${Math.round(joined.elapsedMs)} ms after it started`);
+
+    const victim = cluster.node(2);
+    const others = all.filter((url) => url !== victim.url);
+    const oldGeneration = memberOf(await readState(others[0]!), victim.url)?.generation;
+    expect(oldGeneration).toBeGreaterThan(0);
+
+    // Every other node is watched for the victim's states, the silence (lag) it reports when it first
+    // shows each, and the moment the victim leaves that node's ring.
+    const seen = new Map(others.map((url) => [url, { staleLagMs: undefined as number | undefined, deadLagMs: undefined as number | undefined, removedAtMs: undefined as number | undefined }]));
+    const killedAtMs = performance.now();
+    await victim.kill9();
+    await waitUntil(
+      "every other node marks the killed node stale, then dead, and drops it from its ring",
+      async () => {
+        const [views, states] = await Promise.all([Promise.all(others.map(readGossip)), Promise.all(others.map(readState))]);
+        const nowMs = performance.now();
+        for (const view of views) {
+          const record = seen.get(view.node_url)!;
+          const peer = view.peer_details?.find((detail) => detail.url === victim.url);
+          if (peer?.status === "stale") record.staleLagMs ??= peer.lag;
+          if (peer?.status === "dead") record.deadLagMs ??= peer.lag;
+        }
+        for (const state of states) {
+          if (!state.peers.includes(victim.url)) seen.get(state.nodeUrl)!.removedAtMs ??= nowMs;
+        }
+        return [...seen.values()];
+      },
+      (records) => records.every((record) => record.deadLagMs !== undefined && record.removedAtMs !== undefined),
+      WAIT_MAX_MS,
+    );
+    for (const [url, record] of seen) {
+      const removedAfterMs = record.removedAtMs! - killedAtMs;
+      console.log(
+        `${url}: stale seen at a silence of ${record.staleLagMs} ms, dead at ${record.deadLagMs} ms (bound ${DEAD_LAG_BOUND_MS}), ` +
+          `out of the ring ${Math.round(removedAfterMs)} ms after the kill (bound ${REMOVAL_BOUND_MS})`,
+      );
+      expect(record.staleLagMs).toBeGreaterThanOrEqual(staleAfterMs);
+      expect(record.staleLagMs).toBeLessThan(deadAfterMs);
+      expect(record.deadLagMs).toBeGreaterThanOrEqual(deadAfterMs);
+      expect(record.deadLagMs).toBeLessThanOrEqual(DEAD_LAG_BOUND_MS);
+      expect(removedAfterMs).toBeLessThanOrEqual(REMOVAL_BOUND_MS);
+    }
+    const { rings } = await readViews(others);
+    for (const ring of rings) expect(ring.allNodes).toEqual(others);
+
+    // The dead node's ranges moved: a key it owned is now written to and read from its successor.
+    const fullRing = buildRing(all, rings[0]!.virtualNodesPerNode);
+    const smallRing = buildRing(others, rings[0]!.virtualNodesPerNode);
+    const movedKey = Array.from({ length: 1000 }, (_, i) => `moved-${i}`).find((key) => ownerOf(fullRing, key) === victim.url)!;
+    const successor = ownerOf(smallRing, movedKey)!;
+    const writeThrough = others.find((url) => url !== successor)!;
+    const written = await fetchNode(`${writeThrough}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: movedKey, value: "moved" }) });
+    expect(await written.text()).toBe("OK");
+    for (const url of others) {
+      expect(await (await fetchNode(`${url}/api/v1/get/${encodeURIComponent(movedKey)}`)).json()).toEqual({ value: "moved", nodeUrl: successor });
+    }
+
+    await victim.restart();
+    const back = await waitForAgreement(all, all, CONVERGE_ROUNDS_MAX * intervalMs);
+    console.log(`the restarted node was back in every ring ${Math.round(back.elapsedMs)} ms after it answered`);
+    for (const state of back.value.states) {
+      const member = memberOf(state, victim.url);
+      expect(member?.state).toBe("active");
+      expect(member!.generation).toBeGreaterThan(oldGeneration!);
+    }
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  test("a node started before its seed joins by itself once the seed is up, and gossip reports a healthy cluster", async () => {
+    const seedPort = freePort();
+    const seedUrl = urlOf(seedPort);
+    await using cluster = await startCluster({ size: 0 });
+    const early = await cluster.add(seedUrl);
+    // Some rounds go by with the seed down, so the join below can only come from a retry.
+    await waitUntil("the early node has gossiped a few rounds alone", () => readGossip(early.url), (view) => view.node_heartbeat >= 3, WAIT_MAX_MS);
+    const alone = await readGossip(early.url);
+    expect(alone).toMatchObject({ status: "standalone", cluster_health: "N/A", total_peers: 0 });
+
+    // The seed knows no one; only the early node's retries can bring the two together.
+    await cluster.add(undefined, seedPort);
+    await cluster.add(early.url);
+    const all = cluster.urls;
+    expect(all).toContain(seedUrl);
+    await waitForAgreement(all, all, CONVERGE_ROUNDS_MAX * intervalMs);
+
+    // Health needs every peer active on every node; a round that ran late may briefly show one stale.
+    const healthy = await waitUntil(
+      "every node reports a healthy cluster",
+      () => Promise.all(all.map(readGossip)),
+      (views) => views.every((view) => view.cluster_health === "healthy"),
+      CONVERGE_ROUNDS_MAX * intervalMs,
+    );
+    for (const view of healthy.value) {
+      expect(view.convergence_rate).toBe(1);
+      expect(view.total_peers).toBe(2);
+      expect(view.active_peers).toBe(2);
+      expect(view.stale_peers).toBe(0);
+      expect(view.dead_peers).toBe(0);
+      expect(view.peer_details?.map((peer) => peer.url)).toEqual(all.filter((url) => url !== view.node_url));
+      for (const peer of view.peer_details ?? []) {
+        expect(peer.status).toBe("active");
+        expect(peer.heartbeat).toBeGreaterThan(0);
+      }
+    }
+  }, CLUSTER_TEST_TIMEOUT_MS);
+});
