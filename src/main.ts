@@ -7,7 +7,12 @@ import { HybridClock } from "./node/hlc.ts";
 import { LimeNode } from "./node/node.ts";
 import { Gossiper } from "./membership/gossiper.ts";
 import { MemberTable } from "./membership/member-table.ts";
-import { PeerClient } from "./node/peer-client.ts";
+import { Background } from "./node/background.ts";
+import { HintStore } from "./node/hint-store.ts";
+import { PeerClient, STREAM_TIMEOUT_MS } from "./node/peer-client.ts";
+import { Replication } from "./node/replication.ts";
+import { fileStem } from "./store/file-name.ts";
+import { join } from "node:path";
 import type { Backend } from "./store/backend.ts";
 import { openBackend, storePath } from "./store/open-backend.ts";
 
@@ -15,6 +20,10 @@ import { openBackend, storePath } from "./store/open-backend.ts";
 const EXIT_BAD_CONFIG = 2;
 const EXIT_STORE_FAILED = 1;
 const EXIT_LISTEN_FAILED = 1;
+/** A graceful leave streams its data out for at most this long before it exits anyway. */
+const LEAVE_TIMEOUT_MS = 60_000;
+/** Gossip rounds run at once when leaving, so the cluster drops this node from its rings before the hand-off. */
+const LEAVE_GOSSIP_ROUNDS = 2;
 /** Gossip answers within this even at tiny intervals; below it a loaded machine would drop every exchange. */
 const GOSSIP_TIMEOUT_MS_MIN = 50;
 
@@ -63,21 +72,43 @@ members.onChange((changes) => {
   for (const change of changes) logger.log("info", "membership changed", { member: change.nodeUrl, from: change.from, to: change.to });
 });
 
+const hints = new HintStore(config.storeBackend === "memory" ? ":memory:" : join(config.dataDir, `${fileStem(config.nodeUrl)}.hints.sqlite`), Date.now);
+const replication = new Replication({ self: config.nodeUrl, store, peers: peerClient, hints, timeoutMs: config.forwardTimeoutMs });
 const node = new LimeNode({
   nodeUrl: config.nodeUrl,
   store,
   members,
-  peers: peerClient,
+  replication,
   vnodesPerNode: config.virtualNodes,
   clock: new HybridClock(config.nodeUrl),
   wallClock: Date.now,
   valueBytesMax: config.valueBytesMax,
   replicationFactor: config.replicationFactor,
+  writeQuorum: config.writeQuorum,
+  readQuorum: config.readQuorum,
+});
+const background = new Background({
+  node,
+  store,
+  hints,
+  client: peerClient,
+  streamTimeoutMs: STREAM_TIMEOUT_MS,
+  antiEntropyIntervalMs: config.antiEntropyIntervalMs,
+  tombstoneTtlMs: config.tombstoneTtlMs,
+  random: Math.random,
+  clock: Date.now,
+  onPass: (report) => {
+    if (report.streamed > 0 || report.dropped > 0 || report.failedTargets.length > 0) logger.log("info", "rebalanced", { ...report });
+  },
+  onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
 });
 
 const app = createApp(node, {
   version: pkg.version,
   gossip: gossiper,
+  replicas: background.replicas,
+  status: () => background.status(),
+  leave: () => void stop("leave request", true),
   secret: config.clusterSecret,
   clock: Date.now,
   onInternalError: (error, request) => logger.log("error", "request failed", { method: request.method, path: new URL(request.url).pathname, ...describeError(error) }),
@@ -94,6 +125,7 @@ try {
 }
 
 gossiper.start(config.gossipIntervalMs);
+background.start();
 
 logger.log("info", "node started", {
   version: pkg.version,
@@ -105,14 +137,27 @@ logger.log("info", "node started", {
 });
 
 let stopping = false;
-async function stop(signal: string): Promise<void> {
+/**
+ * Stops the node. A graceful leave first marks it leaving (so every ring drops it), tells the
+ * cluster at once, and streams its data to the new replicas, within LEAVE_TIMEOUT_MS.
+ */
+async function stop(reason: string, leave: boolean): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.log("info", "node stopping", { signal });
+  logger.log("info", leave ? "node leaving" : "node stopping", { reason });
+  if (leave) {
+    members.setLeaving(true);
+    for (let round = 0; round < LEAVE_GOSSIP_ROUNDS; round++) await gossiper.round();
+    const settled = await Promise.race([background.rebalancer.settle().then(() => true), Bun.sleep(LEAVE_TIMEOUT_MS).then(() => false)]);
+    logger.log(settled ? "info" : "warn", settled ? "data handed off" : "hand-off timed out; anti-entropy will repair", { ...background.status().rebalance });
+  }
   gossiper.stop();
+  background.stop();
   await app.stop();
   await store.close();
+  hints.close();
   process.exit(0);
 }
-process.on("SIGINT", () => void stop("SIGINT"));
-process.on("SIGTERM", () => void stop("SIGTERM"));
+// SIGTERM (docker stop, the cluster script) leaves gracefully; Ctrl-C stops at once, data stays on disk.
+process.on("SIGINT", () => void stop("SIGINT", false));
+process.on("SIGTERM", () => void stop("SIGTERM", true));

@@ -9,11 +9,20 @@ import { errorResponse } from "./errors.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { internalRoutes, type GossipHandler } from "./internal/routes.ts";
 import { kvRoutes } from "./kv/routes.ts";
+import { adminRoutes } from "./admin/routes.ts";
+import { replicaRoutes } from "./internal/replica-routes.ts";
+import type { BackgroundStatus } from "../node/background.ts";
+import type { ReplicaService } from "../node/replica-service.ts";
 import { allowedMethods } from "./method-check.ts";
 
 export interface AppOptions {
   readonly version: string;
   readonly gossip: GossipHandler;
+  readonly replicas: ReplicaService;
+  /** Replication figures for the cluster and health routes. */
+  readonly status: () => BackgroundStatus;
+  /** Starts a graceful leave; the process exits once its data is handed off. */
+  readonly leave: () => void;
   /** CLUSTER_SECRET; empty leaves internal endpoints open, as a node without one always was. */
   readonly secret: string;
   readonly clock: () => number;
@@ -43,13 +52,9 @@ function validationMessage(error: ValidationError): string {
 
 export function createApp(node: LimeNode, options: AppOptions) {
   const limit = bodyBytesMax(node.valueBytesMax);
-  // Bun's own cap answers with an empty 413 before any hook runs, so it sits far above ours: the
-  // Content-Length check below and the capped body reader give the JSON 413 the SPEC asks for.
+  // Bun's own cap answers with an empty 413 before any hook runs, so it sits far above ours.
+  // Each route that reads a body caps it itself (cappedJson), by Content-Length before reading.
   const app = new Elysia({ serve: { maxRequestBodySize: BUN_BODY_BYTES_MAX } })
-    .onRequest(({ request }) => {
-      const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > limit) return errorResponse("too_large", `request body of ${length} bytes is over the limit of ${limit} bytes`);
-    })
     .onError({ as: "global" }, ({ code, error, request }) => {
       // Elysia wraps what a body parser throws in a ParseError; our reader's NodeError is the cause.
       const cause = (error as { cause?: unknown }).cause;
@@ -84,9 +89,11 @@ export function createApp(node: LimeNode, options: AppOptions) {
       }
     })
     .use(kvRoutes(node, limit))
-    .use(clusterRoutes(node, options.clock))
+    .use(clusterRoutes(node, options.clock, options.status))
     .use(internalRoutes(node, options.gossip, options.secret, limit))
-    .use(healthRoutes(node, options.version))
+    .use(replicaRoutes(options.replicas, options.secret))
+    .use(adminRoutes(node, options.leave, options.secret))
+    .use(healthRoutes(node, options.version, options.status))
     .use(docsRoutes(options.version));
   return app;
 }

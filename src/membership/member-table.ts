@@ -57,14 +57,22 @@ export class MemberTable {
     return this.list().filter((m) => m.state !== "dead").map((m) => m.nodeUrl);
   }
 
+  /** Members that own ranges of the ring: the live ones, less those handing their data off to leave. */
+  ringUrls(): string[] {
+    return this.list().filter((m) => m.state !== "dead" && !m.leaving).map((m) => m.nodeUrl);
+  }
+
   /** Advances this node's own heartbeat: called once per gossip round. */
   beat(): void {
     const own = this.own;
     this.members.set(this.self, { ...own, heartbeat: own.heartbeat + 1, advancedAtMs: this.clock() });
   }
 
+  /** Marks this node as leaving (gossiped with its next heartbeat); listeners hear of it as a change. */
   setLeaving(leaving: boolean): void {
+    if (this.own.leaving === leaving) return;
     this.members.set(this.self, { ...this.own, leaving, heartbeat: this.own.heartbeat + 1 });
+    this.emit([{ nodeUrl: this.self, from: "active", to: "active" }]);
   }
 
   /**
@@ -120,7 +128,8 @@ export class MemberTable {
       if (local !== undefined && !isNewer(entry, local)) continue;
       if (local === undefined && this.members.size >= MEMBERS_MAX) continue;
       this.members.set(entry.nodeUrl, { ...toEntry(entry), state: "active", advancedAtMs: now });
-      if (local?.state !== "active") changes.push({ nodeUrl: entry.nodeUrl, from: local?.state ?? "unknown", to: "active" });
+      // A member that starts or stops leaving changes the ring as much as a join or a death does.
+      if (local?.state !== "active" || local.leaving !== entry.leaving) changes.push({ nodeUrl: entry.nodeUrl, from: local?.state ?? "unknown", to: "active" });
     }
     this.emit(changes);
     return changes;

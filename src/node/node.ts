@@ -1,35 +1,32 @@
-// The coordinator: routes each key to its owner on the ring, forwarding at most one hop, and serves its own keys.
-import type { MemberTable, MembershipChange } from "../membership/member-table.ts";
-import { buildRing, ownerOf, type Ring } from "../ring/ring.ts";
+// The coordinator: every node takes any request and runs it against the key's replicas with quorums.
+import type { MemberTable } from "../membership/member-table.ts";
+import { buildRing, replicasOf, type Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import { utf8Bytes } from "../store/limits.ts";
 import { isLive, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
 import { checkKey, checkPage, checkTtl, checkValue } from "./checks.ts";
 import { NodeError, fromStoreError } from "./errors.ts";
 import type { HybridClock } from "./hlc.ts";
+import { quorumOf, type Replication } from "./replication.ts";
 
 export { PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "./checks.ts";
 
-/** Retries of a local write that lost to a newer stored version; each retry ticks past that version. */
+/** Attempts of a write that lost to a newer version held by a replica; each retry ticks past it. */
 const WRITE_ATTEMPTS_MAX = 3;
-
-/** The direct endpoints of other nodes; the real one speaks HTTP with timeouts, tests may fake it. */
-export interface Peers {
-  getDirect(target: string, key: string): Promise<{ value: string; nodeUrl: string } | undefined>;
-  setDirect(target: string, key: string, value: string, ttlMs: number | undefined): Promise<void>;
-  delDirect(target: string, key: string): Promise<boolean>;
-}
 
 export interface NodeOptions {
   readonly nodeUrl: string;
   readonly store: Backend;
   readonly members: MemberTable;
-  readonly peers: Peers;
+  readonly replication: Replication;
   readonly vnodesPerNode: number;
   readonly clock: HybridClock;
   readonly wallClock: () => number;
   readonly valueBytesMax: number;
   readonly replicationFactor: number;
+  /** 0 means a majority of the key's replicas. */
+  readonly writeQuorum: number;
+  readonly readQuorum: number;
 }
 
 export interface KeysPage {
@@ -40,60 +37,73 @@ export interface KeysPage {
   readonly totalPages: number;
 }
 
+export type RingListener = (ring: Ring) => void;
+
 export class LimeNode {
   readonly nodeUrl: string;
   readonly store: Backend;
   readonly members: MemberTable;
+  readonly replication: Replication;
   readonly replicationFactor: number;
+  readonly writeQuorum: number;
+  readonly readQuorum: number;
   readonly valueBytesMax: number;
   /** Swapped whole on every membership change; readers never see a half-built ring. */
   ring: Ring;
-  private readonly peers: Peers;
   private readonly vnodesPerNode: number;
-  private readonly clock: HybridClock;
+  readonly clock: HybridClock;
   private readonly wallClock: () => number;
+  private readonly ringListeners: RingListener[] = [];
 
   constructor(options: NodeOptions) {
     this.nodeUrl = options.nodeUrl;
     this.store = options.store;
     this.members = options.members;
-    this.peers = options.peers;
+    this.replication = options.replication;
     this.vnodesPerNode = options.vnodesPerNode;
     this.clock = options.clock;
     this.wallClock = options.wallClock;
     this.valueBytesMax = options.valueBytesMax;
     this.replicationFactor = options.replicationFactor;
-    this.ring = buildRing(this.members.aliveUrls(), this.vnodesPerNode);
-    this.members.onChange((changes) => this.rebuildRing(changes));
+    this.writeQuorum = options.writeQuorum;
+    this.readQuorum = options.readQuorum;
+    this.ring = buildRing(this.members.ringUrls(), this.vnodesPerNode);
+    this.members.onChange(() => this.rebuildRing());
+  }
+
+  onRingChange(listener: RingListener): void {
+    this.ringListeners.push(listener);
+  }
+
+  /** The nodes that hold a key: the first REPLICATION_FACTOR distinct nodes clockwise on the ring. */
+  replicasFor(key: string, ring: Ring = this.ring): string[] {
+    return replicasOf(ring, key, this.replicationFactor);
   }
 
   async get(key: string): Promise<{ value: string; nodeUrl: string }> {
     checkKey(key);
-    const owner = this.ownerOf(key);
-    if (owner === this.nodeUrl) return this.localGet(key);
-    const found = await this.peers.getDirect(owner, key);
-    if (found === undefined) throw notFound();
-    return found;
+    const replicas = this.liveReplicas(key);
+    const { record, from } = await this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length));
+    if (!isLive(record, this.wallClock())) throw notFound();
+    return { value: record.value, nodeUrl: from };
   }
 
   async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
     checkKey(key);
     checkValue(value, this.valueBytesMax);
     checkTtl(ttlMs);
-    const owner = this.ownerOf(key);
-    if (owner === this.nodeUrl) return this.localSet(key, value, ttlMs);
-    return this.peers.setDirect(owner, key, value, ttlMs);
+    const expiresAtMs = ttlMs === undefined ? undefined : this.wallClock() + ttlMs;
+    await this.replicate(key, (version) => ({ key, value, version, tombstone: false, expiresAtMs }));
   }
 
-  /** True when a live value was deleted. */
+  /** True when a live value was deleted. The tombstone goes to every replica like a write. */
   async del(key: string): Promise<boolean> {
     checkKey(key);
-    const owner = this.ownerOf(key);
-    if (owner === this.nodeUrl) return this.localDel(key);
-    return this.peers.delDirect(owner, key);
+    const outcomes = await this.replicate(key, (version) => ({ key, value: "", version, tombstone: true, expiresAtMs: undefined }));
+    return [...outcomes.values()].some((outcome) => outcome.replacedLive);
   }
 
-  /** The direct endpoints land here: act on this node's store, never re-route. */
+  /** The direct endpoints land here: act on this node's store, never re-route (the original's /set/direct). */
   async localGet(key: string): Promise<{ value: string; nodeUrl: string }> {
     checkKey(key);
     const record = await this.store.get(key).catch(rethrowStoreError);
@@ -106,14 +116,19 @@ export class LimeNode {
     checkValue(value, this.valueBytesMax);
     checkTtl(ttlMs);
     const expiresAtMs = ttlMs === undefined ? undefined : this.wallClock() + ttlMs;
-    await this.write((version) => ({ key, value, version, tombstone: false, expiresAtMs }));
+    await this.replicate(key, (version) => ({ key, value, version, tombstone: false, expiresAtMs }), [this.nodeUrl]);
   }
 
-  /** The tombstone is written whether or not a value was there, so every copy agrees. */
   async localDel(key: string): Promise<boolean> {
     checkKey(key);
-    const outcome = await this.write((version) => ({ key, value: "", version, tombstone: true, expiresAtMs: undefined }));
-    return outcome.replacedLive;
+    const outcomes = await this.replicate(key, (version) => ({ key, value: "", version, tombstone: true, expiresAtMs: undefined }), [this.nodeUrl]);
+    return [...outcomes.values()].some((outcome) => outcome.replacedLive);
+  }
+
+  /** Each replica's own record of a key, for GET /api/v1/replicas/:key. */
+  async inspect(key: string) {
+    checkKey(key);
+    return this.replication.inspect(key, this.replicasFor(key));
   }
 
   async keys(page: number, pageSize: number): Promise<KeysPage> {
@@ -129,33 +144,36 @@ export class LimeNode {
   }
 
   /**
-   * Writes a record under a fresh version. If the store holds a newer version (the wall clock went
-   * back across a restart, or a write raced this one), the clock learns it and the write is retried,
-   * so an acknowledged write is always applied.
+   * Writes a record under a fresh version to the replicas (all of them, or the given ones). If a replica
+   * holds a newer version (a clock behind another node's, or a racing write), the clock learns it and
+   * the write is retried, so an acknowledged write is always the newest where it was acknowledged.
    */
-  private async write(make: (version: Version) => StoredRecord): Promise<PutOutcome> {
+  private async replicate(key: string, make: (version: Version) => StoredRecord, only?: readonly string[]): Promise<Map<string, PutOutcome>> {
+    const replicas = only ?? this.liveReplicas(key);
+    const needed = only === undefined ? quorumOf(this.writeQuorum, replicas.length) : replicas.length;
     for (let attempt = 1; ; attempt++) {
-      const record = make(this.clock.tick());
-      const outcome = await this.store.put(record).catch(rethrowStoreError);
-      if (outcome.applied) return outcome;
-      const stored = await this.store.get(record.key).catch(rethrowStoreError);
-      if (stored !== undefined) this.clock.observe(stored.version);
+      const outcomes = await this.replication.write(make(this.clock.tick()), replicas, needed);
+      const lost = [...outcomes].filter(([, outcome]) => !outcome.applied).map(([replica]) => replica);
+      if (lost.length === 0) return outcomes;
+      const seen = await this.replication.inspect(key, lost);
+      for (const { record } of seen) if (record !== undefined) this.clock.observe(record.version);
       if (attempt >= WRITE_ATTEMPTS_MAX) throw new NodeError("unavailable", "the write lost to newer versions too many times; retry it");
     }
   }
 
-  private ownerOf(key: string): string {
-    const owner = ownerOf(this.ring, key);
-    // This node is always in its own ring, so an empty ring is a broken invariant.
-    if (owner === undefined) throw new Error(`invariant: node ${this.nodeUrl} has an empty ring`);
-    return owner;
+  private liveReplicas(key: string): string[] {
+    const replicas = this.replicasFor(key);
+    // Every node is in its own ring unless it is leaving and the last one: then nothing can hold a key.
+    if (replicas.length === 0) throw new NodeError("unavailable", "no node of the cluster can hold keys right now");
+    return replicas;
   }
 
-  /** Joins, deaths and revivals change who is in the ring; the new ring replaces the old in one assignment. */
-  private rebuildRing(changes: readonly MembershipChange[]): void {
-    const wasInRing = (c: MembershipChange) => c.from === "active" || c.from === "stale";
-    const moved = changes.some((c) => wasInRing(c) !== (c.to !== "dead"));
-    if (moved) this.ring = buildRing(this.members.aliveUrls(), this.vnodesPerNode);
+  /** Joins, deaths, revivals and leaves change the ring; the new one replaces the old in one assignment. */
+  private rebuildRing(): void {
+    const urls = this.members.ringUrls();
+    if (urls.length === this.ring.nodes.length && urls.every((url, i) => url === this.ring.nodes[i])) return;
+    this.ring = buildRing(urls, this.vnodesPerNode);
+    for (const listener of this.ringListeners) listener(this.ring);
   }
 }
 

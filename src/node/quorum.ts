@@ -57,7 +57,10 @@ export function awaitQuorum<T>(
           fates.set(replica, { ok: false, error });
           if (total - failures < needed) {
             const reason = error instanceof Error ? error.message : String(error);
-            finish(() => reject(new NodeError("unavailable", `${what}: only ${total - failures} of ${total} replicas can answer and ${needed} must; a write may or may not have been applied (${reason})`)));
+            // When every failure has the same cause (all timed out, the one store failed), the client hears that cause.
+            const codes = new Set([...fates.values()].flatMap((fate) => (fate.ok ? [] : [fate.error instanceof NodeError ? fate.error.code : "unavailable"])));
+            const code = codes.size === 1 ? [...codes][0]! : "unavailable";
+            finish(() => reject(new NodeError(code, `${what}: only ${total - failures} of ${total} replicas can answer and ${needed} must; a write may or may not have been applied (${reason})`)));
           }
         },
       ).finally(() => {

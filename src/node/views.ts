@@ -1,8 +1,10 @@
 // What the cluster routes report, built from the node's current ring; shapes match the original's clients.
 import { pointRanges, ringShares, toDegrees } from "../ring/ranges.ts";
+import type { BackgroundStatus } from "./background.ts";
 import type { LimeNode } from "./node.ts";
+import { quorumOf } from "./replication.ts";
 
-export function clusterState(node: LimeNode) {
+export function clusterState(node: LimeNode, status: BackgroundStatus) {
   const members = node.members.list();
   const peers = node.ring.nodes.slice();
   return {
@@ -12,6 +14,30 @@ export function clusterState(node: LimeNode) {
     totalNodes: peers.length,
     members: members.map((m) => ({ url: m.nodeUrl, state: m.state, generation: m.generation, heartbeat: m.heartbeat, leaving: m.leaving })),
     replicationFactor: Math.min(node.replicationFactor, peers.length),
+    replication: replicationView(node, status),
+  };
+}
+
+/** Replication settings and progress: quorums, hint backlog, repairs and the streaming of rebalances. */
+export function replicationView(node: LimeNode, status: BackgroundStatus) {
+  const copies = Math.max(1, Math.min(node.replicationFactor, node.ring.nodes.length));
+  const last = status.rebalance.last;
+  return {
+    factor: node.replicationFactor,
+    writeQuorum: quorumOf(node.writeQuorum, copies),
+    readQuorum: quorumOf(node.readQuorum, copies),
+    hintBacklog: status.hintBacklog,
+    hintsByTarget: status.hintsByTarget,
+    hintsDelivered: status.hintsDelivered,
+    readRepairs: status.readRepairs,
+    antiEntropyRepairs: status.antiEntropyRepairs,
+    rebalance: {
+      running: status.rebalance.running,
+      passes: status.rebalance.passes,
+      streamed: status.rebalance.streamed,
+      dropped: status.rebalance.dropped,
+      lastPass: last === undefined ? null : { ...last, failedTargets: [...last.failedTargets] },
+    },
   };
 }
 
@@ -75,11 +101,12 @@ export interface HealthBody {
   service: "limedb-node";
   status: "healthy" | "unhealthy";
   storage: { type: string; keys: number; error?: string };
+  replication: { factor: number; hintBacklog: number; rebalancing: boolean };
   timestamp: string;
   version: string;
 }
 
-export async function healthView(node: LimeNode, version: string): Promise<{ healthy: boolean; body: HealthBody }> {
+export async function healthView(node: LimeNode, version: string, status: BackgroundStatus): Promise<{ healthy: boolean; body: HealthBody }> {
   let keys = 0;
   let healthy = true;
   let problem: string | undefined;
@@ -97,6 +124,7 @@ export async function healthView(node: LimeNode, version: string): Promise<{ hea
       service: "limedb-node",
       status: healthy ? "healthy" : "unhealthy",
       storage: { type: node.store.kind, keys, ...(problem === undefined ? {} : { error: problem }) },
+      replication: { factor: node.replicationFactor, hintBacklog: status.hintBacklog, rebalancing: status.rebalance.running },
       timestamp: new Date().toISOString(),
       version,
     },

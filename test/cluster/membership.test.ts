@@ -2,8 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildRing, ownerOf } from "../../src/ring/ring.ts";
 import { freePort } from "../support/free-port.ts";
-import {
-  CLUSTER_TEST_TIMEOUT_MS,
+import { CLUSTER_TEST_TIMEOUT_MS,
   fetchNode,
   readGossip,
   readState,
@@ -14,8 +13,7 @@ import {
   waitForAgreement,
   waitUntil,
   type MemberOut,
-  type StateOut,
-} from "../support/cluster.ts";
+  type StateOut, ONE_COPY } from "../support/cluster.ts";
 
 const { intervalMs, staleAfterMs, deadAfterMs } = TEST_TIMING;
 /**
@@ -67,7 +65,7 @@ describe("a cluster started with one seed per node", () => {
 
   test("a fifth node joins every ring; kill -9 makes it stale then dead everywhere; a restart brings it back with a higher generation", async () => {
     // sqlite, so the restarted node reopens the same file in the same data dir.
-    await using cluster = await startCluster({ size: 4, backend: "sqlite" });
+    await using cluster = await startCluster({ size: 4, backend: "sqlite", args: ONE_COPY });
     await waitForAgreement(cluster.urls, cluster.urls, WAIT_MAX_MS);
 
     await cluster.add(cluster.node(0).url);

@@ -2,16 +2,14 @@
 import { describe, expect, test } from "bun:test";
 import { buildRing, ownerOf, type Ring } from "../../src/ring/ring.ts";
 import { allKeys, clientFor, type Client } from "../support/app.ts";
-import {
-  CLUSTER_TEST_TIMEOUT_MS,
+import { CLUSTER_TEST_TIMEOUT_MS,
   readRing,
   readState,
   REQUEST_TIMEOUT_MS,
   startCluster,
   TEST_TIMING,
   waitForAgreement,
-  type ClusterTiming,
-} from "../support/cluster.ts";
+  type ClusterTiming, ONE_COPY } from "../support/cluster.ts";
 import { runSeed, seededRandom } from "../support/seeded-random.ts";
 
 const KEY_COUNT = 1000;
@@ -61,7 +59,7 @@ describe("a four-node cluster routes every key to its owner", () => {
     const seed = runSeed();
     console.log(`routing test seed ${seed} (SEED=${seed} replays it)`);
     const random = seededRandom(seed);
-    await using cluster = await startCluster({ size: 4 });
+    await using cluster = await startCluster({ size: 4, args: ONE_COPY });
     const urls = cluster.urls;
     await waitForAgreement(urls, urls, WAIT_MAX_MS);
     const ring = await expectedRing(urls);
@@ -127,7 +125,7 @@ async function timed(request: () => Promise<Response>): Promise<Timed> {
 describe("a node whose owner is gone", () => {
   test("answers 504 for a frozen owner and 503 for a killed one within the forward timeout, and keeps serving other keys", async () => {
     const { forwardTimeoutMs } = OWNER_DOWN_TIMING;
-    await using cluster = await startCluster({ size: 4, timing: OWNER_DOWN_TIMING });
+    await using cluster = await startCluster({ size: 4, timing: OWNER_DOWN_TIMING, args: ONE_COPY });
     const urls = cluster.urls;
     await waitForAgreement(urls, urls, WAIT_MAX_MS);
     const ring = await expectedRing(urls);

@@ -4,16 +4,14 @@ import { MEMBERS_MAX } from "../../src/membership/member-table.ts";
 import { SECRET_HEADER } from "../../src/node/peer-client.ts";
 import { buildRing, ownerOf } from "../../src/ring/ring.ts";
 import { allKeys, clientFor, type Client } from "../support/app.ts";
-import {
-  CLUSTER_TEST_TIMEOUT_MS,
+import { CLUSTER_TEST_TIMEOUT_MS,
   fetchNode,
   readRing,
   readState,
   REQUEST_TIMEOUT_MS,
   startCluster,
   waitForAgreement,
-  type StateOut,
-} from "../support/cluster.ts";
+  type StateOut, ONE_COPY } from "../support/cluster.ts";
 
 const SECRET = "correct horse battery staple";
 /** Bound on a wait that should never come near it; it only keeps a broken cluster from hanging the suite. */
@@ -44,7 +42,7 @@ async function expectError(response: Response, status: number, code: string): Pr
 
 describe("a cluster with CLUSTER_SECRET on every node", () => {
   test("converges and forwards; gossip and direct calls without the right secret get 401 and change nothing", async () => {
-    await using cluster = await startCluster({ size: 3, args: ["-cluster.secret", SECRET] });
+    await using cluster = await startCluster({ size: 3, args: ["-cluster.secret", SECRET, ...ONE_COPY] });
     const urls = cluster.urls;
     await waitForAgreement(urls, urls, WAIT_MAX_MS);
     const ring = buildRing(urls, (await readRing(urls[0]!)).virtualNodesPerNode);

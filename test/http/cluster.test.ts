@@ -65,6 +65,17 @@ describe("/cluster/state", () => {
       totalNodes: 1,
       members: [{ url: NODE_URL, state: "active", generation: START_MS, heartbeat: 0, leaving: false }],
       replicationFactor: 1,
+      replication: {
+        factor: 3,
+        writeQuorum: 1,
+        readQuorum: 1,
+        hintBacklog: 0,
+        hintsByTarget: {},
+        hintsDelivered: 0,
+        readRepairs: 0,
+        antiEntropyRepairs: 0,
+        rebalance: { running: false, passes: 0, streamed: 0, dropped: 0, lastPass: null },
+      },
     });
   });
 

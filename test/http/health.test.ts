@@ -31,6 +31,7 @@ test("health answers 200 with the node, service, store kind, key count, time and
     service: "limedb-node",
     status: "healthy",
     storage: { type: "memory", keys: 2 },
+    replication: { factor: 3, hintBacklog: 0, rebalancing: false },
     timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     version: VERSION,
   });
@@ -49,6 +50,7 @@ test("health answers 503, unhealthy, with the store's error once the store is cl
     service: "limedb-node",
     status: "unhealthy",
     storage: { type: "memory", keys: 0, error: expect.stringContaining("closed") },
+    replication: { factor: 3, hintBacklog: 0, rebalancing: false },
     timestamp: expect.any(String),
     version: VERSION,
   });

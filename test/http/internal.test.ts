@@ -4,7 +4,7 @@ import { MEMBERS_MAX } from "../../src/membership/member-table.ts";
 import type { Ack2, Syn } from "../../src/membership/messages.ts";
 import { isAck } from "../../src/membership/schema.ts";
 import { NodeError } from "../../src/node/errors.ts";
-import type { Peers } from "../../src/node/node.ts";
+import type { ReplicaPeers } from "../../src/node/replication.ts";
 import { SECRET_HEADER } from "../../src/node/peer-client.ts";
 import { buildRing, ownerOf } from "../../src/ring/ring.ts";
 import { BASE, buildTestApp, NODE_URL, START_MS, VALUE_BYTES_MAX, type Client } from "../support/app.ts";
@@ -27,18 +27,19 @@ const OWN_KEY = keyOwned(true);
 const FOREIGN_KEY = keyOwned(false);
 
 /** Peers that only count calls: a direct endpoint that called one would have re-routed. */
-function countingPeers(): { peers: Peers; calls: string[] } {
+function countingPeers(): { peers: ReplicaPeers; calls: string[] } {
   const calls: string[] = [];
   const refuse = (call: string) => (target: string) => {
     calls.push(`${call} ${target}`);
-    return Promise.reject(new NodeError("unavailable", `owner ${target} is unreachable`));
+    return Promise.reject(new NodeError("unavailable", `replica ${target} is unreachable`));
   };
-  return { peers: { getDirect: refuse("getDirect"), setDirect: refuse("setDirect"), delDirect: refuse("delDirect") }, calls };
+  return { peers: { getReplica: refuse("getReplica"), putReplica: refuse("putReplica") }, calls };
 }
 
 function clusterApp(secret = "") {
   const counting = countingPeers();
-  const built = buildTestApp({ ringNodes: RING, peers: counting.peers, secret, virtualNodes: VNODES });
+  // One copy per key: OWN_KEY then lives on this node alone, so public writes need no peer.
+  const built = buildTestApp({ ringNodes: RING, peers: counting.peers, secret, virtualNodes: VNODES, replicationFactor: 1 });
   expect(built.node.ring.nodes).toEqual(RING.toSorted());
   return { ...built, ...counting };
 }
@@ -87,9 +88,9 @@ describe("the direct endpoints", () => {
     await expectError(await directGet(client, FOREIGN_KEY), 404, "not_found");
     expect(calls).toEqual([]);
 
-    // The public route, by contrast, forwards the same key to its owner.
+    // The public route, by contrast, asks the key's replica (its owner, with one copy).
     await expectError(await client.get(FOREIGN_KEY), 503, "unavailable");
-    expect(calls).toEqual([`getDirect ${ownerOf(node.ring, FOREIGN_KEY)}`]);
+    expect(calls).toEqual([`getReplica ${ownerOf(node.ring, FOREIGN_KEY)}`]);
   });
 
   test("a direct write keeps its TTL on this node", async () => {

@@ -1,9 +1,12 @@
-// LimeNode's routing with fake peers: own keys stay local, others go to exactly their owner, and the ring follows membership.
+// LimeNode's routing with fake replicas and one copy per key: own keys stay local, others go to exactly their owner, and the ring follows membership.
 import { describe, expect, test } from "bun:test";
 import { MemberTable } from "../../src/membership/member-table.ts";
 import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
 import { HybridClock } from "../../src/node/hlc.ts";
-import { LimeNode, type Peers } from "../../src/node/node.ts";
+import { HintStore } from "../../src/node/hint-store.ts";
+import { LimeNode } from "../../src/node/node.ts";
+import { Replication, type ReplicaPeers } from "../../src/node/replication.ts";
+import type { StoredRecord } from "../../src/store/record.ts";
 import { buildRing, ownerOf, type Ring } from "../../src/ring/ring.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import { testClock, type TestClock } from "../support/app.ts";
@@ -21,43 +24,44 @@ const VALUE_BYTES_MAX = 1024 * 1024;
 const KEYS = Array.from({ length: 300 }, (_, i) => `key-${i}`);
 
 interface PeerCall {
-  readonly call: "getDirect" | "setDirect" | "delDirect";
+  readonly call: "get" | "put";
   readonly target: string;
   readonly key: string;
   readonly value?: string;
-  readonly ttlMs?: number | undefined;
+  readonly tombstone?: boolean;
+  readonly expiresAtMs?: number | undefined;
 }
 
-/** Peers that record each call and keep what they are sent, one map per target, as owners would. */
+/** Replicas that record each call and keep what they are sent, one map per target, last write winning. */
 function recordingPeers() {
   const calls: PeerCall[] = [];
-  const stores = new Map<string, Map<string, string>>();
+  const stores = new Map<string, Map<string, StoredRecord>>();
   const storeOf = (target: string) => stores.get(target) ?? stores.set(target, new Map()).get(target)!;
   let failWith: NodeErrorCode | undefined;
   const fail = () => {
-    if (failWith !== undefined) throw new NodeError(failWith, "the owner failed");
+    if (failWith !== undefined) throw new NodeError(failWith, "the replica failed");
   };
-  const peers: Peers = {
-    async getDirect(target, key) {
-      calls.push({ call: "getDirect", target, key });
+  const peers: ReplicaPeers = {
+    async getReplica(target, key) {
+      calls.push({ call: "get", target, key });
       fail();
-      const value = storeOf(target).get(key);
-      return value === undefined ? undefined : { value, nodeUrl: target };
+      return storeOf(target).get(key);
     },
-    async setDirect(target, key, value, ttlMs) {
-      calls.push({ call: "setDirect", target, key, value, ttlMs });
+    async putReplica(target, records) {
       fail();
-      storeOf(target).set(key, value);
-    },
-    async delDirect(target, key) {
-      calls.push({ call: "delDirect", target, key });
-      fail();
-      return storeOf(target).delete(key);
+      return records.map((record) => {
+        calls.push({ call: "put", target, key: record.key, value: record.value, tombstone: record.tombstone, expiresAtMs: record.expiresAtMs });
+        const held = storeOf(target).get(record.key);
+        const replacedLive = held !== undefined && !held.tombstone;
+        storeOf(target).set(record.key, record);
+        return { applied: true, replacedLive };
+      });
     },
   };
   return { peers, calls, storeOf, failWith: (code: NodeErrorCode | undefined) => (failWith = code) };
 }
 
+/** One copy per key, so each key has exactly one owner to route to; replication has tests of its own. */
 function buildNode(clock: TestClock = testClock()) {
   const members = new MemberTable(SELF, GEN, clock.now, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS });
   members.apply(PEERS.map((nodeUrl) => ({ nodeUrl, generation: GEN, heartbeat: 1, leaving: false })));
@@ -67,12 +71,14 @@ function buildNode(clock: TestClock = testClock()) {
     nodeUrl: SELF,
     store,
     members,
-    peers: recording.peers,
+    replication: new Replication({ self: SELF, store, peers: recording.peers, hints: new HintStore(":memory:", clock.now), timeoutMs: 1000 }),
     vnodesPerNode: VNODES,
     clock: new HybridClock(SELF, clock.now),
     wallClock: clock.now,
     valueBytesMax: VALUE_BYTES_MAX,
-    replicationFactor: 3,
+    replicationFactor: 1,
+    writeQuorum: 0,
+    readQuorum: 0,
   });
   return { node, members, store, clock, ...recording };
 }
@@ -128,8 +134,8 @@ describe("routing by owner", () => {
     expect(calls).toEqual([]);
   });
 
-  test("keys another node owns go to exactly that owner, through the matching direct call, and nothing is stored here", async () => {
-    const { node, store, calls } = buildNode();
+  test("keys another node owns go to exactly that owner, as versioned records, and nothing is stored here", async () => {
+    const { node, store, calls, clock } = buildNode();
     for (const key of FOREIGN_KEYS) {
       const owner = expectedOwner(ALL, key);
       calls.length = 0;
@@ -138,10 +144,10 @@ describe("routing by owner", () => {
       expect(await node.del(key)).toBe(true);
       expect(await node.del(key)).toBe(false);
       expect(calls).toEqual([
-        { call: "setDirect", target: owner, key, value: "v", ttlMs: 60_000 },
-        { call: "getDirect", target: owner, key },
-        { call: "delDirect", target: owner, key },
-        { call: "delDirect", target: owner, key },
+        { call: "put", target: owner, key, value: "v", tombstone: false, expiresAtMs: clock.now() + 60_000 },
+        { call: "get", target: owner, key },
+        { call: "put", target: owner, key, value: "", tombstone: true, expiresAtMs: undefined },
+        { call: "put", target: owner, key, value: "", tombstone: true, expiresAtMs: undefined },
       ]);
     }
     expect(await store.count()).toBe(0);
@@ -181,7 +187,7 @@ describe("routing follows membership", () => {
     expect(members.get(VICTIM)?.state).toBe("stale");
     const key = KEYS.find((k) => expectedOwner(ALL, k) === VICTIM)!;
     await node.set(key, "v", undefined);
-    expect(calls).toEqual([{ call: "setDirect", target: VICTIM, key, value: "v", ttlMs: undefined }]);
+    expect(calls).toEqual([{ call: "put", target: VICTIM, key, value: "v", tombstone: false, expiresAtMs: undefined }]);
   });
 
   test("a member that joins takes its keys at once, and a dead member that returns takes its keys back", async () => {

@@ -5,7 +5,10 @@ import { Gossiper } from "../../src/membership/gossiper.ts";
 import { MemberTable } from "../../src/membership/member-table.ts";
 import type { GossipTransport } from "../../src/membership/messages.ts";
 import { NodeError } from "../../src/node/errors.ts";
-import { LimeNode, type Peers } from "../../src/node/node.ts";
+import { Background } from "../../src/node/background.ts";
+import { HintStore } from "../../src/node/hint-store.ts";
+import { LimeNode } from "../../src/node/node.ts";
+import { Replication, type ReplicaPeers } from "../../src/node/replication.ts";
 import type { Backend } from "../../src/store/backend.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 
@@ -40,15 +43,18 @@ export interface TestAppOptions {
   readonly ringNodes?: readonly string[];
   readonly virtualNodes?: number;
   /** Defaults to peers that are all down. */
-  readonly peers?: Peers;
+  readonly peers?: ReplicaPeers;
   readonly secret?: string;
+  /** Copies of each key; 3 by default, as a node runs unless told otherwise. */
+  readonly replicationFactor?: number;
+  /** Called by POST /api/v1/admin/leave. */
+  readonly leave?: () => void;
 }
 
-/** No other node answers in-process: forwarding fails as it would with every peer down. */
-const noPeers: Peers = {
-  getDirect: (target) => Promise.reject(new NodeError("unavailable", `owner ${target} is unreachable`)),
-  setDirect: (target) => Promise.reject(new NodeError("unavailable", `owner ${target} is unreachable`)),
-  delDirect: (target) => Promise.reject(new NodeError("unavailable", `owner ${target} is unreachable`)),
+/** No other node answers in-process: replica calls fail as they would with every peer down. */
+const noPeers: ReplicaPeers = {
+  putReplica: (target) => Promise.reject(new NodeError("unavailable", `replica ${target} is unreachable`)),
+  getReplica: (target) => Promise.reject(new NodeError("unavailable", `replica ${target} is unreachable`)),
 };
 
 const unreachable: GossipTransport = { syn: async () => undefined, ack2: async () => undefined };
@@ -60,26 +66,45 @@ export function buildTestApp(options: TestAppOptions = {}) {
   // Other ring members are known as gossip would have told of them; nothing in-process answers for them.
   members.apply((options.ringNodes ?? []).filter((url) => url !== NODE_URL).map((nodeUrl) => ({ nodeUrl, generation: 1, heartbeat: 1, leaving: false })));
   const gossiper = new Gossiper({ table: members, transport: unreachable, seeds: [], random: () => 0 });
+  const peers = options.peers ?? noPeers;
+  const hints = new HintStore(":memory:", clock.now);
   const node = new LimeNode({
     nodeUrl: NODE_URL,
     store,
     members,
-    peers: options.peers ?? noPeers,
+    replication: new Replication({ self: NODE_URL, store, peers, hints, timeoutMs: 1000 }),
     vnodesPerNode: options.virtualNodes ?? 256,
     clock: new HybridClock(NODE_URL, clock.now),
     wallClock: clock.now,
     valueBytesMax: VALUE_BYTES_MAX,
-    replicationFactor: 3,
+    replicationFactor: options.replicationFactor ?? 3,
+    writeQuorum: 0,
+    readQuorum: 0,
+  });
+  // Background work is built, as main does, but not started: no loop runs in an in-process test.
+  const background = new Background({
+    node,
+    store,
+    hints,
+    client: { ...peers, differingBuckets: async () => [], bucketRecords: async () => ({ records: [], next: undefined }) },
+    streamTimeoutMs: 1000,
+    antiEntropyIntervalMs: 10_000,
+    tombstoneTtlMs: 86_400_000,
+    random: () => 0,
+    clock: clock.now,
   });
   const internalErrors: unknown[] = [];
   const app = createApp(node, {
     version: VERSION,
     gossip: gossiper,
+    replicas: background.replicas,
+    status: () => background.status(),
+    leave: options.leave ?? (() => undefined),
     secret: options.secret ?? "",
     clock: clock.now,
     onInternalError: (error) => internalErrors.push(error),
   });
-  return { app, node, store, clock, internalErrors, client: clientFor((request) => app.handle(request)) };
+  return { app, node, store, clock, hints, internalErrors, client: clientFor((request) => app.handle(request)) };
 }
 
 export type Handle = (request: Request) => Promise<Response>;

@@ -133,6 +133,9 @@ const CLUSTER_START_ATTEMPTS_MAX = 3;
  * Starts `size` nodes at once in a chain, each seeded with only the one before it; use with `await
  * using`. Ports are picked up front so seeds can be named before anything runs.
  */
+/** Flags for one copy per key: each key then lives on exactly its owner, the routing these tests check. */
+export const ONE_COPY = ["-node.replication-factor", "1"] as const;
+
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   for (let attempt = 1; ; attempt++) {
     const cluster = new Cluster(await tempDir("limedb-cluster-"), options);

@@ -16,6 +16,26 @@ export const stateResponse = t.Object({
     }),
   ),
   replicationFactor: t.Integer({ description: "Copies of each key, capped at the cluster size" }),
+  replication: t.Object({
+    factor: t.Integer({ description: "REPLICATION_FACTOR as configured" }),
+    writeQuorum: t.Integer({ description: "Acknowledgements a write needs at the current cluster size" }),
+    readQuorum: t.Integer({ description: "Answers a read needs at the current cluster size" }),
+    hintBacklog: t.Integer(),
+    hintsByTarget: t.Record(t.String(), t.Integer()),
+    hintsDelivered: t.Integer(),
+    readRepairs: t.Integer(),
+    antiEntropyRepairs: t.Integer(),
+    rebalance: t.Object({
+      running: t.Boolean(),
+      passes: t.Integer(),
+      streamed: t.Integer({ description: "Records streamed to new replicas since start" }),
+      dropped: t.Integer({ description: "Records dropped here after their new replicas confirmed them" }),
+      lastPass: t.Union([
+        t.Object({ scanned: t.Integer(), streamed: t.Integer(), dropped: t.Integer(), failedTargets: t.Array(t.String()), durationMs: t.Integer() }),
+        t.Null(),
+      ]),
+    }),
+  }),
 });
 
 const exact = (description: string) => t.Integer({ description: `${description}; an exact 64-bit integer written as digits` });

@@ -1,6 +1,7 @@
 // The health route: 200 while the store serves, 503 when it does not.
 import { Elysia, t } from "elysia";
 import type { LimeNode } from "../../node/node.ts";
+import type { BackgroundStatus } from "../../node/background.ts";
 import { healthView } from "../../node/views.ts";
 
 const healthResponse = t.Object({
@@ -8,15 +9,20 @@ const healthResponse = t.Object({
   service: t.Literal("limedb-node"),
   status: t.String({ description: "healthy or unhealthy" }),
   storage: t.Object({ type: t.String(), keys: t.Integer(), error: t.Optional(t.String()) }),
+  replication: t.Object({
+    factor: t.Integer({ description: "REPLICATION_FACTOR" }),
+    hintBacklog: t.Integer({ description: "Writes waiting here for replicas that were down" }),
+    rebalancing: t.Boolean({ description: "Whether data is being streamed after a ring change" }),
+  }),
   timestamp: t.String({ description: "ISO 8601" }),
   version: t.String(),
 });
 
-export function healthRoutes(node: LimeNode, version: string) {
+export function healthRoutes(node: LimeNode, version: string, status: () => BackgroundStatus) {
   return new Elysia({ name: "health", prefix: "/api/v1" }).get(
     "/health",
     async ({ set }) => {
-      const { healthy, body } = await healthView(node, version);
+      const { healthy, body } = await healthView(node, version, status());
       set.status = healthy ? 200 : 503;
       return body;
     },

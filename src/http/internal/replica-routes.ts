@@ -7,6 +7,7 @@ import { NODE_URL_CHARS_MAX } from "../../membership/schema.ts";
 import { cappedJson } from "../body.ts";
 import { keyParams } from "../kv/model.ts";
 import { errorModel } from "../model.ts";
+import { secretGuard } from "./secret.ts";
 
 const peer = t.String({ minLength: 8, maxLength: NODE_URL_CHARS_MAX, pattern: "^https?://[^/?#\\s]+$" });
 const bucketList = t.Array(t.Integer({ minimum: 0, maximum: BUCKETS - 1 }), { maxItems: BUCKETS });
@@ -18,14 +19,18 @@ const detail = (summary: string) => ({ tags: ["internal"], summary });
  * multiply that, so the limit sits well above it.
  */
 export const REPLICA_BODY_BYTES_MAX = 64 * 1024 * 1024;
+/** Digest and bucket requests carry at most a few hundred numbers. */
+const ANTI_ENTROPY_BODY_BYTES_MAX = 64 * 1024;
 
-export function replicaRoutes(replicas: ReplicaService) {
+export function replicaRoutes(replicas: ReplicaService, secret: string) {
+  const checkSecret = secretGuard(secret);
   return new Elysia({ name: "replica", prefix: "/api/v1/replica" })
+    .onTransform(checkSecret)
     .post(
       "/put",
       async ({ body }) => ({ outcomes: await replicas.put(body.records.map(fromWire)) }),
       {
-        parse: cappedJson(REPLICA_BODY_BYTES_MAX),
+        parse: [checkSecret, ...cappedJson(REPLICA_BODY_BYTES_MAX)],
         body: recordBatchSchema,
         response: { 200: t.Object({ outcomes: t.Array(t.Object({ applied: t.Boolean(), replacedLive: t.Boolean() })) }), ...errors },
         detail: detail("Apply versioned records on this replica (last write wins)"),
@@ -40,7 +45,7 @@ export function replicaRoutes(replicas: ReplicaService) {
       { params: keyParams, response: { 200: t.Object({ record: t.Union([wireRecordSchema, t.Null()]) }), ...errors }, detail: detail("This replica's record of a key, tombstones included") },
     )
     .post("/digests", async ({ body }) => ({ buckets: await replicas.differingBuckets(body.from, body.digests) }), {
-      parse: cappedJson(1024 * 1024),
+      parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
       body: t.Object({ from: peer, digests: t.Array(t.Integer({ minimum: 0, maximum: 0xffffffff }), { maxItems: BUCKETS }) }),
       response: { 200: t.Object({ buckets: bucketList }), ...errors },
       detail: detail("Anti-entropy: which buckets of shared keys differ"),
@@ -52,7 +57,7 @@ export function replicaRoutes(replicas: ReplicaService) {
         return { records: page.records.map(toWire), next: page.next ?? null };
       },
       {
-        parse: cappedJson(1024 * 1024),
+        parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
         body: t.Object({ from: peer, buckets: bucketList, after: t.Union([t.String(), t.Null()]) }),
         detail: detail("Anti-entropy: this replica's shared records in the given buckets, a page at a time"),
       },

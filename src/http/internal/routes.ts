@@ -2,17 +2,14 @@
 import { Elysia, t } from "elysia";
 import type { Ack, Ack2, Syn } from "../../membership/messages.ts";
 import { inboundGossipSchema } from "../../membership/schema.ts";
-import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
-import { SECRET_HEADER } from "../../node/peer-client.ts";
 import { cappedJson, TEXT_PLAIN } from "../body.ts";
 import { getResponse, keyParams, setBody } from "../kv/model.ts";
 import { errorModel, okText } from "../model.ts";
-import { secretAccepted } from "./secret.ts";
+import { secretGuard } from "./secret.ts";
 
 /** A gossip message names at most MEMBERS_MAX members of a few hundred bytes each; 1 MiB is ample. */
 export const GOSSIP_BODY_BYTES_MAX = 1024 * 1024;
-
 
 /** The two sides of gossip this node answers; the Gossiper provides them. */
 export interface GossipHandler {
@@ -23,22 +20,8 @@ export interface GossipHandler {
 const errors = { 400: errorModel, 401: errorModel, 404: errorModel, 413: errorModel, 503: errorModel };
 const internal = (summary: string) => ({ tags: ["internal"], summary });
 
-/**
- * Refuses a request without the cluster secret. It runs as the first body parser and as a transform,
- * ahead of parsing and validation: a caller without the secret gets 401 whatever it sends, and cannot
- * make the node read a body or learn from its validation errors.
- */
-function secretCheck(secret: string) {
-  return ({ request }: { request: Request }): undefined => {
-    if (!secretAccepted(secret, request.headers.get(SECRET_HEADER))) {
-      throw new NodeError("unauthorized", `this internal endpoint needs the cluster secret in the ${SECRET_HEADER} header`);
-    }
-    return undefined;
-  };
-}
-
 export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: string, bodyBytesMax: number) {
-  const checkSecret = secretCheck(secret);
+  const checkSecret = secretGuard(secret);
   return new Elysia({ name: "internal" })
     .onTransform(checkSecret)
     .post(

@@ -29,3 +29,16 @@ export const keysResponse = t.Object({
   total: t.Integer(),
   totalPages: t.Integer(),
 });
+
+export const replicasResponse = t.Object({
+  key: t.String(),
+  replicas: t.Array(
+    t.Object({
+      nodeUrl: t.String(),
+      holds: t.Boolean({ description: "Whether the replica holds a record of the key (a tombstone counts)" }),
+      version: t.Union([t.Object({ wallMs: t.Integer(), counter: t.Integer(), node: t.String() }), t.Null()], { description: "Hybrid logical clock version" }),
+      tombstone: t.Boolean(),
+      error: t.Optional(t.String({ description: "Why the replica could not be asked" })),
+    }),
+  ),
+});

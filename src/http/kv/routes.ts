@@ -4,7 +4,7 @@ import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { cappedJson, TEXT_PLAIN } from "../body.ts";
 import { errorModel, okText } from "../model.ts";
-import { getResponse, keyParams, keysQuery, keysResponse, setBody } from "./model.ts";
+import { getResponse, keyParams, keysQuery, keysResponse, replicasResponse, setBody } from "./model.ts";
 
 
 const errors = { 400: errorModel, 404: errorModel, 413: errorModel, 503: errorModel, 504: errorModel };
@@ -42,6 +42,20 @@ export function kvRoutes(node: LimeNode, bodyBytesMax: number) {
         return existed ? "1" : "0";
       },
       { params: keyParams, response: { 200: t.String({ description: "1 if the key existed, else 0" }), ...errors }, detail: { tags: ["keys"], summary: "Delete a key" } },
+    )
+    .get(
+      "/replicas/:key",
+      async ({ params }) => ({
+        key: params.key,
+        replicas: (await node.inspect(params.key)).map(({ nodeUrl, record, error }) => ({
+          nodeUrl,
+          holds: record !== undefined,
+          version: record?.version ?? null,
+          tombstone: record?.tombstone ?? false,
+          ...(error === undefined ? {} : { error }),
+        })),
+      }),
+      { params: keyParams, response: { 200: replicasResponse, ...errors }, detail: { tags: ["keys"], summary: "The replicas of a key and the version each holds" } },
     )
     // An empty key in the path is a bad request (400), not an unknown route.
     .get("/get/", rejectEmptyKey, { detail: { hide: true } })

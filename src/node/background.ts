@@ -1,0 +1,108 @@
+// The node's background work: rebalancing on ring changes, hinted handoff, anti-entropy and tombstone purge.
+import type { Backend } from "../store/backend.ts";
+import type { StoredRecord } from "../store/record.ts";
+import { AntiEntropy, type AntiEntropyClient } from "./anti-entropy-loop.ts";
+import { HintDelivery } from "./hint-delivery.ts";
+import type { HintStore } from "./hint-store.ts";
+import type { LimeNode } from "./node.ts";
+import { Rebalancer, type PassReport } from "./rebalancer.ts";
+import { chunkRecords } from "./record-chunks.ts";
+import { ReplicaService } from "./replica-service.ts";
+
+/** How often waiting hints are offered to replicas that are back. */
+export const HINT_INTERVAL_MS = 1000;
+/** How often tombstones past their TTL and expired records are purged. */
+export const PURGE_INTERVAL_MS = 60_000;
+
+export interface BackgroundDeps {
+  readonly node: LimeNode;
+  readonly store: Backend;
+  readonly hints: HintStore;
+  readonly client: AntiEntropyClient;
+  readonly streamTimeoutMs: number;
+  readonly antiEntropyIntervalMs: number;
+  readonly tombstoneTtlMs: number;
+  readonly random: () => number;
+  readonly clock: () => number;
+  readonly onPass?: (report: PassReport) => void;
+  readonly onError?: (what: string, error: unknown) => void;
+}
+
+export interface BackgroundStatus {
+  readonly hintBacklog: number;
+  readonly hintsByTarget: Record<string, number>;
+  readonly hintsDelivered: number;
+  readonly readRepairs: number;
+  readonly antiEntropyRepairs: number;
+  readonly rebalance: Rebalancer["progress"];
+}
+
+export class Background {
+  readonly replicas: ReplicaService;
+  readonly rebalancer: Rebalancer;
+  private readonly delivery: HintDelivery;
+  private readonly antiEntropy: AntiEntropy;
+  private purgeTimer: Timer | undefined;
+
+  constructor(private readonly deps: BackgroundDeps) {
+    const { node, store } = deps;
+    this.replicas = new ReplicaService({
+      self: node.nodeUrl,
+      store,
+      clock: node.clock,
+      ring: () => node.ring,
+      replicasFor: (ring, key) => node.replicasFor(key, ring),
+    });
+    const push = (target: string, records: readonly StoredRecord[]) => this.push(target, records);
+    this.rebalancer = new Rebalancer(
+      { self: node.nodeUrl, store, replicasFor: (ring, key) => node.replicasFor(key, ring), push, onPass: deps.onPass },
+      node.ring,
+    );
+    node.onRingChange((ring) => this.rebalancer.ringChanged(ring));
+    this.delivery = new HintDelivery({ hints: deps.hints, isActive: (url) => node.members.get(url)?.state === "active", push });
+    this.antiEntropy = new AntiEntropy({
+      self: node.nodeUrl,
+      store,
+      replicas: this.replicas,
+      client: deps.client,
+      peers: () => node.ring.nodes.filter((url) => url !== node.nodeUrl),
+      random: deps.random,
+      streamTimeoutMs: deps.streamTimeoutMs,
+    });
+  }
+
+  start(): void {
+    this.delivery.start(HINT_INTERVAL_MS);
+    this.antiEntropy.start(this.deps.antiEntropyIntervalMs);
+    this.purgeTimer = setInterval(() => {
+      this.deps.store.purge(this.deps.clock() - this.deps.tombstoneTtlMs).catch((error: unknown) => this.deps.onError?.("purge", error));
+    }, PURGE_INTERVAL_MS);
+  }
+
+  stop(): void {
+    this.delivery.stop();
+    this.antiEntropy.stop();
+    this.rebalancer.stop();
+    clearInterval(this.purgeTimer);
+  }
+
+  status(): BackgroundStatus {
+    return {
+      hintBacklog: this.deps.hints.count(),
+      hintsByTarget: Object.fromEntries(this.deps.hints.backlog()),
+      hintsDelivered: this.delivery.deliveredCount,
+      readRepairs: this.deps.node.replication.repairedCount,
+      antiEntropyRepairs: this.antiEntropy.repairedCount,
+      rebalance: this.rebalancer.progress,
+    };
+  }
+
+  /** Runs one anti-entropy exchange now (tests and the leave path use it). */
+  exchangeWith(peer: string) {
+    return this.antiEntropy.exchange(peer);
+  }
+
+  private async push(target: string, records: readonly StoredRecord[]): Promise<void> {
+    for (const chunk of chunkRecords(records)) await this.deps.client.putReplica(target, chunk, this.deps.streamTimeoutMs);
+  }
+}

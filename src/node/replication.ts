@@ -1,0 +1,118 @@
+// Quorum reads and writes over a key's replicas: hints for replicas that miss a write, repair for stale ones.
+import type { Backend } from "../store/backend.ts";
+import { compareVersions, type PutOutcome, type StoredRecord } from "../store/record.ts";
+import { fromStoreError } from "./errors.ts";
+import type { HintStore } from "./hint-store.ts";
+import { awaitQuorum, type Fate } from "./quorum.ts";
+
+/** Versioned record traffic to other replicas; the real one speaks HTTP with timeouts, tests may fake it. */
+export interface ReplicaPeers {
+  putReplica(target: string, records: readonly StoredRecord[], timeoutMs?: number): Promise<PutOutcome[]>;
+  getReplica(target: string, key: string): Promise<StoredRecord | undefined>;
+}
+
+export interface ReplicationDeps {
+  readonly self: string;
+  readonly store: Backend;
+  readonly peers: ReplicaPeers;
+  readonly hints: HintStore;
+  /** Bound on a quorum: past it the client gets 504. */
+  readonly timeoutMs: number;
+}
+
+export interface ReadResult {
+  /** The newest record among the answers, tombstones included; undefined when no replica holds one. */
+  readonly record: StoredRecord | undefined;
+  /** The replica that answered with it (this node when it holds the newest). */
+  readonly from: string;
+}
+
+/** W or R: a configured count capped at the replicas there are, or a majority of them for 0. */
+export function quorumOf(configured: number, replicas: number): number {
+  return configured === 0 ? Math.floor(replicas / 2) + 1 : Math.min(configured, replicas);
+}
+
+function newest(answers: Iterable<[string, StoredRecord | undefined]>, self: string): ReadResult {
+  let best: ReadResult = { record: undefined, from: self };
+  for (const [from, record] of answers) {
+    if (record === undefined) continue;
+    const order = best.record === undefined ? 1 : compareVersions(record.version, best.record.version);
+    if (order > 0 || (order === 0 && from === self)) best = { record, from };
+  }
+  return best;
+}
+
+export class Replication {
+  private repairs = 0;
+
+  constructor(private readonly deps: ReplicationDeps) {}
+
+  get repairedCount(): number {
+    return this.repairs;
+  }
+
+  /** Writes to every replica; resolves once `needed` acknowledged. Replicas that fail get a durable hint. */
+  async write(record: StoredRecord, replicas: readonly string[], needed: number): Promise<Map<string, PutOutcome>> {
+    const calls = new Map(replicas.map((replica) => [replica, () => this.putOn(replica, record)] as const));
+    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `write of this key`, (fates) => this.hintFailures(record, fates));
+    return new Map(answers);
+  }
+
+  /** Reads from every replica; resolves with the newest of the first `needed` answers and repairs stale replicas. */
+  async read(key: string, replicas: readonly string[], needed: number): Promise<ReadResult> {
+    const calls = new Map(replicas.map((replica) => [replica, () => this.getOn(replica, key)] as const));
+    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `read of this key`, (fates) => void this.repair(fates));
+    return newest(answers, this.deps.self);
+  }
+
+  /** Each replica's own record of a key, for the replicas route; a replica that fails is reported, not fatal. */
+  async inspect(key: string, replicas: readonly string[]): Promise<{ nodeUrl: string; record: StoredRecord | undefined; error: string | undefined }[]> {
+    return Promise.all(
+      replicas.map(async (nodeUrl) => {
+        try {
+          return { nodeUrl, record: await this.getOn(nodeUrl, key), error: undefined };
+        } catch (error) {
+          return { nodeUrl, record: undefined, error: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+  }
+
+  private putOn(replica: string, record: StoredRecord): Promise<PutOutcome> {
+    if (replica === this.deps.self) return this.deps.store.put(record).catch(rethrowStoreError);
+    return this.deps.peers.putReplica(replica, [record]).then((outcomes) => outcomes[0]!);
+  }
+
+  private getOn(replica: string, key: string): Promise<StoredRecord | undefined> {
+    if (replica === this.deps.self) return this.deps.store.get(key).catch(rethrowStoreError);
+    return this.deps.peers.getReplica(replica, key);
+  }
+
+  private hintFailures(record: StoredRecord, fates: ReadonlyMap<string, Fate<PutOutcome>>): void {
+    for (const [replica, fate] of fates) {
+      if (!fate.ok && replica !== this.deps.self) this.deps.hints.add(replica, record);
+    }
+  }
+
+  /** Read repair: every replica that answered with an older record, or none, gets the newest one. */
+  private async repair(fates: ReadonlyMap<string, Fate<StoredRecord | undefined>>): Promise<void> {
+    const answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, StoredRecord | undefined]] : []));
+    const { record } = newest(answered, this.deps.self);
+    if (record === undefined) return;
+    const stale = answered.filter(([, held]) => held === undefined || compareVersions(held.version, record.version) < 0).map(([replica]) => replica);
+    await Promise.all(
+      stale.map(async (replica) => {
+        try {
+          await this.putOn(replica, record);
+          this.repairs++;
+        } catch {
+          // A replica that cannot take the repair now gets it from anti-entropy later.
+        }
+      }),
+    );
+  }
+}
+
+function rethrowStoreError(error: unknown): never {
+  throw fromStoreError(error);
+}
