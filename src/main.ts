@@ -69,7 +69,10 @@ const peerClient = new PeerClient({
 });
 const gossiper = new Gossiper({ table: members, transport: peerClient, seeds: config.nodePeers, random: Math.random });
 members.onChange((changes) => {
-  for (const change of changes) logger.log("info", "membership changed", { member: change.nodeUrl, from: change.from, to: change.to });
+  for (const change of changes) {
+    const leaving = members.get(change.nodeUrl)?.leaving ?? false;
+    logger.log("info", leaving ? "member leaving" : "membership changed", { member: change.nodeUrl, from: change.from, to: change.to });
+  }
 });
 
 const hints = new HintStore(config.storeBackend === "memory" ? ":memory:" : join(config.dataDir, `${fileStem(config.nodeUrl)}.hints.sqlite`), Date.now);
