@@ -1,0 +1,227 @@
+// The client's one way to a node: the public HTTP API, every call bounded by a timeout, every failure a ClientError.
+import type { Static } from "@sinclair/typebox";
+// Type-only imports: the route models stay the one source of the wire's types, and Elysia is never loaded here.
+import type { gossipResponse, ringResponse, stateResponse } from "../http/cluster/model.ts";
+import type { getResponse, keysResponse, replicasResponse } from "../http/kv/model.ts";
+import type { HealthBody } from "../node/views.ts";
+
+export type StateBody = Static<typeof stateResponse>;
+export type RingBody = Static<typeof ringResponse>;
+export type GossipBody = Static<typeof gossipResponse>;
+export type GetBody = Static<typeof getResponse>;
+export type KeysBody = Static<typeof keysResponse>;
+export type ReplicasBody = Static<typeof replicasResponse>;
+export type { HealthBody };
+
+/** Bound on one call when the caller names none: well above a node's own 2 s bound on a quorum. */
+export const REQUEST_TIMEOUT_MS_DEFAULT = 5_000;
+/**
+ * Largest answer read: a keys page holds up to 100 values of up to 1 MiB each (more if a node raised
+ * VALUE_BYTES_MAX), JSON-escaped; anything longer is not a LimeDB answer.
+ */
+export const ANSWER_BYTES_MAX = 256 * 1024 * 1024;
+/** The API's largest keys page (SPEC §4); `keys --all` reads in pages of this size. */
+export const KEYS_PAGE_SIZE_MAX = 100;
+
+/**
+ * How a call failed. not_found: the key does not exist. rejected: the node refused the request as
+ * malformed or too large (4xx). unavailable: the node answered but could not serve (5xx: too few
+ * replicas, a slow quorum, a failing store). unreachable: no connection. timeout: no answer in time.
+ * bad_answer: something answered that is not a LimeDB node.
+ */
+export type ClientErrorKind = "not_found" | "rejected" | "unavailable" | "unreachable" | "timeout" | "bad_answer";
+
+export class ClientError extends Error {
+  override readonly name = "ClientError";
+  constructor(
+    readonly kind: ClientErrorKind,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface NodeClient {
+  readonly nodeUrl: string;
+  /** The value and the node that coordinated the read; undefined when the key does not exist. */
+  get(key: string): Promise<GetBody | undefined>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Whether the key existed. */
+  del(key: string): Promise<boolean>;
+  keys(page: number, pageSize: number): Promise<KeysBody>;
+  state(): Promise<StateBody>;
+  /** The ring parsed, and its text as sent: hashes are exact 64-bit integers that only the text keeps. */
+  ring(): Promise<{ body: RingBody; text: string }>;
+  gossip(): Promise<GossipBody>;
+  /** The node's health; a node whose store cannot serve answers 503 with the same body, returned too. */
+  health(): Promise<HealthBody>;
+  replicas(key: string): Promise<ReplicasBody>;
+}
+
+type Fetch = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Normalises a node URL given by a user: http(s) only, no trailing slash; throws a plain Error naming what is wrong. */
+export function parseNodeUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new Error(`invalid node URL "${text}": expected e.g. http://localhost:8484`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`invalid node URL "${text}": only http and https are spoken`);
+  if (url.search !== "" || url.hash !== "") throw new Error(`invalid node URL "${text}": no query or fragment expected`);
+  return url.toString().replace(/\/+$/, "");
+}
+
+export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_MS_DEFAULT, fetchFn: Fetch = fetch): NodeClient {
+  const call = (method: string, path: string, body?: string) => request(fetchFn, nodeUrl, timeoutMs, method, path, body);
+  const keyPath = (prefix: string, key: string) => `${prefix}/${encodeURIComponent(key)}`;
+
+  return {
+    nodeUrl,
+    async get(key) {
+      const answer = await call("GET", keyPath("/api/v1/get", key));
+      if (isNotFound(answer)) return undefined;
+      return expectJson(answer, ["value", "string"], ["nodeUrl", "string"]);
+    },
+    async set(key, value, ttlMs) {
+      const answer = await call("POST", "/api/v1/set", JSON.stringify(ttlMs === undefined ? { key, value } : { key, value, ttlMs }));
+      expectText(answer, ["OK"]);
+    },
+    async del(key) {
+      return expectText(await call("DELETE", keyPath("/api/v1/del", key)), ["1", "0"]) === "1";
+    },
+    async keys(page, pageSize) {
+      const answer = await call("GET", `/api/v1/keys?page=${page}&pageSize=${pageSize}`);
+      return expectJson(answer, ["keys", "array"], ["page", "number"], ["pageSize", "number"], ["total", "number"], ["totalPages", "number"]);
+    },
+    async state() {
+      return expectJson(await call("GET", "/api/v1/cluster/state"), ["nodeUrl", "string"], ["peers", "array"], ["members", "array"], ["totalNodes", "number"]);
+    },
+    async ring() {
+      const answer = await call("GET", "/api/v1/cluster/ring");
+      const body: RingBody = expectJson(answer, ["allNodes", "array"], ["shares", "object"], ["virtualNodeDistribution", "object"], ["virtualNodesPerNode", "number"]);
+      return { body, text: answer.text };
+    },
+    async gossip() {
+      return expectJson(await call("GET", "/api/v1/cluster/gossip"), ["node_url", "string"], ["node_heartbeat", "number"], ["total_peers", "number"]);
+    },
+    async health() {
+      const answer = await call("GET", "/api/v1/health");
+      // 503 is the store failing, and its body says how; every other failure is an error as usual.
+      return expectJson(answer.status === 503 ? { ...answer, status: 200 } : answer, ["nodeUrl", "string"], ["status", "string"], ["storage", "object"]);
+    },
+    async replicas(key) {
+      return expectJson(await call("GET", keyPath("/api/v1/replicas", key)), ["key", "string"], ["replicas", "array"]);
+    },
+  };
+}
+
+interface Answer {
+  readonly url: string;
+  readonly status: number;
+  readonly text: string;
+}
+
+async function request(fetchFn: Fetch, nodeUrl: string, timeoutMs: number, method: string, path: string, body?: string): Promise<Answer> {
+  const url = `${nodeUrl}${path}`;
+  // One signal bounds the connection, the headers and the whole body.
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await fetchFn(url, {
+      method,
+      signal,
+      ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
+    });
+    return { url, status: response.status, text: await readCapped(response, url) };
+  } catch (error) {
+    if (error instanceof ClientError) throw error;
+    if (signal.aborted) throw new ClientError("timeout", `${nodeUrl} did not answer ${method} ${path} within ${timeoutMs} ms`);
+    throw new ClientError("unreachable", `cannot reach ${nodeUrl}: ${describeFetchError(error)}`);
+  }
+}
+
+async function readCapped(response: Response, url: string): Promise<string> {
+  if (response.body === null) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    bytes += value.byteLength;
+    if (bytes > ANSWER_BYTES_MAX) {
+      void reader.cancel();
+      throw new ClientError("bad_answer", `${url} answered more than ${ANSWER_BYTES_MAX} bytes; that is not a LimeDB answer`);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
+function describeFetchError(error: unknown): string {
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+  if (code === "ConnectionRefused" || code === "ECONNREFUSED") return "connection refused";
+  const message = error instanceof Error ? error.message : String(error);
+  return code === "" || message.includes(code) ? message : `${message} (${code})`;
+}
+
+function isNotFound(answer: Answer): boolean {
+  return answer.status === 404 && errorBody(answer)?.code === "not_found";
+}
+
+/** The node's error body `{"error","code"}`, when the answer is one. */
+function errorBody(answer: Answer): { error: string; code: string } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(answer.text);
+    if (isRecord(parsed) && typeof parsed.error === "string" && typeof parsed.code === "string") return { error: parsed.error, code: parsed.code };
+  } catch {
+    // Not JSON: no error body; the caller reports the status.
+  }
+  return undefined;
+}
+
+/** Throws the ClientError an unsuccessful answer stands for. */
+function failOn(answer: Answer): void {
+  if (answer.status === 200) return;
+  const body = errorBody(answer);
+  const detail = body === undefined ? `HTTP ${answer.status}` : `${body.error} (${answer.status} ${body.code})`;
+  if (body === undefined) throw new ClientError("bad_answer", `${answer.url} answered ${detail}; is it a LimeDB node?`, answer.status);
+  if (body.code === "not_found") throw new ClientError("not_found", body.error, answer.status);
+  if (body.code === "route_not_found" || body.code === "method_not_allowed") {
+    throw new ClientError("bad_answer", `${answer.url} does not serve this: ${detail}; is it a LimeDB node?`, answer.status);
+  }
+  if (answer.status >= 500) throw new ClientError("unavailable", `the cluster could not serve the request: ${detail}`, answer.status);
+  throw new ClientError("rejected", `the node refused the request: ${detail}`, answer.status);
+}
+
+function expectText(answer: Answer, accepted: readonly string[]): string {
+  failOn(answer);
+  if (!accepted.includes(answer.text)) throw new ClientError("bad_answer", `${answer.url} answered ${JSON.stringify(answer.text.slice(0, 80))}; expected ${accepted.join(" or ")}`);
+  return answer.text;
+}
+
+type FieldType = "string" | "number" | "array" | "object";
+
+/** Parses a 200 JSON answer and checks the fields the client relies on; anything else is a bad answer. */
+function expectJson<T>(answer: Answer, ...fields: readonly (readonly [string, FieldType])[]): T {
+  failOn(answer);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.text);
+  } catch {
+    throw new ClientError("bad_answer", `${answer.url} answered something that is not JSON`);
+  }
+  if (!isRecord(parsed)) throw new ClientError("bad_answer", `${answer.url} answered JSON that is not an object`);
+  for (const [name, type] of fields) {
+    const value = parsed[name];
+    const ok = type === "array" ? Array.isArray(value) : type === "object" ? isRecord(value) : typeof value === type;
+    if (!ok) throw new ClientError("bad_answer", `${answer.url} answered without the ${type} field "${name}"`);
+  }
+  return parsed as T;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
