@@ -14,6 +14,8 @@ import { replicaRoutes } from "./internal/replica-routes.ts";
 import type { BackgroundStatus } from "../node/background.ts";
 import type { ReplicaService } from "../node/replica-service.ts";
 import { allowedMethods } from "./method-check.ts";
+import { publicApiCors } from "./cors.ts";
+import { dashboardRoutes } from "./dashboard/routes.ts";
 
 export interface AppOptions {
   readonly version: string;
@@ -88,12 +90,14 @@ export function createApp(node: LimeNode, options: AppOptions) {
         }
       }
     })
+    .use(publicApiCors())
     .use(kvRoutes(node, limit))
     .use(clusterRoutes(node, options.clock, options.status))
     .use(internalRoutes(node, options.gossip, options.secret, limit))
     .use(replicaRoutes(options.replicas, options.secret))
     .use(adminRoutes(node, options.leave, options.secret))
     .use(healthRoutes(node, options.version, options.status))
-    .use(docsRoutes(options.version));
+    .use(docsRoutes(options.version))
+    .use(dashboardRoutes(node));
   return app;
 }

@@ -1,0 +1,64 @@
+// The overview's data, read each refresh: the serving node's members, the chosen node's views, every member's health.
+import { ApiError, clientFor, type NodeRef } from "./api-client.ts";
+import type { ClusterState, GossipView, Health, Member, RingView } from "./api-types.ts";
+import { refFor } from "./members.ts";
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ApiError };
+
+export async function settle<T>(work: Promise<T>, nodeUrl: string): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await work };
+  } catch (error) {
+    return { ok: false, error: error instanceof ApiError ? error : new ApiError("network", String(error), nodeUrl) };
+  }
+}
+
+export interface Snapshot {
+  readonly atMs: number;
+  /** The serving node's state: the member list every choice of node is checked against. */
+  readonly home: ClusterState;
+  /** The node the overview reads from (the serving node in the All nodes view). */
+  readonly node: NodeRef;
+  readonly state: Result<ClusterState>;
+  readonly ring: Result<RingView>;
+  readonly gossip: Result<GossipView>;
+  /** Each member's own health answer, asked directly, keyed by member URL. */
+  readonly health: ReadonlyMap<string, Result<Health>>;
+}
+
+/** Reads the chosen node's views and probes every member the serving node lists, all at once. */
+export async function readSnapshot(home: ClusterState, node: NodeRef): Promise<Snapshot> {
+  const client = clientFor(node);
+  const probes = home.members.map(async (m) => [m.url, await settle(clientFor(refFor(m.url, home)).health(), m.url)] as const);
+  const [state, ring, gossip, health] = await Promise.all([
+    node.base === "" ? Promise.resolve<Result<ClusterState>>({ ok: true, value: home }) : settle(client.state(), node.url),
+    settle(client.ring(), node.url),
+    settle(client.gossip(), node.url),
+    Promise.all(probes),
+  ]);
+  return { atMs: Date.now(), home, node, state, ring, gossip, health: new Map(health) };
+}
+
+/** What the node table says of a member, from its gossip state and the page's own probe. */
+export type NodeStatus = "healthy" | "unhealthy" | "unreachable" | "suspect" | "down";
+
+/**
+ * Gossip has the last word on dead; a probe that fails while gossip still says active is "unreachable"
+ * (the browser may not reach a member the cluster can, e.g. behind Docker networking), and "down"
+ * once gossip suspects the member too.
+ */
+export function nodeStatus(member: Pick<Member, "state">, probe: Result<Health> | undefined): NodeStatus {
+  if (member.state === "dead") return "down";
+  if (probe === undefined) return member.state === "stale" ? "suspect" : "unreachable";
+  if (!probe.ok) {
+    if (probe.error.kind === "http" || probe.error.kind === "bad_answer") return "unhealthy";
+    return member.state === "stale" ? "down" : "unreachable";
+  }
+  if (probe.value.status !== "healthy") return "unhealthy";
+  return member.state === "stale" ? "suspect" : "healthy";
+}
+
+/** Members as the chosen node sees them, falling back to the serving node's list when the chosen one did not answer. */
+export function membersOf(snapshot: Snapshot): readonly Member[] {
+  return snapshot.state.ok ? snapshot.state.value.members : snapshot.home.members;
+}
