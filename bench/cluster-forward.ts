@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { VIRTUAL_NODES_DEFAULT } from "../src/config/settings.ts";
 import { buildRing, ownerOf } from "../src/ring/ring.ts";
 import { tempDir } from "./cleanup.ts";
-import { nodeCommand, nodeUrlOf, startCluster } from "./cluster-nodes.ts";
+import { nodeCommand, nodeUrlOf, ONE_COPY, startCluster } from "./cluster-nodes.ts";
 import { againstBaseline, type Figure } from "./figures.ts";
+import { preload } from "./preload.ts";
 import { freePort, REPO_ROOT, REQUEST_TIMEOUT_MS, startServer } from "./server-process.ts";
-import { combineRuns, runWrk, wrkDetail, type WrkResult } from "./wrk.ts";
+import { combineRuns, runWrk, wrkDetail, type WrkResult, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
 
 /** Keys per list preloaded before the GET runs; the GET load cycles over exactly these. */
 const GET_KEYS = 1_000;
@@ -14,29 +15,22 @@ const GET_KEYS = 1_000;
 const SET_KEYS = 5_000;
 /** Names tried when splitting keys by owner; with two nodes about half land on each, so this never binds. */
 const NAMES_MAX = 100 * SET_KEYS;
-const PRELOAD_CONCURRENCY = 64;
-const THREADS = 2;
-const CONNECTIONS = 64;
 /** Seconds per wrk run; BENCH_CLUSTER_S shortens or lengthens it. */
 const RUN_S = Number(process.env.BENCH_CLUSTER_S ?? 2);
 /** Each figure adds up this many runs, alternating between the loads. */
 const ROUNDS = 3;
 /** One warm-up per load and shape, so the JIT has compiled the handlers (forwarding ones too) before anything counts. */
 const WARMUP_S = 1;
-const SCRIPT = join(import.meta.dir, "wrk-keys.lua");
-const VALUE = "v".repeat(64);
 
-type Backend = "memory" | "sqlite";
-type Shape = "get" | "set";
 
-const SHAPE_LABELS: Record<Shape, string> = {
+const SHAPE_LABELS: Record<LoadShape, string> = {
   get: `GET, ${GET_KEYS / 1000}k preloaded keys per list`,
   set: `SET, ${SET_KEYS / 1000}k-key space per list`,
 };
 
 /** One wrk target: a node and a key list file. */
 interface Load {
-  readonly backend: Backend;
+  readonly backend: LoadBackend;
   readonly name: string;
   readonly url: string;
   readonly keysFile: string;
@@ -57,22 +51,6 @@ export function splitByOwner(receiver: string, other: string, vnodesPerNode: num
   return { direct, forwarded };
 }
 
-async function preload(url: string, keys: readonly string[]): Promise<void> {
-  for (let start = 0; start < keys.length; start += PRELOAD_CONCURRENCY) {
-    const batch = keys.slice(start, start + PRELOAD_CONCURRENCY).map((key) =>
-      fetch(`${url}/api/v1/set`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ key, value: VALUE }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      }).then(async (response) => {
-        if (!response.ok) throw new Error(`bench: preload of ${key} through ${url} answered ${response.status}: ${await response.text()}`);
-      }),
-    );
-    await Promise.all(batch);
-  }
-}
-
 /** The GET answer names the node that holds the key: proof that the lists split the keys as the nodes do. */
 async function expectHolder(url: string, key: string, holder: string): Promise<void> {
   const response = await fetch(`${url}/api/v1/get/${key}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
@@ -83,12 +61,13 @@ async function expectHolder(url: string, key: string, holder: string): Promise<v
 }
 
 /** A 2-node cluster of `backend`, preloaded through its first node; returns the direct and forwarded loads. */
-async function clusterLoads(stack: AsyncDisposableStack, backend: Backend, commands: string[]): Promise<Load[]> {
+async function clusterLoads(stack: AsyncDisposableStack, backend: LoadBackend, commands: string[]): Promise<Load[]> {
   const dir = stack.use(await tempDir(`limedb-bench-cluster-${backend}-`));
-  const cluster = await startCluster(stack, 2, { dataDir: dir.path, backend });
+  // One copy: at the default (3 copies, capped at 2 nodes) both nodes hold every key and nothing is forwarded.
+  const cluster = await startCluster(stack, 2, { dataDir: dir.path, backend, replication: ONE_COPY });
   const [receiver, other] = cluster.urls as [string, string];
   const keys = splitByOwner(receiver, other, VIRTUAL_NODES_DEFAULT, SET_KEYS);
-  await preload(receiver, [...keys.direct.slice(0, GET_KEYS), ...keys.forwarded.slice(0, GET_KEYS)]);
+  await preload([receiver], [...keys.direct.slice(0, GET_KEYS), ...keys.forwarded.slice(0, GET_KEYS)], LOAD_VALUE);
   await expectHolder(receiver, keys.direct[0]!, receiver);
   await expectHolder(receiver, keys.forwarded[0]!, other);
   const directFile = join(dir.path, "keys-direct.txt");
@@ -111,19 +90,19 @@ async function standaloneLoad(stack: AsyncDisposableStack, keysFile: string, com
   const url = nodeUrlOf(port);
   stack.use(await startServer(nodeCommand({ port, peers: [], dataDir: dir.path, backend: "memory" }), url));
   const keys = (await Bun.file(keysFile).text()).split("\n").filter((k) => k !== "");
-  await preload(url, keys.slice(0, GET_KEYS));
+  await preload([url], keys.slice(0, GET_KEYS), LOAD_VALUE);
   commands.push(nodeCommand({ port: "$PORT", peers: [], dataDir: "$TMP", backend: "memory" }).join(" "));
   const shown = (text: string) => text.replaceAll(`${REPO_ROOT}/`, "").replaceAll(String(port), "$PORT");
   return { backend: "memory", name: "standalone node, same keys", url, keysFile, shown };
 }
 
-function load(target: Load, shape: Shape, seconds: number): Promise<WrkResult> {
+function load(target: Load, shape: LoadShape, seconds: number): Promise<WrkResult> {
   const keys = shape === "get" ? GET_KEYS : SET_KEYS;
-  return runWrk({ url: target.url, script: SCRIPT, scriptArgs: [shape, target.keysFile, String(keys)], seconds, threads: THREADS, connections: CONNECTIONS });
+  return runWrk({ url: target.url, script: KEYS_SCRIPT, scriptArgs: [shape, target.keysFile, String(keys)], seconds, threads: WRK_THREADS, connections: WRK_CONNECTIONS });
 }
 
 /** Warms every load, then runs them in alternating rounds so drift on a shared machine falls on all of them. */
-async function measureShape(loads: readonly Load[], shape: Shape): Promise<WrkResult[]> {
+async function measureShape(loads: readonly Load[], shape: LoadShape): Promise<WrkResult[]> {
   for (const target of loads) await load(target, shape, WARMUP_S);
   const runs = loads.map((): WrkResult[] => []);
   for (let round = 0; round < ROUNDS; round++) {
@@ -150,16 +129,16 @@ function standaloneNote(get: number, set: number): string {
 }
 
 function forwardNotes(figures: readonly Figure[], results: ReadonlyMap<string, WrkResult>): string[] {
-  const find = (shape: Shape, backend: Backend, prefix: string) =>
+  const find = (shape: LoadShape, backend: LoadBackend, prefix: string) =>
     figures.find((f) => f.group === `${SHAPE_LABELS[shape]} · ${backend}, 2 nodes` && f.name.startsWith(prefix));
-  const ratio = (shape: Shape, backend: Backend) => (find(shape, backend, "forwarded")?.ratio ?? Number.NaN).toFixed(2);
-  const addedP50 = (shape: Shape) => {
+  const ratio = (shape: LoadShape, backend: LoadBackend) => (find(shape, backend, "forwarded")?.ratio ?? Number.NaN).toFixed(2);
+  const addedP50 = (shape: LoadShape) => {
     const direct = results.get(`${shape} memory direct`);
     const forwarded = results.get(`${shape} memory forwarded`);
     return direct === undefined || forwarded === undefined ? Number.NaN : forwarded.p50Ms - direct.p50Ms;
   };
   const notes = [
-    `One forwarding hop keeps ${ratio("get", "memory")}× of the direct GET rate and ${ratio("set", "memory")}× of the direct SET rate on memory nodes (sqlite: ${ratio("get", "sqlite")}× and ${ratio("set", "sqlite")}×), and adds ${addedP50("get").toFixed(2)} ms to the median GET and ${addedP50("set").toFixed(2)} ms to the median SET at ${CONNECTIONS} connections. A forwarded request costs the receiving node a server request plus a client request (fetch, parse, re-serialise) and the owner a server request, and wrk and both nodes share the same 2 cores, so the ratio is the CPU cost of the hop, not network latency; on separate machines the receiving node's CPU alone would bound it.`,
+    `One forwarding hop keeps ${ratio("get", "memory")}× of the direct GET rate and ${ratio("set", "memory")}× of the direct SET rate on memory nodes (sqlite: ${ratio("get", "sqlite")}× and ${ratio("set", "sqlite")}×), and adds ${addedP50("get").toFixed(2)} ms to the median GET and ${addedP50("set").toFixed(2)} ms to the median SET at ${WRK_CONNECTIONS} connections. A forwarded request costs the receiving node a server request plus a client request (fetch, parse, re-serialise) and the owner a server request, and wrk and both nodes share the same 2 cores, so the ratio is the CPU cost of the hop, not network latency; on separate machines the receiving node's CPU alone would bound it.`,
     standaloneNote(find("get", "memory", "standalone")?.ratio ?? Number.NaN, find("set", "memory", "standalone")?.ratio ?? Number.NaN),
   ];
   const failed = [...results].filter(([, r]) => r.errors > 0).map(([name, r]) => `${name}: ${r.errors}`);

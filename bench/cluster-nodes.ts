@@ -9,6 +9,8 @@ export interface NodeSpec {
   readonly backend: "memory" | "sqlite";
   /** Gossip timing; left out, the node's defaults (1000, 3000, 5000 ms) apply. */
   readonly gossip?: GossipTiming;
+  /** Copies and quorums; left out, the node's defaults (3 copies, majority quorums) apply. */
+  readonly replication?: ReplicationSettings;
 }
 
 export interface GossipTiming {
@@ -17,12 +19,28 @@ export interface GossipTiming {
   readonly deadAfterMs: number;
 }
 
+/** -node.replication-factor, -node.write-quorum and -node.read-quorum; a quorum of 0 means a majority. */
+export interface ReplicationSettings {
+  readonly factor: number;
+  readonly writeQuorum: number;
+  readonly readQuorum: number;
+}
+
+/**
+ * One copy of each key: a key has one owner, and a request is either answered by the node that gets it
+ * or sent one hop to the owner. The forwarding bench measures that hop; the replication part compares
+ * three copies against it.
+ */
+export const ONE_COPY: ReplicationSettings = { factor: 1, writeQuorum: 1, readQuorum: 1 };
+/** Three copies, a write acknowledged by two and a read answered by two: the default's majority, spelled out. */
+export const THREE_COPIES: ReplicationSettings = { factor: 3, writeQuorum: 2, readQuorum: 2 };
+
 export function nodeUrlOf(port: number | string): string {
   return `http://127.0.0.1:${port}`;
 }
 
 export function nodeCommand(spec: NodeSpec): string[] {
-  const gossip = spec.gossip;
+  const { gossip, replication } = spec;
   return [
     "bun", "src/main.ts",
     "-server.port", String(spec.port),
@@ -34,20 +52,49 @@ export function nodeCommand(spec: NodeSpec): string[] {
     ...(gossip === undefined
       ? []
       : ["-gossip.interval-ms", String(gossip.intervalMs), "-gossip.stale-after-ms", String(gossip.staleAfterMs), "-gossip.dead-after-ms", String(gossip.deadAfterMs)]),
+    ...(replication === undefined
+      ? []
+      : ["-node.replication-factor", String(replication.factor), "-node.write-quorum", String(replication.writeQuorum), "-node.read-quorum", String(replication.readQuorum)]),
     "-log.level", "warn",
   ];
 }
 
+/** The rebalancer's progress as GET /api/v1/cluster/state reports it under replication.rebalance. */
+export interface RebalanceState {
+  readonly running: boolean;
+  readonly passes: number;
+  readonly streamed: number;
+  readonly lastPass: { readonly streamed: number; readonly failedTargets: readonly string[]; readonly durationMs: number } | null;
+}
+
 /** What the bench reads from GET /api/v1/cluster/state. */
 export interface ClusterState {
+  readonly nodeUrl: string;
   /** The members in this node's ring: everyone it does not hold dead. */
   readonly peers: readonly string[];
   readonly members: readonly { readonly url: string; readonly state: string }[];
+  readonly replication: {
+    readonly factor: number;
+    readonly writeQuorum: number;
+    readonly readQuorum: number;
+    readonly hintBacklog: number;
+    readonly rebalance: RebalanceState;
+  };
 }
 
 function isClusterState(body: unknown): body is ClusterState {
-  const b = body as { peers?: unknown; members?: unknown } | null;
-  return typeof b === "object" && b !== null && Array.isArray(b.peers) && Array.isArray(b.members);
+  const b = body as { nodeUrl?: unknown; peers?: unknown; members?: unknown; replication?: { rebalance?: unknown } | null } | null;
+  return (
+    typeof b === "object" &&
+    b !== null &&
+    typeof b.nodeUrl === "string" &&
+    Array.isArray(b.peers) &&
+    Array.isArray(b.members) &&
+    typeof b.replication === "object" &&
+    b.replication !== null &&
+    typeof b.replication.rebalance === "object" &&
+    b.replication.rebalance !== null
+  );
 }
 
 /** A node's view of the cluster, or undefined when it does not answer (yet, or any more) or answers garbage. */

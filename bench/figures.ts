@@ -1,10 +1,10 @@
 // The shape every benchmark part returns: figures with their baselines, notes, and the commands it ran.
 
-export type Part = "ring" | "store" | "http" | "cluster";
+export type Part = "ring" | "store" | "http" | "cluster" | "replication";
 
-export const PARTS: readonly Part[] = ["ring", "store", "http", "cluster"];
+export const PARTS: readonly Part[] = ["ring", "store", "http", "cluster", "replication"];
 
-/** "ms" is a duration (the cluster part: time until every member knows); smaller is better, like the /op units. */
+/** "ms" is a duration (time until every member knows, or until every key has its copies); smaller is better, like the /op units. */
 export type Unit = "ns/op" | "µs/op" | "ops/s" | "req/s" | "ms";
 
 export interface Figure {

@@ -32,7 +32,9 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   (raw, memory, NORMAL, FULL, raw, …), and a figure is the mean of its three runs (latency p50/p99 likewise).
   wrk runs on the same 2 cores as the server, so absolute figures are low; the ratios are the point.
 - **Cluster, forwarding.** Two 2-node clusters (memory, and sqlite at NORMAL) and one standalone memory node,
-  each node its own process on 127.0.0.1 with default gossip settings; the bench waits until both nodes of
+  each node its own process on 127.0.0.1 with default gossip settings and one copy of each key
+  (\`-node.replication-factor 1\`, so a key has one owner and a request is either answered or forwarded; the
+  replication part measures more copies against this); the bench waits until both nodes of
   a cluster list each other. It splits \`bench-0\`, \`bench-1\`, … by owner with \`buildRing\` + \`ownerOf\` from
   src/ring over the same URLs and 256 vnodes, preloads 1,000 keys of each list through node A and checks that
   a GET's \`nodeUrl\` names the expected owner. wrk (\`-t2 -c64\`, bench/wrk-keys.lua reading a key file) always
@@ -52,17 +54,43 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   median, the detail gives the max and every run. The baselines here are configured settings, not measurements:
   a join divided by the gossip interval is a count of intervals, a death divided by the dead timeout says how
   far past the timeout the last member noticed. Times are as seen by polling, so they are good to about 20 ms
-  plus one request; news that misses a bound of 30 intervals is reported as LOST.`;
+  plus one request; news that misses a bound of 30 intervals is reported as LOST.
+- **Replication, throughput.** For each backend (memory, then sqlite at NORMAL) two 3-node clusters run side by
+  side: one at three copies with \`-node.replication-factor 3 -node.write-quorum 2 -node.read-quorum 2\`, and
+  the baseline at one copy (\`-node.replication-factor 1\`, quorums 1). The bench checks the quorums each reports
+  in \`/api/v1/cluster/state\`, preloads \`bench-0\` … \`bench-999\` through node A, and aims wrk (\`-t2 -c64\`,
+  bench/wrk-keys.lua) at node A only, over keys of every owner: at one copy A owns about a third of them and
+  forwards the rest one hop, at three copies A holds every key and fans each request out to the other two. GETs
+  cycle over the 1,000 preloaded keys, SETs write 64-byte values over 5,000 keys. A 1 s warm-up per cluster and
+  shape, then two 2 s runs in rotation (one copy, three copies, one copy, …); a figure is the mean of its runs,
+  p50 and p99 likewise, and the detail gives the three-copy p50 and p99 as multiples of one copy's.
+- **Replication, re-replication after a kill -9.** A 4-node memory cluster at three copies (W=2, R=2) with a
+  short gossip timing (interval 200 ms, stale after 800, dead after 1,600) is loaded with 10,000 keys through
+  all four nodes by 64 concurrent writers; that load time is the baseline of the second group. The bench waits
+  until no node is rebalancing or holds a hint and a sample of 500 keys (seeded random; \`SEED=…\` replays another)
+  shows 3 replicas each in \`GET /api/v1/replicas/:key\`, then kills the fourth node with \`kill -9\` and polls
+  the three survivors' \`/api/v1/cluster/state\` every 20 ms. **Dead at all** is when the last survivor lists
+  the node \`dead\`; **every key on 3 live replicas** is when every survivor is idle again, meaning it holds the
+  node dead, \`replication.rebalance\` is not \`running\`, it has finished a pass since the kill and that pass
+  reached every target, confirmed by the 500 keys each listing 3 live replicas (none the killed node, none with
+  an error) and by each survivor's key count (with 3 survivors and 3 copies each must hold all 10,000). If that
+  check fails at first it is repeated every 100 ms and the time is when it passed. The first group sets the
+  times from the kill against the configured dead timeout; the second sets the time after the last detection,
+  scaled to 10k keys, against loading the same keys through the API. One run; the detail gives each survivor's
+  pass time, the records it streamed (and its pass count when its ring changed more than once), the time from
+  its own detection to its pass's end, and the time from the first detection, when streaming can begin.`;
 
 const RUNNING = `\`\`\`sh
-bun run bench              # everything (ring, store, http, cluster), prints the tables and rewrites this README
+bun run bench              # everything (ring, store, http, cluster, replication), prints the tables and rewrites this README
 bun run bench ring         # one part (or several: bun run bench ring store); prints only, README untouched
 bun run bench cluster      # forwarded vs direct requests on 2 nodes, join and death times of gossip on 4
+bun run bench replication  # three copies vs one on 3 nodes, re-replication of 10k keys after a kill -9 on 4 (about 70 s when idle)
 BENCH_HTTP_S=1 bun run bench http   # shorter wrk runs (seconds per run, default 2) for a quick look
 BENCH_CLUSTER_S=1 bun run bench cluster   # the same for the cluster part's wrk runs
+BENCH_REPLICATION_S=3 bun run bench replication   # longer wrk runs for the replication part (default 2)
 \`\`\`
-The HTTP part and the forwarding half of the cluster part need \`wrk\` (\`apt-get install -y wrk\`); without it
-they are skipped with a note.
+The HTTP part, the forwarding half of the cluster part and the throughput half of the replication part need
+\`wrk\` (\`apt-get install -y wrk\`); without it they are skipped with a note.
 Servers listen on 127.0.0.1 only on free ports; temporary data dirs are removed at the end, and on Ctrl-C.`;
 
 export interface RunRecord {
@@ -95,8 +123,9 @@ export function readmeText(run: RunRecord): string {
 
 Generated by \`bun run bench\` (bench/readme.ts) on ${run.machine.date.slice(0, 10)}; the whole run took
 ${(run.totalMs / 1000).toFixed(0)} s. Do not edit by hand: the next full run rewrites this file. Every speed is a
-ratio against a baseline measured in the same run (gossip times are given against the configured interval and
-dead timeout); figures are from a shared 2-core machine.
+ratio against a baseline measured in the same run (gossip and re-replication times are given against the
+configured interval or dead timeout, or against a load time measured in the same run); figures are from a shared
+2-core machine.
 
 ## How to run
 

@@ -6,6 +6,7 @@ export const PART_TITLES: Record<Part, string> = {
   store: "Store (in process, time-bounded loops)",
   http: "HTTP on one node (wrk, separate processes)",
   cluster: "Cluster: forwarding and gossip (wrk and polling, separate processes)",
+  replication: "Replication: three copies against one, and re-replication after a kill -9 (wrk and polling, separate processes)",
 };
 
 export function formatValue(value: number, unit: Figure["unit"]): string {
@@ -27,10 +28,11 @@ export function formatRatio(ratio: number): string {
 
 /**
  * Throughput ratios read "times the baseline's speed"; per-op ratios "times the baseline's time". The
- * cluster part has both: req/s against direct requests and ms against a configured gossip setting.
+ * cluster and replication parts have both: req/s against a baseline load and ms against a configured
+ * gossip setting or a measured load time.
  */
 export function ratioHeading(part: Part): string {
-  if (part === "cluster") return "÷ baseline";
+  if (part === "cluster" || part === "replication") return "÷ baseline";
   return part === "ring" ? "time ÷ baseline" : "speed ÷ baseline";
 }
 

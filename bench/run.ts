@@ -1,4 +1,4 @@
-// The orchestrator behind `bun run bench [ring] [store] [http] [cluster]`: runs the parts, prints the table, writes README.md.
+// The orchestrator behind `bun run bench [ring] [store] [http] [cluster] [replication]`: runs the parts, prints the table, writes README.md.
 import { undoOnInterrupt } from "./cleanup.ts";
 import { benchCluster } from "./cluster.ts";
 import { PARTS, type Part, type PartResult } from "./figures.ts";
@@ -6,10 +6,11 @@ import { benchHttp } from "./http.ts";
 import { describeMachine } from "./machine.ts";
 import { README_PATH, writeReadme } from "./readme.ts";
 import { consoleReport } from "./report.ts";
+import { benchReplication } from "./replication.ts";
 import { benchRing } from "./ring.ts";
 import { benchStore } from "./store.ts";
 
-const RUNNERS: Record<Part, () => Promise<PartResult>> = { ring: benchRing, store: benchStore, http: benchHttp, cluster: benchCluster };
+const RUNNERS: Record<Part, () => Promise<PartResult>> = { ring: benchRing, store: benchStore, http: benchHttp, cluster: benchCluster, replication: benchReplication };
 const EXIT_USAGE = 2;
 
 function isPart(word: string): word is Part {

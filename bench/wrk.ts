@@ -1,4 +1,5 @@
 // Runs wrk against a URL with a Lua script and reads its text report: requests/s, latency percentiles, errors.
+import { join } from "node:path";
 import { track } from "./cleanup.ts";
 
 export interface WrkOptions {
@@ -105,3 +106,13 @@ export function wrkDetail(result: WrkResult): string {
   const errors = result.errors === 0 ? "" : `; ${result.errors} ERRORS (non-2xx or socket)`;
   return `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.requests} requests${errors}`;
 }
+
+/** wrk's load shape in every HTTP figure: two threads (the machine's cores) and 64 connections. */
+export const WRK_THREADS = 2;
+export const WRK_CONNECTIONS = 64;
+/** The key-list script of the cluster and replication loads. */
+export const KEYS_SCRIPT = join(import.meta.dir, "wrk-keys.lua");
+/** The value every load writes: small, so the figures measure the request path, not copying. */
+export const LOAD_VALUE = "v".repeat(64);
+export type LoadShape = "get" | "set";
+export type LoadBackend = "memory" | "sqlite";

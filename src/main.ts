@@ -76,7 +76,14 @@ members.onChange((changes) => {
 });
 
 const hints = new HintStore(config.storeBackend === "memory" ? ":memory:" : join(config.dataDir, `${fileStem(config.nodeUrl)}.hints.sqlite`), Date.now);
-const replication = new Replication({ self: config.nodeUrl, store, peers: peerClient, hints, timeoutMs: config.forwardTimeoutMs });
+const replication = new Replication({
+  self: config.nodeUrl,
+  store,
+  peers: peerClient,
+  hints,
+  timeoutMs: config.forwardTimeoutMs,
+  onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
+});
 const node = new LimeNode({
   nodeUrl: config.nodeUrl,
   store,
@@ -89,6 +96,8 @@ const node = new LimeNode({
   replicationFactor: config.replicationFactor,
   writeQuorum: config.writeQuorum,
   readQuorum: config.readQuorum,
+  // Joined once gossip brought in another member: one exchange with a seed brings all the members it knows.
+  joined: () => config.nodePeers.every((seed) => seed === config.nodeUrl) || members.list().length > 1,
 });
 const background = new Background({
   node,

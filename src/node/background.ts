@@ -43,6 +43,7 @@ export class Background {
   private readonly delivery: HintDelivery;
   private readonly antiEntropy: AntiEntropy;
   private purgeTimer: Timer | undefined;
+  private sweepTimer: Timer | undefined;
 
   constructor(private readonly deps: BackgroundDeps) {
     const { node, store } = deps;
@@ -52,14 +53,27 @@ export class Background {
       clock: node.clock,
       ring: () => node.ring,
       replicasFor: (ring, key) => node.replicasFor(key, ring),
+      valueBytesMax: node.valueBytesMax,
     });
     const push = (target: string, records: readonly StoredRecord[]) => this.push(target, records);
     this.rebalancer = new Rebalancer(
-      { self: node.nodeUrl, store, replicasFor: (ring, key) => node.replicasFor(key, ring), push, onPass: deps.onPass },
+      {
+        self: node.nodeUrl,
+        store,
+        replicasFor: (ring, key) => node.replicasFor(key, ring),
+        push,
+        onPass: deps.onPass,
+        onError: (error) => deps.onError?.("rebalance", error),
+      },
       node.ring,
     );
     node.onRingChange((ring) => this.rebalancer.ringChanged(ring));
-    this.delivery = new HintDelivery({ hints: deps.hints, isActive: (url) => node.members.get(url)?.state === "active", push });
+    this.delivery = new HintDelivery({
+      hints: deps.hints,
+      isActive: (url) => node.members.get(url)?.state === "active",
+      push,
+      onError: (error) => deps.onError?.("hint delivery", error),
+    });
     this.antiEntropy = new AntiEntropy({
       self: node.nodeUrl,
       store,
@@ -74,6 +88,8 @@ export class Background {
   start(): void {
     this.delivery.start(HINT_INTERVAL_MS);
     this.antiEntropy.start(this.deps.antiEntropyIntervalMs);
+    // Strays are replicas disagreeing about where a record lives: repaired on the anti-entropy beat.
+    this.sweepTimer = setInterval(() => this.rebalancer.sweep(), this.deps.antiEntropyIntervalMs);
     this.purgeTimer = setInterval(() => {
       this.deps.store.purge(this.deps.clock() - this.deps.tombstoneTtlMs).catch((error: unknown) => this.deps.onError?.("purge", error));
     }, PURGE_INTERVAL_MS);
@@ -84,6 +100,7 @@ export class Background {
     this.antiEntropy.stop();
     this.rebalancer.stop();
     clearInterval(this.purgeTimer);
+    clearInterval(this.sweepTimer);
   }
 
   status(): BackgroundStatus {

@@ -11,6 +11,7 @@ export interface HintDeliveryDeps {
   readonly isActive: (nodeUrl: string) => boolean;
   /** Stores records on the replica; throws when it cannot. Delivery is idempotent: last write wins there. */
   readonly push: (target: string, records: readonly StoredRecord[]) => Promise<void>;
+  readonly onError?: (error: unknown) => void;
 }
 
 export class HintDelivery {
@@ -40,7 +41,8 @@ export class HintDelivery {
 
   start(intervalMs: number): void {
     this.stop();
-    this.timer = setInterval(() => void this.round(), intervalMs);
+    // A failing round (the hint file unreadable) must not end the process; the next round tries again.
+    this.timer = setInterval(() => void this.round().catch((error: unknown) => this.deps.onError?.(error)), intervalMs);
   }
 
   stop(): void {

@@ -27,6 +27,11 @@ export interface NodeOptions {
   /** 0 means a majority of the key's replicas. */
   readonly writeQuorum: number;
   readonly readQuorum: number;
+  /**
+   * Whether this node has joined its cluster; until then it coordinates no client request. Left out,
+   * it has (a node with no seeds is a cluster of its own). See main.ts.
+   */
+  readonly joined?: () => boolean;
 }
 
 export interface KeysPage {
@@ -54,6 +59,9 @@ export class LimeNode {
   readonly clock: HybridClock;
   private readonly wallClock: () => number;
   private readonly ringListeners: RingListener[] = [];
+  private readonly joined: () => boolean;
+  /** Latched: a node that has joined once stays joined, whatever happens to its peers later. */
+  private hasJoined = false;
 
   constructor(options: NodeOptions) {
     this.nodeUrl = options.nodeUrl;
@@ -67,6 +75,7 @@ export class LimeNode {
     this.replicationFactor = options.replicationFactor;
     this.writeQuorum = options.writeQuorum;
     this.readQuorum = options.readQuorum;
+    this.joined = options.joined ?? (() => true);
     this.ring = buildRing(this.members.ringUrls(), this.vnodesPerNode);
     this.members.onChange(() => this.rebuildRing());
   }
@@ -162,6 +171,10 @@ export class LimeNode {
   }
 
   private liveReplicas(key: string): string[] {
+    this.hasJoined ||= this.joined();
+    // A node that has not joined yet knows only itself: its ring of one would take every write alone
+    // and answer reads from its own store, which after a restart holds whatever it had before.
+    if (!this.hasJoined) throw new NodeError("unavailable", "this node is still joining its cluster; retry shortly or ask another node");
     const replicas = this.replicasFor(key);
     // Every node is in its own ring unless it is leaving and the last one: then nothing can hold a key.
     if (replicas.length === 0) throw new NodeError("unavailable", "no node of the cluster can hold keys right now");

@@ -40,11 +40,17 @@ export function awaitQuorum<T>(
       clearTimeout(timer);
       outcome();
     };
+    // Only a write leaves the client unsure of its effect; a read that fails changed nothing.
+    const unsure = what.startsWith("write") ? "; a write may or may not have been applied" : "";
     const timer = setTimeout(
-      () => finish(() => reject(new NodeError("timeout", `${what}: ${answers.size} of ${needed} replicas answered within ${timeoutMs} ms; a write may or may not have been applied`))),
+      () => finish(() => reject(new NodeError("timeout", `${what}: ${answers.size} of ${needed} replicas answered within ${timeoutMs} ms${unsure}`))),
       timeoutMs,
     );
     if (needed <= 0) finish(() => resolve({ answers, settled }));
+    // Fewer replicas than must answer can never meet the quorum: say so now, not at the timeout.
+    if (total < needed) {
+      finish(() => reject(new NodeError("unavailable", `${what}: only ${total} replicas can answer and ${needed} must${unsure}`)));
+    }
     for (const [replica, call] of calls) {
       call().then(
         (value) => {
@@ -60,7 +66,7 @@ export function awaitQuorum<T>(
             // When every failure has the same cause (all timed out, the one store failed), the client hears that cause.
             const codes = new Set([...fates.values()].flatMap((fate) => (fate.ok ? [] : [fate.error instanceof NodeError ? fate.error.code : "unavailable"])));
             const code = codes.size === 1 ? [...codes][0]! : "unavailable";
-            finish(() => reject(new NodeError(code, `${what}: only ${total - failures} of ${total} replicas can answer and ${needed} must; a write may or may not have been applied (${reason})`)));
+            finish(() => reject(new NodeError(code, `${what}: only ${total - failures} of ${total} replicas can answer and ${needed} must${unsure} (${reason})`)));
           }
         },
       ).finally(() => {

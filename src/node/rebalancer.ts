@@ -16,6 +16,8 @@ export interface RebalanceDeps {
   /** Sends records to a replica and resolves once it stored them; throws when it cannot. */
   readonly push: (target: string, records: readonly StoredRecord[]) => Promise<void>;
   readonly onPass?: (report: PassReport) => void;
+  /** A pass that failed outright (the store could not be read); it is tried again like one that missed a target. */
+  readonly onError?: (error: unknown) => void;
 }
 
 export interface PassReport {
@@ -68,6 +70,18 @@ export class Rebalancer {
     }
   }
 
+  /**
+   * Moves strays: records this node holds but does not replicate under its settled ring. They arrive
+   * after its own pass: pushed by a peer whose ring still differed (its rebalancing, or anti-entropy,
+   * which sends every key it thinks both share), or a hint for a former replica. No ring change would
+   * move them, anti-entropy only compares keys both sides replicate, and they may be a key's only copy.
+   * A pass from the ring to itself streams exactly those to their replicas and drops them once all confirmed.
+   */
+  sweep(): void {
+    if (this.running !== undefined || this.stopped || this.placed !== this.target) return;
+    this.start(this.placed, this.placed);
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
@@ -75,16 +89,22 @@ export class Rebalancer {
 
   private kick(): void {
     if (this.running !== undefined || this.stopped || this.placed === this.target) return;
-    const from = this.placed;
-    const to = this.target;
+    this.start(this.placed, this.target);
+  }
+
+  private start(from: Ring, to: Ring): void {
     this.running = this.pass(from, to)
       .then((report) => {
+        // A sweep that found no stray is not a pass worth reporting.
+        if (from === to && report.streamed === 0 && report.dropped === 0 && report.failedTargets.length === 0) return;
         this.last = report;
         this.totals = { passes: this.totals.passes + 1, streamed: this.totals.streamed + report.streamed, dropped: this.totals.dropped + report.dropped };
         this.deps.onPass?.(report);
         // A target that could not be reached keeps the old placement, so the next pass streams to it again.
         if (report.failedTargets.length === 0) this.placed = to;
       })
+      // Nothing awaits a pass started by a ring change: a rejection left unhandled would end the process.
+      .catch((error: unknown) => this.deps.onError?.(error))
       .finally(() => {
         this.running = undefined;
         if (this.placed !== this.target && !this.stopped) {

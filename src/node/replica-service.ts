@@ -3,6 +3,7 @@ import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import { compareKeys, type PutOutcome, type StoredRecord } from "../store/record.ts";
 import { bucketDigests, BUCKETS, differingBuckets, recordsInBuckets } from "./anti-entropy.ts";
+import { checkKey, checkValue } from "./checks.ts";
 import { fromStoreError } from "./errors.ts";
 import type { HybridClock } from "./hlc.ts";
 import { chunkRecords } from "./record-chunks.ts";
@@ -13,6 +14,7 @@ export interface ReplicaServiceDeps {
   readonly clock: HybridClock;
   readonly ring: () => Ring;
   readonly replicasFor: (ring: Ring, key: string) => readonly string[];
+  readonly valueBytesMax: number;
 }
 
 export class ReplicaService {
@@ -20,6 +22,12 @@ export class ReplicaService {
 
   /** Applies records by last write wins; the clock learns their versions so local writes stay newer. */
   async put(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
+    // The same key rules as a client write, all checked before any record is applied, so a bad
+    // batch changes nothing.
+    for (const record of records) {
+      checkKey(record.key);
+      if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
+    }
     const outcomes: PutOutcome[] = [];
     try {
       for (const outcome of await Promise.all(records.map((record) => this.deps.store.put(record)))) outcomes.push(outcome);

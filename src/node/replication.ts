@@ -18,6 +18,8 @@ export interface ReplicationDeps {
   readonly hints: HintStore;
   /** Bound on a quorum: past it the client gets 504. */
   readonly timeoutMs: number;
+  /** Failures after the client's answer (a hint that could not be stored), which only a log can report. */
+  readonly onError?: (what: string, error: unknown) => void;
 }
 
 export interface ReadResult {
@@ -53,8 +55,12 @@ export class Replication {
 
   /** Writes to every replica; resolves once `needed` acknowledged. Replicas that fail get a durable hint. */
   async write(record: StoredRecord, replicas: readonly string[], needed: number): Promise<Map<string, PutOutcome>> {
-    const calls = new Map(replicas.map((replica) => [replica, () => this.putOn(replica, record)] as const));
-    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `write of this key`, (fates) => this.hintFailures(record, fates));
+    // A replica that fails gets its hint the moment it fails: when that is before the quorum is met,
+    // the hint is on disk before the client hears OK.
+    const calls = new Map(
+      replicas.map((replica) => [replica, () => this.putOn(replica, record).catch((error: unknown) => this.hintAndRethrow(replica, record, error))] as const),
+    );
+    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `write of this key`);
     return new Map(answers);
   }
 
@@ -88,10 +94,16 @@ export class Replication {
     return this.deps.peers.getReplica(replica, key);
   }
 
-  private hintFailures(record: StoredRecord, fates: ReadonlyMap<string, Fate<PutOutcome>>): void {
-    for (const [replica, fate] of fates) {
-      if (!fate.ok && replica !== this.deps.self) this.deps.hints.add(replica, record);
+  private hintAndRethrow(replica: string, record: StoredRecord, error: unknown): never {
+    if (replica !== this.deps.self) {
+      try {
+        this.deps.hints.add(replica, record);
+      } catch (hintError) {
+        // The replica gets the write from read repair or anti-entropy instead; the write itself goes on.
+        this.deps.onError?.("hint", hintError);
+      }
     }
+    throw error;
   }
 
   /** Read repair: every replica that answered with an older record, or none, gets the newest one. */

@@ -119,6 +119,11 @@ class NodeProcessHandle implements AsyncDisposable {
     return this.current.process;
   }
 
+  /** Where this node keeps its files; the same across restarts. */
+  get dataDir(): string {
+    return this.options.dataDir;
+  }
+
   /** What the current process has written to stdout so far (its JSON log lines). */
   get stdout(): string {
     return this.current.stdout.text;
@@ -165,6 +170,19 @@ class NodeProcessHandle implements AsyncDisposable {
         this.process.kill("SIGKILL");
         await exitedWithin(this.process, STOP_TIMEOUT_MS);
         throw new Error(`node ${this.url} did not stop within ${STOP_TIMEOUT_MS} ms of SIGTERM and was killed; stderr:\n${this.stderr}`);
+      }
+    }
+    return this.process.exitCode;
+  }
+
+  /** SIGINT: the node stops at once without handing its data off (a graceful leave is SIGTERM); returns the exit code. */
+  async interrupt(): Promise<number | null> {
+    if (!this.exited) {
+      this.process.kill("SIGINT");
+      if (!(await exitedWithin(this.process, STOP_TIMEOUT_MS))) {
+        this.process.kill("SIGKILL");
+        await exitedWithin(this.process, STOP_TIMEOUT_MS);
+        throw new Error(`node ${this.url} did not stop within ${STOP_TIMEOUT_MS} ms of SIGINT and was killed; stderr:\n${this.stderr}`);
       }
     }
     return this.process.exitCode;

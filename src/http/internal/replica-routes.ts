@@ -1,4 +1,5 @@
 // Replica endpoints: versioned records between replicas, and the two steps of anti-entropy. Behind CLUSTER_SECRET.
+import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
 import { BUCKETS } from "../../node/anti-entropy.ts";
 import { fromWire, recordBatchSchema, toWire, wireRecordSchema } from "../../node/record-wire.ts";
@@ -10,7 +11,8 @@ import { errorModel } from "../model.ts";
 import { secretGuard } from "./secret.ts";
 
 const peer = t.String({ minLength: 8, maxLength: NODE_URL_CHARS_MAX, pattern: "^https?://[^/?#\\s]+$" });
-const bucketList = t.Array(t.Integer({ minimum: 0, maximum: BUCKETS - 1 }), { maxItems: BUCKETS });
+// TypeBox's own Integer: Elysia's t.Integer also takes a string of digits, which no peer sends.
+const bucketList = t.Array(Type.Integer({ minimum: 0, maximum: BUCKETS - 1 }), { maxItems: BUCKETS });
 const errors = { 400: errorModel, 401: errorModel, 413: errorModel, 503: errorModel };
 const detail = (summary: string) => ({ tags: ["internal"], summary });
 
@@ -46,7 +48,7 @@ export function replicaRoutes(replicas: ReplicaService, secret: string) {
     )
     .post("/digests", async ({ body }) => ({ buckets: await replicas.differingBuckets(body.from, body.digests) }), {
       parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
-      body: t.Object({ from: peer, digests: t.Array(t.Integer({ minimum: 0, maximum: 0xffffffff }), { maxItems: BUCKETS }) }),
+      body: t.Object({ from: peer, digests: t.Array(Type.Integer({ minimum: 0, maximum: 0xffffffff }), { maxItems: BUCKETS }) }),
       response: { 200: t.Object({ buckets: bucketList }), ...errors },
       detail: detail("Anti-entropy: which buckets of shared keys differ"),
     })

@@ -1,0 +1,146 @@
+// Writes/s and reads/s of a 3-node cluster at three copies (W=2, R=2) against the same cluster at one copy, wrk on one node.
+import { join } from "node:path";
+import { VIRTUAL_NODES_DEFAULT } from "../src/config/settings.ts";
+import { buildRing, ownerOf } from "../src/ring/ring.ts";
+import { tempDir } from "./cleanup.ts";
+import { clusterState, ONE_COPY, startCluster, THREE_COPIES, type ReplicationSettings } from "./cluster-nodes.ts";
+import { againstBaseline, type Figure } from "./figures.ts";
+import { preload } from "./preload.ts";
+import { REPO_ROOT } from "./server-process.ts";
+import { combineRuns, runWrk, wrkDetail, type WrkResult, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
+
+const NODES = 3;
+/** Keys preloaded before the GET runs; the GET load cycles over exactly these. */
+const GET_KEYS = 1_000;
+/** Keys the SET load writes over. */
+const SET_KEYS = 5_000;
+/** Seconds per wrk run (wrk takes whole seconds); BENCH_REPLICATION_S lengthens it. */
+const RUN_S = Number(process.env.BENCH_REPLICATION_S ?? 2);
+/** Each figure adds up this many runs, alternating between the two clusters. */
+const ROUNDS = 2;
+/** One warm-up per cluster and shape, so forwarding and replication handlers are compiled before anything counts. */
+const WARMUP_S = 1;
+
+
+const SHAPE_LABELS: Record<LoadShape, string> = {
+  get: `GET, ${GET_KEYS / 1000}k preloaded keys`,
+  set: `SET, ${SET_KEYS / 1000}k-key space`,
+};
+
+interface Setup {
+  readonly name: string;
+  readonly replication: ReplicationSettings;
+}
+
+/** The baseline first: one copy, so most requests are forwarded to their owner, as before replication. */
+const SETUPS: readonly [Setup, Setup] = [
+  { name: "RF=1: one copy", replication: ONE_COPY },
+  { name: "RF=3, W=2, R=2", replication: THREE_COPIES },
+];
+
+/** One wrk target: node A of a cluster. */
+interface Load {
+  readonly setup: Setup;
+  readonly url: string;
+  readonly shown: (text: string) => string;
+}
+
+/** The quorums a node reports for 3 copies on 3 nodes must be the ones asked for, or the figures measure something else. */
+async function expectQuorums(url: string, wanted: ReplicationSettings): Promise<void> {
+  const state = await clusterState(url);
+  const got = state?.replication;
+  if (got === undefined || got.factor !== wanted.factor || got.writeQuorum !== wanted.writeQuorum || got.readQuorum !== wanted.readQuorum) {
+    throw new Error(`bench: ${url} reports replication ${JSON.stringify(got)}, expected ${JSON.stringify(wanted)}`);
+  }
+}
+
+/** A 3-node cluster of one setup, its GET keys preloaded through node A, the load aimed at node A. */
+async function clusterLoad(stack: AsyncDisposableStack, backend: LoadBackend, setup: Setup, dir: string, commands: string[]): Promise<Load & { urls: readonly string[] }> {
+  const cluster = await startCluster(stack, NODES, { dataDir: dir, backend, replication: setup.replication });
+  const receiver = cluster.urls[0]!;
+  await expectQuorums(receiver, setup.replication);
+  await preload([receiver], keyNames(GET_KEYS), LOAD_VALUE);
+  commands.push(...cluster.shown);
+  const port = new URL(receiver).port;
+  const shown = (text: string) => text.replaceAll(dir, "$TMP").replaceAll(`${REPO_ROOT}/`, "").replaceAll(port, "$PORT_A");
+  return { setup, url: receiver, shown, urls: cluster.urls };
+}
+
+function keyNames(count: number): string[] {
+  return Array.from({ length: count }, (_, n) => `bench-${n}`);
+}
+
+function load(target: Load, shape: LoadShape, keysFile: string, seconds: number): Promise<WrkResult> {
+  const keys = shape === "get" ? GET_KEYS : SET_KEYS;
+  return runWrk({ url: target.url, script: KEYS_SCRIPT, scriptArgs: [shape, keysFile, String(keys)], seconds, threads: WRK_THREADS, connections: WRK_CONNECTIONS });
+}
+
+/** Warms both clusters, then runs them in alternating rounds so drift on a shared machine falls on both. */
+async function measureShape(loads: readonly Load[], shape: LoadShape, keysFile: string): Promise<WrkResult[]> {
+  for (const target of loads) await load(target, shape, keysFile, WARMUP_S);
+  const runs = loads.map((): WrkResult[] => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, target] of loads.entries()) runs[i]!.push(await load(target, shape, keysFile, RUN_S));
+  }
+  return runs.map((r, i) => combineRuns(r, loads[i]!.shown));
+}
+
+export interface LoadResult {
+  readonly figures: Figure[];
+  readonly notes: string[];
+  readonly commands: string[];
+}
+
+/** What fraction of the key list node A owns at one copy: the rest it forwards. */
+function ownedShare(urls: readonly string[], keys: number): number {
+  const ring = buildRing(urls, VIRTUAL_NODES_DEFAULT);
+  return keyNames(keys).filter((key) => ownerOf(ring, key) === urls[0]).length / keys;
+}
+
+function backendNote(backend: LoadBackend, results: ReadonlyMap<LoadShape, readonly [WrkResult, WrkResult]>, share: number): string {
+  const parts = [...results].map(([shape, [one, three]]) => {
+    const verb = shape === "get" ? "reads" : "writes";
+    return `${(three.requestsPerS / one.requestsPerS).toFixed(2)}× the ${verb}/s (p50 ${one.p50Ms.toFixed(2)} → ${three.p50Ms.toFixed(2)} ms, p99 ${one.p99Ms.toFixed(2)} → ${three.p99Ms.toFixed(2)} ms)`;
+  });
+  return `${backend}: three copies at W=2, R=2 serve ${parts.join(" and ")} of one copy, at ${WRK_CONNECTIONS} connections on node A, which owns ${(share * 100).toFixed(0)}% of the keys at one copy and forwards the rest.`;
+}
+
+export async function benchReplicationLoad(): Promise<LoadResult> {
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const commands: string[] = [];
+  const failed: string[] = [];
+  for (const backend of ["memory", "sqlite"] as const) {
+    // One backend's two clusters at a time: six nodes and wrk on two cores are already crowded.
+    await using stack = new AsyncDisposableStack();
+    const dir = stack.use(await tempDir(`limedb-bench-replication-${backend}-`));
+    const keysFile = join(dir.path, "keys.txt");
+    await Bun.write(keysFile, `${keyNames(SET_KEYS).join("\n")}\n`);
+    const loads = [];
+    // Both clusters share the dir: a node's files are named after its URL.
+    for (const setup of SETUPS) loads.push(await clusterLoad(stack, backend, setup, dir.path, commands));
+    const share = ownedShare(loads[0]!.urls, SET_KEYS);
+    const results = new Map<LoadShape, readonly [WrkResult, WrkResult]>();
+    for (const shape of ["get", "set"] as const) {
+      const [one, three] = (await measureShape(loads, shape, keysFile)) as [WrkResult, WrkResult];
+      results.set(shape, [one, three]);
+      for (const [name, r] of [[`${shape} ${backend} RF=1`, one], [`${shape} ${backend} RF=3`, three]] as const) if (r.errors > 0) failed.push(`${name}: ${r.errors}`);
+      figures.push(
+        ...againstBaseline(
+          "replication",
+          `${SHAPE_LABELS[shape]} · ${backend}, ${NODES} nodes, wrk on node A`,
+          "req/s",
+          { name: SETUPS[0].name, value: one.requestsPerS, detail: `${wrkDetail(one)}; A owns ${(share * 100).toFixed(0)}% of the keys, forwards the rest` },
+          [{ name: SETUPS[1].name, value: three.requestsPerS, detail: `${wrkDetail(three)}; p50 ${(three.p50Ms / one.p50Ms).toFixed(2)}×, p99 ${(three.p99Ms / one.p99Ms).toFixed(2)}× of one copy` }],
+        ),
+      );
+      if (backend === "memory") commands.push(one.command);
+    }
+    notes.push(backendNote(backend, results, share));
+  }
+  notes.push(
+    `Why: at one copy node A answers the keys it owns from its own store and sends every other request one hop to the owner (the cluster part's 2-node forwarding figures price that hop). At three copies on three nodes every node holds every key, so A never forwards, but every request fans out: a SET writes A's store and sends the record to both other nodes, answering once one of them (W=2 with A) acknowledged; a GET reads A's store and asks both others, answering with the newest of the first two answers. That is two internal requests per client request instead of about ${(1 - 1 / NODES).toFixed(2)}, on the same two cores as wrk and all three nodes, so the ratio is mostly the CPU price of the fan-out; on separate machines the remote work would run in parallel on other CPUs.`,
+  );
+  if (failed.length > 0) notes.push(`wrk saw failed requests in the replication loads (${failed.join("; ")}); those figures overstate the cluster.`);
+  return { figures, notes, commands };
+}

@@ -1,0 +1,213 @@
+// Anti-entropy between memory-store replicas: digests of shared keys per bucket, and an exchange that leaves both with the newest.
+import { describe, expect, test } from "bun:test";
+import { AntiEntropy, type AntiEntropyClient } from "../../src/node/anti-entropy-loop.ts";
+import { bucketDigests, bucketOf, BUCKETS, differingBuckets } from "../../src/node/anti-entropy.ts";
+import { HybridClock } from "../../src/node/hlc.ts";
+import { ReplicaService } from "../../src/node/replica-service.ts";
+import { buildRing, replicasOf } from "../../src/ring/ring.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
+import type { StoredRecord } from "../../src/store/record.ts";
+import { START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
+
+const A = "http://10.0.5.1:8484";
+const B = "http://10.0.5.2:8484";
+const C = "http://10.0.5.3:8484";
+const RF = 2;
+/** Three nodes and two copies a key: each pair of nodes shares some keys and not others. */
+const RING = buildRing([A, B, C], 32);
+const replicas = (key: string) => replicasOf(RING, key, RF);
+const KEYS = Array.from({ length: 400 }, (_, i) => `key-${i}`);
+const SHARED_AB = KEYS.filter((key) => replicas(key).includes(A) && replicas(key).includes(B));
+const SHARED_AC = KEYS.filter((key) => replicas(key).includes(A) && replicas(key).includes(C));
+const SHARED_BC = KEYS.filter((key) => replicas(key).includes(B) && replicas(key).includes(C));
+
+function record(key: string, value: string, wallMs: number, tombstone = false): StoredRecord {
+  return { key, value: tombstone ? "" : value, version: { wallMs, counter: 0, node: A }, tombstone, expiresAtMs: undefined };
+}
+
+function memoryStore(): MemoryBackend {
+  return new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
+}
+
+/** Three nodes, each a store and a ReplicaService, reached in-process the way the HTTP client reaches them. */
+function buildNodes() {
+  const nodes = new Map(
+    [A, B, C].map((self) => {
+      const store = memoryStore();
+      const clock = new HybridClock(self, () => START_MS);
+      const service = new ReplicaService({ self, store, clock, ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), valueBytesMax: 1024 * 1024 });
+      return [self, { store, clock, service }] as const;
+    }),
+  );
+  const nodeOf = (url: string) => nodes.get(url)!;
+  const client: AntiEntropyClient = {
+    differingBuckets: (target, from, digests) => nodeOf(target).service.differingBuckets(from, digests),
+    bucketRecords: (target, from, buckets, after) => nodeOf(target).service.bucketRecords(from, buckets, after),
+    putReplica: (target, records) => nodeOf(target).service.put(records),
+  };
+  const antiEntropyOf = (self: string) =>
+    new AntiEntropy({ self, store: nodeOf(self).store, replicas: nodeOf(self).service, client, peers: () => [A, B, C].filter((url) => url !== self), random: () => 0, streamTimeoutMs: 1000 });
+  return { nodeOf, antiEntropyOf };
+}
+
+async function everything(store: MemoryBackend): Promise<StoredRecord[]> {
+  return store.scan(undefined, 1_000_000);
+}
+
+const everyKey = () => true;
+
+test("the test keys give every pair of nodes keys to share", () => {
+  for (const shared of [SHARED_AB, SHARED_AC, SHARED_BC]) expect(shared.length).toBeGreaterThan(20);
+});
+
+describe("bucketDigests", () => {
+  test("are equal for equal contents, whatever order they were written in", async () => {
+    const records = KEYS.slice(0, 50).map((key, i) => record(key, `v${i}`, START_MS + i, i % 7 === 0));
+    const first = memoryStore();
+    const second = memoryStore();
+    for (const r of records) await first.put(r);
+    for (const r of records.toReversed()) await second.put(r);
+    const digests = await bucketDigests(first, everyKey);
+    expect(digests).toHaveLength(BUCKETS);
+    expect(await bucketDigests(second, everyKey)).toEqual(digests);
+    expect(differingBuckets(digests, await bucketDigests(second, everyKey))).toEqual([]);
+  });
+
+  test.each<[string, (store: MemoryBackend, key: string) => Promise<unknown>]>([
+    ["one side lacks the key", (store, key) => store.discard(key, { wallMs: START_MS, counter: 0, node: A })],
+    ["one side holds a newer version", (store, key) => store.put(record(key, "v", START_MS + 1))],
+    ["one side holds a tombstone of it", (store, key) => store.put(record(key, "", START_MS + 1, true))],
+  ])("differ in exactly the key's bucket when %s", async (_name, change) => {
+    const key = KEYS[0]!;
+    const first = memoryStore();
+    const second = memoryStore();
+    for (const store of [first, second]) for (const k of KEYS.slice(0, 50)) await store.put(record(k, "v", START_MS));
+    await change(second, key);
+    expect(differingBuckets(await bucketDigests(first, everyKey), await bucketDigests(second, everyKey))).toEqual([bucketOf(key)]);
+  });
+
+  test("count only the keys the filter shares", async () => {
+    const store = memoryStore();
+    for (const key of KEYS) await store.put(record(key, "v", START_MS));
+    const onlyAB = await bucketDigests(store, (key) => SHARED_AB.includes(key));
+    const justThose = memoryStore();
+    for (const key of SHARED_AB) await justThose.put(record(key, "v", START_MS));
+    expect(onlyAB).toEqual(await bucketDigests(justThose, everyKey));
+    expect(await bucketDigests(memoryStore(), everyKey)).toEqual(new Array<number>(BUCKETS).fill(0));
+  });
+});
+
+describe("an exchange between two replicas", () => {
+  /** Shared keys of A and B, in every way two replicas can disagree, and keys each shares with C only. */
+  async function seed(nodeOf: ReturnType<typeof buildNodes>["nodeOf"]) {
+    const [onlyOnA, onlyOnB, olderOnA, olderOnB, deletedOnA, deletedOnB, revivedOnB, same] = SHARED_AB;
+    const a = nodeOf(A).store;
+    const b = nodeOf(B).store;
+    await a.put(record(onlyOnA!, "only on A", START_MS + 1));
+    await b.put(record(onlyOnB!, "only on B", START_MS + 1));
+    await a.put(record(olderOnA!, "old", START_MS + 1));
+    await b.put(record(olderOnA!, "new", START_MS + 2));
+    await a.put(record(olderOnB!, "new", START_MS + 2));
+    await b.put(record(olderOnB!, "old", START_MS + 1));
+    await a.put(record(deletedOnA!, "", START_MS + 2, true));
+    await b.put(record(deletedOnA!, "live", START_MS + 1));
+    await a.put(record(deletedOnB!, "live", START_MS + 1));
+    await b.put(record(deletedOnB!, "", START_MS + 2, true));
+    // Written again after a delete: the live value is the newer one.
+    await a.put(record(revivedOnB!, "", START_MS + 1, true));
+    await b.put(record(revivedOnB!, "back", START_MS + 2));
+    await a.put(record(same!, "same", START_MS + 1));
+    await b.put(record(same!, "same", START_MS + 1));
+    // Keys A and B do not share: each holds a different version, and both must stay as they are.
+    const [acKey] = SHARED_AC;
+    const [bcKey] = SHARED_BC;
+    await a.put(record(acKey!, "A's copy", START_MS + 2));
+    await b.put(record(acKey!, "a stray older copy on B", START_MS + 1));
+    await b.put(record(bcKey!, "B's copy", START_MS + 1));
+    const newest = new Map([
+      [onlyOnA!, "only on A"],
+      [onlyOnB!, "only on B"],
+      [olderOnA!, "new"],
+      [olderOnB!, "new"],
+      [deletedOnA!, ""],
+      [deletedOnB!, ""],
+      [revivedOnB!, "back"],
+      [same!, "same"],
+    ]);
+    return { newest, acKey: acKey!, bcKey: bcKey! };
+  }
+
+  test("leaves both holding the newest of every shared key, tombstones included", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    const { newest } = await seed(nodeOf);
+    const report = await antiEntropyOf(A).exchange(B);
+    expect(report.peer).toBe(B);
+    expect(report.buckets).toBeGreaterThan(0);
+    for (const [key, value] of newest) {
+      const onA = await nodeOf(A).store.get(key);
+      const onB = await nodeOf(B).store.get(key);
+      expect(onA).toEqual(onB!);
+      expect(onA?.value).toBe(value);
+    }
+    expect(await differingBucketsOf(nodeOf, A, B)).toEqual([]);
+  });
+
+  test("leaves keys the two do not both replicate as they were", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    const { acKey, bcKey } = await seed(nodeOf);
+    await antiEntropyOf(A).exchange(B);
+    expect((await nodeOf(A).store.get(acKey))?.value).toBe("A's copy");
+    expect((await nodeOf(B).store.get(acKey))?.value).toBe("a stray older copy on B");
+    expect(await nodeOf(A).store.get(bcKey)).toBeUndefined();
+    expect(await everything(nodeOf(C).store)).toEqual([]);
+  });
+
+  test("a second exchange finds nothing to do", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    await seed(nodeOf);
+    await antiEntropyOf(A).exchange(B);
+    const before = { a: await everything(nodeOf(A).store), b: await everything(nodeOf(B).store) };
+    expect(await antiEntropyOf(A).exchange(B)).toEqual({ peer: B, buckets: 0, pushed: 0, pulled: 0 });
+    expect(await antiEntropyOf(B).exchange(A)).toEqual({ peer: A, buckets: 0, pushed: 0, pulled: 0 });
+    expect({ a: await everything(nodeOf(A).store), b: await everything(nodeOf(B).store) }).toEqual(before);
+  });
+
+  test("counts what it pulled as repairs, and the puller's clock moves past the versions it took", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    await nodeOf(B).store.put(record(SHARED_AB[0]!, "from B", START_MS + 5_000));
+    const antiEntropy = antiEntropyOf(A);
+    const report = await antiEntropy.exchange(B);
+    expect([report.pulled, antiEntropy.repairedCount]).toEqual([1, 1]);
+    expect(nodeOf(A).clock.tick().wallMs).toBe(START_MS + 5_000);
+  });
+
+  test("pages through more records than one request holds", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    // Large values make several pages of the bucket-records answer.
+    const big = "x".repeat(200 * 1024);
+    const keys = SHARED_AB.slice(0, 40);
+    for (const [i, key] of keys.entries()) await nodeOf(B).store.put(record(key, `${i}${big}`, START_MS + 1));
+    const page = await nodeOf(B).service.bucketRecords(A, [...new Set(keys.map(bucketOf))], undefined);
+    expect(page.next).toBeDefined();
+    const report = await antiEntropyOf(A).exchange(B);
+    expect(report.pulled).toBe(keys.length);
+    for (const key of keys) expect(await nodeOf(A).store.get(key)).toEqual((await nodeOf(B).store.get(key))!);
+  });
+
+  test("a round with a peer that fails mid-exchange reports nothing and throws nothing", async () => {
+    const store = memoryStore();
+    const service = new ReplicaService({ self: A, store, clock: new HybridClock(A), ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), valueBytesMax: 1024 * 1024 });
+    const failing: AntiEntropyClient = {
+      differingBuckets: () => Promise.reject(new Error("connection refused")),
+      bucketRecords: () => Promise.reject(new Error("connection refused")),
+      putReplica: () => Promise.reject(new Error("connection refused")),
+    };
+    const antiEntropy = new AntiEntropy({ self: A, store, replicas: service, client: failing, peers: () => [B], random: () => 0, streamTimeoutMs: 1000 });
+    expect(await antiEntropy.round()).toBeUndefined();
+    expect(antiEntropy.last).toBeUndefined();
+  });
+});
+
+function differingBucketsOf(nodeOf: ReturnType<typeof buildNodes>["nodeOf"], self: string, peer: string): Promise<number[]> {
+  return bucketDigests(nodeOf(self).store, nodeOf(self).service.sharesWith(peer)).then((digests) => nodeOf(peer).service.differingBuckets(self, digests));
+}

@@ -1,0 +1,211 @@
+// The Rebalancer over real memory stores: records reach exactly their new replicas, and a copy goes only once they hold it.
+import { afterEach, describe, expect, jest, test } from "bun:test";
+import { buildRing, replicasOf, type Ring } from "../../src/ring/ring.ts";
+import { REBALANCE_RETRY_MS, Rebalancer, type PassReport } from "../../src/node/rebalancer.ts";
+import { StoreError } from "../../src/store/errors.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
+import type { StoredRecord } from "../../src/store/record.ts";
+import { START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
+import { until } from "../support/until.ts";
+
+const N1 = "http://10.0.4.1:8484";
+const N2 = "http://10.0.4.2:8484";
+const N3 = "http://10.0.4.3:8484";
+const N4 = "http://10.0.4.4:8484";
+const N5 = "http://10.0.4.5:8484";
+const RF = 2;
+const VNODES = 32;
+/** Enough keys that every node holds, gains and loses several; every fifth is a tombstone. */
+const KEYS = Array.from({ length: 300 }, (_, i) => `key-${String(i).padStart(3, "0")}`);
+
+const RING_3 = buildRing([N1, N2, N3], VNODES);
+const RING_4 = buildRing([N1, N2, N3, N4], VNODES);
+const RING_5 = buildRing([N1, N2, N3, N4, N5], VNODES);
+
+const replicas = (ring: Ring, key: string) => replicasOf(ring, key, RF);
+
+function recordOf(key: string, index: number): StoredRecord {
+  const tombstone = index % 5 === 0;
+  return { key, value: tombstone ? "" : `value of ${key}`, version: { wallMs: START_MS + index, counter: 0, node: N1 }, tombstone, expiresAtMs: undefined };
+}
+const RECORDS = KEYS.map(recordOf);
+
+/** A memory store whose scans can be made to fail, and which notes when a pass starts reading it. */
+class WatchedStore extends MemoryBackend {
+  failScans = 0;
+  readonly scansFromStart: number[] = [];
+
+  override async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
+    if (afterKey === undefined) this.scansFromStart.push(performance.now());
+    if (this.failScans > 0) {
+      this.failScans--;
+      throw new StoreError("io", "disk I/O error");
+    }
+    return super.scan(afterKey, limit);
+  }
+}
+
+/**
+ * Five nodes' stores with every record on its replicas under `initial`, and a rebalancer for each
+ * node that holds data. A push writes into the target's store, last write wins, unless the target fails.
+ */
+async function buildNodes(initial: Ring) {
+  const stores = new Map([N1, N2, N3, N4, N5].map((url) => [url, new WatchedStore({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS })]));
+  const storeOf = (url: string) => stores.get(url)!;
+  for (const record of RECORDS) for (const url of replicas(initial, record.key)) await storeOf(url).put(record);
+  const failing = new Set<string>();
+  let gate: Promise<void> | undefined;
+  const reports = new Map<string, PassReport[]>();
+  const errors: unknown[] = [];
+  const rebalancers = new Map(
+    initial.nodes.map((self) => {
+      const rebalancer = new Rebalancer(
+        {
+          self,
+          store: storeOf(self),
+          replicasFor: (ring, key) => replicas(ring, key),
+          push: async (target, records) => {
+            await gate;
+            if (failing.has(target)) throw new Error(`${target} is unreachable`);
+            for (const record of records) await storeOf(target).put(record);
+          },
+          onPass: (report) => reports.set(self, [...(reports.get(self) ?? []), report]),
+          onError: (error) => errors.push(error),
+        },
+        initial,
+      );
+      return [self, rebalancer] as const;
+    }),
+  );
+  return {
+    storeOf,
+    failing,
+    reports,
+    errors,
+    rebalancer: (url: string) => rebalancers.get(url)!,
+    all: [...rebalancers.values()],
+    hold: (until: Promise<void> | undefined) => (gate = until),
+    /** The nodes holding each key, and whether each holds exactly the record written. */
+    async holders(key: string): Promise<string[]> {
+      const out: string[] = [];
+      for (const url of [N1, N2, N3, N4, N5]) if ((await storeOf(url).get(key)) !== undefined) out.push(url);
+      return out;
+    },
+    [Symbol.dispose]() {
+      for (const rebalancer of rebalancers.values()) rebalancer.stop();
+    },
+  };
+}
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+test("the test data moves: the join gives N4 keys and takes keys from each old node", () => {
+  const moved = KEYS.filter((key) => replicas(RING_4, key).includes(N4));
+  expect(moved.length).toBeGreaterThan(20);
+  for (const url of [N1, N2, N3]) expect(moved.some((key) => replicas(RING_3, key).includes(url) && !replicas(RING_4, key).includes(url))).toBe(true);
+  expect(moved.some((key) => recordOf(key, KEYS.indexOf(key)).tombstone)).toBe(true);
+});
+
+describe("after a node joins", () => {
+  test("each record, tombstones included, reaches exactly its new replicas, and settle resolves once it has", async () => {
+    using nodes = await buildNodes(RING_3);
+    for (const rebalancer of nodes.all) rebalancer.ringChanged(RING_4);
+    await Promise.all(nodes.all.map((rebalancer) => rebalancer.settle()));
+    for (const [index, key] of KEYS.entries()) {
+      expect(await nodes.holders(key)).toEqual(replicas(RING_4, key).toSorted());
+      for (const url of replicas(RING_4, key)) expect(await nodes.storeOf(url).get(key)).toEqual(recordOf(key, index));
+    }
+    for (const rebalancer of nodes.all) expect(rebalancer.progress).toMatchObject({ running: false, passes: 1 });
+    const dropped = nodes.all.reduce((sum, rebalancer) => sum + rebalancer.progress.dropped, 0);
+    expect(dropped).toBe(KEYS.filter((key) => replicas(RING_4, key).includes(N4)).length);
+    expect(nodes.errors).toEqual([]);
+  });
+
+  test("a node drops nothing while a new replica fails, and places everything once a later retry reaches it", async () => {
+    jest.useFakeTimers();
+    using nodes = await buildNodes(RING_3);
+    nodes.failing.add(N4);
+    for (const rebalancer of nodes.all) rebalancer.ringChanged(RING_4);
+    await until("every node finished its first pass", () => [N1, N2, N3].every((url) => (nodes.reports.get(url)?.length ?? 0) === 1));
+    for (const url of [N1, N2, N3]) expect(nodes.reports.get(url)![0]).toMatchObject({ failedTargets: [N4], dropped: 0 });
+    for (const key of KEYS) expect(await nodes.holders(key)).toEqual(replicas(RING_3, key).toSorted());
+
+    nodes.failing.delete(N4);
+    jest.advanceTimersByTime(REBALANCE_RETRY_MS);
+    await until("every node finished its retry", () => [N1, N2, N3].every((url) => (nodes.reports.get(url)?.length ?? 0) === 2));
+    for (const key of KEYS) expect(await nodes.holders(key)).toEqual(replicas(RING_4, key).toSorted());
+    for (const url of [N1, N2, N3]) expect(nodes.reports.get(url)![1]!.failedTargets).toEqual([]);
+  });
+});
+
+describe("passes", () => {
+  test("never overlap, and the latest ring wins", async () => {
+    using nodes = await buildNodes(RING_3);
+    const rebalancer = nodes.rebalancer(N1);
+    let open: () => void = () => {};
+    nodes.hold(new Promise<void>((resolve) => (open = resolve)));
+    rebalancer.ringChanged(RING_4);
+    await until("the first pass is pushing", () => rebalancer.progress.running && nodes.storeOf(N1).scansFromStart.length === 1);
+    rebalancer.ringChanged(RING_5);
+    rebalancer.ringChanged(RING_5);
+    expect(nodes.storeOf(N1).scansFromStart).toHaveLength(1);
+    nodes.hold(undefined);
+    open();
+    // The pass for the newer ring follows at once (settle would add its retry pause here, which only a failed pass needs).
+    await until("the second pass finished", () => (nodes.reports.get(N1)?.length ?? 0) === 2);
+    await rebalancer.settle();
+    // Two passes, one after the other: RING_3 to RING_4, then RING_4 to RING_5.
+    expect(nodes.reports.get(N1)).toHaveLength(2);
+    expect(nodes.storeOf(N1).scansFromStart).toHaveLength(2);
+    expect(rebalancer.progress.running).toBe(false);
+    // N1 keeps what it replicates under RING_5, and whatever it gave up reached the replicas of the ring it gave it up under.
+    for (const key of KEYS.filter((k) => replicas(RING_3, k).includes(N1))) {
+      const holdsIt = (await nodes.storeOf(N1).get(key)) !== undefined;
+      expect(holdsIt).toBe(replicas(RING_5, key).includes(N1));
+      const handedOffUnder = replicas(RING_4, key).includes(N1) ? RING_5 : RING_4;
+      for (const url of replicas(handedOffUnder, key)) expect(await nodes.storeOf(url).get(key)).toBeDefined();
+    }
+  });
+
+  test("settle resolves at once when the data is placed for the current ring", async () => {
+    using nodes = await buildNodes(RING_3);
+    await nodes.rebalancer(N1).settle();
+    nodes.rebalancer(N1).ringChanged(RING_3);
+    await nodes.rebalancer(N1).settle();
+    expect(nodes.storeOf(N1).scansFromStart).toEqual([]);
+  });
+
+  test("a record written again meanwhile at a newer version is not dropped with the old one", async () => {
+    using nodes = await buildNodes(RING_3);
+    const key = KEYS.find((k, i) => !recordOf(k, i).tombstone && replicas(RING_3, k).includes(N1) && !replicas(RING_4, k).includes(N1))!;
+    const index = KEYS.indexOf(key);
+    let open: () => void = () => {};
+    nodes.hold(new Promise<void>((resolve) => (open = resolve)));
+    nodes.rebalancer(N1).ringChanged(RING_4);
+    await until("the pass is pushing", () => nodes.storeOf(N1).scansFromStart.length === 1);
+    const newer = { ...recordOf(key, index), value: "newer", version: { wallMs: START_MS + 10_000, counter: 0, node: N2 } };
+    await nodes.storeOf(N1).put(newer);
+    nodes.hold(undefined);
+    open();
+    await nodes.rebalancer(N1).settle();
+    expect(await nodes.storeOf(N1).get(key)).toEqual(newer);
+    for (const url of replicas(RING_4, key)) expect((await nodes.storeOf(url).get(key))?.value).toBe(`value of ${key}`);
+  });
+
+  test("a pass whose store fails is reported, not thrown, and a later retry places the data", async () => {
+    jest.useFakeTimers();
+    using nodes = await buildNodes(RING_3);
+    nodes.storeOf(N1).failScans = 1;
+    nodes.rebalancer(N1).ringChanged(RING_4);
+    await until("the failure is reported", () => nodes.errors.length === 1);
+    expect(nodes.errors[0]).toBeInstanceOf(StoreError);
+    expect(nodes.rebalancer(N1).progress.running).toBe(false);
+    jest.advanceTimersByTime(REBALANCE_RETRY_MS);
+    await until("the retry finished", () => (nodes.reports.get(N1)?.length ?? 0) === 1);
+    for (const key of KEYS.filter((k) => replicas(RING_3, k).includes(N1))) {
+      expect((await nodes.storeOf(N1).get(key)) !== undefined).toBe(replicas(RING_4, key).includes(N1));
+    }
+  });
+});

@@ -1,0 +1,307 @@
+// Quorum writes and reads through LimeNode and Replication, with three replicas (this node and two fakes) of every key.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { statusOf } from "../../src/http/errors.ts";
+import { MemberTable } from "../../src/membership/member-table.ts";
+import { NodeError } from "../../src/node/errors.ts";
+import { HintStore } from "../../src/node/hint-store.ts";
+import { HybridClock } from "../../src/node/hlc.ts";
+import { LimeNode } from "../../src/node/node.ts";
+import { quorumOf, Replication } from "../../src/node/replication.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
+import type { StoredRecord, Version } from "../../src/store/record.ts";
+import { buildTestApp, NODE_URL, START_MS, testClock, VALUE_BYTES_MAX } from "../support/app.ts";
+import { FakeReplicas } from "../support/fake-replicas.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { until } from "../support/until.ts";
+
+const SELF = "http://10.0.1.1:8484";
+const PEER_A = "http://10.0.1.2:8484";
+const PEER_B = "http://10.0.1.3:8484";
+const NODES = [SELF, PEER_A, PEER_B];
+const KEY = "user:42";
+
+/** RF=3 over three nodes: every key lives on all of them, and W = R = 2 (a majority). */
+function buildCluster(options: { hintsPath?: string } = {}) {
+  const errors: { what: string; error: unknown }[] = [];
+  const clock = testClock();
+  const members = new MemberTable(SELF, START_MS, clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 });
+  members.apply([PEER_A, PEER_B].map((nodeUrl) => ({ nodeUrl, generation: 1, heartbeat: 1, leaving: false })));
+  const replicas = new FakeReplicas([PEER_A, PEER_B], clock.now);
+  const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: clock.now });
+  const hints = new HintStore(options.hintsPath ?? ":memory:", clock.now);
+  const replication = new Replication({ self: SELF, store, peers: replicas, hints, timeoutMs: 1000, onError: (what, error) => errors.push({ what, error }) });
+  const node = new LimeNode({
+    nodeUrl: SELF,
+    store,
+    members,
+    replication,
+    vnodesPerNode: 16,
+    clock: new HybridClock(SELF, clock.now),
+    wallClock: clock.now,
+    valueBytesMax: VALUE_BYTES_MAX,
+    replicationFactor: 3,
+    writeQuorum: 0,
+    readQuorum: 0,
+  });
+  /** What each node holds of a key, by URL. */
+  const held = async (key: string) => ({
+    [SELF]: await store.get(key),
+    [PEER_A]: await replicas.store(PEER_A).get(key),
+    [PEER_B]: await replicas.store(PEER_B).get(key),
+  });
+  return { node, store, replicas, hints, replication, clock, held, errors };
+}
+
+function record(value: string, version: Partial<Version> = {}, tombstone = false): StoredRecord {
+  return { key: KEY, value, version: { wallMs: START_MS, counter: 0, node: SELF, ...version }, tombstone, expiresAtMs: undefined };
+}
+
+async function failureOf(call: Promise<unknown>): Promise<NodeError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof NodeError) return error;
+    throw error;
+  }
+  throw new Error("the call succeeded; a failure was expected");
+}
+
+test("every key has all three nodes as replicas, so each test below reaches every node", () => {
+  const { node } = buildCluster();
+  expect(node.replicasFor(KEY).toSorted()).toEqual(NODES.toSorted());
+});
+
+describe("writes", () => {
+  test("a write succeeds with one replica down and leaves a durable hint for it", async () => {
+    await using dir = await tempDir();
+    const hintsPath = join(dir.path, "hints.sqlite");
+    const { node, replicas, hints, held } = buildCluster({ hintsPath });
+    replicas.setMode(PEER_B, "down");
+    await node.set(KEY, "v1", undefined);
+    const now = await held(KEY);
+    expect([now[SELF]?.value, now[PEER_A]?.value, now[PEER_B]]).toEqual(["v1", "v1", undefined]);
+    await until("the hint for the down replica is stored", () => hints.count() === 1);
+    hints.close();
+    const reopened = new HintStore(hintsPath, () => START_MS);
+    try {
+      const [hint, ...rest] = reopened.batch(PEER_B, 10);
+      expect(rest).toEqual([]);
+      expect(hint?.record).toEqual(now[SELF]!);
+      expect(reopened.backlog()).toEqual(new Map([[PEER_B, 1]]));
+    } finally {
+      reopened.close();
+    }
+  });
+
+  test("a write with a replica down still succeeds when the hint cannot be stored (the disk failed)", async () => {
+    await using dir = await tempDir();
+    const notAFolder = join(dir.path, "file");
+    await Bun.write(notAFolder, "a file where the hints folder should be");
+    const { node, replicas, errors } = buildCluster({ hintsPath: join(notAFolder, "hints.sqlite") });
+    replicas.setMode(PEER_B, "down");
+    await node.set(KEY, "v1", undefined);
+    // The hint is written once every replica answered, after the client's answer: its failure is reported, never thrown.
+    await until("the failed hint is reported", () => errors.length === 1);
+    expect(errors[0]?.what).toBe("hint");
+    expect((await node.get(KEY)).value).toBe("v1");
+  });
+
+  test("a write that every replica takes leaves no hint", async () => {
+    const { node, hints, held } = buildCluster();
+    await node.set(KEY, "v1", undefined);
+    await until("every replica holds the write", async () => Object.values(await held(KEY)).every((r) => r?.value === "v1"));
+    expect(hints.count()).toBe(0);
+  });
+
+  test("a write fails with 503 when two replicas are down, says it may or may not have been applied, and hints both", async () => {
+    const { node, replicas, hints, store } = buildCluster();
+    replicas.setMode(PEER_A, "down");
+    replicas.setMode(PEER_B, "down");
+    const error = await failureOf(node.set(KEY, "v1", undefined));
+    expect(error.code).toBe("unavailable");
+    expect(statusOf(error.code)).toBe(503);
+    expect(error.message).toContain("may or may not have been applied");
+    // It was applied here: the client cannot know, which is what the message says.
+    expect((await store.get(KEY))?.value).toBe("v1");
+    await until("both down replicas have a hint", () => hints.count() === 2);
+    expect(hints.backlog()).toEqual(new Map([[PEER_A, 1], [PEER_B, 1]]));
+  });
+
+  test("a slow replica does not hold the write back, and gets a hint when it finally fails", async () => {
+    const { node, replicas, hints } = buildCluster();
+    replicas.setMode(PEER_B, "slow");
+    await node.set(KEY, "v1", undefined);
+    expect(replicas.held).toBe(1);
+    expect(hints.count()).toBe(0);
+    replicas.setMode(PEER_B, "down");
+    replicas.release();
+    await until("the replica that timed out has a hint", () => hints.count() === 1);
+  });
+
+  test("a coordinator whose clock is behind a replica's version retries, and its acknowledged write is the newest", async () => {
+    const { node, store, replicas, held } = buildCluster();
+    // Another coordinator, an hour ahead, wrote this key on two of the three replicas.
+    const ahead = record("from the future", { wallMs: START_MS + 3_600_000, node: PEER_A });
+    await store.put(ahead);
+    await replicas.store(PEER_A).put(ahead);
+    await node.set(KEY, "now", undefined);
+    expect(await node.get(KEY)).toMatchObject({ value: "now" });
+    await until("every replica holds the retried write", async () => Object.values(await held(KEY)).every((r) => r?.value === "now"));
+    const acknowledged = (await held(KEY))[SELF]!;
+    expect(acknowledged.version.wallMs).toBe(ahead.version.wallMs);
+    expect(acknowledged.version.counter).toBeGreaterThan(ahead.version.counter);
+  });
+});
+
+describe("reads", () => {
+  const older = record("older", { wallMs: START_MS + 1 });
+  const newer = record("newer", { wallMs: START_MS + 2 });
+  test.each<[string, StoredRecord | undefined, StoredRecord | undefined, string, string]>([
+    ["this node holds the newer version", newer, older, "newer", SELF],
+    ["the other replica holds the newer version", older, newer, "newer", PEER_A],
+    ["only the other replica holds the key", undefined, older, "older", PEER_A],
+    ["the counter breaks a tie of wall time", record("counter 1", { counter: 1 }), record("counter 2", { counter: 2 }), "counter 2", PEER_A],
+    ["the writing node breaks a tie of wall time and counter", record("by 10.0.1.1", { node: SELF }), record("by 10.0.1.9", { node: "http://10.0.1.9:8484" }), "by 10.0.1.9", PEER_A],
+  ])("when %s, a read returns the newest version among the answers", async (_name, mine, theirs, value, from) => {
+    const { node, store, replicas } = buildCluster();
+    // The third replica stays silent, so the answer comes from exactly this node and PEER_A.
+    replicas.setMode(PEER_B, "slow");
+    await replicas.store(PEER_B).put(record("newest but silent", { wallMs: START_MS + 100 }));
+    if (mine !== undefined) await store.put(mine);
+    if (theirs !== undefined) await replicas.store(PEER_A).put(theirs);
+    expect(await node.get(KEY)).toEqual({ value, nodeUrl: from });
+    replicas.release();
+  });
+
+  test("a key no replica holds is not_found (404)", async () => {
+    const { node } = buildCluster();
+    const error = await failureOf(node.get(KEY));
+    expect([error.code, statusOf(error.code)]).toEqual(["not_found", 404]);
+  });
+
+  test("a read succeeds with one replica down and fails with 503 with two down", async () => {
+    const { node, replicas } = buildCluster();
+    await node.set(KEY, "v1", undefined);
+    replicas.setMode(PEER_B, "down");
+    expect(await node.get(KEY)).toMatchObject({ value: "v1" });
+    replicas.setMode(PEER_A, "down");
+    expect((await failureOf(node.get(KEY))).code).toBe("unavailable");
+  });
+
+  test("read repair brings a stale replica and a replica missing the key up to the newest", async () => {
+    const { node, store, replicas, replication, held } = buildCluster();
+    const newest = record("v2", { wallMs: START_MS + 2 });
+    await store.put(newest);
+    await replicas.store(PEER_A).put(record("v1", { wallMs: START_MS + 1 }));
+    expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: SELF });
+    await until("both other replicas are repaired", async () => Object.values(await held(KEY)).every((r) => r?.value === "v2"));
+    expect(await held(KEY)).toEqual({ [SELF]: newest, [PEER_A]: newest, [PEER_B]: newest });
+    expect(replication.repairedCount).toBe(2);
+  });
+
+  test("read repair reaches a replica that answered after the quorum, with the newest of every answer", async () => {
+    const { node, store, replicas, held } = buildCluster();
+    const late = record("v3 from the slow one", { wallMs: START_MS + 3 });
+    await store.put(record("v1", { wallMs: START_MS + 1 }));
+    await replicas.store(PEER_A).put(record("v2", { wallMs: START_MS + 2 }));
+    await replicas.store(PEER_B).put(late);
+    replicas.setMode(PEER_B, "slow");
+    expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: PEER_A });
+    replicas.release();
+    await until("every replica holds the newest answer", async () => Object.values(await held(KEY)).every((r) => r?.value === late.value));
+  });
+});
+
+describe("deletes", () => {
+  test("a delete leaves a tombstone on every replica, and a GET after it is 404", async () => {
+    const { node, held } = buildCluster();
+    await node.set(KEY, "v1", undefined);
+    expect(await node.del(KEY)).toBe(true);
+    await until("every replica holds the tombstone", async () => Object.values(await held(KEY)).every((r) => r?.tombstone === true));
+    expect((await failureOf(node.get(KEY))).code).toBe("not_found");
+    expect(await node.del(KEY)).toBe(false);
+  });
+
+  test("a late write older than the tombstone does not bring the key back", async () => {
+    const { node, store, replicas, held } = buildCluster();
+    await node.set(KEY, "v1", undefined);
+    await until("every replica holds the write", async () => Object.values(await held(KEY)).every((r) => r?.value === "v1"));
+    const written = (await store.get(KEY))!;
+    await node.del(KEY);
+    await until("every replica holds the tombstone", async () => Object.values(await held(KEY)).every((r) => r?.tombstone === true));
+    // The write arrives again, late: a hint delivered after the delete, or a slow rebalance.
+    expect(await replicas.putReplica(PEER_A, [written])).toEqual([{ applied: false, replacedLive: false }]);
+    expect(await store.put(written)).toEqual({ applied: false, replacedLive: false });
+    expect((await failureOf(node.get(KEY))).code).toBe("not_found");
+  });
+
+  test("a delete while one replica is down reaches it by its hint, not by a resurrection", async () => {
+    const { node, replicas, hints } = buildCluster();
+    await node.set(KEY, "v1", undefined);
+    replicas.setMode(PEER_B, "down");
+    await node.del(KEY);
+    await until("the down replica has a hint", () => hints.count() === 1);
+    expect(hints.batch(PEER_B, 10).map((hint) => hint.record.tombstone)).toEqual([true]);
+  });
+});
+
+test.each([
+  [0, 1, 1],
+  [0, 2, 2],
+  [0, 3, 2],
+  [0, 4, 3],
+  [0, 5, 3],
+  [1, 3, 1],
+  [2, 3, 2],
+  [3, 3, 3],
+  [5, 3, 3],
+  [2, 1, 1],
+])("quorumOf(%p configured, %p replicas) is %p", (configured, replicas, expected) => {
+  expect(quorumOf(configured, replicas)).toBe(expected);
+});
+
+interface ReplicaOut {
+  nodeUrl: string;
+  holds: boolean;
+  version: Version | null;
+  tombstone: boolean;
+  error?: string;
+}
+
+describe("GET /api/v1/replicas/:key", () => {
+  const PEERS = ["http://127.0.0.1:7002", "http://127.0.0.1:7003"];
+
+  test("lists each replica of the key and the version it holds", async () => {
+    const clock = testClock();
+    const replicas = new FakeReplicas(PEERS, clock.now);
+    const { client, store } = buildTestApp({ clock, ringNodes: [NODE_URL, ...PEERS], peers: replicas, replicationFactor: 3 });
+    expect((await client.set(KEY, "v1")).status).toBe(200);
+    const stale = { ...(await store.get(KEY))!, version: { wallMs: START_MS - 1, counter: 0, node: NODE_URL } };
+    await replicas.store(PEERS[1]!).discard(KEY, (await replicas.store(PEERS[1]!).get(KEY))!.version);
+    await replicas.store(PEERS[1]!).put(stale);
+    const response = await client.path(`/api/v1/replicas/${KEY}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { key: string; replicas: ReplicaOut[] };
+    expect(body.key).toBe(KEY);
+    const byNode = Object.fromEntries(body.replicas.map((replica) => [replica.nodeUrl, replica]));
+    const written = (await store.get(KEY))!.version;
+    expect(byNode).toEqual({
+      [NODE_URL]: { nodeUrl: NODE_URL, holds: true, version: written, tombstone: false },
+      [PEERS[0]!]: { nodeUrl: PEERS[0]!, holds: true, version: written, tombstone: false },
+      [PEERS[1]!]: { nodeUrl: PEERS[1]!, holds: true, version: stale.version, tombstone: false },
+    });
+  });
+
+  test("reports a replica that cannot be asked, and one that holds nothing, without failing", async () => {
+    const clock = testClock();
+    const replicas = new FakeReplicas(PEERS, clock.now);
+    const { client } = buildTestApp({ clock, ringNodes: [NODE_URL, ...PEERS], peers: replicas, replicationFactor: 3 });
+    replicas.setMode(PEERS[0]!, "down");
+    const body = (await (await client.path(`/api/v1/replicas/${KEY}`)).json()) as { replicas: ReplicaOut[] };
+    const byNode = Object.fromEntries(body.replicas.map((replica) => [replica.nodeUrl, replica]));
+    expect(Object.keys(byNode).toSorted()).toEqual([NODE_URL, ...PEERS].toSorted());
+    expect(byNode[PEERS[0]!]).toMatchObject({ holds: false, error: expect.stringContaining("unreachable") });
+    expect(byNode[PEERS[1]!]).toEqual({ nodeUrl: PEERS[1]!, holds: false, version: null, tombstone: false });
+  });
+});

@@ -1,0 +1,203 @@
+// A replica down under RF=3, W=2, R=2 across real processes: the others keep serving, and hints, rebalancing or anti-entropy bring it back up to date.
+import { describe, expect, test } from "bun:test";
+import { mkdir, rm } from "node:fs/promises";
+import { storePath } from "../../src/store/open-backend.ts";
+import { SqliteBackend } from "../../src/store/sqlite.ts";
+import { fromWire, type WireRecord } from "../../src/node/record-wire.ts";
+import { CLUSTER_TEST_TIMEOUT_MS, startCluster, waitForAgreement, waitUntil, type ClusterTiming } from "../support/cluster.ts";
+import { delKey, getKey, inParallel, type Answer, interruptOnExit, ownRecord, readReplication, replicationArgs, REPLICATION_TIMING, setKey } from "../support/replication.ts";
+
+/** Dead only after a minute: a killed replica stays in every ring (stale), so its missed writes become hints. */
+const STAYS_IN_RING: ClusterTiming = { ...REPLICATION_TIMING, deadAfterMs: 60_000 };
+/** The longest interval the setting allows: anti-entropy never runs within a test, so what repairs is something else. */
+const ANTI_ENTROPY_OFF_MS = 3_600_000;
+const ANTI_ENTROPY_MS = 500;
+/** Keys written before the replica goes down, and the share of them overwritten and deleted while it is down. */
+const KEYS_BEFORE = 60;
+const OVERWRITTEN = 30;
+const DELETED = 10;
+/** New keys written while it is down. */
+const KEYS_DURING = 60;
+const CONCURRENCY = 8;
+/** Bound on every wait for a repair; a healthy run takes a few seconds at most. */
+const REPAIR_WAIT_MS = 20_000;
+const AGREE_WAIT_MS = 15_000;
+
+const keyOf = (i: number) => `down-${i}`;
+
+/** What every key should read after both phases: a value, or undefined when deleted. */
+function expectedAfterDowntime(): Map<string, string | undefined> {
+  const expected = new Map<string, string | undefined>();
+  for (let i = 0; i < KEYS_BEFORE; i++) expected.set(keyOf(i), `v1 of ${keyOf(i)}`);
+  for (let i = 0; i < OVERWRITTEN; i++) expected.set(keyOf(i), `v2 of ${keyOf(i)}`);
+  for (let i = OVERWRITTEN; i < OVERWRITTEN + DELETED; i++) expected.set(keyOf(i), undefined);
+  for (let i = KEYS_BEFORE; i < KEYS_BEFORE + KEYS_DURING; i++) expected.set(keyOf(i), `v1 of ${keyOf(i)}`);
+  return expected;
+}
+
+async function writeBefore(urls: readonly string[]): Promise<void> {
+  const keys = Array.from({ length: KEYS_BEFORE }, (_, i) => keyOf(i));
+  const answers = await inParallel(keys, CONCURRENCY, (key, i) => setKey(urls[i % urls.length]!, key, `v1 of ${key}`));
+  expect(answers.map((a) => a.status)).toEqual(keys.map(() => 200));
+}
+
+/** Overwrites, deletes and new keys through the live nodes only; every one must be acknowledged. */
+async function writeDuring(urls: readonly string[]): Promise<void> {
+  const overwrites = Array.from({ length: OVERWRITTEN }, (_, i) => keyOf(i));
+  const deletes = Array.from({ length: DELETED }, (_, i) => keyOf(OVERWRITTEN + i));
+  const fresh = Array.from({ length: KEYS_DURING }, (_, i) => keyOf(KEYS_BEFORE + i));
+  const written = await inParallel([...overwrites, ...fresh], CONCURRENCY, (key, i) =>
+    setKey(urls[i % urls.length]!, key, `${overwrites.includes(key) ? "v2" : "v1"} of ${key}`),
+  );
+  expect(written.filter((a) => a.status !== 200)).toEqual([]);
+  const deleted = await inParallel(deletes, CONCURRENCY, (key, i) => delKey(urls[i % urls.length]!, key));
+  expect(deleted.map((a) => `${a.status} ${a.text}`)).toEqual(deletes.map(() => "200 1"));
+}
+
+/** Every key reads as expected through every given node. */
+async function expectReads(urls: readonly string[], expected: ReadonlyMap<string, string | undefined>): Promise<void> {
+  const reads = await inParallel([...expected.keys()], CONCURRENCY, async (key, i) => ({ key, answer: await getKey(urls[i % urls.length]!, key) }));
+  const wrong = reads.filter(({ key, answer }) => {
+    const want = expected.get(key);
+    return want === undefined ? answer.status !== 404 : answer.status !== 200 || answer.value !== want;
+  });
+  expect(wrong.map(({ key, answer }) => `${key}: ${answer.status} ${answer.text.slice(0, 120)}`)).toEqual([]);
+}
+
+/** Keys whose record on `nodeUrl` differs from the one on `reference` (value, version and tombstone). */
+async function differingRecords(nodeUrl: string, reference: string, keys: readonly string[]): Promise<string[]> {
+  const pairs = await inParallel(keys, CONCURRENCY, async (key) => ({ key, mine: await ownRecord(nodeUrl, key), theirs: await ownRecord(reference, key) }));
+  return pairs.filter(({ mine, theirs }) => JSON.stringify(mine) !== JSON.stringify(theirs)).map(({ key }) => key);
+}
+
+/** The reference node's records must match what the client was told: acknowledged values and tombstones. */
+async function expectReference(reference: string, expected: ReadonlyMap<string, string | undefined>): Promise<Map<string, WireRecord>> {
+  const records = new Map<string, WireRecord>();
+  for (const key of expected.keys()) {
+    const record = await ownRecord(reference, key);
+    expect(record).not.toBeNull();
+    const want = expected.get(key);
+    expect(record!.tombstone).toBe(want === undefined);
+    if (want !== undefined) expect(record!.value).toBe(want);
+    records.set(key, record!);
+  }
+  return records;
+}
+
+function waitForSameRecords(victim: string, reference: string, keys: readonly string[]) {
+  return waitUntil(`${victim} holds the same record as ${reference} for all ${keys.length} keys`, () => differingRecords(victim, reference, keys), (differ) => differ.length === 0, REPAIR_WAIT_MS);
+}
+
+describe("a replica down in a three-node cluster with RF=3, W=2, R=2", () => {
+  test("writes and reads through the other two keep succeeding; after a restart, hinted handoff alone brings it up to date on disk", async () => {
+    await using cluster = await startCluster({ size: 3, backend: "sqlite", timing: STAYS_IN_RING, args: replicationArgs(ANTI_ENTROPY_OFF_MS) });
+    await using _stop = interruptOnExit(cluster);
+    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
+    const victim = cluster.node(2);
+    const live = [cluster.node(0).url, cluster.node(1).url];
+    await writeBefore(cluster.urls);
+
+    await victim.kill9();
+    await writeDuring(live);
+    const expected = expectedAfterDowntime();
+    await expectReads(live, expected);
+    // The victim stayed in every ring, so every write it missed is a hint on its coordinator.
+    const backlog = (await Promise.all(live.map(readReplication))).reduce((sum, r) => sum + (r.hintsByTarget[victim.url] ?? 0), 0);
+    expect(backlog).toBeGreaterThanOrEqual(OVERWRITTEN + DELETED + KEYS_DURING);
+
+    const rebalancedBefore = await Promise.all(live.map(async (url) => (await readReplication(url)).rebalance.streamed));
+    await victim.restart();
+    const keys = [...expected.keys()];
+    const { elapsedMs } = await waitForSameRecords(victim.url, live[0]!, keys);
+    console.log(`hinted handoff: ${backlog} hints, the restarted replica was up to date ${Math.round(elapsedMs)} ms after it answered`);
+    // A delivered batch leaves the backlog just after the replica stored it.
+    const { value: after } = await waitUntil(
+      `no hint for ${victim.url} waits`,
+      () => Promise.all(live.map(readReplication)),
+      (states) => states.every((r) => r.hintsByTarget[victim.url] === undefined),
+      REPAIR_WAIT_MS,
+    );
+    expect(after.reduce((sum, r) => sum + r.hintsDelivered, 0)).toBeGreaterThanOrEqual(backlog);
+    // No ring changed (the victim never died), so nothing was rebalanced: the hints did it.
+    expect(after.map((r) => r.rebalance.streamed)).toEqual(rebalancedBefore);
+    const reference = await expectReference(live[0]!, expected);
+
+    // SIGINT stops without a hand-off; what the replica's own file holds is what it was given.
+    expect(await victim.interrupt()).toBe(0);
+    const store = new SqliteBackend({ path: storePath({ kind: "sqlite", dataDir: victim.dataDir, nodeUrl: victim.url })!, sync: "normal", valueBytesMax: 1024 * 1024, clock: Date.now });
+    try {
+      for (const [key, record] of reference) expect(await store.get(key)).toEqual(fromWire(record));
+    } finally {
+      await store.close();
+    }
+  }, CLUSTER_TEST_TIMEOUT_MS * 2);
+
+  test("writes made while it was dead went to the live replicas only (no hints); once restarted it never serves its old values, and rebalancing and anti-entropy repair it", async () => {
+    await using cluster = await startCluster({ size: 3, backend: "sqlite", timing: REPLICATION_TIMING, args: replicationArgs(ANTI_ENTROPY_MS) });
+    await using _stop = interruptOnExit(cluster);
+    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
+    const victim = cluster.node(2);
+    const live = [cluster.node(0).url, cluster.node(1).url];
+    await writeBefore(cluster.urls);
+
+    await victim.kill9();
+    // Both survivors drop the victim from their rings: from now on a key's replicas are the two of them.
+    await waitForAgreement(live, live, AGREE_WAIT_MS);
+    // A write acknowledged by two replicas just before the kill may still have been on its way to the
+    // victim: that one missed write is rightly a hint. Writes made once it is dead add none for it.
+    const hintsForVictim = async () => (await Promise.all(live.map(readReplication))).map((r) => r.hintsByTarget[victim.url] ?? 0);
+    const hintsAtDeath = await hintsForVictim();
+    await writeDuring(live);
+    const expected = expectedAfterDowntime();
+    await expectReads(live, expected);
+    expect(await hintsForVictim()).toEqual(hintsAtDeath);
+
+    // Its only seed is frozen, so it does not rejoin at once (only a dead-member probe of the other node
+    // finds it). Until it rejoins it must say so (503), never answer alone from its own old store.
+    const seed = cluster.node(1);
+    seed.process.kill("SIGSTOP");
+    let early: { key: string; answer: Answer }[];
+    try {
+      await victim.restart();
+      early = await inParallel([...expected.keys()], CONCURRENCY, async (key) => ({ key, answer: await getKey(victim.url, key) }));
+    } finally {
+      seed.process.kill("SIGCONT");
+    }
+    const wrong = early.filter(({ key, answer }) => answer.status !== 503 && (expected.get(key) === undefined ? answer.status !== 404 : answer.value !== expected.get(key)));
+    expect(wrong.map(({ key, answer }) => `${key}: ${answer.status} ${answer.text.slice(0, 120)}`)).toEqual([]);
+    console.log(`straight after the restart: ${early.filter(({ answer }) => answer.status === 503).length} of ${early.length} reads answered 503 while it rejoined`);
+    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
+    const { elapsedMs } = await waitForSameRecords(victim.url, live[0]!, [...expected.keys()]);
+    const state = await Promise.all(cluster.urls.map(readReplication));
+    console.log(
+      `no hints: the restarted replica was up to date ${Math.round(elapsedMs)} ms after the cluster agreed; ` +
+        `streamed by rebalancing ${state.map((r) => r.rebalance.streamed).join("/")}, anti-entropy repairs ${state.map((r) => r.antiEntropyRepairs).join("/")}`,
+    );
+    await expectReference(live[0]!, expected);
+    await expectReads([victim.url], expected);
+  }, CLUSTER_TEST_TIMEOUT_MS * 2);
+
+  test("a replica that lost its whole store but never left the ring is refilled by anti-entropy alone", async () => {
+    await using cluster = await startCluster({ size: 3, backend: "sqlite", timing: STAYS_IN_RING, args: replicationArgs(ANTI_ENTROPY_MS) });
+    await using _stop = interruptOnExit(cluster);
+    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
+    const victim = cluster.node(2);
+    const live = [cluster.node(0).url, cluster.node(1).url];
+    await writeBefore(cluster.urls);
+    const keys = Array.from({ length: KEYS_BEFORE }, (_, i) => keyOf(i));
+
+    // A lost disk: the files go, the node comes back empty on the same URL before anyone holds it dead.
+    expect(await victim.interrupt()).toBe(0);
+    await rm(victim.dataDir, { recursive: true, force: true });
+    await mkdir(victim.dataDir);
+    const rebalancedBefore = await Promise.all(live.map(async (url) => (await readReplication(url)).rebalance.streamed));
+    await victim.restart();
+
+    const { elapsedMs } = await waitForSameRecords(victim.url, live[0]!, keys);
+    const state = await Promise.all(cluster.urls.map(readReplication));
+    console.log(`anti-entropy refilled an emptied replica with ${KEYS_BEFORE} keys ${Math.round(elapsedMs)} ms after it answered`);
+    // No write was made while it was down (no hints for it) and no ring changed (nothing rebalanced): only anti-entropy was left.
+    expect(state.map((r) => r.hintsByTarget[victim.url] ?? 0)).toEqual([0, 0, 0]);
+    expect(await Promise.all(live.map(async (url) => (await readReplication(url)).rebalance.streamed))).toEqual(rebalancedBefore);
+  }, CLUSTER_TEST_TIMEOUT_MS * 2);
+});
