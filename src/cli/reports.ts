@@ -12,7 +12,7 @@ export const RING_BAR_CELLS = 30;
 export function statusReport(state: StateBody, health: HealthBody, latencyMs: number): string[] {
   const r = state.replication;
   const states = countBy(state.members.map((m) => m.state));
-  const rebalance = r.rebalance.running ? "running" : "idle";
+  const rebalance = r.rebalance.running ? "running" : r.rebalance.pending ? "waiting to retry" : "idle";
   const storage = `${health.storage.type}, ${health.storage.keys} ${plural(health.storage.keys, "key")}${health.storage.error === undefined ? "" : `, ${printable(health.storage.error)}`}`;
   const head = fields([
     ["node", `${state.nodeUrl} (${health.status}, v${health.version}, answered in ${duration(latencyMs)})`],

@@ -129,7 +129,7 @@ function ReplicationDetails({ state }: { state: ClusterState }) {
       </dd>
       <dt>Rebalance</dt>
       <dd>
-        {r.rebalance.running ? "streaming now" : "idle"} · {r.rebalance.passes} passes · {formatCount(r.rebalance.streamed)} streamed · {formatCount(r.rebalance.dropped)} dropped
+        {r.rebalance.running ? "streaming now" : r.rebalance.pending ? "waiting to retry" : "idle"} · {r.rebalance.passes} passes · {formatCount(r.rebalance.streamed)} streamed · {formatCount(r.rebalance.dropped)} dropped
         {last === null ? null : ` · last ${formatMs(last.durationMs)}${last.failedTargets.length > 0 ? `, failed: ${last.failedTargets.map(shortUrl).join(", ")}` : ""}`}
       </dd>
     </dl>

@@ -30,6 +30,8 @@ export interface PassReport {
 
 export interface RebalanceProgress {
   readonly running: boolean;
+  /** True until the data is placed for the current ring: between a failed pass and its retry too. */
+  readonly pending: boolean;
   readonly passes: number;
   readonly streamed: number;
   readonly dropped: number;
@@ -52,7 +54,7 @@ export class Rebalancer {
   }
 
   get progress(): RebalanceProgress {
-    return { running: this.running !== undefined, ...this.totals, last: this.last };
+    return { running: this.running !== undefined, pending: this.placed !== this.target, ...this.totals, last: this.last };
   }
 
   /** Called on every ring change; passes never overlap, and the latest ring always wins. */

@@ -33,6 +33,7 @@ export function replicationView(node: LimeNode, status: BackgroundStatus) {
     antiEntropyRepairs: status.antiEntropyRepairs,
     rebalance: {
       running: status.rebalance.running,
+      pending: status.rebalance.pending,
       passes: status.rebalance.passes,
       streamed: status.rebalance.streamed,
       dropped: status.rebalance.dropped,

@@ -154,7 +154,7 @@ describe("reports", () => {
         hintsDelivered: 1,
         readRepairs: 0,
         antiEntropyRepairs: 2,
-        rebalance: { running: false, passes: 1, streamed: 5, dropped: 0, lastPass: null },
+        rebalance: { running: false, pending: false, passes: 1, streamed: 5, dropped: 0, lastPass: null },
       },
     };
     const health: HealthBody = {

@@ -27,7 +27,7 @@ function state(nodeUrl: string, members: readonly string[], leaving: readonly st
       hintsDelivered: 0,
       readRepairs: 0,
       antiEntropyRepairs: 0,
-      rebalance: { running: false, passes: 0, streamed: 0, dropped: 0, lastPass: null },
+      rebalance: { running: false, pending: false, passes: 0, streamed: 0, dropped: 0, lastPass: null },
     },
   };
 }

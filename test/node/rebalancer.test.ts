@@ -117,7 +117,7 @@ describe("after a node joins", () => {
       expect(await nodes.holders(key)).toEqual(replicas(RING_4, key).toSorted());
       for (const url of replicas(RING_4, key)) expect(await nodes.storeOf(url).get(key)).toEqual(recordOf(key, index));
     }
-    for (const rebalancer of nodes.all) expect(rebalancer.progress).toMatchObject({ running: false, passes: 1 });
+    for (const rebalancer of nodes.all) expect(rebalancer.progress).toMatchObject({ running: false, pending: false, passes: 1 });
     const dropped = nodes.all.reduce((sum, rebalancer) => sum + rebalancer.progress.dropped, 0);
     expect(dropped).toBe(KEYS.filter((key) => replicas(RING_4, key).includes(N4)).length);
     expect(nodes.errors).toEqual([]);
@@ -131,12 +131,15 @@ describe("after a node joins", () => {
     await until("every node finished its first pass", () => [N1, N2, N3].every((url) => (nodes.reports.get(url)?.length ?? 0) === 1));
     for (const url of [N1, N2, N3]) expect(nodes.reports.get(url)![0]).toMatchObject({ failedTargets: [N4], dropped: 0 });
     for (const key of KEYS) expect(await nodes.holders(key)).toEqual(replicas(RING_3, key).toSorted());
+    // Between the failed pass and its retry nothing runs, yet the data is not placed: pending says so.
+    for (const rebalancer of nodes.all.slice(0, 3)) expect(rebalancer.progress).toMatchObject({ running: false, pending: true });
 
     nodes.failing.delete(N4);
     jest.advanceTimersByTime(REBALANCE_RETRY_MS);
     await until("every node finished its retry", () => [N1, N2, N3].every((url) => (nodes.reports.get(url)?.length ?? 0) === 2));
     for (const key of KEYS) expect(await nodes.holders(key)).toEqual(replicas(RING_4, key).toSorted());
     for (const url of [N1, N2, N3]) expect(nodes.reports.get(url)![1]!.failedTargets).toEqual([]);
+    for (const rebalancer of nodes.all) expect(rebalancer.progress.pending).toBe(false);
   });
 });
 

@@ -27,6 +27,7 @@ export const stateResponse = t.Object({
     antiEntropyRepairs: t.Integer(),
     rebalance: t.Object({
       running: t.Boolean(),
+      pending: t.Boolean({ description: "True until the data is placed for the current ring, retries included" }),
       passes: t.Integer(),
       streamed: t.Integer({ description: "Records streamed to new replicas since start" }),
       dropped: t.Integer({ description: "Records dropped here after their new replicas confirmed them" }),
