@@ -15,6 +15,8 @@ import { fileStem } from "./store/file-name.ts";
 import { join } from "node:path";
 import type { Backend } from "./store/backend.ts";
 import { openBackend, storePath } from "./store/open-backend.ts";
+import { clusterFigures, NodeMetrics } from "./metrics/node-metrics.ts";
+import { TimedBackend } from "./metrics/timed-backend.ts";
 
 /** Exit codes for a bad setting (SPEC §3), a store that cannot open and a port that cannot be bound. */
 const EXIT_BAD_CONFIG = 2;
@@ -39,16 +41,18 @@ if (!parsed.ok) {
 const config = parsed.config;
 const logger = createLogger(config.nodeUrl, config.logLevel);
 
+const metrics = new NodeMetrics();
 let store: Backend;
 try {
-  store = openBackend({
+  // Every store operation is timed by backend for /metrics; two clock reads per operation.
+  store = new TimedBackend(openBackend({
     kind: config.storeBackend,
     dataDir: config.dataDir,
     nodeUrl: config.nodeUrl,
     sqliteSync: config.sqliteSync,
     valueBytesMax: config.valueBytesMax,
     clock: Date.now,
-  });
+  }), metrics);
   await store.check();
 } catch (error) {
   logger.log("error", "store failed to open", describeError(error));
@@ -124,6 +128,7 @@ const app = createApp(node, {
   secret: config.clusterSecret,
   clock: Date.now,
   onInternalError: (error, request) => logger.log("error", "request failed", { method: request.method, path: new URL(request.url).pathname, ...describeError(error) }),
+  metrics: { metrics, figures: () => clusterFigures(members.list(), background.status(), gossiper.roundCount), nowMs: () => performance.now() },
 });
 // Elysia turns on SO_REUSEPORT by default, which lets a second node bind a port already in use and
 // silently split that port's traffic between two stores; a port that is taken must stop the start.

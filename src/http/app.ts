@@ -16,6 +16,7 @@ import type { ReplicaService } from "../node/replica-service.ts";
 import { allowedMethods } from "./method-check.ts";
 import { publicApiCors } from "./cors.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
+import { metricsRoutes, type MetricsOptions } from "./metrics/routes.ts";
 
 export interface AppOptions {
   readonly version: string;
@@ -30,6 +31,8 @@ export interface AppOptions {
   readonly clock: () => number;
   /** Logs failures that are not the client's fault; injected so tests stay quiet. */
   readonly onInternalError?: (error: unknown, request: Request) => void;
+  /** What GET /metrics exposes and where each request is counted. */
+  readonly metrics: MetricsOptions;
 }
 
 /**
@@ -54,42 +57,52 @@ function validationMessage(error: ValidationError): string {
 
 export function createApp(node: LimeNode, options: AppOptions) {
   const limit = bodyBytesMax(node.valueBytesMax);
+  /** One JSON error for every failure; `app` is read only when a request fails, long after it is built. */
+  const errorReply = ({ code, error, request }: { code: string | number; error: unknown; request: Request }): Response => {
+    // Elysia wraps what a body parser throws in a ParseError; our reader's NodeError is the cause.
+    const cause = (error as { cause?: unknown }).cause;
+    if (code === "PARSE" && cause instanceof NodeError) return errorResponse(cause.code, cause.message);
+    if (error instanceof NodeError) {
+      if (error.code === "internal") options.onInternalError?.(error, request);
+      return errorResponse(error.code, error.message);
+    }
+    switch (code) {
+      case "VALIDATION": {
+        const invalid = error as ValidationError;
+        // A response that breaks its own schema is this node's bug, not the client's: 500, and logged.
+        if (invalid.type === "response") {
+          options.onInternalError?.(error, request);
+          return errorResponse("internal", "the node built an invalid response; it has been logged");
+        }
+        return errorResponse("bad_request", validationMessage(invalid));
+      }
+      case "PARSE":
+        return errorResponse("bad_request", "the body is not valid JSON");
+      case "NOT_FOUND": {
+        const allowed = allowedMethods(app.routes, new URL(request.url).pathname);
+        return allowed.length > 0
+          ? errorResponse("method_not_allowed", `${request.method} is not allowed here; use ${allowed.join(", ")}`, { allow: allowed.join(", ") })
+          : errorResponse("route_not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);
+      }
+      default: {
+        options.onInternalError?.(error, request);
+        const status: NodeErrorCode = "internal";
+        return errorResponse(status, "the node failed to handle this request; it has been logged");
+      }
+    }
+  };
   // Bun's own cap answers with an empty 413 before any hook runs, so it sits far above ours.
   // Each route that reads a body caps it itself (cappedJson), by Content-Length before reading.
   const app = new Elysia({ serve: { maxRequestBodySize: BUN_BODY_BYTES_MAX } })
-    .onError({ as: "global" }, ({ code, error, request }) => {
-      // Elysia wraps what a body parser throws in a ParseError; our reader's NodeError is the cause.
-      const cause = (error as { cause?: unknown }).cause;
-      if (code === "PARSE" && cause instanceof NodeError) return errorResponse(cause.code, cause.message);
-      if (error instanceof NodeError) {
-        if (error.code === "internal") options.onInternalError?.(error, request);
-        return errorResponse(error.code, error.message);
-      }
-      switch (code) {
-        case "VALIDATION": {
-          const invalid = error as ValidationError;
-          // A response that breaks its own schema is this node's bug, not the client's: 500, and logged.
-          if (invalid.type === "response") {
-            options.onInternalError?.(error, request);
-            return errorResponse("internal", "the node built an invalid response; it has been logged");
-          }
-          return errorResponse("bad_request", validationMessage(invalid));
-        }
-        case "PARSE":
-          return errorResponse("bad_request", "the body is not valid JSON");
-        case "NOT_FOUND": {
-          const allowed = allowedMethods(app.routes, new URL(request.url).pathname);
-          return allowed.length > 0
-            ? errorResponse("method_not_allowed", `${request.method} is not allowed here; use ${allowed.join(", ")}`, { allow: allowed.join(", ") })
-            : errorResponse("route_not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);
-        }
-        default: {
-          options.onInternalError?.(error, request);
-          const status: NodeErrorCode = "internal";
-          return errorResponse(status, "the node failed to handle this request; it has been logged");
-        }
-      }
+    // Destructured, not passed whole: Elysia reads which context fields a hook uses, and a hook that
+    // takes the whole context makes it parse every body, even on routes that take none.
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      // The metrics hook reads the status from `set`, which a Response returned here does not change.
+      const response = errorReply({ code, error, request });
+      set.status = response.status;
+      return response;
     })
+    .use(metricsRoutes(options.metrics))
     .use(publicApiCors())
     .use(kvRoutes(node, limit))
     .use(clusterRoutes(node, options.clock, options.status))

@@ -11,6 +11,8 @@ import { LimeNode } from "../../src/node/node.ts";
 import { Replication, type ReplicaPeers } from "../../src/node/replication.ts";
 import type { Backend } from "../../src/store/backend.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
+import { clusterFigures, NodeMetrics } from "../../src/metrics/node-metrics.ts";
+import { TimedBackend } from "../../src/metrics/timed-backend.ts";
 
 /** Elysia routes only requests with an ordinary host, so every test request goes to http://localhost. */
 export const BASE = "http://localhost";
@@ -61,7 +63,10 @@ const unreachable: GossipTransport = { syn: async () => undefined, ack2: async (
 
 export function buildTestApp(options: TestAppOptions = {}) {
   const clock = options.clock ?? testClock();
-  const store = options.store ?? new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: clock.now });
+  const rawStore = options.store ?? new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: clock.now });
+  const metrics = new NodeMetrics();
+  // Timed as main times it; on the test clock every duration is exact.
+  const store = new TimedBackend(rawStore, metrics, clock.now);
   const members = new MemberTable(NODE_URL, START_MS, clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 });
   // Other ring members are known as gossip would have told of them; nothing in-process answers for them.
   members.apply((options.ringNodes ?? []).filter((url) => url !== NODE_URL).map((nodeUrl) => ({ nodeUrl, generation: 1, heartbeat: 1, leaving: false })));
@@ -103,8 +108,9 @@ export function buildTestApp(options: TestAppOptions = {}) {
     secret: options.secret ?? "",
     clock: clock.now,
     onInternalError: (error) => internalErrors.push(error),
+    metrics: { metrics, figures: () => clusterFigures(members.list(), background.status(), gossiper.roundCount), nowMs: clock.now },
   });
-  return { app, node, store, clock, hints, internalErrors, client: clientFor((request) => app.handle(request)) };
+  return { app, node, store: rawStore, clock, hints, metrics, internalErrors, client: clientFor((request) => app.handle(request)) };
 }
 
 export type Handle = (request: Request) => Promise<Response>;

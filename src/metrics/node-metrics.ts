@@ -1,0 +1,79 @@
+// The figures one node exposes: requests and store operations as they happen, cluster state read at scrape time.
+import { Counter, gauge, Histogram, type MetricFamily } from "./registry.ts";
+import { renderText } from "./text-format.ts";
+
+/** The route label of a request no route matched: the raw path could carry a key, so it is never used. */
+export const UNMATCHED_ROUTE = "unmatched";
+
+/** Methods kept as they are; anything else a client sends is counted as OTHER, so it cannot add series. */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
+/** Cluster state as it stands when scraped; owned elsewhere, only read here. */
+export interface ClusterFigures {
+  readonly membersByState: Readonly<Record<string, number>>;
+  readonly hintBacklog: number;
+  readonly gossipRounds: number;
+  readonly rebalanceStreamed: number;
+  readonly readRepairs: number;
+}
+
+/** Counts members by state, naming every state even at zero so a dashboard sees a series vanish to 0, not to nothing. */
+export function countByState(members: readonly { readonly state: string }[]): Record<string, number> {
+  const counts: Record<string, number> = { active: 0, stale: 0, dead: 0 };
+  for (const { state } of members) counts[state] = (counts[state] ?? 0) + 1;
+  return counts;
+}
+
+/** The parts of the background status the figures need; structural, so metrics imports nothing of node. */
+interface StatusFigures {
+  readonly hintBacklog: number;
+  readonly readRepairs: number;
+  readonly rebalance: { readonly streamed: number };
+}
+
+export function clusterFigures(members: readonly { readonly state: string }[], status: StatusFigures, gossipRounds: number): ClusterFigures {
+  return {
+    membersByState: countByState(members),
+    hintBacklog: status.hintBacklog,
+    gossipRounds,
+    rebalanceStreamed: status.rebalance.streamed,
+    readRepairs: status.readRepairs,
+  };
+}
+
+export class NodeMetrics {
+  readonly requests = new Counter("limedb_http_requests_total", "HTTP requests answered, by route template, method and status.", ["route", "method", "status"]);
+  readonly requestDuration = new Histogram("limedb_http_request_duration_ms", "Time to answer an HTTP request in milliseconds, by route template and method.", ["route", "method"]);
+  readonly storeDuration = new Histogram("limedb_store_operation_duration_ms", "Time a store operation took in milliseconds, by backend and operation.", ["backend", "operation"]);
+  readonly storeFailures = new Counter("limedb_store_operation_failures_total", "Store operations that threw, by backend and operation.", ["backend", "operation"]);
+
+  recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
+    const labels = { route: route ?? UNMATCHED_ROUTE, method: KNOWN_METHODS.has(method) ? method : "OTHER" };
+    this.requests.inc({ ...labels, status: String(status) });
+    this.requestDuration.observe(labels, durationMs);
+  }
+
+  recordStoreOperation(backend: string, operation: string, durationMs: number, failed: boolean): void {
+    this.storeDuration.observe({ backend, operation }, durationMs);
+    if (failed) this.storeFailures.inc({ backend, operation });
+  }
+
+  render(figures: ClusterFigures): string {
+    return renderText([this.requests.collect(), this.requestDuration.collect(), this.storeDuration.collect(), this.storeFailures.collect(), ...clusterFamilies(figures)]);
+  }
+}
+
+/**
+ * Gossip rounds, streamed keys and repairs only ever grow, so they are counters even though they
+ * are read from their owners at scrape time rather than kept here.
+ */
+export function clusterFamilies(figures: ClusterFigures): MetricFamily[] {
+  const counter = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: "counter", samples: [{ name, labels: {}, value }] });
+  return [
+    gauge("limedb_members", "Members this node knows, by state.", Object.entries(figures.membersByState).map(([state, value]) => ({ labels: { state }, value }))),
+    gauge("limedb_hint_backlog", "Writes waiting here for replicas that were down.", [{ value: figures.hintBacklog }]),
+    counter("limedb_gossip_rounds_total", "Gossip rounds this node has started.", figures.gossipRounds),
+    counter("limedb_rebalance_streamed_total", "Keys streamed to new replicas by rebalancing.", figures.rebalanceStreamed),
+    counter("limedb_read_repairs_total", "Stale replicas repaired by reads.", figures.readRepairs),
+  ];
+}

@@ -1,0 +1,57 @@
+// A Backend decorator that times every operation of the backend it wraps into NodeMetrics.
+import type { Backend } from "../store/backend.ts";
+import type { KeyPage, PutOutcome, StoredRecord, Version } from "../store/record.ts";
+import type { NodeMetrics } from "./node-metrics.ts";
+
+export class TimedBackend implements Backend {
+  readonly kind: Backend["kind"];
+
+  constructor(
+    private readonly inner: Backend,
+    private readonly metrics: NodeMetrics,
+    /** Milliseconds, injected so tests can fix durations; main passes performance.now. */
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {
+    this.kind = inner.kind;
+  }
+
+  private async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const started = this.nowMs();
+    let failed = true;
+    try {
+      const result = await run();
+      failed = false;
+      return result;
+    } finally {
+      this.metrics.recordStoreOperation(this.kind, operation, this.nowMs() - started, failed);
+    }
+  }
+
+  get(key: string): Promise<StoredRecord | undefined> {
+    return this.timed("get", () => this.inner.get(key));
+  }
+  put(record: StoredRecord): Promise<PutOutcome> {
+    return this.timed("put", () => this.inner.put(record));
+  }
+  page(offset: number, limit: number): Promise<KeyPage> {
+    return this.timed("page", () => this.inner.page(offset, limit));
+  }
+  count(): Promise<number> {
+    return this.timed("count", () => this.inner.count());
+  }
+  scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
+    return this.timed("scan", () => this.inner.scan(afterKey, limit));
+  }
+  discard(key: string, version: Version): Promise<boolean> {
+    return this.timed("discard", () => this.inner.discard(key, version));
+  }
+  purge(beforeMs: number): Promise<number> {
+    return this.timed("purge", () => this.inner.purge(beforeMs));
+  }
+  check(): Promise<void> {
+    return this.inner.check();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

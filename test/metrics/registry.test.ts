@@ -1,0 +1,71 @@
+// Counters and histograms: label sets, cumulative buckets, and the bound on series.
+import { describe, expect, test } from "bun:test";
+import { Counter, Histogram, SERIES_MAX } from "../../src/metrics/registry.ts";
+import { clusterFamilies, countByState, NodeMetrics, UNMATCHED_ROUTE } from "../../src/metrics/node-metrics.ts";
+import { renderText } from "../../src/metrics/text-format.ts";
+import { checkHistograms, parsePrometheusText, select } from "../support/prometheus-text.ts";
+
+describe("Counter", () => {
+  test("one label set is one series whatever order the labels are written in", () => {
+    const counter = new Counter("c_total", "help", ["a", "b"]);
+    counter.inc({ a: "1", b: "2" });
+    counter.inc({ b: "2", a: "1" }, 2);
+    expect(counter.value({ a: "1", b: "2" })).toBe(3);
+    expect(counter.collect().samples).toEqual([{ name: "c_total", labels: { a: "1", b: "2" }, value: 3 }]);
+  });
+
+  test.each([[-1], [NaN]])("refuses to go down by %p", (by) => {
+    expect(() => new Counter("c_total", "help", []).inc({}, by)).toThrow();
+  });
+
+  test("keeps at most SERIES_MAX label sets and drops the rest", () => {
+    const counter = new Counter("c_total", "help", ["n"]);
+    for (let i = 0; i < SERIES_MAX + 10; i++) counter.inc({ n: String(i) });
+    expect(counter.collect().samples).toHaveLength(SERIES_MAX);
+  });
+});
+
+describe("Histogram", () => {
+  test("buckets are cumulative and the +Inf bucket equals the count", () => {
+    const histogram = new Histogram("h_ms", "help", ["route"], [1, 10, 100]);
+    for (const value of [0.5, 1, 5, 50, 500, 5000]) histogram.observe({ route: "/x" }, value);
+    const samples = parsePrometheusText(renderText([histogram.collect()]));
+    expect(select(samples, "h_ms_bucket").map((sample) => [sample.labels.le, sample.value])).toEqual([
+      ["1", 2],
+      ["10", 3],
+      ["100", 4],
+      ["+Inf", 6],
+    ]);
+    expect(select(samples, "h_ms_count")[0]?.value).toBe(6);
+    expect(select(samples, "h_ms_sum")[0]?.value).toBe(5556.5);
+    checkHistograms(samples, "h_ms");
+  });
+
+  test("refuses bounds that do not increase", () => {
+    expect(() => new Histogram("h_ms", "help", [], [1, 1])).toThrow();
+  });
+});
+
+describe("NodeMetrics", () => {
+  test("counts an unknown method as OTHER and an unmatched request under one route label", () => {
+    const metrics = new NodeMetrics();
+    metrics.recordRequest(undefined, "BREW", 404, 1);
+    expect(metrics.requests.value({ route: UNMATCHED_ROUTE, method: "OTHER", status: "404" })).toBe(1);
+  });
+
+  test("names every member state even when none is in it", () => {
+    expect(countByState([{ state: "active" }, { state: "active" }, { state: "dead" }])).toEqual({ active: 2, stale: 0, dead: 1 });
+  });
+
+  test("renders the cluster figures as gauges and counters", () => {
+    const text = renderText(clusterFamilies({ membersByState: { active: 3, stale: 0, dead: 1 }, hintBacklog: 7, gossipRounds: 12, rebalanceStreamed: 40, readRepairs: 2 }));
+    const samples = parsePrometheusText(text);
+    expect(select(samples, "limedb_members", { state: "dead" })[0]?.value).toBe(1);
+    expect(select(samples, "limedb_hint_backlog")[0]?.value).toBe(7);
+    expect(select(samples, "limedb_gossip_rounds_total")[0]?.value).toBe(12);
+    expect(select(samples, "limedb_rebalance_streamed_total")[0]?.value).toBe(40);
+    expect(select(samples, "limedb_read_repairs_total")[0]?.value).toBe(2);
+    expect(text).toContain("# TYPE limedb_members gauge\n");
+    expect(text).toContain("# TYPE limedb_gossip_rounds_total counter\n");
+  });
+});
