@@ -1,6 +1,7 @@
 // Hinted handoff: delivers each replica's hints, oldest first, once gossip says the replica is active again.
 import type { StoredRecord } from "../store/record.ts";
-import type { HintStore } from "./hint-store.ts";
+import { NodeError } from "./errors.ts";
+import type { Hint, HintStore } from "./hint-store.ts";
 
 /** Hints sent per request; delivery of a long backlog goes on round after round. */
 export const HINTS_PER_DELIVERY = 256;
@@ -18,11 +19,17 @@ export class HintDelivery {
   private running = false;
   private timer: Timer | undefined;
   private delivered = 0;
+  private refused = 0;
 
   constructor(private readonly deps: HintDeliveryDeps) {}
 
   get deliveredCount(): number {
     return this.delivered;
+  }
+
+  /** Hints dropped because their replica refused the record itself (a limit that differs between nodes). */
+  get refusedCount(): number {
+    return this.refused;
   }
 
   /** One delivery round over every target with a backlog; rounds never overlap. */
@@ -56,11 +63,35 @@ export class HintDelivery {
       if (batch.length === 0) return;
       try {
         await this.deps.push(target, batch.map((hint) => hint.record));
-      } catch {
-        return; // The replica went away again; the hints wait for the next round.
+      } catch (error) {
+        // The replica went away again: the hints wait for the next round. One that refuses the content
+        // itself would refuse it forever and block every later hint, so the batch goes one by one.
+        if (!refusal(error) || !(await this.oneByOne(target, batch))) return;
+        continue;
       }
       this.deps.hints.remove(batch.map((hint) => hint.id));
       this.delivered += batch.length;
     }
   }
+
+  /** Delivers hints singly, dropping those the replica refuses; false when the replica stops answering. */
+  private async oneByOne(target: string, batch: readonly Hint[]): Promise<boolean> {
+    for (const hint of batch) {
+      try {
+        await this.deps.push(target, [hint.record]);
+        this.delivered++;
+      } catch (error) {
+        if (!refusal(error)) return false;
+        this.refused++;
+        this.deps.onError?.(new Error(`replica ${target} refused the hint for one key and it was dropped: ${error instanceof Error ? error.message : String(error)}`));
+      }
+      this.deps.hints.remove([hint.id]);
+    }
+    return true;
+  }
+}
+
+/** A replica that answered "bad request" or "too large" refuses the record, not the moment. */
+function refusal(error: unknown): boolean {
+  return error instanceof NodeError && (error.code === "bad_request" || error.code === "too_large");
 }

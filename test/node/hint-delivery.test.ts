@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { HINTS_PER_DELIVERY, HintDelivery } from "../../src/node/hint-delivery.ts";
+import { NodeError } from "../../src/node/errors.ts";
 import { HintStore } from "../../src/node/hint-store.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
@@ -24,6 +25,7 @@ async function setup() {
   const active = new Set([BACK]);
   let failing: "before" | "after" | undefined;
   let gate: Promise<void> | undefined;
+  const refusedKeys = new Set<string>();
   const delivery = new HintDelivery({
     hints,
     isActive: (url) => active.has(url),
@@ -31,6 +33,8 @@ async function setup() {
       pushes.push({ target, keys: records.map((r) => r.key) });
       await gate;
       if (failing === "before") throw new Error("connection refused");
+      // A replica whose limits differ refuses some records outright, whenever they are sent.
+      if (records.some((r) => refusedKeys.has(r.key))) throw new NodeError("too_large", "value is over the limit of 16 UTF-8 bytes");
       for (const r of records) await stores.get(target)!.put(r);
       // The replica stored them, but its answer was lost: the hints must be delivered again, harmlessly.
       if (failing === "after") throw new Error("timed out waiting for the answer");
@@ -43,6 +47,7 @@ async function setup() {
     active,
     store: (url: string) => stores.get(url)!,
     failWith: (when: "before" | "after" | undefined) => (failing = when),
+    refuse: (key: string) => refusedKeys.add(key),
     hold: (until: Promise<void>) => (gate = until),
     async [Symbol.asyncDispose]() {
       delivery.stop();
@@ -66,6 +71,21 @@ describe("HintDelivery", () => {
     expect(s.hints.backlog()).toEqual(new Map([[STILL_DOWN, 1]]));
     expect(s.delivery.deliveredCount).toBe(3);
     expect(await s.store(STILL_DOWN).count()).toBe(0);
+  });
+
+  test("a hint the replica refuses outright is dropped, and the hints behind it still arrive", async () => {
+    await using s = await setup();
+    s.hints.add(BACK, record("a", "1", START_MS + 1));
+    s.hints.add(BACK, record("too-big", "1", START_MS + 2));
+    s.hints.add(BACK, record("c", "1", START_MS + 3));
+    s.refuse("too-big");
+    await s.delivery.round();
+    expect((await s.store(BACK).get("a"))?.value).toBe("1");
+    expect((await s.store(BACK).get("c"))?.value).toBe("1");
+    expect(await s.store(BACK).get("too-big")).toBeUndefined();
+    expect(s.hints.count()).toBe(0);
+    expect(s.delivery.deliveredCount).toBe(2);
+    expect(s.delivery.refusedCount).toBe(1);
   });
 
   test("a second round finds nothing more to deliver", async () => {
