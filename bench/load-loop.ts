@@ -1,4 +1,8 @@
 // Time-bounded load loops and a seeded index stream: every load in bench/ runs for a time budget, never a count.
+import { seededRandom } from "../test/support/seeded-random.ts";
+
+// The tests' seeded generator (mulberry32): every run picks the same keys in the same order.
+export { seededRandom };
 
 export interface Rate {
   readonly ops: number;
@@ -44,18 +48,6 @@ export async function interleave(contenders: readonly Contender[], rounds: numbe
     }
   }
   return new Map([...totals].map(([name, t]) => [name, { ...t, opsPerS: (t.ops * 1000) / t.elapsedMs }]));
-}
-
-/** mulberry32: a tiny seeded generator, so every run picks the same keys in the same order. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Precomputed draws, so picking a key costs an array read rather than a random number. */

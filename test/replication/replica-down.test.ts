@@ -88,14 +88,31 @@ function waitForSameRecords(victim: string, reference: string, keys: readonly st
   return waitUntil(`${victim} holds the same record as ${reference} for all ${keys.length} keys`, () => differingRecords(victim, reference, keys), (differ) => differ.length === 0, REPAIR_WAIT_MS);
 }
 
+/**
+ * Three sqlite nodes that agree on the ring and hold the first writes; node 2 is the one the test
+ * takes down. Disposal stops the nodes with SIGINT (no hand-off), then removes the cluster.
+ */
+async function threeWithData(timing: ClusterTiming, antiEntropyMs: number) {
+  const cluster = await startCluster({ size: 3, backend: "sqlite", timing, args: replicationArgs(antiEntropyMs) });
+  const stop = interruptOnExit(cluster);
+  const dispose = async () => {
+    await stop[Symbol.asyncDispose]();
+    await cluster[Symbol.asyncDispose]();
+  };
+  try {
+    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
+    await writeBefore(cluster.urls);
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { cluster, victim: cluster.node(2), live: [cluster.node(0).url, cluster.node(1).url], [Symbol.asyncDispose]: dispose };
+}
+
 describe("a replica down in a three-node cluster with RF=3, W=2, R=2", () => {
   test("writes and reads through the other two keep succeeding; after a restart, hinted handoff alone brings it up to date on disk", async () => {
-    await using cluster = await startCluster({ size: 3, backend: "sqlite", timing: STAYS_IN_RING, args: replicationArgs(ANTI_ENTROPY_OFF_MS) });
-    await using _stop = interruptOnExit(cluster);
-    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
-    const victim = cluster.node(2);
-    const live = [cluster.node(0).url, cluster.node(1).url];
-    await writeBefore(cluster.urls);
+    await using setup = await threeWithData(STAYS_IN_RING, ANTI_ENTROPY_OFF_MS);
+    const { cluster, victim, live } = setup;
 
     await victim.kill9();
     await writeDuring(live);
@@ -133,12 +150,8 @@ describe("a replica down in a three-node cluster with RF=3, W=2, R=2", () => {
   }, CLUSTER_TEST_TIMEOUT_MS * 2);
 
   test("writes made while it was dead went to the live replicas only (no hints); once restarted it never serves its old values, and rebalancing and anti-entropy repair it", async () => {
-    await using cluster = await startCluster({ size: 3, backend: "sqlite", timing: REPLICATION_TIMING, args: replicationArgs(ANTI_ENTROPY_MS) });
-    await using _stop = interruptOnExit(cluster);
-    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
-    const victim = cluster.node(2);
-    const live = [cluster.node(0).url, cluster.node(1).url];
-    await writeBefore(cluster.urls);
+    await using setup = await threeWithData(REPLICATION_TIMING, ANTI_ENTROPY_MS);
+    const { cluster, victim, live } = setup;
 
     await victim.kill9();
     // Both survivors drop the victim from their rings: from now on a key's replicas are the two of them.
@@ -178,12 +191,8 @@ describe("a replica down in a three-node cluster with RF=3, W=2, R=2", () => {
   }, CLUSTER_TEST_TIMEOUT_MS * 2);
 
   test("a replica that lost its whole store but never left the ring is refilled by anti-entropy alone", async () => {
-    await using cluster = await startCluster({ size: 3, backend: "sqlite", timing: STAYS_IN_RING, args: replicationArgs(ANTI_ENTROPY_MS) });
-    await using _stop = interruptOnExit(cluster);
-    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
-    const victim = cluster.node(2);
-    const live = [cluster.node(0).url, cluster.node(1).url];
-    await writeBefore(cluster.urls);
+    await using setup = await threeWithData(STAYS_IN_RING, ANTI_ENTROPY_MS);
+    const { cluster, victim, live } = setup;
     const keys = Array.from({ length: KEYS_BEFORE }, (_, i) => keyOf(i));
 
     // A lost disk: the files go, the node comes back empty on the same URL before anyone holds it dead.

@@ -1,9 +1,8 @@
 // A cluster of real node processes for cluster tests: started one seed each, read through the cluster routes, stopped together.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { StoreBackendName } from "../../src/config/settings.ts";
 import { freePort } from "./free-port.ts";
-import { startNode, type NodeProcess } from "./node-process.ts";
+import { startNode, type NodeProcess, type NodeProcessOptions } from "./node-process.ts";
 import { tempDir, type TempDir } from "./temp-dir.ts";
 
 /** Gossip and forwarding timing of a test cluster, in milliseconds; passed to every node as flags. */
@@ -32,15 +31,11 @@ export const POLL_INTERVAL_MS = 25;
 /** Characters of the last observed value quoted when a wait runs out. */
 const DIAGNOSIS_CHARS_MAX = 2_000;
 
-export interface ClusterOptions {
+/** `backend` is memory by default here: cluster tests are about membership and routing, not durability. */
+export interface ClusterOptions extends Pick<NodeProcessOptions, "backend" | "args" | "env"> {
   /** Nodes started now, all at once; node i is seeded with node i - 1 only, node 0 with none. */
   readonly size: number;
   readonly timing?: ClusterTiming;
-  /** Memory by default: cluster tests are about membership and routing, not durability. */
-  readonly backend?: StoreBackendName;
-  /** Further flags for every node, e.g. ["-cluster.secret", "s3cret"]. */
-  readonly args?: readonly string[];
-  readonly env?: Readonly<Record<string, string>>;
 }
 
 export function timingArgs(timing: ClusterTiming): string[] {
