@@ -17,6 +17,9 @@ import type { Backend } from "./store/backend.ts";
 import { openBackend, storePath } from "./store/open-backend.ts";
 import { clusterFigures, NodeMetrics } from "./metrics/node-metrics.ts";
 import { TimedBackend } from "./metrics/timed-backend.ts";
+import { countForwards } from "./metrics/forward-observer.ts";
+import { observeAll } from "./node/peer-client.ts";
+import { startTelemetry } from "./telemetry/telemetry.ts";
 
 /** Exit codes for a bad setting (SPEC §3), a store that cannot open and a port that cannot be bound. */
 const EXIT_BAD_CONFIG = 2;
@@ -28,6 +31,8 @@ const LEAVE_TIMEOUT_MS = 60_000;
 const LEAVE_GOSSIP_ROUNDS = 2;
 /** Gossip answers within this even at tiny intervals; below it a loaded machine would drop every exchange. */
 const GOSSIP_TIMEOUT_MS_MIN = 50;
+/** Spans and metrics still queued at a stop are sent within this, or lost; the stop never waits longer. */
+const TELEMETRY_SHUTDOWN_MS = 2_000;
 
 const parsed = parseConfig(Bun.argv.slice(2), process.env);
 if (!parsed.ok) {
@@ -41,7 +46,20 @@ if (!parsed.ok) {
 const config = parsed.config;
 const logger = createLogger(config.nodeUrl, config.logLevel);
 
-const metrics = new NodeMetrics();
+// Only with OTEL_ENDPOINT set: without it no request, peer call or store operation pays for telemetry.
+const telemetry =
+  config.otelEndpoint === ""
+    ? undefined
+    : startTelemetry({
+        endpoint: config.otelEndpoint,
+        exportIntervalMs: config.otelExportIntervalMs,
+        nodeUrl: config.nodeUrl,
+        version: pkg.version,
+        clock: Date.now,
+        onExportError: (error, suppressed) => logger.log("warn", "telemetry export failed", { endpoint: config.otelEndpoint, suppressed, ...describeError(error) }),
+      });
+const metrics = new NodeMetrics(telemetry?.metrics);
+const nowMs = () => performance.now();
 let store: Backend;
 try {
   // Every store operation is timed by backend for /metrics; two clock reads per operation.
@@ -70,6 +88,7 @@ const peerClient = new PeerClient({
   forwardTimeoutMs: config.forwardTimeoutMs,
   // A gossip exchange must end before the next round starts.
   gossipTimeoutMs: Math.max(GOSSIP_TIMEOUT_MS_MIN, Math.floor(config.gossipIntervalMs * 0.8)),
+  observe: telemetry === undefined ? countForwards(metrics, nowMs) : observeAll(telemetry.peerCalls, countForwards(metrics, nowMs)),
 });
 const gossiper = new Gossiper({ table: members, transport: peerClient, seeds: config.nodePeers, random: Math.random });
 members.onChange((changes) => {
@@ -119,6 +138,9 @@ const background = new Background({
   onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
 });
 
+const figures = () => clusterFigures(members.list(), background.status(), gossiper.roundCount);
+telemetry?.watchCluster(figures);
+
 const app = createApp(node, {
   version: pkg.version,
   gossip: gossiper,
@@ -128,7 +150,8 @@ const app = createApp(node, {
   secret: config.clusterSecret,
   clock: Date.now,
   onInternalError: (error, request) => logger.log("error", "request failed", { method: request.method, path: new URL(request.url).pathname, ...describeError(error) }),
-  metrics: { metrics, figures: () => clusterFigures(members.list(), background.status(), gossiper.roundCount), nowMs: () => performance.now() },
+  metrics: { metrics, figures, nowMs },
+  tracing: telemetry?.requests,
 });
 // Elysia turns on SO_REUSEPORT by default, which lets a second node bind a port already in use and
 // silently split that port's traffic between two stores; a port that is taken must stop the start.
@@ -151,6 +174,7 @@ logger.log("info", "node started", {
   storePath: storePath({ kind: config.storeBackend, dataDir: config.dataDir, nodeUrl: config.nodeUrl }),
   virtualNodes: config.virtualNodes,
   peers: config.nodePeers,
+  telemetry: config.otelEndpoint === "" ? "off" : config.otelEndpoint,
 });
 
 let stopping = false;
@@ -173,6 +197,7 @@ async function stop(reason: string, leave: boolean): Promise<void> {
   await app.stop();
   await store.close();
   hints.close();
+  await telemetry?.shutdown(TELEMETRY_SHUTDOWN_MS);
   process.exit(0);
 }
 // SIGTERM (docker stop, the cluster script) leaves gracefully; Ctrl-C stops at once, data stays on disk.

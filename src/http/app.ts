@@ -17,6 +17,7 @@ import { allowedMethods } from "./method-check.ts";
 import { publicApiCors } from "./cors.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 import { metricsRoutes, type MetricsOptions } from "./metrics/routes.ts";
+import { requestHooks, type RequestTracing } from "./request-hooks.ts";
 
 export interface AppOptions {
   readonly version: string;
@@ -31,8 +32,10 @@ export interface AppOptions {
   readonly clock: () => number;
   /** Logs failures that are not the client's fault; injected so tests stay quiet. */
   readonly onInternalError?: (error: unknown, request: Request) => void;
-  /** What GET /metrics exposes and where each request is counted. */
-  readonly metrics: MetricsOptions;
+  /** What GET /metrics exposes, and the clock (ms) each request is timed by. */
+  readonly metrics: MetricsOptions & { readonly nowMs: () => number };
+  /** Server spans; given only when OTEL_ENDPOINT is set. */
+  readonly tracing?: RequestTracing;
 }
 
 /**
@@ -102,6 +105,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
       set.status = response.status;
       return response;
     })
+    .use(requestHooks({ metrics: options.metrics.metrics, nowMs: options.metrics.nowMs, tracing: options.tracing }))
     .use(metricsRoutes(options.metrics))
     .use(publicApiCors())
     .use(kvRoutes(node, limit))

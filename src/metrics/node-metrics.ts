@@ -41,25 +41,51 @@ export function clusterFigures(members: readonly { readonly state: string }[], s
   };
 }
 
+/**
+ * A second home for the figures NodeMetrics records as they happen: the OpenTelemetry exporter
+ * when OTEL_ENDPOINT is set. Cluster figures are read by the mirror itself when it exports.
+ */
+export interface MetricsMirror {
+  request(route: string, method: string, status: number, durationMs: number): void;
+  storeOperation(backend: string, operation: string, durationMs: number, failed: boolean): void;
+  forward(route: string, durationMs: number, failure: string | undefined): void;
+}
+
 export class NodeMetrics {
+  constructor(private readonly mirror?: MetricsMirror) {}
+
   readonly requests = new Counter("limedb_http_requests_total", "HTTP requests answered, by route template, method and status.", ["route", "method", "status"]);
   readonly requestDuration = new Histogram("limedb_http_request_duration_ms", "Time to answer an HTTP request in milliseconds, by route template and method.", ["route", "method"]);
   readonly storeDuration = new Histogram("limedb_store_operation_duration_ms", "Time a store operation took in milliseconds, by backend and operation.", ["backend", "operation"]);
   readonly storeFailures = new Counter("limedb_store_operation_failures_total", "Store operations that threw, by backend and operation.", ["backend", "operation"]);
+  readonly forwards = new Counter("limedb_forwards_total", "Requests this node sent to peers (forwarded, replicated, hinted, streamed and gossip), by the peer's route template.", ["route"]);
+  readonly forwardFailures = new Counter("limedb_forward_failures_total", "Requests to peers that failed, by route template and reason: timeout, unreachable, or the peer's status (5xx, 401).", ["route", "reason"]);
+  readonly forwardDuration = new Histogram("limedb_forward_duration_ms", "Time until a peer's answer began in milliseconds, by route template.", ["route"]);
 
   recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
     const labels = { route: route ?? UNMATCHED_ROUTE, method: KNOWN_METHODS.has(method) ? method : "OTHER" };
     this.requests.inc({ ...labels, status: String(status) });
     this.requestDuration.observe(labels, durationMs);
+    this.mirror?.request(labels.route, labels.method, status, durationMs);
   }
 
   recordStoreOperation(backend: string, operation: string, durationMs: number, failed: boolean): void {
     this.storeDuration.observe({ backend, operation }, durationMs);
     if (failed) this.storeFailures.inc({ backend, operation });
+    this.mirror?.storeOperation(backend, operation, durationMs, failed);
+  }
+
+  /** `failure` is undefined for a call the peer answered as it should. */
+  recordForward(route: string, durationMs: number, failure: string | undefined): void {
+    this.forwards.inc({ route });
+    this.forwardDuration.observe({ route }, durationMs);
+    if (failure !== undefined) this.forwardFailures.inc({ route, reason: failure });
+    this.mirror?.forward(route, durationMs, failure);
   }
 
   render(figures: ClusterFigures): string {
-    return renderText([this.requests.collect(), this.requestDuration.collect(), this.storeDuration.collect(), this.storeFailures.collect(), ...clusterFamilies(figures)]);
+    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.forwards, this.forwardFailures, this.forwardDuration];
+    return renderText([...recorded.map((metric) => metric.collect()), ...clusterFamilies(figures)]);
   }
 }
 

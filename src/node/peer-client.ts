@@ -11,6 +11,40 @@ export const STREAM_TIMEOUT_MS = 30_000;
 /** The header that carries CLUSTER_SECRET on internal requests. */
 export const SECRET_HEADER = "x-limedb-secret";
 
+/** The route templates this client calls, as the peer names them: what spans and metrics show, never a key. */
+export const PEER_ROUTES = {
+  gossip: "POST /gossip",
+  directGet: "GET /api/v1/direct/get/:key",
+  directSet: "POST /api/v1/set/direct",
+  directDel: "DELETE /api/v1/direct/del/:key",
+  replicaPut: "POST /api/v1/replica/put",
+  replicaGet: "GET /api/v1/replica/get/:key",
+  digests: "POST /api/v1/replica/digests",
+  bucketRecords: "POST /api/v1/replica/bucket-records",
+} as const;
+export type PeerRoute = (typeof PEER_ROUTES)[keyof typeof PEER_ROUTES];
+
+/** One call to a peer as an observer sees it. */
+export interface PeerCall {
+  readonly route: PeerRoute;
+  readonly target: string;
+}
+
+/**
+ * Wraps every call to a peer: tracing puts its trace context into `headers` and times a client
+ * span, metrics count the call and its failures. It calls `send` exactly once and returns (or
+ * throws) what `send` did.
+ */
+export type PeerObserver = (call: PeerCall, headers: Record<string, string>, send: () => Promise<Response>) => Promise<Response>;
+
+/** Several observers as one; the first sees each call outermost. */
+export function observeAll(...observers: readonly PeerObserver[]): PeerObserver {
+  return observers.reduceRight<PeerObserver>(
+    (inner, outer) => (call, headers, send) => outer(call, headers, () => inner(call, headers, send)),
+    (_call, _headers, send) => send(),
+  );
+}
+
 export interface PeerClientOptions {
   readonly secret: string;
   /** Bound on a forwarded request; past it the client gets 504. */
@@ -18,6 +52,8 @@ export interface PeerClientOptions {
   /** Bound on one gossip exchange; a slow peer only delays news to the next round. */
   readonly gossipTimeoutMs: number;
   readonly fetch?: typeof fetch;
+  /** Sees every call; main passes metrics and, with OTEL_ENDPOINT set, tracing. */
+  readonly observe?: PeerObserver;
 }
 
 interface ErrorBody {
@@ -34,7 +70,7 @@ export class PeerClient implements GossipTransport {
 
   async syn(target: string, message: Syn): Promise<Ack | undefined> {
     try {
-      const response = await this.send(target, "/gossip", { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
+      const response = await this.send(target, PEER_ROUTES.gossip, "/gossip", { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
       if (!response.ok) return undefined;
       const body: unknown = await response.json();
       return isAck(body) ? body : undefined;
@@ -45,7 +81,7 @@ export class PeerClient implements GossipTransport {
 
   async ack2(target: string, message: Ack2): Promise<void> {
     try {
-      const response = await this.send(target, "/gossip", { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
+      const response = await this.send(target, PEER_ROUTES.gossip, "/gossip", { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
       await response.arrayBuffer();
     } catch {
       // A lost ACK2 is repaired by the next round.
@@ -54,7 +90,7 @@ export class PeerClient implements GossipTransport {
 
   /** The owner's value, or undefined when it holds none. */
   async getDirect(target: string, key: string): Promise<{ value: string; nodeUrl: string } | undefined> {
-    const response = await this.forward(target, `/api/v1/direct/get/${encodeURIComponent(key)}`, { method: "GET" });
+    const response = await this.forward(target, PEER_ROUTES.directGet, `/api/v1/direct/get/${encodeURIComponent(key)}`, { method: "GET" });
     if (response.status === 404) {
       await this.expectCode(response, target, "not_found");
       return undefined;
@@ -65,12 +101,12 @@ export class PeerClient implements GossipTransport {
   }
 
   async setDirect(target: string, key: string, value: string, ttlMs: number | undefined): Promise<void> {
-    const response = await this.forward(target, "/api/v1/set/direct", { method: "POST", body: JSON.stringify({ key, value, ttlMs }) });
+    const response = await this.forward(target, PEER_ROUTES.directSet, "/api/v1/set/direct", { method: "POST", body: JSON.stringify({ key, value, ttlMs }) });
     if ((await this.readText(response, target)) !== "OK") throw garbage(target);
   }
 
   async delDirect(target: string, key: string): Promise<boolean> {
-    const response = await this.forward(target, `/api/v1/direct/del/${encodeURIComponent(key)}`, { method: "DELETE" });
+    const response = await this.forward(target, PEER_ROUTES.directDel, `/api/v1/direct/del/${encodeURIComponent(key)}`, { method: "DELETE" });
     const text = await this.readText(response, target);
     if (text !== "1" && text !== "0") throw garbage(target);
     return text === "1";
@@ -79,7 +115,7 @@ export class PeerClient implements GossipTransport {
   /** Stores records on a replica (last write wins there) and returns its outcome for each. */
   async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.forwardTimeoutMs): Promise<PutOutcome[]> {
     const body = JSON.stringify({ records: records.map(toWire) });
-    const response = await this.forward(target, "/api/v1/replica/put", { method: "POST", body }, timeoutMs);
+    const response = await this.forward(target, PEER_ROUTES.replicaPut, "/api/v1/replica/put", { method: "POST", body }, timeoutMs);
     const answer = await this.readJson(response, target);
     if (!isOutcomeBatch(answer) || answer.outcomes.length !== records.length) throw garbage(target);
     return answer.outcomes;
@@ -87,7 +123,7 @@ export class PeerClient implements GossipTransport {
 
   /** A replica's record of a key, tombstones included, or undefined when it holds none. */
   async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
-    const response = await this.forward(target, `/api/v1/replica/get/${encodeURIComponent(key)}`, { method: "GET" });
+    const response = await this.forward(target, PEER_ROUTES.replicaGet, `/api/v1/replica/get/${encodeURIComponent(key)}`, { method: "GET" });
     const answer = await this.readJson(response, target);
     if (!isReplicaRead(answer)) throw garbage(target);
     return answer.record === null ? undefined : fromWire(answer.record);
@@ -95,7 +131,7 @@ export class PeerClient implements GossipTransport {
 
   /** Anti-entropy, step one: the buckets whose digests differ between this node and the target. */
   async differingBuckets(target: string, from: string, digests: readonly number[]): Promise<number[]> {
-    const response = await this.forward(target, "/api/v1/replica/digests", { method: "POST", body: JSON.stringify({ from, digests }) }, STREAM_TIMEOUT_MS);
+    const response = await this.forward(target, PEER_ROUTES.digests, "/api/v1/replica/digests", { method: "POST", body: JSON.stringify({ from, digests }) }, STREAM_TIMEOUT_MS);
     const answer = (await this.readJson(response, target)) as { buckets?: unknown };
     const buckets = answer.buckets;
     if (!Array.isArray(buckets) || !buckets.every((b) => Number.isInteger(b) && b >= 0)) throw garbage(target);
@@ -105,16 +141,16 @@ export class PeerClient implements GossipTransport {
   /** Anti-entropy, step two: the target's shared records in those buckets, a bounded page after `after`. */
   async bucketRecords(target: string, from: string, buckets: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
     const body = JSON.stringify({ from, buckets, after: after ?? null });
-    const response = await this.forward(target, "/api/v1/replica/bucket-records", { method: "POST", body }, STREAM_TIMEOUT_MS);
+    const response = await this.forward(target, PEER_ROUTES.bucketRecords, "/api/v1/replica/bucket-records", { method: "POST", body }, STREAM_TIMEOUT_MS);
     const answer = (await this.readJson(response, target)) as { records?: unknown; next?: unknown };
     if (!isRecordBatch({ records: answer.records }) || !(answer.next === null || typeof answer.next === "string")) throw garbage(target);
     return { records: (answer.records as WireRecord[]).map(fromWire), next: answer.next ?? undefined };
   }
 
   /** Sends a forwarded request; a peer that is down is 503, one that is too slow is 504. */
-  private async forward(target: string, path: string, init: RequestInit, timeoutMs = this.options.forwardTimeoutMs): Promise<Response> {
+  private async forward(target: string, route: PeerRoute, path: string, init: RequestInit, timeoutMs = this.options.forwardTimeoutMs): Promise<Response> {
     try {
-      return await this.send(target, path, init, timeoutMs);
+      return await this.send(target, route, path, init, timeoutMs);
     } catch (error) {
       if (timedOut(error)) {
         throw new NodeError("timeout", `owner ${target} did not answer within ${timeoutMs} ms; the write may or may not have been applied`, { cause: error });
@@ -123,10 +159,12 @@ export class PeerClient implements GossipTransport {
     }
   }
 
-  private send(target: string, path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  private send(target: string, route: PeerRoute, path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.options.secret !== "") headers[SECRET_HEADER] = this.options.secret;
-    return this.fetch(`${target}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+    // The observer may add headers (trace context) before `send` runs, so they are read when it does.
+    const send = () => this.fetch(`${target}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+    return this.options.observe === undefined ? send() : this.options.observe({ route, target }, headers, send);
   }
 
   /** A peer's error answer passes through with its code when it is one a client could get anyway. */

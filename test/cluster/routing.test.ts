@@ -1,8 +1,10 @@
 // Any node serves any key across real node processes: forwarding to the ring's owner, and failures when the owner is gone.
 import { describe, expect, test } from "bun:test";
-import { buildRing, ownerOf, type Ring } from "../../src/ring/ring.ts";
+import { ownerOf } from "../../src/ring/ring.ts";
 import { allKeys, clientFor, type Client } from "../support/app.ts";
 import { CLUSTER_TEST_TIMEOUT_MS,
+  expectedRing,
+  keyOwnedBy,
   readRing,
   readState,
   REQUEST_TIMEOUT_MS,
@@ -38,20 +40,6 @@ async function forEachLimited<T>(items: readonly T[], work: (item: T) => Promise
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
-
-/** The ring the nodes should be using, built here from their URLs and the vnode count they report. */
-async function expectedRing(urls: readonly string[]): Promise<Ring> {
-  const { virtualNodesPerNode } = await readRing(urls[0]!);
-  return buildRing(urls, virtualNodesPerNode);
-}
-
-/** A key that `ring` places on `owner`: the first of owned-0, owned-1, … that lands there. */
-function keyOwnedBy(ring: Ring, owner: string): string {
-  for (let i = 0; ; i++) {
-    const key = `owned-${i}`;
-    if (ownerOf(ring, key) === owner) return key;
-  }
 }
 
 describe("a four-node cluster routes every key to its owner", () => {

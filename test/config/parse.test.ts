@@ -29,6 +29,7 @@ const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   valueBytesMax: { flag: "2048", env: "4096", fromFlag: 2048, fromEnv: 4096, fallback: 1024 * 1024 },
   replicationFactor: { flag: "4", env: "5", fromFlag: 4, fromEnv: 5, fallback: 3 },
   otelEndpoint: { flag: "http://otel:4318", env: "https://collector:4318/v1", fromFlag: "http://otel:4318/", fromEnv: "https://collector:4318/v1", fallback: "" },
+  otelExportIntervalMs: { flag: "200", env: "10000", fromFlag: 200, fromEnv: 10000, fallback: 5000 },
   logLevel: { flag: "debug", env: "warn", fromFlag: "debug", fromEnv: "warn", fallback: "info" },
   clusterSecret: { flag: "flag-secret", env: "env-secret", fromFlag: "flag-secret", fromEnv: "env-secret", fallback: "" },
   // Timing rows keep interval < stale < dead against the other settings' defaults.

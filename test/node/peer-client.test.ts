@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Ack, Ack2, Syn } from "../../src/membership/messages.ts";
 import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
-import { PeerClient, SECRET_HEADER } from "../../src/node/peer-client.ts";
+import { observeAll, PEER_ROUTES, PeerClient, SECRET_HEADER, type PeerCall, type PeerObserver, type PeerRoute } from "../../src/node/peer-client.ts";
 import { freePort } from "../support/free-port.ts";
 
 /** Short enough to keep the suite quick, long enough that a loaded machine still answers a healthy peer. */
@@ -17,6 +17,7 @@ interface Seen {
   /** The path exactly as it arrived, still URL-encoded. */
   readonly rawPath: string;
   readonly secret: string | null;
+  readonly traceparent: string | null;
   readonly body: string;
 }
 
@@ -34,7 +35,7 @@ function fakePeer(answer: (request: Request, body: string) => Response | Promise
     async fetch(request) {
       const body = await request.text();
       const rawPath = request.url.slice(request.url.indexOf("/", "http://".length));
-      seen.push({ method: request.method, rawPath, secret: request.headers.get(SECRET_HEADER), body });
+      seen.push({ method: request.method, rawPath, secret: request.headers.get(SECRET_HEADER), traceparent: request.headers.get("traceparent"), body });
       return answer(request, body);
     },
   });
@@ -204,6 +205,56 @@ describe("the cluster secret", () => {
     await call(client(SECRET), peer.url).catch(() => undefined);
     await call(client(""), peer.url).catch(() => undefined);
     expect(peer.seen.map((s) => s.secret)).toEqual([SECRET, null]);
+  });
+});
+
+describe("the peer observer", () => {
+  const KEY = "a/key?that#must-not-show";
+  const CALLS: [string, (peer: PeerClient, target: string) => Promise<unknown>, PeerRoute][] = [
+    ["getDirect", (peer, target) => peer.getDirect(target, KEY), PEER_ROUTES.directGet],
+    ["setDirect", (peer, target) => peer.setDirect(target, KEY, "v", undefined), PEER_ROUTES.directSet],
+    ["delDirect", (peer, target) => peer.delDirect(target, KEY), PEER_ROUTES.directDel],
+    ["putReplica", (peer, target) => peer.putReplica(target, []), PEER_ROUTES.replicaPut],
+    ["getReplica", (peer, target) => peer.getReplica(target, KEY), PEER_ROUTES.replicaGet],
+    ["differingBuckets", (peer, target) => peer.differingBuckets(target, SELF, [1]), PEER_ROUTES.digests],
+    ["bucketRecords", (peer, target) => peer.bucketRecords(target, SELF, [1], undefined), PEER_ROUTES.bucketRecords],
+    ["syn", (peer, target) => peer.syn(target, SYN), PEER_ROUTES.gossip],
+    ["ack2", (peer, target) => peer.ack2(target, ACK2), PEER_ROUTES.gossip],
+  ];
+
+  test.each(CALLS)("%s shows the observer its route template and target, never the key, and headers it adds reach the peer", async (_name, call, route) => {
+    await using peer = fakePeer(() => new Response("nope", { status: 500 }));
+    const calls: PeerCall[] = [];
+    const observe: PeerObserver = (seen, headers, send) => {
+      calls.push(seen);
+      headers.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      return send();
+    };
+    await call(new PeerClient({ secret: "", forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, observe }), peer.url).catch(() => undefined);
+    expect(calls).toEqual([{ route, target: peer.url }]);
+    expect(route).not.toContain("must-not-show");
+    expect(peer.seen.map((seen) => seen.traceparent)).toEqual(["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]);
+  });
+
+  test("observeAll runs the first observer outermost and sends once", async () => {
+    const order: string[] = [];
+    const tagged =
+      (name: string): PeerObserver =>
+      async (_call, _headers, send) => {
+        order.push(`${name} in`);
+        const response = await send();
+        order.push(`${name} out`);
+        return response;
+      };
+    let sends = 0;
+    const response = await observeAll(tagged("outer"), tagged("inner"))({ route: PEER_ROUTES.gossip, target: SELF }, {}, async () => {
+      sends += 1;
+      order.push("send");
+      return new Response("ok", { status: 201 });
+    });
+    expect(response.status).toBe(201);
+    expect(sends).toBe(1);
+    expect(order).toEqual(["outer in", "inner in", "send", "inner out", "outer out"]);
   });
 });
 

@@ -1,5 +1,6 @@
 // A standalone node's HTTP app built as src/main.ts builds it, with a memory store and a clock the test moves.
 import { createApp } from "../../src/http/app.ts";
+import type { RequestTracing } from "../../src/http/request-hooks.ts";
 import { HybridClock } from "../../src/node/hlc.ts";
 import { Gossiper } from "../../src/membership/gossiper.ts";
 import { MemberTable } from "../../src/membership/member-table.ts";
@@ -51,6 +52,8 @@ export interface TestAppOptions {
   readonly replicationFactor?: number;
   /** Called by POST /api/v1/admin/leave. */
   readonly leave?: () => void;
+  /** Server spans, as main passes them with OTEL_ENDPOINT set. */
+  readonly tracing?: RequestTracing;
 }
 
 /** No other node answers in-process: replica calls fail as they would with every peer down. */
@@ -109,6 +112,7 @@ export function buildTestApp(options: TestAppOptions = {}) {
     clock: clock.now,
     onInternalError: (error) => internalErrors.push(error),
     metrics: { metrics, figures: () => clusterFigures(members.list(), background.status(), gossiper.roundCount), nowMs: clock.now },
+    tracing: options.tracing,
   });
   return { app, node, store: rawStore, clock, hints, metrics, internalErrors, client: clientFor((request) => app.handle(request)) };
 }

@@ -1,6 +1,7 @@
 // A cluster of real node processes for cluster tests: started one seed each, read through the cluster routes, stopped together.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { buildRing, ownerOf, type Ring } from "../../src/ring/ring.ts";
 import { freePort } from "./free-port.ts";
 import { startNode, type NodeProcess, type NodeProcessOptions } from "./node-process.ts";
 import { tempDir, type TempDir } from "./temp-dir.ts";
@@ -259,4 +260,18 @@ export function agreeOn(views: Views, expected: readonly string[]): boolean {
 /** Waits until every node of `nodeUrls` agrees that the cluster is exactly `expected`. */
 export function waitForAgreement(nodeUrls: readonly string[], expected: readonly string[], timeoutMs: number) {
   return waitUntil(`every node lists ${expected.join(", ")} and reports the same ring`, () => readViews(nodeUrls), (views) => agreeOn(views, expected), timeoutMs);
+}
+
+/** The ring the nodes should be using, built here from their URLs and the vnode count they report. */
+export async function expectedRing(urls: readonly string[]): Promise<Ring> {
+  const { virtualNodesPerNode } = await readRing(urls[0]!);
+  return buildRing(urls, virtualNodesPerNode);
+}
+
+/** A key that `ring` places on `owner`: the first of <prefix>0, <prefix>1, … that lands there. */
+export function keyOwnedBy(ring: Ring, owner: string, prefix = "owned-"): string {
+  for (let i = 0; ; i++) {
+    const key = `${prefix}${i}`;
+    if (ownerOf(ring, key) === owner) return key;
+  }
 }

@@ -1,0 +1,121 @@
+// OpenTelemetry for one node when OTEL_ENDPOINT is set: OTLP/HTTP traces and metrics, exported in the background.
+import { context, propagation, type Tracer } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { setGlobalErrorHandler, W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import type { RequestTracing } from "../http/request-hooks.ts";
+import type { ClusterFigures, MetricsMirror } from "../metrics/node-metrics.ts";
+import type { PeerObserver } from "../node/peer-client.ts";
+import { otelMetricsMirror, watchClusterFigures } from "./otel-metrics.ts";
+import { tracePeerCalls } from "./peer-tracing.ts";
+import { otelRequestTracing } from "./request-tracing.ts";
+
+/**
+ * Bound on one export. A collector that hangs holds one export this long; meanwhile spans queue
+ * up to SPAN_QUEUE_MAX and newer ones are dropped, so a request never waits on the collector.
+ */
+export const EXPORT_TIMEOUT_MS = 10_000;
+/** Finished spans kept for export; past it spans are dropped rather than memory grown. */
+const SPAN_QUEUE_MAX = 4096;
+const SPAN_BATCH_MAX = 512;
+/** A collector that stays down is reported once per this, not once per export. */
+export const EXPORT_ERROR_REPORT_INTERVAL_MS = 60_000;
+const SCOPE = "limedb";
+
+export interface TelemetryOptions {
+  /** The collector's OTLP/HTTP base URL; traces go to /v1/traces and metrics to /v1/metrics under it. */
+  readonly endpoint: string;
+  readonly exportIntervalMs: number;
+  readonly nodeUrl: string;
+  readonly version: string;
+  /** Told of a failed export at most once per EXPORT_ERROR_REPORT_INTERVAL_MS, with how many it kept quiet. */
+  readonly onExportError: (error: unknown, suppressed: number) => void;
+  readonly clock: () => number;
+}
+
+export interface Telemetry {
+  readonly requests: RequestTracing;
+  readonly peerCalls: PeerObserver;
+  readonly metrics: MetricsMirror;
+  /** Starts exporting the cluster state; called once it exists, after the node is built. */
+  watchCluster(figures: () => ClusterFigures): void;
+  /** Exports what is left and stops, within `timeoutMs`. */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+function signalUrl(endpoint: string, signal: "traces" | "metrics"): string {
+  return `${endpoint.endsWith("/") ? endpoint : `${endpoint}/`}v1/${signal}`;
+}
+
+/** Reports the first failure at once, then at most one per interval, counting the ones in between. */
+function throttled(report: TelemetryOptions["onExportError"], clock: () => number): (error: unknown) => void {
+  let lastMs = -Infinity;
+  let suppressed = 0;
+  return (error) => {
+    const now = clock();
+    if (now - lastMs < EXPORT_ERROR_REPORT_INTERVAL_MS) {
+      suppressed += 1;
+      return;
+    }
+    report(error, suppressed);
+    lastMs = now;
+    suppressed = 0;
+  };
+}
+
+let contextManagerSet = false;
+
+/** One per process: the active span follows each request through its awaits, and travels as W3C traceparent. */
+export function enableTraceContext(): void {
+  if (contextManagerSet) return;
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  contextManagerSet = true;
+}
+
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  enableTraceContext();
+  // Export failures reach the SDK's global handler; without this it would stay silent.
+  setGlobalErrorHandler(throttled(options.onExportError, options.clock));
+  const resource = resourceFromAttributes({ "service.name": SCOPE, "service.version": options.version, "service.instance.id": options.nodeUrl });
+  const traceExporter = new OTLPTraceExporter({ url: signalUrl(options.endpoint, "traces"), timeoutMillis: EXPORT_TIMEOUT_MS });
+  const tracerProvider = new TracerProvider({
+    resource,
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: traceExporter,
+        scheduledDelayMillis: options.exportIntervalMs,
+        exportTimeoutMillis: EXPORT_TIMEOUT_MS,
+        maxQueueSize: SPAN_QUEUE_MAX,
+        maxExportBatchSize: SPAN_BATCH_MAX,
+      }),
+    ],
+  });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter({ url: signalUrl(options.endpoint, "metrics"), timeoutMillis: EXPORT_TIMEOUT_MS }),
+        exportIntervalMillis: options.exportIntervalMs,
+        // The reader refuses a timeout longer than its interval.
+        exportTimeoutMillis: Math.min(EXPORT_TIMEOUT_MS, options.exportIntervalMs),
+      }),
+    ],
+  });
+  const tracer: Tracer = tracerProvider.getTracer(SCOPE, options.version);
+  const meter = meterProvider.getMeter(SCOPE, options.version);
+  return {
+    requests: otelRequestTracing(tracer),
+    peerCalls: tracePeerCalls(tracer),
+    metrics: otelMetricsMirror(meter),
+    watchCluster: (figures) => watchClusterFigures(meter, figures),
+    async shutdown(timeoutMs) {
+      const done = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+      await Promise.race([done, Bun.sleep(timeoutMs)]);
+    },
+  };
+}
