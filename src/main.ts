@@ -15,7 +15,7 @@ import { fileStem } from "./store/file-name.ts";
 import { join } from "node:path";
 import type { Backend } from "./store/backend.ts";
 import { openBackend, storePath } from "./store/open-backend.ts";
-import { clusterFigures, NodeMetrics } from "./metrics/node-metrics.ts";
+import { clusterFigures, NodeMetrics, UNMATCHED_ROUTE } from "./metrics/node-metrics.ts";
 import { TimedBackend } from "./metrics/timed-backend.ts";
 import { countForwards } from "./metrics/forward-observer.ts";
 import { observeAll } from "./node/peer-client.ts";
@@ -152,6 +152,7 @@ const app = createApp(node, {
   onInternalError: (error, request) => logger.log("error", "request failed", { method: request.method, path: new URL(request.url).pathname, ...describeError(error) }),
   metrics: { metrics, figures, nowMs },
   tracing: telemetry?.requests,
+  onAnswered: config.logLevel === "debug" ? (answered) => logger.log("debug", "request answered", { ...answered, route: answered.route ?? UNMATCHED_ROUTE }) : undefined,
 });
 // Elysia turns on SO_REUSEPORT by default, which lets a second node bind a port already in use and
 // silently split that port's traffic between two stores; a port that is taken must stop the start.

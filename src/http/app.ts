@@ -17,7 +17,7 @@ import { allowedMethods } from "./method-check.ts";
 import { publicApiCors } from "./cors.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 import { metricsRoutes, type MetricsOptions } from "./metrics/routes.ts";
-import { requestHooks, type RequestTracing } from "./request-hooks.ts";
+import { requestHooks, type AnsweredRequest, type RequestTracing } from "./request-hooks.ts";
 
 export interface AppOptions {
   readonly version: string;
@@ -36,6 +36,8 @@ export interface AppOptions {
   readonly metrics: MetricsOptions & { readonly nowMs: () => number };
   /** Server spans; given only when OTEL_ENDPOINT is set. */
   readonly tracing?: RequestTracing;
+  /** One call per answered request; given only at LOG_LEVEL=debug. */
+  readonly onAnswered?: (answered: AnsweredRequest) => void;
 }
 
 /**
@@ -105,7 +107,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
       set.status = response.status;
       return response;
     })
-    .use(requestHooks({ metrics: options.metrics.metrics, nowMs: options.metrics.nowMs, tracing: options.tracing }))
+    .use(requestHooks({ metrics: options.metrics.metrics, nowMs: options.metrics.nowMs, tracing: options.tracing, onAnswered: options.onAnswered }))
     .use(metricsRoutes(options.metrics))
     .use(publicApiCors())
     .use(kvRoutes(node, limit))

@@ -18,11 +18,21 @@ export interface RequestHookOptions {
   readonly nowMs: () => number;
   /** Absent when OTEL_ENDPOINT is empty: then no request pays for tracing at all. */
   readonly tracing?: RequestTracing;
+  /** Told of every answered request; main passes it only at LOG_LEVEL=debug, so by default no request is logged. */
+  readonly onAnswered?: (answered: AnsweredRequest) => void;
+}
+
+export interface AnsweredRequest {
+  readonly method: string;
+  /** The route template, or undefined when no route matched; never the raw path. */
+  readonly route: string | undefined;
+  readonly status: number;
+  readonly durationMs: number;
 }
 
 type Handle = (request: Request) => unknown;
 
-export function requestHooks({ metrics, nowMs, tracing }: RequestHookOptions) {
+export function requestHooks({ metrics, nowMs, tracing, onAnswered }: RequestHookOptions) {
   // Keyed by the Request itself, so nothing is left behind when a request is dropped half-way.
   const startedMs = new WeakMap<Request, number>();
   const hooks = new Elysia({ name: "request-hooks" })
@@ -37,8 +47,10 @@ export function requestHooks({ metrics, nowMs, tracing }: RequestHookOptions) {
       const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
       // `route` is the matched pattern (/api/v1/get/:key), never the raw path, so no key becomes a label.
       const template = route === "" ? undefined : route;
-      metrics.recordRequest(template, request.method, status, nowMs() - started);
+      const durationMs = nowMs() - started;
+      metrics.recordRequest(template, request.method, status, durationMs);
       tracing?.end(request, template, status);
+      onAnswered?.({ method: request.method, route: template, status, durationMs });
     });
   if (tracing === undefined) return hooks;
   // Elysia's wrap runs the compiled handler of every request through this, parse and hooks included.

@@ -1,4 +1,4 @@
-// Structured JSON log lines on stdout: one per start, membership change and error, none per request.
+// Structured JSON log lines on stdout: one per start, membership change, rebalance and error; per request only at debug.
 import type { LogLevel } from "../config/settings.ts";
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -11,7 +11,10 @@ export function createLogger(node: string, minimum: LogLevel, write: (line: stri
   return {
     log(level, message, fields = {}) {
       if (RANK[level] < RANK[minimum]) return;
-      write(JSON.stringify({ level, time: new Date().toISOString(), node, message, ...fields }));
+      const line: Record<string, unknown> = { level, time: new Date().toISOString(), node, message };
+      // A field named like the line's own keys (a peer's "node", say) must not pass for them.
+      for (const [name, value] of Object.entries(fields)) if (!(name in line)) line[name] = value;
+      write(JSON.stringify(line));
     },
   };
 }
