@@ -53,6 +53,7 @@ const telemetry =
     : startTelemetry({
         endpoint: config.otelEndpoint,
         exportIntervalMs: config.otelExportIntervalMs,
+        sampleRatio: config.otelSampleRatio,
         nodeUrl: config.nodeUrl,
         version: pkg.version,
         clock: Date.now,

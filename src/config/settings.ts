@@ -1,7 +1,7 @@
 // The one schema of every setting: env name, flag, default and parser. Flag > env > default.
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { integer, nodeUrl, nodeUrlList, nonEmptyText, oneOf, optionalUrl, text, type Parser } from "./values.ts";
+import { fraction, integer, nodeUrl, nodeUrlList, nonEmptyText, oneOf, optionalUrl, text, type Parser } from "./values.ts";
 
 export const STORE_BACKENDS = ["memory", "fs", "sqlite"] as const;
 export type StoreBackendName = (typeof STORE_BACKENDS)[number];
@@ -47,6 +47,7 @@ export const SETTINGS = {
   replicationFactor: setting("REPLICATION_FACTOR", "node.replication-factor", "3", integer(1, 16), "copies of each key (capped at cluster size)"),
   otelEndpoint: setting("OTEL_ENDPOINT", "otel.endpoint", "", optionalUrl, "OTLP/HTTP collector base URL (http://host:4318); empty disables telemetry"),
   otelExportIntervalMs: setting("OTEL_EXPORT_INTERVAL_MS", "otel.export-interval-ms", "5000", integer(50, 600_000), "milliseconds between telemetry exports to the collector"),
+  otelSampleRatio: setting("OTEL_SAMPLE_RATIO", "otel.sample-ratio", "1", fraction, "share of client requests traced (0 to 1); a trace begun elsewhere follows its caller's choice"),
   logLevel: setting("LOG_LEVEL", "log.level", "info", oneOf(LOG_LEVELS), "debug, info, warn or error"),
   clusterSecret: setting("CLUSTER_SECRET", "cluster.secret", "", text, "shared secret for internal endpoints; empty means none"),
   gossipIntervalMs: setting("GOSSIP_INTERVAL_MS", "gossip.interval-ms", "1000", integer(10, 60_000), "milliseconds between gossip rounds"),

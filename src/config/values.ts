@@ -15,6 +15,14 @@ export function integer(min: number, max: number): Parser<number> {
   };
 }
 
+/** A fraction from 0 to 1 in plain decimal notation (0, 0.01, 1); no exponent, no percent sign. */
+export function fraction(raw: string): Parsed<number> {
+  const trimmed = raw.trim();
+  const value = Number(trimmed);
+  if (/^(0|1)?(\.\d+)?$/.test(trimmed) && trimmed !== "" && trimmed !== "." && value >= 0 && value <= 1) return { ok: true, value };
+  return { ok: false, accepted: "a decimal from 0 to 1, e.g. 0.01" };
+}
+
 export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> {
   return (raw) => {
     const value = raw.trim().toLowerCase();

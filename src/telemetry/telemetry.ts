@@ -6,7 +6,7 @@ import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { RequestTracing } from "../http/request-hooks.ts";
 import type { ClusterFigures, MetricsMirror } from "../metrics/node-metrics.ts";
 import type { PeerObserver } from "../node/peer-client.ts";
@@ -30,6 +30,8 @@ export interface TelemetryOptions {
   /** The collector's OTLP/HTTP base URL; traces go to /v1/traces and metrics to /v1/metrics under it. */
   readonly endpoint: string;
   readonly exportIntervalMs: number;
+  /** Share of traces this node begins that are recorded; a trace begun elsewhere keeps its caller's choice. */
+  readonly sampleRatio: number;
   readonly nodeUrl: string;
   readonly version: string;
   /** Told of a failed export at most once per EXPORT_ERROR_REPORT_INTERVAL_MS, with how many it kept quiet. */
@@ -85,6 +87,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const traceExporter = new OTLPTraceExporter({ url: signalUrl(options.endpoint, "traces"), timeoutMillis: EXPORT_TIMEOUT_MS });
   const tracerProvider = new TracerProvider({
     resource,
+    // Spans cost CPU on the node that records and exports them; a ratio below 1 trades coverage for speed.
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
     spanProcessors: [
       new BatchSpanProcessor({
         exporter: traceExporter,

@@ -30,6 +30,7 @@ const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   replicationFactor: { flag: "4", env: "5", fromFlag: 4, fromEnv: 5, fallback: 3 },
   otelEndpoint: { flag: "http://otel:4318", env: "https://collector:4318/v1", fromFlag: "http://otel:4318/", fromEnv: "https://collector:4318/v1", fallback: "" },
   otelExportIntervalMs: { flag: "200", env: "10000", fromFlag: 200, fromEnv: 10000, fallback: 5000 },
+  otelSampleRatio: { flag: "0.25", env: "0.01", fromFlag: 0.25, fromEnv: 0.01, fallback: 1 },
   logLevel: { flag: "debug", env: "warn", fromFlag: "debug", fromEnv: "warn", fallback: "info" },
   clusterSecret: { flag: "flag-secret", env: "env-secret", fromFlag: "flag-secret", fromEnv: "env-secret", fallback: "" },
   // Timing rows keep interval < stale < dead against the other settings' defaults.
@@ -158,6 +159,8 @@ describe("bad values", () => {
     ["too many virtual nodes", [], { VIRTUAL_NODES: "100000" }, ["VIRTUAL_NODES", '"100000"', "an integer from 0 to 4096"]],
     ["an unknown sync mode", [], { SQLITE_SYNC: "off" }, ["SQLITE_SYNC", '"off"', "normal, full"]],
     ["an empty data dir flag", ["-data.dir="], {}, ["-data.dir", '""', "a non-empty value"]],
+    ["a sample ratio above 1", [], { OTEL_SAMPLE_RATIO: "1.5" }, ["OTEL_SAMPLE_RATIO", '"1.5"', "a decimal from 0 to 1"]],
+    ["a sample ratio given as a percentage", ["-otel.sample-ratio", "10%"], {}, ["-otel.sample-ratio", '"10%"', "a decimal from 0 to 1"]],
     ["a malformed OTLP endpoint", [], { OTEL_ENDPOINT: "collector:4318" }, ["OTEL_ENDPOINT", '"collector:4318"', "http or https URL"]],
     ["zero replicas", ["-node.replication-factor", "0"], {}, ["-node.replication-factor", '"0"', "an integer from 1 to 16"]],
     ["an unknown log level", ["-log.level", "loud"], {}, ["-log.level", '"loud"', "debug, info, warn, error"]],

@@ -123,6 +123,38 @@ describe("with OTEL_ENDPOINT set", () => {
   );
 });
 
+describe("OTEL_SAMPLE_RATIO", () => {
+  test(
+    "at 0 a node records no trace of its own, still follows a caller's sampled traceparent, and still exports every request's metrics",
+    async () => {
+      await using receiver = new OtlpReceiver();
+      await using dir = await tempDir("limedb-otel-");
+      await using node = await startNode({
+        dataDir: dir.path,
+        backend: "memory",
+        args: ["-otel.export-interval-ms", String(EXPORT_INTERVAL_MS), "-otel.sample-ratio", "0"],
+        env: { OTEL_ENDPOINT: receiver.url },
+      });
+      const UNTRACED = 20;
+      for (let i = 0; i < UNTRACED; i++) expect((await fetchNode(`${node.url}/api/v1/get/k${i}`)).status).toBe(404);
+      const traceId = "0af7651916cd43dd8448eb211c80319c";
+      expect((await fetchNode(`${node.url}/api/v1/get/k`, { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } })).status).toBe(404);
+      await waitUntil(
+        "every GET counted and the caller's span exported",
+        async () => ({
+          counted: pointOf(receiver.points, node.url, "limedb.http.requests", { "http.route": "/api/v1/get/:key", "http.response.status_code": "404" })?.value,
+          traced: receiver.spans.some((span) => span.traceId === traceId),
+        }),
+        (seen) => seen.counted === UNTRACED + 1 && seen.traced,
+        WAIT_MAX_MS,
+      );
+      // Spans of one node leave in order, so the caller's span having arrived means none of the others was recorded.
+      expect(receiver.spans.filter((span) => span.name === "GET /api/v1/get/:key").map((span) => span.traceId)).toEqual([traceId]);
+    },
+    CLUSTER_TEST_TIMEOUT_MS,
+  );
+});
+
 /** A collector that accepts connections and never answers: the worst a collector can do to a node. */
 function hungCollector() {
   const connections: { closed: boolean }[] = [];
