@@ -7,7 +7,7 @@ import { nodeCommand, nodeUrlOf, ONE_COPY, startCluster } from "./cluster-nodes.
 import { againstBaseline, type Figure } from "./figures.ts";
 import { preload } from "./preload.ts";
 import { freePort, REPO_ROOT, REQUEST_TIMEOUT_MS, startServer } from "./server-process.ts";
-import { combineRuns, runWrk, wrkDetail, type WrkResult, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
+import { measureInRotation, runWrk, wrkDetail, type LoadResult, type Rotation, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
 
 /** Keys per list preloaded before the GET runs; the GET load cycles over exactly these. */
 const GET_KEYS = 1_000;
@@ -17,11 +17,12 @@ const SET_KEYS = 5_000;
 const NAMES_MAX = 100 * SET_KEYS;
 /** Seconds per wrk run; BENCH_CLUSTER_S shortens or lengthens it. */
 const RUN_S = Number(process.env.BENCH_CLUSTER_S ?? 2);
-/** Each figure adds up this many runs, alternating between the loads. */
-const ROUNDS = 3;
-/** One warm-up per load and shape, so the JIT has compiled the handlers (forwarding ones too) before anything counts. */
-const WARMUP_S = 1;
-
+/**
+ * One 1 s warm-up per load and shape (forwarding handlers compile too), then each figure adds up two
+ * runs, alternating between the loads: two rounds rather than three keep the whole bench within a few
+ * minutes, and the rotation still spreads drift over every load.
+ */
+const ROTATION: Rotation = { warmupS: 1, rounds: 2, runS: RUN_S };
 
 const SHAPE_LABELS: Record<LoadShape, string> = {
   get: `GET, ${GET_KEYS / 1000}k preloaded keys per list`,
@@ -96,19 +97,9 @@ async function standaloneLoad(stack: AsyncDisposableStack, keysFile: string, com
   return { backend: "memory", name: "standalone node, same keys", url, keysFile, shown };
 }
 
-function load(target: Load, shape: LoadShape, seconds: number): Promise<WrkResult> {
+function load(target: Load, shape: LoadShape, seconds: number): Promise<LoadResult> {
   const keys = shape === "get" ? GET_KEYS : SET_KEYS;
   return runWrk({ url: target.url, script: KEYS_SCRIPT, scriptArgs: [shape, target.keysFile, String(keys)], seconds, threads: WRK_THREADS, connections: WRK_CONNECTIONS });
-}
-
-/** Warms every load, then runs them in alternating rounds so drift on a shared machine falls on all of them. */
-async function measureShape(loads: readonly Load[], shape: LoadShape): Promise<WrkResult[]> {
-  for (const target of loads) await load(target, shape, WARMUP_S);
-  const runs = loads.map((): WrkResult[] => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, target] of loads.entries()) runs[i]!.push(await load(target, shape, RUN_S));
-  }
-  return runs.map((r, i) => combineRuns(r, loads[i]!.shown));
 }
 
 export interface ForwardResult {
@@ -128,7 +119,7 @@ function standaloneNote(get: number, set: number): string {
     : `${what}. Both do the same work per request (the cluster node only adds a ring lookup), so a gap this wide is more likely load from other processes during one load's runs than a cost of membership; compare across runs before reading it as one.`;
 }
 
-function forwardNotes(figures: readonly Figure[], results: ReadonlyMap<string, WrkResult>): string[] {
+function forwardNotes(figures: readonly Figure[], results: ReadonlyMap<string, LoadResult>): string[] {
   const find = (shape: LoadShape, backend: LoadBackend, prefix: string) =>
     figures.find((f) => f.group === `${SHAPE_LABELS[shape]} · ${backend}, 2 nodes` && f.name.startsWith(prefix));
   const ratio = (shape: LoadShape, backend: LoadBackend) => (find(shape, backend, "forwarded")?.ratio ?? Number.NaN).toFixed(2);
@@ -154,9 +145,9 @@ export async function benchForwarding(): Promise<ForwardResult> {
   const standalone = await standaloneLoad(stack, memory[0]!.keysFile, commands);
   const loads = [...memory, standalone, ...sqlite];
   const figures: Figure[] = [];
-  const results = new Map<string, WrkResult>();
+  const results = new Map<string, LoadResult>();
   for (const shape of ["get", "set"] as const) {
-    const measured = await measureShape(loads, shape);
+    const measured = await measureInRotation(loads, (target, seconds) => load(target, shape, seconds), (target) => target.shown, ROTATION);
     for (const backend of ["memory", "sqlite"] as const) {
       const rows = loads.flatMap((target, i) => (target.backend === backend ? [{ target, result: measured[i]! }] : []));
       for (const { target, result } of rows) results.set(`${shape} ${backend} ${target.name.split(":")[0]}`, result);

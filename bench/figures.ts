@@ -4,8 +4,11 @@ export type Part = "ring" | "store" | "http" | "cluster" | "replication";
 
 export const PARTS: readonly Part[] = ["ring", "store", "http", "cluster", "replication"];
 
-/** "ms" is a duration (time until every member knows, or until every key has its copies); smaller is better, like the /op units. */
-export type Unit = "ns/op" | "µs/op" | "ops/s" | "req/s" | "ms";
+/**
+ * "ms" is a duration (time until every member knows, or until every key has its copies); smaller is better, like the /op units.
+ * "%" is a share (of the hash space or of the keys a node owns), closest to its baseline's even share is best.
+ */
+export type Unit = "ns/op" | "µs/op" | "ops/s" | "req/s" | "ms" | "%";
 
 export interface Figure {
   readonly part: Part;
@@ -18,7 +21,7 @@ export interface Figure {
   readonly baseline: string | undefined;
   /** This figure divided by its baseline (same unit): a time multiple for /op and ms units, a throughput multiple otherwise. */
   readonly ratio: number;
-  /** Extra context: percentiles, errors, targets. */
+  /** Extra context: percentiles, errors, targets; for a figure not measured (value NaN), why not. */
   readonly detail: string;
 }
 

@@ -1,10 +1,11 @@
 // What the figures were measured on: CPU, cores, memory, OS, Bun, date and the load when the run began.
 import { readFileSync } from "node:fs";
 import os from "node:os";
+import { redisVersion } from "./redis.ts";
 
 export interface Machine {
   readonly cpu: string;
-  /** wrk and mitata versions, so a figure can be traced to the tools that made it. */
+  /** wrk, mitata and redis versions, so a figure can be traced to the tools that made it. */
   readonly tools: string;
   readonly cores: number;
   readonly memoryGiB: number;
@@ -47,7 +48,8 @@ function toolVersions(): string {
   } catch {
     // Reported as unknown rather than failing the run.
   }
-  return `${wrk}, ${mitata}`;
+  const redis = redisVersion();
+  return `${wrk}, ${mitata}, ${redis === undefined ? "redis not installed" : `redis-server and redis-benchmark ${redis}`}`;
 }
 
 export function describeMachine(): Machine {

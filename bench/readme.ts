@@ -1,10 +1,13 @@
-// Writes bench/README.md from one full run: what the figures mean, how to run, this run's tables, machine and commands.
+// Writes bench/README.md and bench/chart.svg from one full run: what the figures mean, how to run, this run's chart and tables, machine and commands.
 import { join } from "node:path";
+import { chartPanels, chartSvg } from "./chart.ts";
 import type { PartResult } from "./figures.ts";
 import type { Machine } from "./machine.ts";
 import { PART_TITLES, markdownTable } from "./report.ts";
 
 export const README_PATH = join(import.meta.dir, "README.md");
+/** Beside the README, which embeds it by this relative name. */
+export const CHART_PATH = join(import.meta.dir, "chart.svg");
 
 const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring of 4 nodes × 256 vnodes (1,024 points), over 4,096
   precomputed keys, measured with mitata: the median ns per call, best of two alternating rounds (the
@@ -12,25 +15,48 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   \`Bun.hash.xxHash64\` of the same keys alone, so the ratio says how many hashes a lookup costs and the
   detail gives the nanoseconds the binary search adds beyond the hash. The target for \`ownerOf\` is ≤ 150 ns.
   The build figure is one \`buildRing\` of 4 × 256 against hashing its 1,024 point names alone.
+  **Balance** is each node's share of the same ring, in percent, against an even share (1/4 = 25 %): of the
+  hash space (the exact sizes of the ranges its points own, from src/ring/ranges.ts) and of 100,000 keys
+  counted by \`ownerOf\`. The rows give the largest and the smallest node's share; their ratio, largest ÷
+  smallest, is in the detail (1.00× would be perfect balance).
 - **Store.** Operations per second through the \`Backend\` interface, in process, each load run for a fixed
-  time (0.7 s, in two rounds alternating with the other backends, after a 0.15 s warm-up), over 1k or 10k
-  preloaded keys picked by a seeded random stream. Puts overwrite existing keys with newer versions, so every put really writes. "64 concurrent" issues
+  time (0.7 s, in two rounds alternating with the other backends, after a 0.15 s warm-up), over 1k, 10k or
+  100k preloaded keys picked by a seeded random stream. Each backend is grown in place from one size to the
+  next through \`put\`, 1,024 concurrent puts at a time (one full group-commit batch, the fewest commits the
+  interface allows), and each growth is bounded to 20 s: a backend that does not reach the size in time gets a
+  row marked not measured, with the number of keys it reached, instead of holding up the run; the notes give
+  each growth's time. fs, whose every batch rewrites the whole file, reached 75k to 90k keys in those 20 s in
+  trial runs on this machine, so its 100k rows are normally not measured. Puts overwrite
+  existing keys with newer versions, so every put really writes. "64 concurrent" issues
   64 puts and awaits them together, as a node under load does, so the group-commit batcher commits them
   as one transaction (fs: one file rewrite); "one at a time" awaits each put before the next. Baseline:
   the memory backend on the same load. sqlite here runs at its default, \`synchronous=NORMAL\`. fs reads
   the whole file per get and rewrites it per batch (O(n) by design), so its loops are bounded in time only.
 - **SQLite puts.** \`SqliteBackend\` at \`sync: "normal"\` and \`sync: "full"\`, grouped and one at a time,
   against a naive \`bun:sqlite\` loop (WAL, \`synchronous=FULL\`, one \`INSERT OR REPLACE\` per autocommit
-  transaction): what a store without group commit gets at full durability. 1k keys, 1 s per figure in two
-  alternating rounds.
+  transaction): what a store without group commit gets at full durability. 1k keys, 0.7 s per figure in two
+  alternating rounds after a 0.2 s warm-up.
 - **HTTP.** Requests/s from \`wrk -t2 -c64 --latency\` against one node started as
   its own process (\`bun src/main.ts …\`, memory store, sqlite at NORMAL and at FULL), against a raw
   \`Bun.serve\` process (bench/raw-server.ts) that answers the same shapes from a Map: a GET of a
   preloaded key returning \`{"value","nodeUrl"}\` and a POST of a JSON body answering \`OK\`. GETs cycle
-  over 1,000 preloaded keys; SETs write 64-byte values over a 10,000-key space. All four servers run at once
-  (idle but for the one under load); each gets a 2 s warm-up per shape, then three 2 s runs in rotation
-  (raw, memory, NORMAL, FULL, raw, …), and a figure is the mean of its three runs (latency p50/p99 likewise).
-  wrk runs on the same 2 cores as the server, so absolute figures are low; the ratios are the point.
+  over 1,000 preloaded keys; SETs write 64-byte values over a 10,000-key space. All servers run at once
+  (idle but for the one under load); each gets a 1 s warm-up per shape, then two 2 s runs in rotation
+  (raw, memory, NORMAL, FULL, the three telemetry rows, redis, raw, …), and a figure is the mean of its two runs
+  (latency p50/p99 likewise). wrk runs on the same 2 cores as the server, so absolute figures are low; the ratios
+  are the point. **Telemetry rows**: the memory node with \`-otel.endpoint\` set, at the default export interval
+  (5 s, or sooner when 512 spans are waiting): to a stand-in OTLP collector in the bench process that reads every
+  export and answers at once (bench/otlp-sink.ts), tracing every request and tracing 1% of them
+  (\`-otel.sample-ratio 0.01\`); and to a port nothing listens on, as when the collector is down. The notes
+  compare them with the memory node without telemetry.
+  **redis-server (reference)** is a reference row, not a baseline: \`redis-server\` without persistence
+  (\`--save '' --appendonly no\`, its own temp dir, a free port on 127.0.0.1, stopped at the end and on Ctrl-C)
+  with the 1,000 GET keys written by one MSET, loaded by \`redis-benchmark -c 64 --threads 2 -d 64 --csv\`
+  (\`-t get -r 1000\`, \`-t set -r 10000\`: the same concurrency, value size and key spaces as the wrk loads).
+  redis-benchmark runs a request count, so \`-n\` is the previous run's rate times 2 s (the warm-up's, 1 s at an
+  assumed 20,000 req/s); requests/s, p50 and p99 come from its CSV. Its ratio to raw Bun.serve is for scale
+  only: RESP over TCP does no HTTP parsing, routing or JSON, and another load generator drives it. Without
+  \`redis-server\` and \`redis-benchmark\` on PATH the row says it was skipped.
 - **Cluster, forwarding.** Two 2-node clusters (memory, and sqlite at NORMAL) and one standalone memory node,
   each node its own process on 127.0.0.1 with default gossip settings and one copy of each key
   (\`-node.replication-factor 1\`, so a key has one owner and a request is either answered or forwarded; the
@@ -41,7 +67,7 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   targets node A: **direct** keys are owned by A (the baseline), **forwarded** keys by B, so A sends each request
   one hop to B's internal direct endpoint and relays the answer. GETs cycle over the 1,000 preloaded keys of a
   list, SETs write 64-byte values over 5,000 keys of a list. The standalone node gets the direct list, so it
-  shows what being in a cluster costs a node on keys it owns. Each load has a 1 s warm-up per shape, then three
+  shows what being in a cluster costs a node on keys it owns. Each load has a 1 s warm-up per shape, then two
   2 s runs in rotation (memory direct, forwarded, standalone, sqlite direct, forwarded); a figure is the mean of
   its runs. wrk and all five nodes share the same 2 cores, so the ratio is the hop's CPU cost, not network latency.
 - **Cluster, gossip.** A 4-node memory cluster at the default gossip timing (interval 1,000 ms, stale after
@@ -78,19 +104,27 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   times from the kill against the configured dead timeout; the second sets the time after the last detection,
   scaled to 10k keys, against loading the same keys through the API. One run; the detail gives each survivor's
   pass time, the records it streamed (and its pass count when its ring changed more than once), the time from
-  its own detection to its pass's end, and the time from the first detection, when streaming can begin.`;
+  its own detection to its pass's end, and the time from the first detection, when streaming can begin.
+- **Chart** (chart.svg, drawn by bench/chart.ts from the same figures): the HTTP part's GET and SET requests/s per
+  server, and the replication part's reads and writes per second at node A at one copy and at three, per backend.
+  Bars share a linear scale within a panel; the tables hold the ratios and the latencies.
+- A figure shown as — was not measured; its detail says why (skipped, past its bound, or news LOST).`;
 
 const RUNNING = `\`\`\`sh
-bun run bench              # everything (ring, store, http, cluster, replication), prints the tables and rewrites this README
-bun run bench ring         # one part (or several: bun run bench ring store); prints only, README untouched
-bun run bench cluster      # forwarded vs direct requests on 2 nodes, join and death times of gossip on 4
-bun run bench replication  # three copies vs one on 3 nodes, re-replication of 10k keys after a kill -9 on 4 (about 70 s when idle)
+bun run bench              # everything (ring, store, http, cluster, replication; about 5 minutes), prints the tables, rewrites this README and chart.svg
+bun run bench ring         # one part (or several: bun run bench ring store); prints only, README and chart untouched
+bun run bench store        # memory, fs and sqlite at 1k, 10k and 100k keys, and SQLite durability (about 50 s)
+bun run bench http         # one node against raw Bun.serve, with redis as a reference (about 55 s)
+bun run bench cluster      # forwarded vs direct requests on 2 nodes, join and death times of gossip on 4 (about 90 s)
+bun run bench replication  # three copies vs one on 3 nodes, re-replication of 10k keys after a kill -9 on 4 (about 65 s when idle)
 BENCH_HTTP_S=1 bun run bench http   # shorter wrk runs (seconds per run, default 2) for a quick look
 BENCH_CLUSTER_S=1 bun run bench cluster   # the same for the cluster part's wrk runs
 BENCH_REPLICATION_S=3 bun run bench replication   # longer wrk runs for the replication part (default 2)
 \`\`\`
 The HTTP part, the forwarding half of the cluster part and the throughput half of the replication part need
-\`wrk\` (\`apt-get install -y wrk\`); without it they are skipped with a note.
+\`wrk\` (\`apt-get install -y wrk\`); without it they are skipped with a note. The HTTP part's redis reference row
+needs \`redis-server\` and \`redis-benchmark\` (\`apt-get install -y redis-server redis-tools\`); without them that
+row says it was skipped.
 Servers listen on 127.0.0.1 only on free ports; temporary data dirs are removed at the end, and on Ctrl-C.`;
 
 export interface RunRecord {
@@ -137,6 +171,8 @@ ${MEANINGS}
 
 ## This run
 
+![Requests per second: one node against raw Bun.serve and redis, and three copies against one on three nodes](chart.svg)
+
 ${tables}
 
 ## Interpretation
@@ -155,6 +191,12 @@ ${commands.join("\n")}
 `;
 }
 
+function chartText(run: RunRecord): string {
+  const m = run.machine;
+  return chartSvg(chartPanels(run.results), `bun run bench, ${m.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, shared; ratios and latencies in README.md`);
+}
+
 export async function writeReadme(run: RunRecord): Promise<void> {
+  await Bun.write(CHART_PATH, chartText(run));
   await Bun.write(README_PATH, readmeText(run));
 }

@@ -7,7 +7,7 @@ import { clusterState, ONE_COPY, startCluster, THREE_COPIES, type ReplicationSet
 import { againstBaseline, type Figure } from "./figures.ts";
 import { preload } from "./preload.ts";
 import { REPO_ROOT } from "./server-process.ts";
-import { combineRuns, runWrk, wrkDetail, type WrkResult, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
+import { measureInRotation, runWrk, wrkDetail, type LoadResult, type Rotation, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
 
 const NODES = 3;
 /** Keys preloaded before the GET runs; the GET load cycles over exactly these. */
@@ -16,11 +16,8 @@ const GET_KEYS = 1_000;
 const SET_KEYS = 5_000;
 /** Seconds per wrk run (wrk takes whole seconds); BENCH_REPLICATION_S lengthens it. */
 const RUN_S = Number(process.env.BENCH_REPLICATION_S ?? 2);
-/** Each figure adds up this many runs, alternating between the two clusters. */
-const ROUNDS = 2;
-/** One warm-up per cluster and shape, so forwarding and replication handlers are compiled before anything counts. */
-const WARMUP_S = 1;
-
+/** One warm-up per cluster and shape (forwarding and replication handlers compile too), then two runs each, alternating. */
+const ROTATION: Rotation = { warmupS: 1, rounds: 2, runS: RUN_S };
 
 const SHAPE_LABELS: Record<LoadShape, string> = {
   get: `GET, ${GET_KEYS / 1000}k preloaded keys`,
@@ -32,8 +29,13 @@ interface Setup {
   readonly replication: ReplicationSettings;
 }
 
+/** The group of a shape's figures on one backend; the chart finds them by it. */
+export function loadGroup(shape: LoadShape, backend: LoadBackend): string {
+  return `${SHAPE_LABELS[shape]} · ${backend}, ${NODES} nodes, wrk on node A`;
+}
+
 /** The baseline first: one copy, so most requests are forwarded to their owner, as before replication. */
-const SETUPS: readonly [Setup, Setup] = [
+export const SETUPS: readonly [Setup, Setup] = [
   { name: "RF=1: one copy", replication: ONE_COPY },
   { name: "RF=3, W=2, R=2", replication: THREE_COPIES },
 ];
@@ -70,22 +72,12 @@ function keyNames(count: number): string[] {
   return Array.from({ length: count }, (_, n) => `bench-${n}`);
 }
 
-function load(target: Load, shape: LoadShape, keysFile: string, seconds: number): Promise<WrkResult> {
+function load(target: Load, shape: LoadShape, keysFile: string, seconds: number): Promise<LoadResult> {
   const keys = shape === "get" ? GET_KEYS : SET_KEYS;
   return runWrk({ url: target.url, script: KEYS_SCRIPT, scriptArgs: [shape, keysFile, String(keys)], seconds, threads: WRK_THREADS, connections: WRK_CONNECTIONS });
 }
 
-/** Warms both clusters, then runs them in alternating rounds so drift on a shared machine falls on both. */
-async function measureShape(loads: readonly Load[], shape: LoadShape, keysFile: string): Promise<WrkResult[]> {
-  for (const target of loads) await load(target, shape, keysFile, WARMUP_S);
-  const runs = loads.map((): WrkResult[] => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, target] of loads.entries()) runs[i]!.push(await load(target, shape, keysFile, RUN_S));
-  }
-  return runs.map((r, i) => combineRuns(r, loads[i]!.shown));
-}
-
-export interface LoadResult {
+export interface ReplicationLoadResult {
   readonly figures: Figure[];
   readonly notes: string[];
   readonly commands: string[];
@@ -97,7 +89,7 @@ function ownedShare(urls: readonly string[], keys: number): number {
   return keyNames(keys).filter((key) => ownerOf(ring, key) === urls[0]).length / keys;
 }
 
-function backendNote(backend: LoadBackend, results: ReadonlyMap<LoadShape, readonly [WrkResult, WrkResult]>, share: number): string {
+function backendNote(backend: LoadBackend, results: ReadonlyMap<LoadShape, readonly [LoadResult, LoadResult]>, share: number): string {
   const parts = [...results].map(([shape, [one, three]]) => {
     const verb = shape === "get" ? "reads" : "writes";
     return `${(three.requestsPerS / one.requestsPerS).toFixed(2)}× the ${verb}/s (p50 ${one.p50Ms.toFixed(2)} → ${three.p50Ms.toFixed(2)} ms, p99 ${one.p99Ms.toFixed(2)} → ${three.p99Ms.toFixed(2)} ms)`;
@@ -105,7 +97,7 @@ function backendNote(backend: LoadBackend, results: ReadonlyMap<LoadShape, reado
   return `${backend}: three copies at W=2, R=2 serve ${parts.join(" and ")} of one copy, at ${WRK_CONNECTIONS} connections on node A, which owns ${(share * 100).toFixed(0)}% of the keys at one copy and forwards the rest.`;
 }
 
-export async function benchReplicationLoad(): Promise<LoadResult> {
+export async function benchReplicationLoad(): Promise<ReplicationLoadResult> {
   const figures: Figure[] = [];
   const notes: string[] = [];
   const commands: string[] = [];
@@ -120,15 +112,15 @@ export async function benchReplicationLoad(): Promise<LoadResult> {
     // Both clusters share the dir: a node's files are named after its URL.
     for (const setup of SETUPS) loads.push(await clusterLoad(stack, backend, setup, dir.path, commands));
     const share = ownedShare(loads[0]!.urls, SET_KEYS);
-    const results = new Map<LoadShape, readonly [WrkResult, WrkResult]>();
+    const results = new Map<LoadShape, readonly [LoadResult, LoadResult]>();
     for (const shape of ["get", "set"] as const) {
-      const [one, three] = (await measureShape(loads, shape, keysFile)) as [WrkResult, WrkResult];
+      const [one, three] = (await measureInRotation(loads, (target, seconds) => load(target, shape, keysFile, seconds), (target) => target.shown, ROTATION)) as [LoadResult, LoadResult];
       results.set(shape, [one, three]);
       for (const [name, r] of [[`${shape} ${backend} RF=1`, one], [`${shape} ${backend} RF=3`, three]] as const) if (r.errors > 0) failed.push(`${name}: ${r.errors}`);
       figures.push(
         ...againstBaseline(
           "replication",
-          `${SHAPE_LABELS[shape]} · ${backend}, ${NODES} nodes, wrk on node A`,
+          loadGroup(shape, backend),
           "req/s",
           { name: SETUPS[0].name, value: one.requestsPerS, detail: `${wrkDetail(one)}; A owns ${(share * 100).toFixed(0)}% of the keys, forwards the rest` },
           [{ name: SETUPS[1].name, value: three.requestsPerS, detail: `${wrkDetail(three)}; p50 ${(three.p50Ms / one.p50Ms).toFixed(2)}×, p99 ${(three.p99Ms / one.p99Ms).toFixed(2)}× of one copy` }],

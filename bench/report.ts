@@ -9,15 +9,21 @@ export const PART_TITLES: Record<Part, string> = {
   replication: "Replication: three copies against one, and re-replication after a kill -9 (wrk and polling, separate processes)",
 };
 
+/** What a figure that was not measured (NaN: skipped, LOST, past its bound) shows; its detail says why. */
+const NOT_MEASURED = "—";
+
 export function formatValue(value: number, unit: Figure["unit"]): string {
+  if (Number.isNaN(value)) return NOT_MEASURED;
   if (isThroughput(unit)) return Math.round(value).toLocaleString("en-US");
   // Durations come from polling every 20 ms: fractions of a millisecond would be noise.
   if (unit === "ms") return Math.round(value).toLocaleString("en-US");
+  if (unit === "%") return value.toFixed(1);
   return value < 10 ? value.toFixed(2) : value.toFixed(1);
 }
 
 /** Three significant digits; a ratio under 0.1 reads as a fraction (1/254×) rather than a run of zeros. */
 export function formatRatio(ratio: number): string {
+  if (!Number.isFinite(ratio)) return NOT_MEASURED;
   if (ratio >= 100) return `${Math.round(ratio)}×`;
   if (ratio >= 10) return `${ratio.toFixed(1)}×`;
   if (ratio >= 0.1) return `${ratio.toFixed(2)}×`;
@@ -27,21 +33,25 @@ export function formatRatio(ratio: number): string {
 }
 
 /**
- * Throughput ratios read "times the baseline's speed"; per-op ratios "times the baseline's time". The
- * cluster and replication parts have both: req/s against a baseline load and ms against a configured
- * gossip setting or a measured load time.
+ * Throughput ratios read "times the baseline's speed". The other parts mix kinds: the ring has times
+ * per lookup and shares of the ring against an even share; cluster and replication have req/s against
+ * a baseline load and ms against a configured gossip setting or a measured load time.
  */
 export function ratioHeading(part: Part): string {
-  if (part === "cluster" || part === "replication") return "÷ baseline";
-  return part === "ring" ? "time ÷ baseline" : "speed ÷ baseline";
+  return part === "store" || part === "http" ? "speed ÷ baseline" : "÷ baseline";
 }
 
 function ratioCell(figure: Figure): string {
   return figure.baseline === undefined ? "1 (baseline)" : formatRatio(figure.ratio);
 }
 
+function valueCell(figure: Figure): string {
+  const value = formatValue(figure.value, figure.unit);
+  return value === NOT_MEASURED ? value : `${value} ${figure.unit}`;
+}
+
 function rows(figures: readonly Figure[]): string[][] {
-  return figures.map((f) => [f.group, f.name, `${formatValue(f.value, f.unit)} ${f.unit}`, ratioCell(f), f.detail]);
+  return figures.map((f) => [f.group, f.name, valueCell(f), ratioCell(f), f.detail]);
 }
 
 function alignedTable(header: readonly string[], body: readonly string[][]): string {

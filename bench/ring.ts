@@ -1,9 +1,10 @@
-// Ring micro-benchmarks (mitata): owner and replica lookups against hashing alone, and the cost of a build.
+// Ring micro-benchmarks (mitata): owner and replica lookups against hashing alone, the cost of a build, and the balance of shares.
 import { do_not_optimize, measure } from "mitata";
 import { xxHash64 } from "../src/ring/hash.ts";
 import { buildRing, ownerOf, replicasOf } from "../src/ring/ring.ts";
 import { againstBaseline, type Figure, type PartResult } from "./figures.ts";
 import { seededRandom } from "./load-loop.ts";
+import { ringBalance } from "./ring-balance.ts";
 
 const NODES = ["http://10.0.0.1:8484", "http://10.0.0.2:8484", "http://10.0.0.3:8484", "http://10.0.0.4:8484"];
 const VNODES_PER_NODE = 256;
@@ -91,8 +92,10 @@ export async function benchRing(): Promise<PartResult> {
     { name: `xxHash64 of ${points} point names alone`, value: pointHash.p50 / 1000, detail: `mean ${(pointHash.avg / 1000).toFixed(1)} µs, p99 ${(pointHash.p99 / 1000).toFixed(1)} µs` },
     [{ name: "buildRing(4 nodes, 256)", value: build.p50 / 1000, detail: `mean ${(build.avg / 1000).toFixed(1)} µs, p99 ${(build.p99 / 1000).toFixed(1)} µs; hashing, sort and typed arrays` }],
   );
+  const balance = ringBalance(ring);
   const notes = [
     `ownerOf takes ${owner.ns.toFixed(1)} ns per key (median), ${hash.ns.toFixed(1)} ns of it the XXH64 hash: splitting the hash and the binary search over ${points} points add ${searchNs.toFixed(1)} ns (target ≤ ${LOOKUP_NS_TARGET} ns: ${verdict}). replicasOf(…, 3) takes ${replicas.ns.toFixed(1)} ns.`,
+    balance.note,
   ];
-  return { part: "ring", figures: [...lookups, ...builds], notes, commands: [], elapsedMs: performance.now() - started };
+  return { part: "ring", figures: [...lookups, ...builds, ...balance.figures], notes, commands: [], elapsedMs: performance.now() - started };
 }

@@ -4,7 +4,7 @@ import { benchCluster } from "./cluster.ts";
 import { PARTS, type Part, type PartResult } from "./figures.ts";
 import { benchHttp } from "./http.ts";
 import { describeMachine } from "./machine.ts";
-import { README_PATH, writeReadme } from "./readme.ts";
+import { CHART_PATH, README_PATH, writeReadme } from "./readme.ts";
 import { consoleReport } from "./report.ts";
 import { benchReplication } from "./replication.ts";
 import { benchRing } from "./ring.ts";
@@ -39,7 +39,7 @@ const totalMs = performance.now() - started;
 console.log(`\n${consoleReport(results, totalMs)}`);
 if (parts.length === PARTS.length) {
   await writeReadme({ results, machine, totalMs });
-  console.log(`\nbench: wrote ${README_PATH}`);
+  console.log(`\nbench: wrote ${README_PATH} and ${CHART_PATH}`);
 } else {
-  console.log("\nbench: partial run, README.md left as it was (run every part to rewrite it)");
+  console.log("\nbench: partial run, README.md and chart.svg left as they were (run every part to rewrite them)");
 }

@@ -99,3 +99,24 @@ export async function startServer(command: readonly string[], url: string): Prom
   }
   return { url, pid: server.pid, [Symbol.asyncDispose]: server[Symbol.asyncDispose] };
 }
+
+/**
+ * Runs a load generator (wrk, redis-benchmark) to its end and returns what it printed. It stops
+ * itself; `boundMs` only catches one that hangs, and Ctrl-C stops it with the servers rather than
+ * leaving it hammering a closed port.
+ */
+export async function runClient(args: readonly string[], boundMs: number): Promise<string> {
+  const child = Bun.spawn([...args], { stdout: "pipe", stderr: "pipe" });
+  const guard = setTimeout(() => child.kill("SIGKILL"), boundMs);
+  await using _stopOnInterrupt = track(async () => {
+    if (!hasExited(child)) child.kill("SIGKILL");
+    await child.exited;
+  });
+  try {
+    const [output, errors, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    if (code !== 0) throw new Error(`bench: ${args[0]} exited with ${code}: ${errors.trim() || output.trim()}`);
+    return output;
+  } finally {
+    clearTimeout(guard);
+  }
+}

@@ -10,7 +10,7 @@ import { GROUP_PUTS, VALUE, keyNames, loadedSteps, openStore, rateDetail } from 
 const KEYS = 1_000;
 const WARMUP_MS = 200;
 /** Per figure, split over ROUNDS alternating rounds. */
-const BUDGET_MS = 1000;
+const BUDGET_MS = 700;
 const ROUNDS = 2;
 /** Single puts per step: at FULL each is an fsync of about a millisecond, so a step stays short. */
 const SINGLE_CHUNK = 8;

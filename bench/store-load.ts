@@ -6,14 +6,19 @@ import { FsBackend } from "../src/store/fs.ts";
 import { MemoryBackend } from "../src/store/memory.ts";
 import type { StoredRecord } from "../src/store/record.ts";
 import { SqliteBackend } from "../src/store/sqlite.ts";
+import { BATCH_ITEMS_MAX } from "../src/store/write-batch.ts";
 import { tempDir } from "./cleanup.ts";
 import { indexStream, type Rate } from "./load-loop.ts";
 
 /** Concurrent puts per step: what a node under load hands the group-commit batcher at once. */
 export const GROUP_PUTS = 64;
 export const VALUE = "v".repeat(64);
-/** Preloading in pieces keeps each batch within the batcher's own bound. */
-const PRELOAD_CHUNK = 1024;
+/**
+ * Preloading submits this many concurrent puts at a time: one full batch of the group-commit batcher,
+ * the fewest commits (for fs, whole-file rewrites) the Backend interface allows, and a point between
+ * commits where a bounded preload can stop.
+ */
+const PRELOAD_CHUNK = BATCH_ITEMS_MAX;
 const SEED = 0x5702e;
 
 const OPTIONS: BackendOptions = { valueBytesMax: 1024 * 1024, clock: Date.now };
@@ -54,10 +59,16 @@ export function recordMaker(node: string): (key: string) => StoredRecord {
   return (key) => ({ key, value: VALUE, version: { wallMs, counter: ++counter, node }, tombstone: false, expiresAtMs: undefined });
 }
 
-export async function preload(store: Backend, keys: readonly string[], make: (key: string) => StoredRecord): Promise<void> {
-  for (let i = 0; i < keys.length; i += PRELOAD_CHUNK) {
-    await Promise.all(keys.slice(i, i + PRELOAD_CHUNK).map((key) => store.put(make(key))));
+/** Puts every key, a batch at a time, until done or `boundMs` has passed; returns how many keys it wrote. */
+export async function preload(store: Backend, keys: readonly string[], make: (key: string) => StoredRecord, boundMs = Number.POSITIVE_INFINITY): Promise<number> {
+  const deadline = performance.now() + boundMs;
+  let written = 0;
+  while (written < keys.length && performance.now() < deadline) {
+    const chunk = keys.slice(written, written + PRELOAD_CHUNK);
+    await Promise.all(chunk.map((key) => store.put(make(key))));
+    written += chunk.length;
   }
+  return written;
 }
 
 /** The three loads every store gets; each step reports how many operations it did. */
@@ -67,11 +78,19 @@ export interface Steps {
   readonly putSingle: () => Promise<number>;
 }
 
+/** The node name in every bench record's version. */
+export const BENCH_NODE = "http://127.0.0.1:1";
+
 /** A preloaded store and its load steps; `chunk` operations per sequential step keep clock reads out of the cost. */
 export async function loadedSteps(store: Backend, keyCount: number, chunk: number): Promise<Steps> {
   const keys = keyNames(keyCount);
-  const make = recordMaker("http://127.0.0.1:1");
+  const make = recordMaker(BENCH_NODE);
   await preload(store, keys, make);
+  return steps(store, keys, make, chunk);
+}
+
+/** Load steps over `keys`, which the store must already hold; `make` must be the maker the preload used, so versions keep growing. */
+export function steps(store: Backend, keys: readonly string[], make: (key: string) => StoredRecord, chunk: number): Steps {
   const pick = indexStream(keys.length, SEED);
   return {
     get: async () => {

@@ -1,6 +1,7 @@
-// Runs wrk against a URL with a Lua script and reads its text report: requests/s, latency percentiles, errors.
+// Runs wrk against a URL with a Lua script and reads its text report (requests/s, latency percentiles, errors),
+// and runs any such load over several targets in rotation.
 import { join } from "node:path";
-import { track } from "./cleanup.ts";
+import { runClient } from "./server-process.ts";
 
 export interface WrkOptions {
   readonly url: string;
@@ -11,7 +12,8 @@ export interface WrkOptions {
   readonly connections: number;
 }
 
-export interface WrkResult {
+/** One load run's outcome, from wrk or from redis-benchmark for the reference row. */
+export interface LoadResult {
   readonly requestsPerS: number;
   readonly requests: number;
   readonly p50Ms: number;
@@ -52,7 +54,7 @@ function durationMs(text: string): number {
   return Number(match[1]) * UNIT_MS[match[2]!]!;
 }
 
-export function parseWrk(output: string): Omit<WrkResult, "command"> {
+export function parseWrk(output: string): Omit<LoadResult, "command"> {
   const perS = /Requests\/sec:\s+([\d.]+)/.exec(output);
   const total = /(\d+) requests in/.exec(output);
   const p50 = /^\s+50%\s+(\S+)$/m.exec(output);
@@ -70,27 +72,15 @@ export function parseWrk(output: string): Omit<WrkResult, "command"> {
   };
 }
 
-export async function runWrk(options: WrkOptions): Promise<WrkResult> {
+export async function runWrk(options: WrkOptions): Promise<LoadResult> {
   const args = wrkArgs(options);
-  const child = Bun.spawn(["wrk", ...args], { stdout: "pipe", stderr: "pipe" });
-  const guard = setTimeout(() => child.kill("SIGKILL"), options.seconds * 1000 + WRK_GRACE_MS);
-  // On Ctrl-C wrk is stopped with the servers rather than left hammering a closed port.
-  await using _stopOnInterrupt = track(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await child.exited;
-  });
-  try {
-    const [output, errors, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    if (code !== 0) throw new Error(`bench: wrk exited with ${code}: ${errors.trim() || output.trim()}`);
-    return { ...parseWrk(output), command: `wrk ${args.join(" ")}` };
-  } finally {
-    clearTimeout(guard);
-  }
+  const output = await runClient(["wrk", ...args], options.seconds * 1000 + WRK_GRACE_MS);
+  return { ...parseWrk(output), command: `wrk ${args.join(" ")}` };
 }
 
-/** Several wrk runs of one server and shape added up: mean rate and percentiles, total requests and errors. */
-export function combineRuns(runs: readonly WrkResult[], shown: (text: string) => string): WrkResult {
-  const mean = (pick: (r: WrkResult) => number) => runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
+/** Several runs of one server and shape added up: mean rate and percentiles, total requests and errors. */
+export function combineRuns(runs: readonly LoadResult[], shown: (text: string) => string): LoadResult {
+  const mean = (pick: (r: LoadResult) => number) => runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
   return {
     requestsPerS: mean((r) => r.requestsPerS),
     requests: runs.reduce((sum, r) => sum + r.requests, 0),
@@ -102,9 +92,35 @@ export function combineRuns(runs: readonly WrkResult[], shown: (text: string) =>
 }
 
 /** The latency and volume behind a rate, for a figure's detail column. */
-export function wrkDetail(result: WrkResult): string {
+export function wrkDetail(result: LoadResult): string {
   const errors = result.errors === 0 ? "" : `; ${result.errors} ERRORS (non-2xx or socket)`;
   return `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.requests} requests${errors}`;
+}
+
+export interface Rotation {
+  /** One warm-up run per target, so the JIT has compiled the handlers before anything counts. */
+  readonly warmupS: number;
+  readonly rounds: number;
+  readonly runS: number;
+}
+
+/**
+ * Warms every target, then runs them in alternating rounds (a, b, c, a, b, c, …) and combines each
+ * one's runs. On a shared machine the load from other work drifts; alternating spreads that drift
+ * over every target instead of charging it to whichever ran during a busy moment.
+ */
+export async function measureInRotation<T>(
+  targets: readonly T[],
+  run: (target: T, seconds: number) => Promise<LoadResult>,
+  shown: (target: T) => (text: string) => string,
+  rotation: Rotation,
+): Promise<LoadResult[]> {
+  for (const target of targets) await run(target, rotation.warmupS);
+  const runs = targets.map((): LoadResult[] => []);
+  for (let round = 0; round < rotation.rounds; round++) {
+    for (const [i, target] of targets.entries()) runs[i]!.push(await run(target, rotation.runS));
+  }
+  return runs.map((r, i) => combineRuns(r, shown(targets[i]!)));
 }
 
 /** wrk's load shape in every HTTP figure: two threads (the machine's cores) and 64 connections. */
