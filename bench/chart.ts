@@ -33,7 +33,7 @@ export interface Panel {
 const WIDTH_PX = 960;
 const MARGIN_PX = 16;
 /** Room for group labels left of the bars, and for value labels right of the longest bar. */
-const LABEL_PX = 230;
+const LABEL_PX = 300;
 const VALUE_PX = 150;
 const BAR_PX = 16;
 const BAR_GAP_PX = 2;
