@@ -55,7 +55,7 @@ export class NodeMetrics {
   constructor(private readonly mirror?: MetricsMirror) {}
 
   readonly requests = new Counter("limedb_http_requests_total", "HTTP requests answered, by route template, method and status.", ["route", "method", "status"]);
-  readonly requestDuration = new Histogram("limedb_http_request_duration_ms", "Time to answer an HTTP request in milliseconds, by route template and method.", ["route", "method"]);
+  readonly requestDuration = new Histogram("limedb_http_request_duration_ms", "Time to answer an HTTP request in milliseconds, by route template, method and status.", ["route", "method", "status"]);
   readonly storeDuration = new Histogram("limedb_store_operation_duration_ms", "Time a store operation took in milliseconds, by backend and operation.", ["backend", "operation"]);
   readonly storeFailures = new Counter("limedb_store_operation_failures_total", "Store operations that threw, by backend and operation.", ["backend", "operation"]);
   readonly forwards = new Counter("limedb_forwards_total", "Requests this node sent to peers (forwarded, replicated, hinted, streamed and gossip), by the peer's route template.", ["route"]);
@@ -64,8 +64,10 @@ export class NodeMetrics {
 
   recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
     const labels = { route: route ?? UNMATCHED_ROUTE, method: KNOWN_METHODS.has(method) ? method : "OTHER" };
-    this.requests.inc({ ...labels, status: String(status) });
-    this.requestDuration.observe(labels, durationMs);
+    // Status is a label of the latency too: a fast 404 and a slow 504 on one route are different stories.
+    const withStatus = { ...labels, status: String(status) };
+    this.requests.inc(withStatus);
+    this.requestDuration.observe(withStatus, durationMs);
     this.mirror?.request(labels.route, labels.method, status, durationMs);
   }
 

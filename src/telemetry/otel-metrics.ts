@@ -8,7 +8,7 @@ export function otelMetricsMirror(meter: Meter): MetricsMirror {
   const latency = (name: string, description: string) =>
     meter.createHistogram(name, { description, unit: "ms", advice: { explicitBucketBoundaries: [...LATENCY_BUCKETS_MS] } });
   const requests = meter.createCounter("limedb.http.requests", { description: "HTTP requests answered, by route template, method and status." });
-  const requestDuration = latency("limedb.http.request.duration", "Time to answer an HTTP request, by route template and method.");
+  const requestDuration = latency("limedb.http.request.duration", "Time to answer an HTTP request, by route template, method and status.");
   const storeDuration = latency("limedb.store.operation.duration", "Time a store operation took, by backend and operation.");
   const storeFailures = meter.createCounter("limedb.store.operation.failures", { description: "Store operations that threw, by backend and operation." });
   const forwards = meter.createCounter("limedb.forwards", { description: "Requests this node sent to peers, by the peer's route template." });
@@ -17,8 +17,9 @@ export function otelMetricsMirror(meter: Meter): MetricsMirror {
 
   return {
     request(route, method, status, durationMs) {
-      requests.add(1, { "http.route": route, "http.request.method": method, "http.response.status_code": status });
-      requestDuration.record(durationMs, { "http.route": route, "http.request.method": method });
+      const attributes = { "http.route": route, "http.request.method": method, "http.response.status_code": status };
+      requests.add(1, attributes);
+      requestDuration.record(durationMs, attributes);
     },
     storeOperation(backend, operation, durationMs, failed) {
       const attributes = { "limedb.store.backend": backend, "limedb.store.operation": operation };

@@ -49,9 +49,9 @@ test("after known requests the counters match them exactly, by route template an
   for (const leaked of [KEY, MISSING_KEY, UNKNOWN_PATH]) expect(text).not.toContain(leaked);
 
   checkHistograms(samples, "limedb_http_request_duration_ms");
-  for (const { route, method } of made) {
-    const requests = made.filter((other) => other.route === route && other.method === method).length;
-    expect(select(samples, "limedb_http_request_duration_ms_count", { route, method })[0]?.value).toBe(requests);
+  for (const { route, method, status } of made) {
+    const requests = made.filter((other) => other.route === route && other.method === method && other.status === status).length;
+    expect(select(samples, "limedb_http_request_duration_ms_count", { route, method, status }).map((sample) => sample.value)).toEqual([requests]);
   }
 });
 

@@ -109,7 +109,7 @@ describe("with OTEL_ENDPOINT set", () => {
           set: pointOf(receiver.points, entry, "limedb.http.requests", { "http.route": "/api/v1/set", "http.response.status_code": "200" })?.value,
           direct: pointOf(receiver.points, owner, "limedb.http.requests", { "http.route": "/api/v1/replica/put", "http.response.status_code": "200" })?.value,
           forwards: pointOf(receiver.points, entry, "limedb.forwards", { "http.route": "POST /api/v1/replica/put" })?.value,
-          latency: pointOf(receiver.points, entry, "limedb.http.request.duration", { "http.route": "/api/v1/set" })?.value,
+          latency: pointOf(receiver.points, entry, "limedb.http.request.duration", { "http.route": "/api/v1/set", "http.response.status_code": "200" })?.value,
           members: pointOf(receiver.points, entry, "limedb.members", { "limedb.member.state": "active" })?.value,
         }),
         (seen) => seen.set === 1 && seen.direct === 1 && seen.forwards === 1 && seen.latency === 1 && seen.members === 3,
