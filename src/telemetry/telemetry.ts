@@ -1,5 +1,5 @@
 // OpenTelemetry for one node when OTEL_ENDPOINT is set: OTLP/HTTP traces and metrics, exported in the background.
-import { context, propagation, type Tracer } from "@opentelemetry/api";
+import { context, diag, DiagLogLevel, propagation, type DiagLogger, type Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { setGlobalErrorHandler, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
@@ -69,6 +69,14 @@ function throttled(report: TelemetryOptions["onExportError"], clock: () => numbe
   };
 }
 
+/** The SDK's own warnings and errors (an export that timed out, spans dropped from a full queue) as reports. */
+function diagReporter(report: (error: unknown) => void): DiagLogger {
+  const forward = (message: string, ...args: unknown[]) =>
+    report(new Error([message, ...args.map((arg) => (arg instanceof Error ? arg.message : String(arg)))].join(" ")));
+  const ignore = () => undefined;
+  return { error: forward, warn: forward, info: ignore, debug: ignore, verbose: ignore };
+}
+
 let contextManagerSet = false;
 
 /** One per process: the active span follows each request through its awaits, and travels as W3C traceparent. */
@@ -81,8 +89,11 @@ export function enableTraceContext(): void {
 
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   enableTraceContext();
-  // Export failures reach the SDK's global handler; without this it would stay silent.
-  setGlobalErrorHandler(throttled(options.onExportError, options.clock));
+  // Failed exports reach the SDK's global handler, timed-out ones and dropped spans its diag logger;
+  // without both the SDK would stay silent about a collector that is down.
+  const report = throttled(options.onExportError, options.clock);
+  setGlobalErrorHandler(report);
+  diag.setLogger(diagReporter(report), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   const resource = resourceFromAttributes({ "service.name": SCOPE, "service.version": options.version, "service.instance.id": options.nodeUrl });
   const traceExporter = new OTLPTraceExporter({ url: signalUrl(options.endpoint, "traces"), timeoutMillis: EXPORT_TIMEOUT_MS });
   const tracerProvider = new TracerProvider({

@@ -223,6 +223,15 @@ describe("a collector that is down never breaks or holds up a request", () => {
       // every request above was answered while it hung, none waited for it.
       expect(hanging.closed).toBe(false);
       expect((await fetchNode(`${node.url}/api/v1/health`)).status).toBe(200);
+      // The export that gave up waiting is reported, as a warning naming the timeout.
+      const { value: warning } = await waitUntil(
+        "a warning about the hung export",
+        async () => node.stdout.split("\n").find((line) => line.includes('"telemetry export failed"')),
+        (line) => line !== undefined,
+        WAIT_MAX_MS,
+      );
+      expect(JSON.parse(warning!)).toMatchObject({ level: "warn", endpoint: `${collector.url}/` });
+      expect(JSON.parse(warning!).error).toContain("timed out");
     },
     CLUSTER_TEST_TIMEOUT_MS,
   );
