@@ -19,7 +19,6 @@ import { clusterFigures, NodeMetrics, UNMATCHED_ROUTE } from "./metrics/node-met
 import { TimedBackend } from "./metrics/timed-backend.ts";
 import { countForwards } from "./metrics/forward-observer.ts";
 import { observeAll } from "./node/peer-client.ts";
-import { startTelemetry } from "./telemetry/telemetry.ts";
 
 /** Exit codes for a bad setting (SPEC §3), a store that cannot open and a port that cannot be bound. */
 const EXIT_BAD_CONFIG = 2;
@@ -46,17 +45,19 @@ if (!parsed.ok) {
 const config = parsed.config;
 const logger = createLogger(config.nodeUrl, config.logLevel);
 
-// Only with OTEL_ENDPOINT set: without it no request, peer call or store operation pays for telemetry.
+// Only with OTEL_ENDPOINT set: without it the SDK is not even loaded, and no request, peer call or
+// store operation pays for telemetry.
 const telemetry =
   config.otelEndpoint === ""
     ? undefined
-    : startTelemetry({
+    : (await import("./telemetry/telemetry.ts")).startTelemetry({
         endpoint: config.otelEndpoint,
         exportIntervalMs: config.otelExportIntervalMs,
         sampleRatio: config.otelSampleRatio,
         nodeUrl: config.nodeUrl,
         version: pkg.version,
-        clock: Date.now,
+        // Monotonic, so a wall clock stepped back cannot silence the reports for as long as the step.
+        clock: () => performance.now(),
         onExportError: (error, suppressed) => logger.log("warn", "telemetry export failed", { endpoint: config.otelEndpoint, suppressed, ...describeError(error) }),
       });
 const metrics = new NodeMetrics(telemetry?.metrics);
@@ -137,6 +138,7 @@ const background = new Background({
     if (report.streamed > 0 || report.dropped > 0 || report.failedTargets.length > 0) logger.log("info", "rebalanced", { ...report });
   },
   onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
+  detach: telemetry?.detach,
 });
 
 const figures = () => clusterFigures(members.list(), background.status(), gossiper.roundCount);
@@ -150,7 +152,8 @@ const app = createApp(node, {
   leave: () => void stop("leave request", true),
   secret: config.clusterSecret,
   clock: Date.now,
-  onInternalError: (error, request) => logger.log("error", "request failed", { method: request.method, path: new URL(request.url).pathname, ...describeError(error) }),
+  // The route template, never the path: a path can carry a key, and keys stay out of the log.
+  onInternalError: (error, request, route) => logger.log("error", "request failed", { method: request.method, route: route ?? UNMATCHED_ROUTE, ...describeError(error) }),
   metrics: { metrics, figures, nowMs },
   tracing: telemetry?.requests,
   onAnswered: config.logLevel === "debug" ? (answered) => logger.log("debug", "request answered", { ...answered, route: answered.route ?? UNMATCHED_ROUTE }) : undefined,

@@ -31,7 +31,7 @@ export interface AppOptions {
   readonly secret: string;
   readonly clock: () => number;
   /** Logs failures that are not the client's fault; injected so tests stay quiet. */
-  readonly onInternalError?: (error: unknown, request: Request) => void;
+  readonly onInternalError?: (error: unknown, request: Request, route: string | undefined) => void;
   /** What GET /metrics exposes, and the clock (ms) each request is timed by. */
   readonly metrics: MetricsOptions & { readonly nowMs: () => number };
   /** Server spans; given only when OTEL_ENDPOINT is set. */
@@ -63,12 +63,13 @@ function validationMessage(error: ValidationError): string {
 export function createApp(node: LimeNode, options: AppOptions) {
   const limit = bodyBytesMax(node.valueBytesMax);
   /** One JSON error for every failure; `app` is read only when a request fails, long after it is built. */
-  const errorReply = ({ code, error, request }: { code: string | number; error: unknown; request: Request }): Response => {
+  const errorReply = ({ code, error, request, route }: { code: string | number; error: unknown; request: Request; route: string | undefined }): Response => {
+    const internal = (failure: unknown) => options.onInternalError?.(failure, request, route);
     // Elysia wraps what a body parser throws in a ParseError; our reader's NodeError is the cause.
     const cause = (error as { cause?: unknown }).cause;
     if (code === "PARSE" && cause instanceof NodeError) return errorResponse(cause.code, cause.message);
     if (error instanceof NodeError) {
-      if (error.code === "internal") options.onInternalError?.(error, request);
+      if (error.code === "internal") internal(error);
       return errorResponse(error.code, error.message);
     }
     switch (code) {
@@ -76,7 +77,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
         const invalid = error as ValidationError;
         // A response that breaks its own schema is this node's bug, not the client's: 500, and logged.
         if (invalid.type === "response") {
-          options.onInternalError?.(error, request);
+          internal(error);
           return errorResponse("internal", "the node built an invalid response; it has been logged");
         }
         return errorResponse("bad_request", validationMessage(invalid));
@@ -90,7 +91,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
           : errorResponse("route_not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);
       }
       default: {
-        options.onInternalError?.(error, request);
+        internal(error);
         const status: NodeErrorCode = "internal";
         return errorResponse(status, "the node failed to handle this request; it has been logged");
       }
@@ -101,9 +102,9 @@ export function createApp(node: LimeNode, options: AppOptions) {
   const app = new Elysia({ serve: { maxRequestBodySize: BUN_BODY_BYTES_MAX } })
     // Destructured, not passed whole: Elysia reads which context fields a hook uses, and a hook that
     // takes the whole context makes it parse every body, even on routes that take none.
-    .onError({ as: "global" }, ({ code, error, request, set }) => {
+    .onError({ as: "global" }, ({ code, error, request, set, route }) => {
       // The metrics hook reads the status from `set`, which a Response returned here does not change.
-      const response = errorReply({ code, error, request });
+      const response = errorReply({ code, error, request, route: route === "" ? undefined : route });
       set.status = response.status;
       return response;
     })

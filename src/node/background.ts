@@ -26,6 +26,8 @@ export interface BackgroundDeps {
   readonly clock: () => number;
   readonly onPass?: (report: PassReport) => void;
   readonly onError?: (what: string, error: unknown) => void;
+  /** See RebalanceDeps.detach. */
+  readonly detach?: <T>(run: () => T) => T;
 }
 
 export interface BackgroundStatus {
@@ -64,6 +66,7 @@ export class Background {
         push,
         onPass: deps.onPass,
         onError: (error) => deps.onError?.("rebalance", error),
+        detach: deps.detach,
       },
       node.ring,
     );

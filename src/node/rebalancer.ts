@@ -18,6 +18,12 @@ export interface RebalanceDeps {
   readonly onPass?: (report: PassReport) => void;
   /** A pass that failed outright (the store could not be read); it is tried again like one that missed a target. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Runs a pass apart from whatever woke it: a ring change learnt while answering a request or a
+   * gossip message must not make the streaming part of that request's trace. Main passes the
+   * tracer's; without telemetry it is a plain call.
+   */
+  readonly detach?: <T>(run: () => T) => T;
 }
 
 export interface PassReport {
@@ -95,7 +101,8 @@ export class Rebalancer {
   }
 
   private start(from: Ring, to: Ring): void {
-    this.running = this.pass(from, to)
+    const detach = this.deps.detach ?? ((run) => run());
+    this.running = detach(() => this.pass(from, to))
       .then((report) => {
         // A sweep that found no stray is not a pass worth reporting.
         if (from === to && report.streamed === 0 && report.dropped === 0 && report.failedTargets.length === 0) return;

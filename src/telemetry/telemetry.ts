@@ -1,5 +1,5 @@
 // OpenTelemetry for one node when OTEL_ENDPOINT is set: OTLP/HTTP traces and metrics, exported in the background.
-import { context, diag, DiagLogLevel, propagation, type DiagLogger, type Tracer } from "@opentelemetry/api";
+import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, type DiagLogger, type Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { setGlobalErrorHandler, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
@@ -16,12 +16,12 @@ import { otelRequestTracing } from "./request-tracing.ts";
 
 /**
  * Bound on one export. A collector that hangs holds one export this long; meanwhile spans queue
- * up to SPAN_QUEUE_MAX and newer ones are dropped, so a request never waits on the collector.
+ * up to SPAN_QUEUE_SPANS_MAX and newer ones are dropped, so a request never waits on the collector.
  */
 export const EXPORT_TIMEOUT_MS = 10_000;
 /** Finished spans kept for export; past it spans are dropped rather than memory grown. */
-const SPAN_QUEUE_MAX = 4096;
-const SPAN_BATCH_MAX = 512;
+const SPAN_QUEUE_SPANS_MAX = 4096;
+const SPAN_BATCH_SPANS_MAX = 512;
 /** A collector that stays down is reported once per this, not once per export. */
 export const EXPORT_ERROR_REPORT_INTERVAL_MS = 60_000;
 const SCOPE = "limedb";
@@ -43,6 +43,8 @@ export interface Telemetry {
   readonly requests: RequestTracing;
   readonly peerCalls: PeerObserver;
   readonly metrics: MetricsMirror;
+  /** Runs background work in a trace of its own, whatever request or gossip exchange woke it. */
+  detach<T>(run: () => T): T;
   /** Starts exporting the cluster state; called once it exists, after the node is built. */
   watchCluster(figures: () => ClusterFigures): void;
   /** Exports what is left and stops, within `timeoutMs`. */
@@ -77,6 +79,11 @@ function diagReporter(report: (error: unknown) => void): DiagLogger {
   return { error: forward, warn: forward, info: ignore, debug: ignore, verbose: ignore };
 }
 
+/** Runs `run` with no active span, so the spans it starts begin a trace of their own. */
+export function detachFromTrace<T>(run: () => T): T {
+  return context.with(ROOT_CONTEXT, run);
+}
+
 let contextManagerSet = false;
 
 /** One per process: the active span follows each request through its awaits, and travels as W3C traceparent. */
@@ -105,8 +112,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         exporter: traceExporter,
         scheduledDelayMillis: options.exportIntervalMs,
         exportTimeoutMillis: EXPORT_TIMEOUT_MS,
-        maxQueueSize: SPAN_QUEUE_MAX,
-        maxExportBatchSize: SPAN_BATCH_MAX,
+        maxQueueSize: SPAN_QUEUE_SPANS_MAX,
+        maxExportBatchSize: SPAN_BATCH_SPANS_MAX,
       }),
     ],
   });
@@ -127,6 +134,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     requests: otelRequestTracing(tracer),
     peerCalls: tracePeerCalls(tracer),
     metrics: otelMetricsMirror(meter),
+    detach: detachFromTrace,
     watchCluster: (figures) => watchClusterFigures(meter, figures),
     async shutdown(timeoutMs) {
       const done = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);

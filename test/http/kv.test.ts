@@ -1,6 +1,8 @@
 // SET, GET, DEL and the key listing through app.handle: the success shapes the original's clients read, and TTL expiry.
 import { describe, expect, test } from "bun:test";
-import { allKeys, buildTestApp, NODE_URL, VALUE_BYTES_MAX } from "../support/app.ts";
+import { allKeys, buildTestApp, NODE_URL, START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
+import type { Backend } from "../../src/store/backend.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
 
 /** Keys that break naive path handling: separators, query and fragment marks, escapes, spaces, non-ASCII. */
 const AWKWARD_KEYS = [
@@ -249,5 +251,23 @@ describe("ttlMs", () => {
     expect((await client.get("k")).status).toBe(200);
     clock.advance(50);
     expect((await client.get("k")).status).toBe(404);
+  });
+});
+
+describe("a failure that is the node's fault", () => {
+  test("is reported for the log with the route template, never the path that holds the key", async () => {
+    const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
+    // A store that hands back a value of the wrong type: the GET's response breaks its own schema.
+    const broken: Backend = Object.assign(Object.create(store) as Backend, {
+      get: async (key: string) => {
+        const record = await store.get(key);
+        return record === undefined ? undefined : { ...record, value: 42 as unknown as string };
+      },
+    });
+    const { client, internalRoutes } = buildTestApp({ store: broken });
+    expect((await client.set("secret-key-zq9x", "v")).status).toBe(200);
+    const response = await client.get("secret-key-zq9x");
+    expect(response.status).toBe(500);
+    expect(internalRoutes).toEqual(["/api/v1/get/:key"]);
   });
 });

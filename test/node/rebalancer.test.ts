@@ -1,7 +1,8 @@
 // The Rebalancer over real memory stores: records reach exactly their new replicas, and a copy goes only once they hold it.
 import { afterEach, describe, expect, jest, test } from "bun:test";
 import { buildRing, replicasOf, type Ring } from "../../src/ring/ring.ts";
-import { REBALANCE_RETRY_MS, Rebalancer, type PassReport } from "../../src/node/rebalancer.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { REBALANCE_RETRY_MS, Rebalancer, type PassReport, type RebalanceDeps } from "../../src/node/rebalancer.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
@@ -49,7 +50,7 @@ class WatchedStore extends MemoryBackend {
  * Five nodes' stores with every record on its replicas under `initial`, and a rebalancer for each
  * node that holds data. A push writes into the target's store, last write wins, unless the target fails.
  */
-async function buildNodes(initial: Ring) {
+async function buildNodes(initial: Ring, seams: Pick<RebalanceDeps, "detach"> & { onPush?: () => void } = {}) {
   const stores = new Map([N1, N2, N3, N4, N5].map((url) => [url, new WatchedStore({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS })]));
   const storeOf = (url: string) => stores.get(url)!;
   for (const record of RECORDS) for (const url of replicas(initial, record.key)) await storeOf(url).put(record);
@@ -65,12 +66,14 @@ async function buildNodes(initial: Ring) {
           store: storeOf(self),
           replicasFor: (ring, key) => replicas(ring, key),
           push: async (target, records) => {
+            seams.onPush?.();
             await gate;
             if (failing.has(target)) throw new Error(`${target} is unreachable`);
             for (const record of records) await storeOf(target).put(record);
           },
           onPass: (report) => reports.set(self, [...(reports.get(self) ?? []), report]),
           onError: (error) => errors.push(error),
+          detach: seams.detach,
         },
         initial,
       );
@@ -144,6 +147,26 @@ describe("after a node joins", () => {
 });
 
 describe("passes", () => {
+  test("run apart from whatever woke them: a ring change learnt inside a request carries none of its context into the streaming, retries included", async () => {
+    jest.useFakeTimers();
+    const context = new AsyncLocalStorage<string>();
+    const seenAtPush: (string | undefined)[] = [];
+    using nodes = await buildNodes(RING_3, { detach: (run) => context.run("detached", run), onPush: () => seenAtPush.push(context.getStore()) });
+    nodes.failing.add(N4);
+    context.run("a gossip request", () => {
+      for (const rebalancer of nodes.all) rebalancer.ringChanged(RING_4);
+    });
+    await until("every node finished its first pass", () => [N1, N2, N3].every((url) => (nodes.reports.get(url)?.length ?? 0) === 1));
+    const firstPushes = seenAtPush.length;
+    // The retry is woken by a timer set while the request's context was current.
+    nodes.failing.delete(N4);
+    jest.advanceTimersByTime(REBALANCE_RETRY_MS);
+    await until("every node finished its retry", () => [N1, N2, N3].every((url) => (nodes.reports.get(url)?.length ?? 0) === 2));
+    expect(firstPushes).toBeGreaterThan(0);
+    expect(seenAtPush.length).toBeGreaterThan(firstPushes);
+    expect(new Set(seenAtPush)).toEqual(new Set(["detached"]));
+  });
+
   test("never overlap, and the latest ring wins", async () => {
     using nodes = await buildNodes(RING_3);
     const rebalancer = nodes.rebalancer(N1);

@@ -102,6 +102,8 @@ export function buildTestApp(options: TestAppOptions = {}) {
     clock: clock.now,
   });
   const internalErrors: unknown[] = [];
+  /** The route each internal error was reported with: a template, never a path that could hold a key. */
+  const internalRoutes: (string | undefined)[] = [];
   const app = createApp(node, {
     version: VERSION,
     gossip: gossiper,
@@ -110,11 +112,14 @@ export function buildTestApp(options: TestAppOptions = {}) {
     leave: options.leave ?? (() => undefined),
     secret: options.secret ?? "",
     clock: clock.now,
-    onInternalError: (error) => internalErrors.push(error),
+    onInternalError: (error, _request, route) => {
+      internalErrors.push(error);
+      internalRoutes.push(route);
+    },
     metrics: { metrics, figures: () => clusterFigures(members.list(), background.status(), gossiper.roundCount), nowMs: clock.now },
     tracing: options.tracing,
   });
-  return { app, node, store: rawStore, clock, hints, metrics, internalErrors, client: clientFor((request) => app.handle(request)) };
+  return { app, node, store: rawStore, clock, hints, metrics, internalErrors, internalRoutes, client: clientFor((request) => app.handle(request)) };
 }
 
 export type Handle = (request: Request) => Promise<Response>;

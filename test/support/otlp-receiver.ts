@@ -68,6 +68,8 @@ function attributesOf(list: readonly OtlpAttribute[] | undefined): Record<string
 export class OtlpReceiver implements AsyncDisposable {
   readonly spans: ReceivedSpan[] = [];
   readonly points: ReceivedPoint[] = [];
+  /** Every export as it arrived, for checks that no field anywhere carries what it must not. */
+  readonly bodies: string[] = [];
   /** Every request it got, by path: a node posting elsewhere would show here. */
   readonly requests = new Map<string, number>();
   private readonly server: ReturnType<typeof Bun.serve>;
@@ -84,7 +86,9 @@ export class OtlpReceiver implements AsyncDisposable {
     const path = new URL(request.url).pathname;
     this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
     if (request.headers.get("content-type") !== "application/json") return new Response("JSON only", { status: 415 });
-    const body: unknown = await request.json();
+    const text = await request.text();
+    this.bodies.push(text);
+    const body: unknown = JSON.parse(text);
     if (path === "/v1/traces") this.keepSpans(body as TraceExport);
     else if (path === "/v1/metrics") this.keepPoints(body as MetricExport);
     else return new Response("unknown signal", { status: 404 });

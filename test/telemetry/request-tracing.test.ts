@@ -7,7 +7,7 @@ import { NodeError } from "../../src/node/errors.ts";
 import type { ReplicaPeers } from "../../src/node/replication.ts";
 import { tracePeerCalls } from "../../src/telemetry/peer-tracing.ts";
 import { otelRequestTracing } from "../../src/telemetry/request-tracing.ts";
-import { enableTraceContext } from "../../src/telemetry/telemetry.ts";
+import { detachFromTrace, enableTraceContext } from "../../src/telemetry/telemetry.ts";
 import { buildTestApp, NODE_URL } from "../support/app.ts";
 
 const OTHER = "http://127.0.0.1:7002";
@@ -23,7 +23,8 @@ function tracing() {
 
 /** The span is ended after the response is sent, so it is read once it is there. */
 async function finishedSpans(exporter: InMemorySpanExporter, count: number) {
-  for (let attempt = 0; attempt < 200 && exporter.getFinishedSpans().length < count; attempt++) await Bun.sleep(5);
+  // Bounded at 5 s: the hook runs right after the response, so only a very loaded machine comes near it.
+  for (let attempt = 0; attempt < 1000 && exporter.getFinishedSpans().length < count; attempt++) await Bun.sleep(5);
   return exporter.getFinishedSpans();
 }
 
@@ -90,6 +91,18 @@ describe("client spans", () => {
     expect(client?.kind).toBe(SpanKind.CLIENT);
     expect(client?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
     expect(headers.traceparent).toBe(`00-${parent.spanContext().traceId}-${client?.spanContext().spanId}-01`);
+  });
+
+  test("background work detached from a request starts a trace of its own", async () => {
+    const { tracer } = tracing();
+    const request = tracer.startSpan("request");
+    const inside = context.with(trace.setSpan(context.active(), request), () => ({
+      active: trace.getActiveSpan(),
+      detached: detachFromTrace(() => trace.getActiveSpan()),
+    }));
+    request.end();
+    expect(inside.active).toBe(request);
+    expect(inside.detached).toBeUndefined();
   });
 
   test("a call that throws ends its span as failed and rethrows", async () => {
