@@ -60,7 +60,7 @@ const telemetry =
         clock: () => performance.now(),
         onExportError: (error, suppressed) => logger.log("warn", "telemetry export failed", { endpoint: config.otelEndpoint, suppressed, ...describeError(error) }),
       });
-const metrics = new NodeMetrics(telemetry?.metrics);
+const metrics = new NodeMetrics();
 const nowMs = () => performance.now();
 let store: Backend;
 try {
@@ -142,7 +142,7 @@ const background = new Background({
 });
 
 const figures = () => clusterFigures(members.list(), background.status(), gossiper.roundCount);
-telemetry?.watchCluster(figures);
+telemetry?.exportMetrics(() => metrics.families(figures()));
 
 const app = createApp(node, {
   version: pkg.version,

@@ -1,4 +1,5 @@
 // Counts every call this node makes to a peer, and why it failed, into NodeMetrics.
+import { timedOut } from "../node/peer-client.ts";
 import type { NodeMetrics } from "./node-metrics.ts";
 
 /**
@@ -7,10 +8,7 @@ import type { NodeMetrics } from "./node-metrics.ts";
  * only a refused secret and the peer's own failures count.
  */
 export function forwardFailure(outcome: { response: Response } | { error: unknown }): string | undefined {
-  if ("error" in outcome) {
-    const name = outcome.error instanceof Error ? outcome.error.name : "";
-    return name === "TimeoutError" || name === "AbortError" ? "timeout" : "unreachable";
-  }
+  if ("error" in outcome) return timedOut(outcome.error) ? "timeout" : "unreachable";
   const status = outcome.response.status;
   return status >= 500 || status === 401 ? String(status) : undefined;
 }

@@ -41,19 +41,7 @@ export function clusterFigures(members: readonly { readonly state: string }[], s
   };
 }
 
-/**
- * A second home for the figures NodeMetrics records as they happen: the OpenTelemetry exporter
- * when OTEL_ENDPOINT is set. Cluster figures are read by the mirror itself when it exports.
- */
-export interface MetricsMirror {
-  request(route: string, method: string, status: number, durationMs: number): void;
-  storeOperation(backend: string, operation: string, durationMs: number, failed: boolean): void;
-  forward(route: string, durationMs: number, failure: string | undefined): void;
-}
-
 export class NodeMetrics {
-  constructor(private readonly mirror?: MetricsMirror) {}
-
   readonly requests = new Counter("limedb_http_requests_total", "HTTP requests answered, by route template, method and status.", ["route", "method", "status"]);
   readonly requestDuration = new Histogram("limedb_http_request_duration_ms", "Time to answer an HTTP request in milliseconds, by route template, method and status.", ["route", "method", "status"]);
   readonly storeDuration = new Histogram("limedb_store_operation_duration_ms", "Time a store operation took in milliseconds, by backend and operation.", ["backend", "operation"]);
@@ -68,13 +56,11 @@ export class NodeMetrics {
     const withStatus = { ...labels, status: String(status) };
     this.requests.inc(withStatus);
     this.requestDuration.observe(withStatus, durationMs);
-    this.mirror?.request(labels.route, labels.method, status, durationMs);
   }
 
   recordStoreOperation(backend: string, operation: string, durationMs: number, failed: boolean): void {
     this.storeDuration.observe({ backend, operation }, durationMs);
     if (failed) this.storeFailures.inc({ backend, operation });
-    this.mirror?.storeOperation(backend, operation, durationMs, failed);
   }
 
   /** `failure` is undefined for a call the peer answered as it should. */
@@ -82,12 +68,16 @@ export class NodeMetrics {
     this.forwards.inc({ route });
     this.forwardDuration.observe({ route }, durationMs);
     if (failure !== undefined) this.forwardFailures.inc({ route, reason: failure });
-    this.mirror?.forward(route, durationMs, failure);
+  }
+
+  /** Every figure as it stands: what /metrics renders and what the OTLP exporter sends. */
+  families(figures: ClusterFigures): MetricFamily[] {
+    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.forwards, this.forwardFailures, this.forwardDuration];
+    return [...recorded.map((metric) => metric.collect()), ...clusterFamilies(figures)];
   }
 
   render(figures: ClusterFigures): string {
-    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.forwards, this.forwardFailures, this.forwardDuration];
-    return renderText([...recorded.map((metric) => metric.collect()), ...clusterFamilies(figures)]);
+    return renderText(this.families(figures));
   }
 }
 

@@ -200,7 +200,8 @@ export class PeerClient implements GossipTransport {
   }
 }
 
-function timedOut(error: unknown): boolean {
+/** Whether a fetch failed because its timeout fired (or it was aborted), not because the peer was unreachable. */
+export function timedOut(error: unknown): boolean {
   const name = error instanceof Error ? error.name : "";
   return name === "TimeoutError" || name === "AbortError";
 }

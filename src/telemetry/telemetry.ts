@@ -8,9 +8,9 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { RequestTracing } from "../http/request-hooks.ts";
-import type { ClusterFigures, MetricsMirror } from "../metrics/node-metrics.ts";
+import type { MetricFamily } from "../metrics/registry.ts";
 import type { PeerObserver } from "../node/peer-client.ts";
-import { otelMetricsMirror, watchClusterFigures } from "./otel-metrics.ts";
+import { registryProducer } from "./registry-producer.ts";
 import { tracePeerCalls } from "./peer-tracing.ts";
 import { otelRequestTracing } from "./request-tracing.ts";
 
@@ -42,11 +42,10 @@ export interface TelemetryOptions {
 export interface Telemetry {
   readonly requests: RequestTracing;
   readonly peerCalls: PeerObserver;
-  readonly metrics: MetricsMirror;
   /** Runs background work in a trace of its own, whatever request or gossip exchange woke it. */
   detach<T>(run: () => T): T;
-  /** Starts exporting the cluster state; called once it exists, after the node is built. */
-  watchCluster(figures: () => ClusterFigures): void;
+  /** Starts exporting the node's figures, the families /metrics renders; called once the node is built. */
+  exportMetrics(families: () => readonly MetricFamily[]): void;
   /** Exports what is left and stops, within `timeoutMs`. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -117,10 +116,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       }),
     ],
   });
+  // The meter provider records nothing itself: its reader exports the registry through the producer.
+  let families: (() => readonly MetricFamily[]) | undefined;
   const meterProvider = new MeterProvider({
     resource,
     readers: [
       new PeriodicExportingMetricReader({
+        metricProducers: [registryProducer({ name: SCOPE, version: options.version }, () => families?.())],
         exporter: new OTLPMetricExporter({ url: signalUrl(options.endpoint, "metrics"), timeoutMillis: EXPORT_TIMEOUT_MS }),
         exportIntervalMillis: options.exportIntervalMs,
         // The reader refuses a timeout longer than its interval.
@@ -129,13 +131,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ],
   });
   const tracer: Tracer = tracerProvider.getTracer(SCOPE, options.version);
-  const meter = meterProvider.getMeter(SCOPE, options.version);
   return {
     requests: otelRequestTracing(tracer),
     peerCalls: tracePeerCalls(tracer),
-    metrics: otelMetricsMirror(meter),
     detach: detachFromTrace,
-    watchCluster: (figures) => watchClusterFigures(meter, figures),
+    exportMetrics: (source) => {
+      families = source;
+    },
     async shutdown(timeoutMs) {
       const done = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
       await Promise.race([done, Bun.sleep(timeoutMs)]);
