@@ -44,6 +44,16 @@ export interface KeysPage {
 
 export type RingListener = (ring: Ring) => void;
 
+/**
+ * For this long after this node's ring changed, a read waits for every replica it asks (each within
+ * the forward timeout), not only the first quorum. While rings differ between nodes and data is
+ * still streaming, a write acknowledged under the old ring and a read quorum under the new one can
+ * miss each other; with one member more or less, the old write quorum and the new replica set share
+ * a node, so asking them all finds the newest version. The chaos test saw such a stale read right
+ * after a graceful leave. The price is a read at the slowest replica's pace during that window.
+ */
+export const RING_CHANGE_READ_ALL_MS = 30_000;
+
 export class LimeNode {
   readonly nodeUrl: string;
   readonly store: Backend;
@@ -58,6 +68,8 @@ export class LimeNode {
   private readonly vnodesPerNode: number;
   readonly clock: HybridClock;
   private readonly wallClock: () => number;
+  /** When this node's ring last changed; a starting node's ring changes as gossip brings its members. */
+  private ringChangedAtMs = -Infinity;
   private readonly ringListeners: RingListener[] = [];
   private readonly joined: () => boolean;
   /** Latched: a node that has joined once stays joined, whatever happens to its peers later. */
@@ -92,7 +104,8 @@ export class LimeNode {
   async get(key: string): Promise<{ value: string; nodeUrl: string }> {
     checkKey(key);
     const replicas = this.liveReplicas(key);
-    const { record, from } = await this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length));
+    const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
+    const { record, from } = await this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll);
     if (!isLive(record, this.wallClock())) throw notFound();
     return { value: record.value, nodeUrl: from };
   }
@@ -186,6 +199,7 @@ export class LimeNode {
     const urls = this.members.ringUrls();
     if (urls.length === this.ring.nodes.length && urls.every((url, i) => url === this.ring.nodes[i])) return;
     this.ring = buildRing(urls, this.vnodesPerNode);
+    this.ringChangedAtMs = this.wallClock();
     for (const listener of this.ringListeners) listener(this.ring);
   }
 }

@@ -34,6 +34,19 @@ export function quorumOf(configured: number, replicas: number): number {
   return configured === 0 ? Math.floor(replicas / 2) + 1 : Math.min(configured, replicas);
 }
 
+/** The promise's value, or undefined once `ms` passed without it. */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: Timer | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function newest(answers: Iterable<[string, StoredRecord | undefined]>, self: string): ReadResult {
   let best: ReadResult = { record: undefined, from: self };
   for (const [from, record] of answers) {
@@ -64,11 +77,18 @@ export class Replication {
     return new Map(answers);
   }
 
-  /** Reads from every replica; resolves with the newest of the first `needed` answers and repairs stale replicas. */
-  async read(key: string, replicas: readonly string[], needed: number): Promise<ReadResult> {
+  /**
+   * Reads from every replica; resolves with the newest of the first `needed` answers and repairs
+   * stale replicas. With `waitForAll` (while rings change) it waits, within the timeout, for every
+   * replica's answer and takes the newest of all that came.
+   */
+  async read(key: string, replicas: readonly string[], needed: number, waitForAll = false): Promise<ReadResult> {
     const calls = new Map(replicas.map((replica) => [replica, () => this.getOn(replica, key)] as const));
-    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `read of this key`, (fates) => void this.repair(fates));
-    return newest(answers, this.deps.self);
+    const { answers, settled } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `read of this key`, (fates) => void this.repair(fates));
+    if (!waitForAll) return newest(answers, this.deps.self);
+    const fates = await withinMs(settled, this.deps.timeoutMs);
+    const all = fates === undefined ? [...answers] : [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, StoredRecord | undefined]] : []));
+    return newest(all, this.deps.self);
   }
 
   /** Each replica's own record of a key, for the replicas route; a replica that fails is reported, not fatal. */

@@ -6,7 +6,7 @@ import { MemberTable } from "../../src/membership/member-table.ts";
 import { NodeError } from "../../src/node/errors.ts";
 import { HintStore } from "../../src/node/hint-store.ts";
 import { HybridClock } from "../../src/node/hlc.ts";
-import { LimeNode } from "../../src/node/node.ts";
+import { LimeNode, RING_CHANGE_READ_ALL_MS } from "../../src/node/node.ts";
 import { quorumOf, Replication } from "../../src/node/replication.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord, Version } from "../../src/store/record.ts";
@@ -22,11 +22,12 @@ const NODES = [SELF, PEER_A, PEER_B];
 const KEY = "user:42";
 
 /** RF=3 over three nodes: every key lives on all of them, and W = R = 2 (a majority). */
-function buildCluster(options: { hintsPath?: string } = {}) {
+function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boolean } = {}) {
   const errors: { what: string; error: unknown }[] = [];
   const clock = testClock();
   const members = new MemberTable(SELF, START_MS, clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 });
-  members.apply([PEER_A, PEER_B].map((nodeUrl) => ({ nodeUrl, generation: 1, heartbeat: 1, leaving: false })));
+  const joinPeers = () => members.apply([PEER_A, PEER_B].map((nodeUrl) => ({ nodeUrl, generation: 1, heartbeat: 1, leaving: false })));
+  if (options.peersJoinAfterStart !== true) joinPeers();
   const replicas = new FakeReplicas([PEER_A, PEER_B], clock.now);
   const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: clock.now });
   const hints = new HintStore(options.hintsPath ?? ":memory:", clock.now);
@@ -44,6 +45,8 @@ function buildCluster(options: { hintsPath?: string } = {}) {
     writeQuorum: 0,
     readQuorum: 0,
   });
+  // Peers learnt after the start change the node's ring, as gossip does when a node joins.
+  if (options.peersJoinAfterStart === true) joinPeers();
   /** What each node holds of a key, by URL. */
   const held = async (key: string) => ({
     [SELF]: await store.get(key),
@@ -210,6 +213,27 @@ describe("reads", () => {
     expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: PEER_A });
     replicas.release();
     await until("every replica holds the newest answer", async () => Object.values(await held(KEY)).every((r) => r?.value === late.value));
+  });
+});
+
+describe("reads while the ring changes", () => {
+  test("right after a ring change a read waits for every replica and returns the newest any holds; after the window the first quorum does", async () => {
+    const { node, store, replicas, clock } = buildCluster({ peersJoinAfterStart: true });
+    await store.put(record("v1", { wallMs: START_MS + 1 }));
+    await replicas.store(PEER_A).put(record("v2", { wallMs: START_MS + 2 }));
+    await replicas.store(PEER_B).put(record("v3 only on the slow one", { wallMs: START_MS + 3 }));
+    replicas.setMode(PEER_B, "slow");
+    const during = node.get(KEY);
+    // Two of three have answered long before this; the read still waits for the third.
+    expect(await Promise.race([during.then(() => "answered"), Bun.sleep(50).then(() => "waiting")])).toBe("waiting");
+    replicas.release();
+    expect(await during).toEqual({ value: "v3 only on the slow one", nodeUrl: PEER_B });
+
+    clock.advance(RING_CHANGE_READ_ALL_MS);
+    await replicas.store(PEER_B).put(record("v4 only on the slow one", { wallMs: START_MS + 4 }));
+    replicas.setMode(PEER_B, "slow");
+    expect((await node.get(KEY)).value).toBe("v3 only on the slow one");
+    replicas.release();
   });
 });
 
