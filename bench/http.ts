@@ -65,7 +65,7 @@ async function preloadGetKeys(url: string): Promise<void> {
 }
 
 /** A server that speaks LimeDB's HTTP API (LimeDB itself or the raw baseline), started as its own process and loaded by wrk. */
-function httpServer(name: string, command: Command): ServerConfig {
+function httpServer(name: string, command: Command, headers: (port: number) => string[] = () => []): ServerConfig {
   return {
     name,
     missing: () => undefined,
@@ -78,7 +78,7 @@ function httpServer(name: string, command: Command): ServerConfig {
       await preloadGetKeys(url);
       const shown = (text: string) => text.replaceAll(dir.path, "$TMP").replaceAll(`${REPO_ROOT}/`, "").replaceAll(String(port), "$PORT");
       const load = (shape: LoadShape, seconds: number) =>
-        runWrk({ url, script: SHAPES[shape].script, scriptArgs: [String(SHAPES[shape].keys)], seconds, threads: WRK_THREADS, connections: WRK_CONNECTIONS });
+        runWrk({ url, script: SHAPES[shape].script, scriptArgs: [String(SHAPES[shape].keys)], seconds, threads: WRK_THREADS, connections: WRK_CONNECTIONS, headers: headers(port) });
       return { name, commands: [shown(args.join(" "))], shown, load, detail: wrkDetail };
     },
   };
@@ -106,6 +106,9 @@ function telemetryServer(name: string, collector: "running" | "down", sampleRati
   };
 }
 
+const HOST_CHECK_OFF = "LimeDB memory, ALLOWED_HOSTS=* (no Host check)";
+const FROM_A_PAGE = "LimeDB memory, every request from a member's page (Origin)";
+
 const REDIS = "redis-server (reference)";
 
 function redisDetail(result: LoadResult): string {
@@ -129,6 +132,10 @@ const redisServer: ServerConfig = {
 const SERVERS: readonly ServerConfig[] = [
   httpServer("raw Bun.serve", (port) => ["bun", "bench/raw-server.ts", String(port)]),
   httpServer("LimeDB memory", limedb("memory")),
+  // The trust checks every request passes: the same node with the Host check off, and with every request carrying
+  // the Origin of a page on a member (a loopback alias of the node itself), so the CORS policy runs each time.
+  httpServer(HOST_CHECK_OFF, (port, dataDir) => [...limedb("memory")(port, dataDir), "-server.allowed-hosts", "*"]),
+  httpServer(FROM_A_PAGE, limedb("memory"), (port) => [`Origin: http://localhost:${port}`]),
   httpServer("LimeDB sqlite NORMAL", limedb("sqlite", "normal")),
   httpServer("LimeDB sqlite FULL", limedb("sqlite", "full")),
   telemetryServer(OTEL_ON, "running"),
@@ -143,6 +150,19 @@ function fullVersusNormal(share: number): string {
   return `${what}: the fsync per batch still shows; more concurrent writers would make the batches, and the gain, larger.`;
 }
 
+/** Below this share a difference in rate between two configurations of one node is not called a cost. */
+const NOISE_SHARE = 0.05;
+
+function trustNote(offGet: number, offSet: number, pageGet: number, pageSet: number): string {
+  const checkCost = Math.max(offGet, offSet) - 1;
+  const pageCost = 1 - Math.min(pageGet, pageSet);
+  const verdict =
+    checkCost < NOISE_SHARE && pageCost < NOISE_SHARE
+      ? `both within ${NOISE_SHARE * 100}% of the default node: no measurable cost`
+      : `the checks cost up to ${(Math.max(checkCost, pageCost) * 100).toFixed(0)}% of the rate here, more than the ${NOISE_SHARE * 100}% taken for noise`;
+  return `Trust checks: the Host check (against DNS rebinding) runs on every request; the node with it off (ALLOWED_HOSTS=*) answers ${offGet.toFixed(2)}× the GETs and ${offSet.toFixed(2)}× the SETs of the default node, and with a member page's Origin on every request (the CORS policy decides each one) ${pageGet.toFixed(2)}× and ${pageSet.toFixed(2)}×; ${verdict}.`;
+}
+
 function httpNotes(figures: readonly Figure[], problems: readonly string[]): string[] {
   const ratio = (shape: LoadShape, name: string) => figures.find((f) => f.group === SHAPES[shape].label && f.name === name)?.ratio ?? Number.NaN;
   const notes = [
@@ -153,6 +173,7 @@ function httpNotes(figures: readonly Figure[], problems: readonly string[]): str
   notes.push(
     `Telemetry: with OTEL_ENDPOINT set and a collector taking every export, the memory node keeps ${memory("get", OTEL_ON).toFixed(2)}× of its GET rate and ${memory("set", OTEL_ON).toFixed(2)}× of its SET rate without telemetry (a server span per request, batched and exported in the background; the collector shares the cores). Tracing 1% of requests (OTEL_SAMPLE_RATIO=0.01) keeps ${memory("get", OTEL_SAMPLED).toFixed(2)}× and ${memory("set", OTEL_SAMPLED).toFixed(2)}×: what is left is the span every request gets, sampled or not (OTLP metrics are read from the registry at export and cost a request nothing). With the collector down (a closed port) it keeps ${memory("get", OTEL_DOWN).toFixed(2)}× and ${memory("set", OTEL_DOWN).toFixed(2)}×: failed exports are retried and dropped in the background, never waited on by a request.`,
   );
+  notes.push(trustNote(memory("get", HOST_CHECK_OFF), memory("set", HOST_CHECK_OFF), memory("get", FROM_A_PAGE), memory("set", FROM_A_PAGE)));
   const redisGet = ratio("get", REDIS);
   if (!Number.isNaN(redisGet)) {
     notes.push(

@@ -10,6 +10,8 @@ export interface WrkOptions {
   readonly seconds: number;
   readonly threads: number;
   readonly connections: number;
+  /** Extra request headers, "Name: value" each (a browser's Origin, say). */
+  readonly headers?: readonly string[];
 }
 
 /** One load run's outcome, from wrk or from redis-benchmark for the reference row. */
@@ -38,6 +40,7 @@ export function wrkArgs(options: WrkOptions): string[] {
     "--latency",
     "--timeout",
     "2s",
+    ...(options.headers ?? []).flatMap((header) => ["-H", header]),
     "-s",
     options.script,
     options.url,

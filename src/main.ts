@@ -8,7 +8,7 @@ import { LimeNode } from "./node/node.ts";
 import { Gossiper } from "./membership/gossiper.ts";
 import { MemberTable } from "./membership/member-table.ts";
 import { Background } from "./node/background.ts";
-import { HintStore } from "./node/hint-store.ts";
+import { HINT_DROP_REASONS, HintStore } from "./node/hint-store.ts";
 import { PeerClient, STREAM_TIMEOUT_MS } from "./node/peer-client.ts";
 import { Replication } from "./node/replication.ts";
 import { fileStem } from "./store/file-name.ts";
@@ -19,6 +19,8 @@ import { clusterFigures, NodeMetrics, UNMATCHED_ROUTE } from "./metrics/node-met
 import { TimedBackend } from "./metrics/timed-backend.ts";
 import { countForwards } from "./metrics/forward-observer.ts";
 import { observeAll } from "./node/peer-client.ts";
+import { FutureBound, type FutureKind } from "./clock/future-bound.ts";
+import { throttled } from "./log/throttle.ts";
 
 /** Exit codes for a bad setting (SPEC §3), a store that cannot open and a port that cannot be bound. */
 const EXIT_BAD_CONFIG = 2;
@@ -62,6 +64,22 @@ const telemetry =
       });
 const metrics = new NodeMetrics();
 const nowMs = () => performance.now();
+/** Refusals of wall times from the future are logged at most this often; /metrics counts every one. */
+const CLOCK_REFUSAL_LOG_INTERVAL_MS = 60_000;
+const logClockRefusal = throttled<{ kind: FutureKind; aheadMs: number }>(
+  ({ kind, aheadMs }, suppressed) => logger.log("warn", "refused a wall time from the future", { kind, aheadMs, maxClockSkewMs: config.maxClockSkewMs, suppressed }),
+  CLOCK_REFUSAL_LOG_INTERVAL_MS,
+  nowMs,
+);
+// Every version, generation and heartbeat that arrives is held to this bound before any clock sees it.
+const future = new FutureBound({
+  maxSkewMs: config.maxClockSkewMs,
+  clock: Date.now,
+  onRefused: (kind, aheadMs) => {
+    metrics.clockRefused.inc({ kind });
+    logClockRefusal({ kind, aheadMs });
+  },
+});
 let store: Backend;
 try {
   // Every store operation is timed by backend for /metrics; two clock reads per operation.
@@ -81,15 +99,28 @@ try {
 }
 
 // The generation is the start time: a restarted node's news supersedes everything its old self said.
-const members = new MemberTable(config.nodeUrl, Date.now(), Date.now, {
-  staleAfterMs: config.gossipStaleAfterMs,
-  deadAfterMs: config.gossipDeadAfterMs,
-});
+// Gossip from beyond the skew is refused; a clock of this node's own that is off from its peers' is logged once
+// when found (and once when back), and shown in GET /api/v1/health.
+const members = new MemberTable(
+  config.nodeUrl,
+  Date.now(),
+  Date.now,
+  { staleAfterMs: config.gossipStaleAfterMs, deadAfterMs: config.gossipDeadAfterMs },
+  {
+    future,
+    onClockChange: ({ status, offsetMs, peers }) =>
+      status === "ok"
+        ? logger.log("info", "clock back within the skew of its peers", { offsetMs, peers, maxClockSkewMs: config.maxClockSkewMs })
+        : logger.log("warn", `clock ${status} of its peers beyond the skew; check NTP on this machine`, { offsetMs, peers, maxClockSkewMs: config.maxClockSkewMs }),
+  },
+);
 const peerClient = new PeerClient({
   secret: config.clusterSecret,
   forwardTimeoutMs: config.forwardTimeoutMs,
   // A gossip exchange must end before the next round starts.
   gossipTimeoutMs: Math.max(GOSSIP_TIMEOUT_MS_MIN, Math.floor(config.gossipIntervalMs * 0.8)),
+  valueBytesMax: config.valueBytesMax,
+  onPeerClock: (peer, peerWallMs, sentAtMs) => members.observeClock(peer, peerWallMs, sentAtMs),
   observe: telemetry === undefined ? countForwards(metrics, nowMs) : observeAll(telemetry.peerCalls, countForwards(metrics, nowMs)),
 });
 const gossiper = new Gossiper({ table: members, transport: peerClient, seeds: config.nodePeers, random: Math.random });
@@ -100,13 +131,18 @@ members.onChange((changes) => {
   }
 });
 
-const hints = new HintStore(config.storeBackend === "memory" ? ":memory:" : join(config.dataDir, `${fileStem(config.nodeUrl)}.hints.sqlite`), Date.now);
+const hints = new HintStore(config.storeBackend === "memory" ? ":memory:" : join(config.dataDir, `${fileStem(config.nodeUrl)}.hints.sqlite`), Date.now, {
+  onDrop: (reason, count) => metrics.hintsDropped.inc({ reason }, count),
+});
+// Every reason shows from the start, at 0, so a dashboard sees a rise rather than a series appearing.
+for (const reason of HINT_DROP_REASONS) metrics.hintsDropped.inc({ reason }, 0);
 const replication = new Replication({
   self: config.nodeUrl,
   store,
   peers: peerClient,
   hints,
   timeoutMs: config.forwardTimeoutMs,
+  future,
   onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
 });
 const node = new LimeNode({
@@ -115,14 +151,15 @@ const node = new LimeNode({
   members,
   replication,
   vnodesPerNode: config.virtualNodes,
-  clock: new HybridClock(config.nodeUrl),
+  clock: new HybridClock(config.nodeUrl, Date.now, () => future.limitMs()),
   wallClock: Date.now,
   valueBytesMax: config.valueBytesMax,
   replicationFactor: config.replicationFactor,
   writeQuorum: config.writeQuorum,
   readQuorum: config.readQuorum,
-  // Joined once gossip brought in another member: one exchange with a seed brings all the members it knows.
-  joined: () => config.nodePeers.every((seed) => seed === config.nodeUrl) || members.list().length > 1,
+  // Only once every member it has heard of is confirmed (members learnt from a seed wait until this node has
+  // gossiped with each): before that its ring lacks them, and it would read and write on the wrong replicas.
+  joined: () => config.nodePeers.every((seed) => seed === config.nodeUrl) || (members.list().length > 1 && members.unconfirmedUrls().length === 0),
 });
 const background = new Background({
   node,
@@ -132,6 +169,8 @@ const background = new Background({
   streamTimeoutMs: STREAM_TIMEOUT_MS,
   antiEntropyIntervalMs: config.antiEntropyIntervalMs,
   tombstoneTtlMs: config.tombstoneTtlMs,
+  // Gossip brings in every live member well within the time it takes to call a silent one dead.
+  hintForgetAfterMs: config.gossipDeadAfterMs,
   random: Math.random,
   clock: Date.now,
   onPass: (report) => {
@@ -139,6 +178,7 @@ const background = new Background({
   },
   onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
   detach: telemetry?.detach,
+  future,
 });
 
 const figures = () => clusterFigures(members.list(), background.status(), gossiper.roundCount);
@@ -151,6 +191,7 @@ const app = createApp(node, {
   status: () => background.status(),
   leave: () => void stop("leave request", true),
   secret: config.clusterSecret,
+  trust: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
   clock: Date.now,
   // The route template, never the path: a path can carry a key, and keys stay out of the log.
   onInternalError: (error, request, route) => logger.log("error", "request failed", { method: request.method, route: route ?? UNMATCHED_ROUTE, ...describeError(error) }),
@@ -181,6 +222,13 @@ logger.log("info", "node started", {
   peers: config.nodePeers,
   telemetry: config.otelEndpoint === "" ? "off" : config.otelEndpoint,
 });
+
+// A cluster without a secret trusts every program that can reach the port; say so once, where an operator looks.
+if (config.clusterSecret === "" && config.nodePeers.length > 0) {
+  logger.log("warn", "no CLUSTER_SECRET: any program that can reach this port can call the internal routes (write or delete any key, add members, make this node leave); web pages cannot. Set the same CLUSTER_SECRET on every node", {
+    listen: `${config.serverHost}:${config.serverPort}`,
+  });
+}
 
 let stopping = false;
 /**

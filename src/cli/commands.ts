@@ -1,6 +1,7 @@
 // What each `limedb` command does once its arguments are parsed: one call or a few to a node, then JSON or a report.
 import { ClientError, KEYS_PAGE_SIZE_MAX, type KeysBody, type NodeClient } from "./client.ts";
 import { gossipReport, keysReport, ringReport, statusReport } from "./reports.ts";
+import { pageStartingAt } from "../http/kv/paging.ts";
 
 /** Exit codes of the command (SPEC §11 and the issue): the contract scripts rely on. */
 export const EXIT = { ok: 0, notFound: 1, usage: 2, unreachable: 3 } as const;
@@ -109,14 +110,16 @@ export async function keysCommand(client: NodeClient, options: KeysOptions, outp
 /**
  * Every key of the node, page after page. The listing is live: a key written or deleted meanwhile can
  * shift the pages, so a busy store may show a key twice or miss one; the pages say so by their total.
+ * A page may hold fewer entries than asked (large values), so each request starts where the last ended.
  */
 async function allKeys(client: NodeClient): Promise<KeysBody["keys"]> {
   const keys: KeysBody["keys"] = [];
-  for (let page = 1; ; page++) {
-    const answer = await client.keys(page, KEYS_PAGE_SIZE_MAX);
+  for (;;) {
+    const { page, pageSize } = pageStartingAt(keys.length, KEYS_PAGE_SIZE_MAX);
+    const answer = await client.keys(page, pageSize);
     if (answer.total > KEYS_ALL_MAX) throw new UsageError(`${client.nodeUrl} holds ${answer.total} keys, more than --all lists (${KEYS_ALL_MAX}); use --page and --page-size`);
     keys.push(...answer.keys);
-    if (page >= answer.totalPages || answer.keys.length === 0) return keys;
+    if (answer.keys.length === 0 || keys.length >= answer.total || keys.length >= KEYS_ALL_MAX) return keys;
   }
 }
 

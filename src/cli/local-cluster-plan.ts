@@ -1,4 +1,5 @@
 // The plan of a local cluster (`bun run cluster`): ports, URLs, seeds, data dirs and node flags from the environment. Pure.
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { parseConfig } from "../config/parse.ts";
 import { integer } from "../config/values.ts";
@@ -28,6 +29,16 @@ export interface PlannedNode {
 export interface ClusterPlan {
   readonly dataDir: string;
   readonly nodes: readonly PlannedNode[];
+  /** CLUSTER_SECRET for every node: the environment's, or one made for this run so the internal routes are never open. */
+  readonly secret: string;
+  readonly secretGenerated: boolean;
+}
+
+/** Bytes of randomness in a generated secret: 192 bits, written as 32 URL-safe characters (header-safe ASCII). */
+const GENERATED_SECRET_BYTES = 24;
+
+export function generateSecret(): string {
+  return randomBytes(GENERATED_SECRET_BYTES).toString("base64url");
 }
 
 export type PlanResult = { readonly ok: true; readonly plan: ClusterPlan } | { readonly ok: false; readonly error: string };
@@ -76,7 +87,7 @@ function planNode(port: number, seeds: readonly string[], dataDir: string): Plan
  * the environment (STORE_BACKEND, CLUSTER_SECRET, ...), so each node's settings are checked here as the node will
  * read them: one bad value gives one error line instead of N nodes failing at once.
  */
-export function planCluster(env: Env, cwd: string): PlanResult {
+export function planCluster(env: Env, cwd: string, makeSecret: () => string = generateSecret): PlanResult {
   const count = readInteger(env, "NUM_NODES", NUM_NODES_DEFAULT, 1, NUM_NODES_MAX);
   if (typeof count === "string") return { ok: false, error: count };
   const portHigh = PORT_MAX - (count - 1);
@@ -90,9 +101,11 @@ export function planCluster(env: Env, cwd: string): PlanResult {
     const seedPort = seed === undefined ? undefined : ports[seed];
     return planNode(port, seedPort === undefined ? [] : [nodeUrl(seedPort)], dataDir);
   });
+  const given = read(env, "CLUSTER_SECRET");
+  const secret = given ?? makeSecret();
   for (const node of nodes) {
-    const config = parseConfig(node.args, env);
+    const config = parseConfig(node.args, { ...env, CLUSTER_SECRET: secret });
     if (!config.ok) return { ok: false, error: "error" in config ? config.error.message : "unexpected --help in the node flags" };
   }
-  return { ok: true, plan: { dataDir, nodes } };
+  return { ok: true, plan: { dataDir, nodes, secret, secretGenerated: given === undefined } };
 }

@@ -63,11 +63,12 @@ async function forwardLines(stream: ReadableStream<Uint8Array>, prefix: string, 
   if (pending !== "") write(`${prefix}${pending}\n`);
 }
 
-function spawnNode(node: PlannedNode): RunningNode {
-  // The Bun running this script runs the nodes too; they inherit the environment (STORE_BACKEND, CLUSTER_SECRET, ...).
+function spawnNode(node: PlannedNode, secret: string): RunningNode {
+  // The Bun running this script runs the nodes too; they inherit the environment (STORE_BACKEND, ...). The secret
+  // travels in the environment, never as a flag, which any user of the machine could read with ps.
   const child = Bun.spawn([process.execPath, MAIN_PATH, ...node.args], {
     cwd: REPO_ROOT,
-    env: process.env,
+    env: { ...process.env, CLUSTER_SECRET: secret },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -193,7 +194,8 @@ async function main(): Promise<void> {
   }
   const { plan } = planned;
   say(`starting ${plan.nodes.length} nodes on 127.0.0.1, data under ${plan.dataDir}`);
-  const cluster = new LocalCluster(plan.nodes.map(spawnNode));
+  if (plan.secretGenerated) say("the nodes share a CLUSTER_SECRET made for this run; export CLUSTER_SECRET to choose one (to call internal routes yourself)");
+  const cluster = new LocalCluster(plan.nodes.map((node) => spawnNode(node, plan.secret)));
   process.on("exit", () => cluster.killAllNow());
   process.on("SIGINT", () => void cluster.stop(0, "SIGINT"));
   process.on("SIGTERM", () => void cluster.stop(0, "SIGTERM"));

@@ -59,7 +59,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const parsed = s.parse(raw);
     if (!parsed.ok) {
       const source = fromFlag !== undefined ? `-${s.flag}` : fromEnv !== undefined && fromEnv !== "" ? s.env : `default of ${s.env}`;
-      return { ok: false, error: new ConfigError(`invalid ${source} "${raw}": expected ${parsed.accepted}`) };
+      const shown = s.secret === true ? "(value not shown)" : `"${raw}"`;
+      return { ok: false, error: new ConfigError(`invalid ${source} ${shown}: expected ${parsed.accepted}`) };
     }
     values[name] = parsed.value;
   }

@@ -1,7 +1,8 @@
 // The one schema of every setting: env name, flag, default and parser. Flag > env > default.
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { fraction, integer, nodeUrl, nodeUrlList, nonEmptyText, oneOf, optionalUrl, text, type Parser } from "./values.ts";
+import { MAX_CLOCK_SKEW_MS_DEFAULT } from "../clock/future-bound.ts";
+import { fraction, headerSafeText, hostList, integer, nodeUrl, nodeUrlList, nonEmptyText, oneOf, optionalUrl, originList, type Parser } from "./values.ts";
 
 export const STORE_BACKENDS = ["memory", "fs", "sqlite"] as const;
 export type StoreBackendName = (typeof STORE_BACKENDS)[number];
@@ -28,10 +29,12 @@ interface Setting<T> {
   /** The default as the user would type it, or undefined when it derives from other settings. */
   readonly fallback: string | undefined;
   readonly help: string;
+  /** A secret's value is never repeated in an error line: it would end up in a terminal or a log. */
+  readonly secret?: boolean;
 }
 
-function setting<T>(env: string, flag: string, fallback: string | undefined, parse: Parser<T>, help: string): Setting<T> {
-  return { env, flag, parse, fallback, help };
+function setting<T>(env: string, flag: string, fallback: string | undefined, parse: Parser<T>, help: string, secret = false): Setting<T> {
+  return { env, flag, parse, fallback, help, secret };
 }
 
 export const SETTINGS = {
@@ -49,7 +52,10 @@ export const SETTINGS = {
   otelExportIntervalMs: setting("OTEL_EXPORT_INTERVAL_MS", "otel.export-interval-ms", "5000", integer(50, 600_000), "milliseconds between telemetry exports to the collector"),
   otelSampleRatio: setting("OTEL_SAMPLE_RATIO", "otel.sample-ratio", "1", fraction, "share of client requests traced (0 to 1); a trace begun elsewhere follows its caller's choice"),
   logLevel: setting("LOG_LEVEL", "log.level", "info", oneOf(LOG_LEVELS), "debug, info, warn or error"),
-  clusterSecret: setting("CLUSTER_SECRET", "cluster.secret", "", text, "shared secret for internal endpoints; empty means none"),
+  clusterSecret: setting("CLUSTER_SECRET", "cluster.secret", "", headerSafeText, "shared secret for internal endpoints (printable ASCII: it travels in a header); empty means none", true),
+  allowedHosts: setting("ALLOWED_HOSTS", "server.allowed-hosts", "", hostList, "extra Host names this node answers to, comma-separated (its NODE_URL host and loopback always); * allows any"),
+  corsOrigins: setting("CORS_ORIGINS", "server.cors-origins", "", originList, "extra origins whose pages may call the public API, comma-separated (members always); * allows any"),
+  maxClockSkewMs: setting("MAX_CLOCK_SKEW_MS", "node.max-clock-skew-ms", String(MAX_CLOCK_SKEW_MS_DEFAULT), integer(1, 3_600_000), "largest clock difference tolerated between nodes; versions and gossip from further in the future are refused"),
   gossipIntervalMs: setting("GOSSIP_INTERVAL_MS", "gossip.interval-ms", "1000", integer(10, 60_000), "milliseconds between gossip rounds"),
   gossipStaleAfterMs: setting("GOSSIP_STALE_AFTER_MS", "gossip.stale-after-ms", "3000", integer(20, 600_000), "silence after which a member is stale (suspect)"),
   gossipDeadAfterMs: setting("GOSSIP_DEAD_AFTER_MS", "gossip.dead-after-ms", "5000", integer(30, 3_600_000), "silence after which a member is dead and leaves the ring"),

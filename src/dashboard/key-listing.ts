@@ -1,8 +1,9 @@
 // The explorer's data: every key of one node or of all members (read page by page), merged, filtered, paged.
 import { ApiError, type Client, KEYS_PAGE_SIZE_MAX } from "./api-client.ts";
 import type { KeyEntry } from "./api-types.ts";
+import { pageStartingAt } from "../http/kv/paging.ts";
 
-/** Keys read from one node at most (100 requests of 100); beyond it the explorer says the listing is cut short. */
+/** Keys read from one node at most; beyond it the explorer says the listing is cut short. */
 export const SCAN_KEYS_MAX = 10_000;
 
 export interface Listing {
@@ -29,13 +30,15 @@ export interface KeyRow {
 /** Every key of one node, in key order, up to `keysMax`. */
 export async function scanNode(client: Client, keysMax = SCAN_KEYS_MAX): Promise<Listing> {
   const entries: KeyEntry[] = [];
-  const pagesMax = Math.ceil(keysMax / KEYS_PAGE_SIZE_MAX);
   let total = 0;
-  for (let page = 1; page <= pagesMax; page++) {
-    const answer = await client.keys(page, KEYS_PAGE_SIZE_MAX);
+  // A page may hold fewer entries than asked (it is capped in bytes), so each request starts where the last
+  // ended; every request brings at least one entry or ends the scan, so at most keysMax requests are made.
+  while (entries.length < keysMax) {
+    const { page, pageSize } = pageStartingAt(entries.length, KEYS_PAGE_SIZE_MAX);
+    const answer = await client.keys(page, pageSize);
     entries.push(...answer.keys);
     total = answer.total;
-    if (page >= answer.totalPages || answer.keys.length === 0) break;
+    if (answer.keys.length === 0 || entries.length >= answer.total) break;
   }
   return { nodeUrl: client.node.url, entries: entries.slice(0, keysMax), total };
 }

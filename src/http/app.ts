@@ -6,6 +6,8 @@ import { KEY_BYTES_MAX } from "../store/limits.ts";
 import { clusterRoutes } from "./cluster/routes.ts";
 import { docsRoutes } from "./docs/routes.ts";
 import { errorResponse } from "./errors.ts";
+import { REQUEST_TIMEOUT_HEADERS } from "./body.ts";
+import { NOW_HEADER } from "../node/peer-client.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { internalRoutes, type GossipHandler } from "./internal/routes.ts";
 import { kvRoutes } from "./kv/routes.ts";
@@ -14,7 +16,9 @@ import { replicaRoutes } from "./internal/replica-routes.ts";
 import type { BackgroundStatus } from "../node/background.ts";
 import type { ReplicaService } from "../node/replica-service.ts";
 import { allowedMethods } from "./method-check.ts";
+import { strictPathEncoding } from "./path-check.ts";
 import { publicApiCors } from "./cors.ts";
+import { hostCheck } from "./host-check.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 import { metricsRoutes, type MetricsOptions } from "./metrics/routes.ts";
 import { requestHooks, type AnsweredRequest, type RequestTracing } from "./request-hooks.ts";
@@ -27,8 +31,10 @@ export interface AppOptions {
   readonly status: () => BackgroundStatus;
   /** Starts a graceful leave; the process exits once its data is handed off. */
   readonly leave: () => void;
-  /** CLUSTER_SECRET; empty leaves internal endpoints open, as a node without one always was. */
+  /** CLUSTER_SECRET; empty leaves internal endpoints open to every program that can reach the port (never to a browser). */
   readonly secret: string;
+  /** ALLOWED_HOSTS and CORS_ORIGINS; both empty (the default) trust only this node's own name, loopback and the members. */
+  readonly trust?: { readonly allowedHosts: readonly string[]; readonly corsOrigins: readonly string[] };
   readonly clock: () => number;
   /** Logs failures that are not the client's fault; injected so tests stay quiet. */
   readonly onInternalError?: (error: unknown, request: Request, route: string | undefined) => void;
@@ -60,6 +66,16 @@ function validationMessage(error: ValidationError): string {
   return `${where}${field === "" ? "" : ` field "${field}"`}: ${first.message}`;
 }
 
+/**
+ * What is logged of a response that broke its schema: the field and the schema's complaint. Elysia's own
+ * message quotes the whole response, a record's key and value included, and no key or value is ever logged.
+ */
+function withoutValues(error: ValidationError): Error {
+  const logged = new Error(validationMessage(error));
+  logged.name = "ValidationError";
+  return logged;
+}
+
 export function createApp(node: LimeNode, options: AppOptions) {
   const limit = bodyBytesMax(node.valueBytesMax);
   /** One JSON error for every failure; `app` is read only when a request fails, long after it is built. */
@@ -67,17 +83,18 @@ export function createApp(node: LimeNode, options: AppOptions) {
     const internal = (failure: unknown) => options.onInternalError?.(failure, request, route);
     // Elysia wraps what a body parser throws in a ParseError; our reader's NodeError is the cause.
     const cause = (error as { cause?: unknown }).cause;
-    if (code === "PARSE" && cause instanceof NodeError) return errorResponse(cause.code, cause.message);
+    if (code === "PARSE" && cause instanceof NodeError) return errorResponse(cause.code, cause.message, cause.code === "request_timeout" ? REQUEST_TIMEOUT_HEADERS : {});
     if (error instanceof NodeError) {
       if (error.code === "internal") internal(error);
-      return errorResponse(error.code, error.message);
+      // A sender refused as from the future learns this node's time with it: its own clock may be the wrong one.
+      return errorResponse(error.code, error.message, error.code === "clock_skew" ? { [NOW_HEADER]: String(options.clock()) } : {});
     }
     switch (code) {
       case "VALIDATION": {
         const invalid = error as ValidationError;
         // A response that breaks its own schema is this node's bug, not the client's: 500, and logged.
         if (invalid.type === "response") {
-          internal(error);
+          internal(withoutValues(invalid));
           return errorResponse("internal", "the node built an invalid response; it has been logged");
         }
         return errorResponse("bad_request", validationMessage(invalid));
@@ -110,7 +127,9 @@ export function createApp(node: LimeNode, options: AppOptions) {
     })
     .use(requestHooks({ metrics: options.metrics.metrics, nowMs: options.metrics.nowMs, tracing: options.tracing, onAnswered: options.onAnswered }))
     .use(metricsRoutes(options.metrics))
-    .use(publicApiCors())
+    .use(hostCheck({ nodeUrl: node.nodeUrl, allowedHosts: options.trust?.allowedHosts ?? [] }))
+    .use(strictPathEncoding())
+    .use(publicApiCors({ memberUrls: () => node.members.list().map((m) => m.nodeUrl), corsOrigins: options.trust?.corsOrigins ?? [] }))
     .use(kvRoutes(node, limit))
     .use(clusterRoutes(node, options.clock, options.status))
     .use(internalRoutes(node, options.gossip, options.secret, limit))

@@ -1,36 +1,80 @@
-// Reads a JSON body with a byte limit, stopping as soon as it is exceeded rather than reading it whole.
+// Reads a JSON body within a byte limit, a deadline and a nesting depth, refusing it as soon as one is passed.
+import { BoundedReadError, readBoundedText } from "../net/bounded-read.ts";
 import { NodeError } from "../node/errors.ts";
 
-export async function readJsonBody(request: Request, bytesMax: number): Promise<unknown> {
+/**
+ * The whole body must arrive within this, as Bun already closes a connection silent for 10 s between
+ * requests. A value at the 1 MiB default limit then needs about 100 KiB/s (the worst legal body, every
+ * character escaped, about 600 KiB/s), which a client of a database on its network has; a sender that
+ * stalls half-way holds its socket and buffered bytes for at most this long instead of for ever.
+ */
+export const BODY_READ_TIMEOUT_MS = 10_000;
+
+/**
+ * Arrays and objects nested deeper than this are refused. Every wire message is at most five levels
+ * deep (a gossip digest of members with versions); past a few thousand, validating or re-serialising
+ * the value overflows the stack, so a deep body would become a 500 after seconds of work.
+ */
+export const JSON_DEPTH_MAX = 32;
+
+export async function readJsonBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<unknown> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > bytesMax) throw tooLarge(declared, bytesMax);
-  // A declared length within the limit bounds the read already (HTTP framing stops the body there), and
-  // reading it whole is much faster than pulling chunks; only a body without a length is counted as it comes.
-  const text = Number.isSafeInteger(declared) ? await request.text() : await readCapped(request, bytesMax);
+  const text = await readText(request, Number.isSafeInteger(declared), { bytesMax, deadlineMs });
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     throw new NodeError("bad_request", text.trim() === "" ? "the body is empty; expected a JSON object" : "the body is not valid JSON");
   }
+  if (!withinDepth(value, JSON_DEPTH_MAX)) throw new NodeError("bad_request", `the body nests arrays and objects more than ${JSON_DEPTH_MAX} deep`);
+  return value;
 }
 
-async function readCapped(request: Request, bytesMax: number): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  if (request.body !== null) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.byteLength;
-      if (received > bytesMax) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge(received, bytesMax);
-      }
-      chunks.push(value);
-    }
+/**
+ * A declared length within the limit bounds the read already (HTTP framing stops the body there), and
+ * reading it whole is much faster than pulling chunks; only a body without a length is counted as it
+ * comes. Both are bounded by the deadline.
+ */
+async function readText(request: Request, declared: boolean, bounds: { bytesMax: number; deadlineMs: number }): Promise<string> {
+  if (declared) return withDeadline(request.text(), bounds.deadlineMs);
+  try {
+    return await readBoundedText(request.body, bounds);
+  } catch (error) {
+    if (!(error instanceof BoundedReadError)) throw error;
+    throw error.kind === "too_large" ? tooLarge(error.bytes, bounds.bytesMax) : timedOut(bounds.deadlineMs);
   }
-  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The read, or a request_timeout once the deadline passes; the abandoned read ends when the connection closes. */
+async function withDeadline(read: Promise<string>, deadlineMs: number): Promise<string> {
+  // Bun rejects the abandoned read when it closes the connection; that rejection is expected, not unhandled.
+  read.catch(() => undefined);
+  let timer: Timer | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut(deadlineMs)), deadlineMs);
+  });
+  try {
+    return await Promise.race([read, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Whether no array or object in the value is nested deeper than `depthMax`. It stops at the limit, so
+ * its recursion is bounded whatever arrives, and a shallow body (every ordinary one) costs one pass.
+ */
+export function withinDepth(value: unknown, depthMax: number): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  if (depthMax === 0) return false;
+  const children: unknown[] = Array.isArray(value) ? value : Object.values(value);
+  for (const child of children) if (!withinDepth(child, depthMax - 1)) return false;
+  return true;
+}
+
+function timedOut(deadlineMs: number): NodeError {
+  return new NodeError("request_timeout", `the request body did not arrive within ${deadlineMs} ms`);
 }
 
 function tooLarge(bytes: number, bytesMax: number): NodeError {
@@ -47,3 +91,6 @@ export function cappedJson(bytesMax: number) {
 
 /** Set explicitly: a bare string gets text/plain from Bun.serve but from no other adapter, app.handle included. */
 export const TEXT_PLAIN = "text/plain; charset=utf-8";
+
+/** Headers of a 408: the rest of a late body may still come, and only a closed connection ends it. */
+export const REQUEST_TIMEOUT_HEADERS: Readonly<Record<string, string>> = { connection: "close" };

@@ -1,7 +1,11 @@
-// Cross-origin access to the public API, so the dashboard served by one node can call the others.
-// Only the public routes answer other origins, only for GET, POST and DELETE, and never with credentials;
-// internal routes (direct, replica, gossip, admin) get no CORS headers, so a browser page cannot call them.
+// What a web page may do with this node. Cross-origin access is opt-in: pages served by the cluster's
+// members (the dashboard on another node), by loopback aliases of them, and by CORS_ORIGINS may call
+// the public API; every other page is refused with 403 before anything runs, so a page cannot even
+// write blind (a text/plain POST needs no preflight). Internal routes never answer a browser at all
+// (see internal/guard.ts).
 import { Elysia } from "elysia";
+import { errorResponse } from "./errors.ts";
+import { memberOrigins, sameLoopbackServer } from "./origins.ts";
 
 /** How long a browser may reuse a preflight answer before asking again. */
 export const PREFLIGHT_MAX_AGE_S = 600;
@@ -21,26 +25,67 @@ export function isPublicRoute(method: string, pathname: string): boolean {
   return PUBLIC_ROUTES[method]?.some((pattern) => pattern.test(pathname)) ?? false;
 }
 
-export function publicApiCors() {
+export interface CorsOptions {
+  /** The members' URLs as they stand; read only when a request carries an Origin. */
+  readonly memberUrls: () => readonly string[];
+  /** CORS_ORIGINS: origins allowed beyond the members; ["*"] allows every origin. */
+  readonly corsOrigins: readonly string[];
+}
+
+/** Decides whether an origin other than the request's own may call the public API. */
+function originPolicy({ memberUrls, corsOrigins }: CorsOptions): (origin: string) => boolean {
+  if (corsOrigins.includes("*")) return () => true;
+  const configured = new Set(corsOrigins);
+  // Member origins are worked out again only when the member list changes.
+  let seen = "";
+  let members: URL[] = [];
+  return (origin) => {
+    if (configured.has(origin)) return true;
+    const urls = memberUrls();
+    const joined = urls.join(",");
+    if (joined !== seen) {
+      members = memberOrigins(urls).map((member) => new URL(member));
+      seen = joined;
+    }
+    if (!URL.canParse(origin)) return false;
+    const asked = new URL(origin);
+    return members.some((member) => member.origin === asked.origin || sameLoopbackServer(member, asked));
+  };
+}
+
+function refused(): Response {
+  return errorResponse("forbidden", "this node does not answer pages from that origin; list it in CORS_ORIGINS to allow it");
+}
+
+export function publicApiCors(options: CorsOptions) {
+  const allowed = originPolicy(options);
+  const allowAny = options.corsOrigins.includes("*");
   return new Elysia({ name: "cors" }).onRequest(({ request, set }) => {
-    // Browsers send Origin on every cross-origin request; peers and command-line clients do not, and pay nothing here.
-    if (request.headers.get("origin") === null) return;
-    const pathname = new URL(request.url).pathname;
+    // Browsers send Origin on cross-origin requests and on same-origin writes; peers and command-line
+    // clients do not, and pay one header lookup here.
+    const origin = request.headers.get("origin");
+    if (origin === null) return;
+    const url = new URL(request.url);
     if (request.method === "OPTIONS") {
       const method = request.headers.get("access-control-request-method") ?? "";
       // A preflight for anything else falls through to the usual 405, and the browser refuses the call.
-      if (!isPublicRoute(method, pathname)) return;
+      if (!isPublicRoute(method, url.pathname) || !allowed(origin)) return;
       return new Response(null, {
         status: 204,
         headers: {
-          "access-control-allow-origin": "*",
+          "access-control-allow-origin": allowAny ? "*" : origin,
           "access-control-allow-methods": CORS_METHODS,
           "access-control-allow-headers": "content-type",
           "access-control-max-age": String(PREFLIGHT_MAX_AGE_S),
+          ...(allowAny ? {} : { vary: "origin" }),
         },
       });
     }
+    // A page of this very node (the dashboard, Swagger UI) goes on; internal routes refuse it themselves.
+    if (origin === url.origin) return;
+    if (!isPublicRoute(request.method, url.pathname) || !allowed(origin)) return refused();
     // Set before routing, so error answers (404, 503, …) carry it too and the page can show them.
-    if (isPublicRoute(request.method, pathname)) set.headers["access-control-allow-origin"] = "*";
+    set.headers["access-control-allow-origin"] = allowAny ? "*" : origin;
+    if (!allowAny) set.headers.vary = "origin";
   });
 }

@@ -9,16 +9,23 @@ export interface ErrorBody {
 export function statusOf(code: NodeErrorCode): number {
   switch (code) {
     case "bad_request":
+    case "clock_skew":
       return 400;
     case "unauthorized":
       return 401;
+    case "forbidden":
+      return 403;
     case "not_found":
     case "route_not_found":
       return 404;
     case "method_not_allowed":
       return 405;
+    case "request_timeout":
+      return 408;
     case "too_large":
       return 413;
+    case "unsupported_media_type":
+      return 415;
     case "internal":
       return 500;
     case "unavailable":

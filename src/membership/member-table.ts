@@ -1,11 +1,19 @@
 // The member table: who is in the cluster and in what state, merged from gossip and aged by a failure detector.
+// Members heard of only from others wait apart (candidates.ts) until this node has gossiped with them itself.
+import { NO_FUTURE_BOUND, type FutureBound } from "../clock/future-bound.ts";
+import { Candidates, NEW_MEMBERS_PER_MESSAGE_MAX, UNCONFIRMED_LIFETIME_DEAD_PERIODS } from "./candidates.ts";
+import { ClockCheck, type ClockReading } from "./clock-check.ts";
 import { isNewer, toDigest, toEntry, type Digest, type Entry, type Member, type MemberState } from "./member.ts";
+import type { FutureNews } from "./messages.ts";
 
 /** A bound on the table, so a flood of invented URLs cannot grow it without end. */
 export const MEMBERS_MAX = 1024;
 
 /** How long a dead member is remembered (reported as dead, probed now and then) before it is forgotten. */
 export const FORGET_DEAD_AFTER_MS = 60 * 60 * 1000;
+
+/** A peer's clock estimate counts for this many dead-after periods: one heard from less often is as good as dead. */
+const CLOCK_ESTIMATE_LIFETIME_DEAD_PERIODS = 2;
 
 export interface FailureTiming {
   /** Silence after which a member is suspect (stale): still in the ring, reported as such. */
@@ -22,21 +30,46 @@ export interface MembershipChange {
 
 export type ChangeListener = (changes: readonly MembershipChange[]) => void;
 
+export interface MemberTableOptions {
+  /** Every generation and heartbeat that arrives is held to it; main passes the node's, unit tests may leave it out. */
+  readonly future?: FutureBound;
+  /** Told when this node finds its clock off from its peers' (or back within the skew). */
+  readonly onClockChange?: (reading: ClockReading) => void;
+}
+
 export class MemberTable {
   private readonly members = new Map<string, Member>();
   private readonly listeners: ChangeListener[] = [];
+  private readonly candidates: Candidates;
+  private readonly clockCheck: ClockCheck;
+  private readonly future: FutureBound;
 
   constructor(
     readonly self: string,
     generation: number,
     private readonly clock: () => number,
     private readonly timing: FailureTiming,
+    options: MemberTableOptions = {},
   ) {
+    this.future = options.future ?? NO_FUTURE_BOUND;
+    this.candidates = new Candidates(timing.deadAfterMs * UNCONFIRMED_LIFETIME_DEAD_PERIODS);
+    this.clockCheck = new ClockCheck({
+      maxSkewMs: this.future.maxSkewMs,
+      clock,
+      estimateLifetimeMs: timing.deadAfterMs * CLOCK_ESTIMATE_LIFETIME_DEAD_PERIODS,
+      estimatesMax: MEMBERS_MAX,
+      onChange: options.onClockChange,
+    });
     this.members.set(self, { nodeUrl: self, generation, heartbeat: 0, leaving: false, state: "active", advancedAtMs: clock() });
   }
 
   onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
+  }
+
+  /** The table's clock, for callers that time an exchange against the same clock. */
+  now(): number {
+    return this.clock();
   }
 
   get own(): Member {
@@ -47,7 +80,17 @@ export class MemberTable {
     return this.members.get(nodeUrl);
   }
 
-  /** Every member, this node included, sorted by URL. */
+  /** Members heard of only from others, oldest first: not in the ring, never passed on, probed by the Gossiper. */
+  unconfirmedUrls(): string[] {
+    return this.candidates.urls();
+  }
+
+  /** A probe of an unconfirmed member went unanswered (or was answered in another's name): it is forgotten. */
+  forgetUnconfirmed(nodeUrl: string): void {
+    this.candidates.delete(nodeUrl);
+  }
+
+  /** Every confirmed member, this node included, sorted by URL. */
   list(): Member[] {
     return [...this.members.values()].sort((a, b) => (a.nodeUrl < b.nodeUrl ? -1 : a.nodeUrl > b.nodeUrl ? 1 : 0));
   }
@@ -62,10 +105,24 @@ export class MemberTable {
     return this.list().filter((m) => m.state !== "dead" && !m.leaving).map((m) => m.nodeUrl);
   }
 
-  /** Advances this node's own heartbeat: called once per gossip round. */
+  /**
+   * Advances this node's own heartbeat: called once per gossip round. The heartbeat is the time since the
+   * generation, so generation + heartbeat is this node's wall clock and peers can bound it by theirs; it
+   * still rises by at least 1 when the wall clock steps back, so the news is always newer.
+   */
   beat(): void {
     const own = this.own;
-    this.members.set(this.self, { ...own, heartbeat: own.heartbeat + 1, advancedAtMs: this.clock() });
+    this.members.set(this.self, { ...own, heartbeat: Math.max(own.heartbeat + 1, this.clock() - own.generation), advancedAtMs: this.clock() });
+  }
+
+  /**
+   * Brings this node's heartbeat up to its clock without forcing a rise: called before answering a SYN, so the
+   * answer carries a fresh time for the asker's clock check. Never +1, or a flood of SYNs would push it ahead.
+   */
+  refresh(): void {
+    const own = this.own;
+    const heartbeat = this.clock() - own.generation;
+    if (heartbeat > own.heartbeat) this.members.set(this.self, { ...own, heartbeat });
   }
 
   /** Marks this node as leaving (gossiped with its next heartbeat); listeners hear of it as a change. */
@@ -90,21 +147,43 @@ export class MemberTable {
     });
   }
 
+  /**
+   * The first digest whose generation, or generation + heartbeat (the member's wall clock when it sent
+   * it), lies beyond this node's now + MAX_CLOCK_SKEW_MS; the bound reports it. A message that carries
+   * one is refused whole: applying the rest of a forgery would still be applying a forgery.
+   */
+  fromFuture(digests: readonly Digest[]): FutureNews | undefined {
+    const limitMs = this.future.limitMs();
+    for (const { nodeUrl, generation, heartbeat } of digests) {
+      if (generation > limitMs && !this.future.accepts("generation", generation)) return { kind: "generation", nodeUrl };
+      if (generation + heartbeat > limitMs && !this.future.accepts("heartbeat", generation + heartbeat)) return { kind: "heartbeat", nodeUrl };
+    }
+    return undefined;
+  }
+
   /** Answers a SYN from `sender`: entries it lacks or holds older, and the members it knows better. */
   reconcile(digests: readonly Digest[], sender: string): { entries: Entry[]; requests: string[] } {
     const named = new Set<string>();
     const requests: string[] = [];
     const newerHere: string[] = [];
+    let unknown = 0;
     for (const digest of digests) {
       named.add(digest.nodeUrl);
       if (digest.nodeUrl === this.self) {
-        this.outlive(digest);
+        this.refute(digest);
         if (isNewer(this.own, digest)) newerHere.push(this.self);
         continue;
       }
       const local = this.members.get(digest.nodeUrl);
-      if (local === undefined || isNewer(digest, local)) requests.push(digest.nodeUrl);
-      else if (isNewer(local, digest)) newerHere.push(digest.nodeUrl);
+      if (local !== undefined) {
+        if (isNewer(digest, local)) requests.push(digest.nodeUrl);
+        else if (isNewer(local, digest)) newerHere.push(digest.nodeUrl);
+        continue;
+      }
+      // Members never heard of are asked for only while they could be taken in, and only a few a message.
+      if (this.candidates.has(digest.nodeUrl) || unknown >= NEW_MEMBERS_PER_MESSAGE_MAX || !this.candidates.room) continue;
+      requests.push(digest.nodeUrl);
+      unknown++;
     }
     const missing = [...this.members.keys()].filter((url) => !named.has(url));
     const entries = this.entries([...newerHere, ...missing]);
@@ -115,18 +194,49 @@ export class MemberTable {
     return { entries, requests };
   }
 
-  /** Merges entries from an ACK or ACK2; newer news (re)activates a member at once. */
+  /**
+   * Merges entries heard through gossip (an ACK or ACK2). Newer news of a member (re)activates it at once.
+   * A member not known yet joins only if it is `confirmed`, the node whose answer to this node's own SYN
+   * this is; any other waits as unconfirmed, a few per message, until this node has gossiped with it.
+   */
+  learn(entries: readonly Entry[], confirmed?: string): MembershipChange[] {
+    const now = this.clock();
+    let introduced = 0;
+    return this.merge(entries, (entry) => {
+      if (entry.nodeUrl === confirmed) return true;
+      if (introduced < NEW_MEMBERS_PER_MESSAGE_MAX && this.candidates.add(entry, now)) introduced++;
+      return false;
+    });
+  }
+
+  /** Merges entries of members this node trusts as confirmed (set up by hand, as tests do): unknown ones join at once. */
   apply(entries: readonly Entry[]): MembershipChange[] {
+    return this.merge(entries, () => true);
+  }
+
+  /** Records a peer's wall time read from a message; `sentAtMs` when it answers this node's own request. */
+  observeClock(peer: string, peerWallMs: number, sentAtMs?: number): void {
+    this.clockCheck.observe(peer, peerWallMs, sentAtMs);
+  }
+
+  /** Whether this node's clock is within MAX_CLOCK_SKEW_MS of its live peers', by the median of their estimates. */
+  clockReading(): ClockReading {
+    return this.clockCheck.reading((peer) => peer !== this.self && this.members.get(peer)?.state !== "dead");
+  }
+
+  /** `admit` decides, per entry of a member not in the table, whether it joins now. */
+  private merge(entries: readonly Entry[], admit: (entry: Entry) => boolean): MembershipChange[] {
     const now = this.clock();
     const changes: MembershipChange[] = [];
     for (const entry of entries) {
       if (entry.nodeUrl === this.self) {
-        this.outlive(entry);
+        this.refute(entry);
         continue;
       }
       const local = this.members.get(entry.nodeUrl);
       if (local !== undefined && !isNewer(entry, local)) continue;
-      if (local === undefined && this.members.size >= MEMBERS_MAX) continue;
+      if (local === undefined && (this.members.size >= MEMBERS_MAX || !admit(entry))) continue;
+      this.candidates.delete(entry.nodeUrl);
       this.members.set(entry.nodeUrl, { ...toEntry(entry), state: "active", advancedAtMs: now });
       // A member that starts or stops leaving changes the ring as much as a join or a death does.
       if (local?.state !== "active" || local.leaving !== entry.leaving) changes.push({ nodeUrl: entry.nodeUrl, from: local?.state ?? "unknown", to: "active" });
@@ -139,6 +249,7 @@ export class MemberTable {
   detect(): MembershipChange[] {
     const now = this.clock();
     const changes: MembershipChange[] = [];
+    this.candidates.expire(now);
     for (const member of this.members.values()) {
       if (member.nodeUrl === this.self) continue;
       const silentMs = now - member.advancedAtMs;
@@ -155,18 +266,21 @@ export class MemberTable {
       changes.push({ nodeUrl: member.nodeUrl, from: member.state, to: state });
     }
     this.emit(changes);
+    // Each round, so a clock that drifts off (or back) is logged even when no one asks for health.
+    this.clockReading();
     return changes;
   }
 
   /**
-   * Someone holds news of this node from a later generation than its own (the wall clock went back
-   * across a restart): take a generation past it, so this process's news wins everywhere.
+   * Someone holds news of this node newer than its own: a forgery, or what an earlier process of this node
+   * said before a restart with its wall clock set back. This node never believes it; it takes a view just
+   * past it (that generation, one more heartbeat), so its own news wins everywhere within a round. The
+   * news passed the future bound, so this stays within about now + skew: no ratchet past the clock.
    */
-  private outlive(digest: Digest): void {
+  private refute(news: Digest): void {
     const own = this.own;
-    if (digest.generation >= own.generation && isNewer(digest, own)) {
-      this.members.set(this.self, { ...own, generation: digest.generation + 1, heartbeat: 0 });
-    }
+    if (!isNewer(news, own) || news.generation + news.heartbeat > this.future.limitMs()) return;
+    this.members.set(this.self, { ...own, generation: news.generation, heartbeat: news.heartbeat + 1 });
   }
 
   private emit(changes: readonly MembershipChange[]): void {

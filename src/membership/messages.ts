@@ -1,4 +1,5 @@
 // The three gossip messages. SYN: my digests. ACK: entries you lack or hold older, and the ones I want. ACK2: those.
+import type { FutureKind } from "../clock/future-bound.ts";
 import type { Digest, Entry } from "./member.ts";
 
 export interface Syn {
@@ -23,6 +24,15 @@ export interface Ack2 {
 }
 
 export type GossipMessage = Syn | Ack | Ack2;
+
+/** Why a gossip message was refused whole: it named a member with a generation or heartbeat from beyond now + skew. */
+export interface FutureNews {
+  readonly kind: FutureKind;
+  readonly nodeUrl: string;
+}
+
+/** How a node answered an inbound message: with its answer, or by refusing it whole (nothing of it applied). */
+export type Answered<T> = { readonly ok: true; readonly answer: T } | { readonly ok: false; readonly refused: FutureNews };
 
 /** How a node reaches another; the real one speaks HTTP, tests pass an in-process fake network. */
 export interface GossipTransport {

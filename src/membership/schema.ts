@@ -1,12 +1,27 @@
 // TypeBox schemas of the gossip messages: checked where they arrive (the HTTP edge) and where ACKs return.
-import { Type, type Static } from "@sinclair/typebox";
+import { FormatRegistry, Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { MEMBERS_MAX } from "./member-table.ts";
+import { isNodeUrl, NODE_URL_CHARS_MAX, NODE_URL_PATTERN } from "../net/node-url.ts";
 
-/** Node URLs longer than this are refused: a real origin is far shorter. */
-export const NODE_URL_CHARS_MAX = 512;
+export { NODE_URL_CHARS_MAX };
 
-const nodeUrl = Type.String({ minLength: 8, maxLength: NODE_URL_CHARS_MAX, pattern: "^https?://[^/?#\\s]+$" });
+/** The format name under which TypeBox (and so every Elysia route) checks a member URL with isNodeUrl. */
+const NODE_URL_FORMAT = "limedb-node-url";
+FormatRegistry.Set(NODE_URL_FORMAT, isNodeUrl);
+
+/**
+ * A gossip message names at most MEMBERS_MAX members of a few hundred bytes each; 1 MiB is ample.
+ * It bounds both what POST /gossip reads and the ACK a node reads back from its SYN.
+ */
+export const GOSSIP_BODY_BYTES_MAX = 1024 * 1024;
+
+/**
+ * A member URL: the pattern documents the shape (and shows in OpenAPI), the format adds what a pattern
+ * cannot say, that the URL is its own origin. One schema for gossip and the replica routes' `peer`.
+ */
+export const nodeUrlSchema = Type.String({ minLength: 8, maxLength: NODE_URL_CHARS_MAX, pattern: NODE_URL_PATTERN, format: NODE_URL_FORMAT });
+const nodeUrl = nodeUrlSchema;
 const counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const digest = Type.Object({ nodeUrl, generation: counter, heartbeat: counter });
 const entry = Type.Object({ nodeUrl, generation: counter, heartbeat: counter, leaving: Type.Boolean() });

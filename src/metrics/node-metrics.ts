@@ -48,6 +48,8 @@ export class NodeMetrics {
   readonly storeFailures = new Counter("limedb_store_operation_failures_total", "Store operations that threw, by backend and operation.", ["backend", "operation"]);
   readonly forwards = new Counter("limedb_forwards_total", "Requests this node sent to peers (forwarded, replicated, hinted, streamed and gossip), by the peer's route template.", ["route"]);
   readonly forwardFailures = new Counter("limedb_forward_failures_total", "Requests to peers that failed, by route template and reason: timeout, unreachable, or the peer's status (5xx, 401).", ["route", "reason"]);
+  readonly clockRefused = new Counter("limedb_clock_refused_total", "Versions, gossip generations and heartbeats refused because their wall time lay beyond now + MAX_CLOCK_SKEW_MS, by kind.", ["kind"]);
+  readonly hintsDropped = new Counter("limedb_hints_dropped_total", "Hints dropped undelivered, by reason: bytes_cap or rows_cap (the backlog was full), forgotten (the cluster forgot the target), refused (the replica refused the record).", ["reason"]);
   readonly forwardDuration = new Histogram("limedb_forward_duration_ms", "Time until a peer's answer began in milliseconds, by route template.", ["route"]);
 
   recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
@@ -72,7 +74,7 @@ export class NodeMetrics {
 
   /** Every figure as it stands: what /metrics renders and what the OTLP exporter sends. */
   families(figures: ClusterFigures): MetricFamily[] {
-    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.forwards, this.forwardFailures, this.forwardDuration];
+    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.forwards, this.forwardFailures, this.forwardDuration, this.clockRefused, this.hintsDropped];
     return [...recorded.map((metric) => metric.collect()), ...clusterFamilies(figures)];
   }
 

@@ -33,8 +33,8 @@ export class TimedBackend implements Backend {
   put(record: StoredRecord): Promise<PutOutcome> {
     return this.timed("put", () => this.inner.put(record));
   }
-  page(offset: number, limit: number): Promise<KeyPage> {
-    return this.timed("page", () => this.inner.page(offset, limit));
+  page(offset: number, limit: number, bytesMax: number): Promise<KeyPage> {
+    return this.timed("page", () => this.inner.page(offset, limit, bytesMax));
   }
   count(): Promise<number> {
     return this.timed("count", () => this.inner.count());

@@ -8,6 +8,7 @@ import type { LimeNode } from "./node.ts";
 import { Rebalancer, type PassReport } from "./rebalancer.ts";
 import { chunkRecords } from "./record-chunks.ts";
 import { ReplicaService } from "./replica-service.ts";
+import { NO_FUTURE_BOUND, type FutureBound } from "../clock/future-bound.ts";
 
 /** How often waiting hints are offered to replicas that are back. */
 export const HINT_INTERVAL_MS = 1000;
@@ -22,12 +23,16 @@ export interface BackgroundDeps {
   readonly streamTimeoutMs: number;
   readonly antiEntropyIntervalMs: number;
   readonly tombstoneTtlMs: number;
+  /** How long a target of hints may be missing from the member table before its hints are dropped. */
+  readonly hintForgetAfterMs: number;
   readonly random: () => number;
   readonly clock: () => number;
   readonly onPass?: (report: PassReport) => void;
   readonly onError?: (what: string, error: unknown) => void;
   /** See RebalanceDeps.detach. */
   readonly detach?: <T>(run: () => T) => T;
+  /** The bound on versions from the future that replicas refuse; unbounded when left out (in-process tests). */
+  readonly future?: FutureBound;
 }
 
 export interface BackgroundStatus {
@@ -56,6 +61,7 @@ export class Background {
       ring: () => node.ring,
       replicasFor: (ring, key) => node.replicasFor(key, ring),
       valueBytesMax: node.valueBytesMax,
+      future: deps.future ?? NO_FUTURE_BOUND,
     });
     const push = (target: string, records: readonly StoredRecord[]) => this.push(target, records);
     this.rebalancer = new Rebalancer(
@@ -74,6 +80,10 @@ export class Background {
     this.delivery = new HintDelivery({
       hints: deps.hints,
       isActive: (url) => node.members.get(url)?.state === "active",
+      isKnown: (url) => node.members.get(url) !== undefined,
+      hasPeers: () => node.members.list().length > 1,
+      forgetAfterMs: deps.hintForgetAfterMs,
+      clock: deps.clock,
       push,
       onError: (error) => deps.onError?.("hint delivery", error),
     });

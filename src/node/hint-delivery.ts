@@ -1,4 +1,5 @@
-// Hinted handoff: delivers each replica's hints, oldest first, once gossip says the replica is active again.
+// Hinted handoff: delivers each replica's hints, oldest first, once gossip says the replica is active again,
+// and drops the hints of a replica the cluster has forgotten.
 import type { StoredRecord } from "../store/record.ts";
 import { NodeError } from "./errors.ts";
 import type { Hint, HintStore } from "./hint-store.ts";
@@ -10,6 +11,16 @@ export interface HintDeliveryDeps {
   readonly hints: HintStore;
   /** True when the member is active: a stale or dead one would only time out. */
   readonly isActive: (nodeUrl: string) => boolean;
+  /** True when the member table holds the member in any state, dead included. */
+  readonly isKnown: (nodeUrl: string) => boolean;
+  /** True once this node knows another member: before that, every target is unknown and none is judged forgotten. */
+  readonly hasPeers: () => boolean;
+  /**
+   * How long a target must stay unknown, while this node has peers, before its hints are dropped: long
+   * enough for gossip to bring in every live member after a restart (main passes the dead-after time).
+   */
+  readonly forgetAfterMs: number;
+  readonly clock: () => number;
   /** Stores records on the replica; throws when it cannot. Delivery is idempotent: last write wins there. */
   readonly push: (target: string, records: readonly StoredRecord[]) => Promise<void>;
   readonly onError?: (error: unknown) => void;
@@ -20,6 +31,8 @@ export class HintDelivery {
   private timer: Timer | undefined;
   private delivered = 0;
   private refused = 0;
+  /** When each target with hints was first found missing from the member table, while this node had peers. */
+  private readonly unknownSince = new Map<string, number>();
 
   constructor(private readonly deps: HintDeliveryDeps) {}
 
@@ -32,12 +45,17 @@ export class HintDelivery {
     return this.refused;
   }
 
-  /** One delivery round over every target with a backlog; rounds never overlap. */
+  /**
+   * One delivery round over every target with a backlog; rounds never overlap. Its cost follows the
+   * targets with hints, plus the hints delivered.
+   */
   async round(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
-      for (const target of this.deps.hints.backlog().keys()) {
+      const targets = [...this.deps.hints.backlog().keys()];
+      this.forgetUnknown(targets);
+      for (const target of targets) {
         if (!this.deps.isActive(target)) continue;
         await this.drain(target);
       }
@@ -55,6 +73,30 @@ export class HintDelivery {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * Drops the hints of targets the member table has not held for forgetAfterMs: forgotten after being
+   * dead for long, or never a member since this node started. Such a target gets no delivery round, so
+   * its hints would otherwise stay for good; if it ever returns, anti-entropy brings it up to date.
+   */
+  private forgetUnknown(targets: readonly string[]): void {
+    const now = this.deps.clock();
+    const hasPeers = this.deps.hasPeers();
+    const waiting = new Set(targets);
+    for (const target of this.unknownSince.keys()) if (!waiting.has(target)) this.unknownSince.delete(target);
+    for (const target of targets) {
+      if (this.deps.isKnown(target) || !hasPeers) {
+        this.unknownSince.delete(target);
+        continue;
+      }
+      const since = this.unknownSince.get(target);
+      if (since === undefined) this.unknownSince.set(target, now);
+      else if (now - since >= this.deps.forgetAfterMs) {
+        this.deps.hints.dropTarget(target, "forgotten");
+        this.unknownSince.delete(target);
+      }
+    }
   }
 
   private async drain(target: string): Promise<void> {
@@ -80,12 +122,13 @@ export class HintDelivery {
       try {
         await this.deps.push(target, [hint.record]);
         this.delivered++;
+        this.deps.hints.remove([hint.id]);
       } catch (error) {
         if (!refusal(error)) return false;
         this.refused++;
+        this.deps.hints.drop([hint.id], "refused");
         this.deps.onError?.(new Error(`replica ${target} refused the hint for one key and it was dropped: ${error instanceof Error ? error.message : String(error)}`));
       }
-      this.deps.hints.remove([hint.id]);
     }
     return true;
   }

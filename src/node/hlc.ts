@@ -1,12 +1,23 @@
 // Hybrid logical clock: versions that follow wall time yet always move forward on this node.
 import type { Version } from "../store/record.ts";
 
+/**
+ * The counter's ceiling: far below 2^53, so a version's parts stay exact integers everywhere they travel,
+ * and far above what one node issues within a millisecond. Past it the wall part moves on by one instead.
+ */
+export const HLC_COUNTER_MAX = 0xffff_ffff;
+
 export class HybridClock {
   private last: Version;
 
+  /**
+   * `limitMs` is the latest wall time this clock will take from elsewhere (now + MAX_CLOCK_SKEW_MS); a
+   * version beyond it, however it got this far, never moves the clock. Tests may leave it unbounded.
+   */
   constructor(
     private readonly nodeUrl: string,
     private readonly now: () => number = Date.now,
+    private readonly limitMs: () => number = () => Number.POSITIVE_INFINITY,
   ) {
     this.last = { wallMs: 0, counter: 0, node: nodeUrl };
   }
@@ -14,17 +25,22 @@ export class HybridClock {
   /** A version newer than every version this clock has issued or observed. */
   tick(): Version {
     const wall = this.now();
-    this.last =
-      wall > this.last.wallMs
-        ? { wallMs: wall, counter: 0, node: this.nodeUrl }
-        : { wallMs: this.last.wallMs, counter: this.last.counter + 1, node: this.nodeUrl };
+    if (wall > this.last.wallMs) this.last = { wallMs: wall, counter: 0, node: this.nodeUrl };
+    else if (this.last.counter < HLC_COUNTER_MAX) this.last = { wallMs: this.last.wallMs, counter: this.last.counter + 1, node: this.nodeUrl };
+    // The counter is spent: roll the wall part forward rather than overflow (a millisecond ahead, at worst).
+    else this.last = { wallMs: this.last.wallMs + 1, counter: 0, node: this.nodeUrl };
     return this.last;
   }
 
-  /** Moves the clock past a version seen from elsewhere (a replica, a record read back at start). */
-  observe(version: Version): void {
+  /**
+   * Moves the clock past a version seen from elsewhere (a replica, a record read back). A version from
+   * beyond the skew bound, or with a counter past the ceiling, is ignored: false tells the caller so.
+   */
+  observe(version: Version): boolean {
+    if (version.wallMs > this.limitMs() || version.counter > HLC_COUNTER_MAX) return false;
     if (version.wallMs > this.last.wallMs || (version.wallMs === this.last.wallMs && version.counter > this.last.counter)) {
       this.last = { wallMs: version.wallMs, counter: version.counter, node: this.nodeUrl };
     }
+    return true;
   }
 }

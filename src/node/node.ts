@@ -40,7 +40,16 @@ export interface KeysPage {
   readonly pageSize: number;
   readonly total: number;
   readonly totalPages: number;
+  /** True when KEYS_PAGE_BYTES_MAX cut the page short of pageSize entries; ask with a smaller pageSize for the rest. */
+  readonly truncated: boolean;
 }
+
+/**
+ * A /keys page carries at most this many bytes of keys and values (always at least one entry): 100
+ * values of 1 MiB made one 68 MiB answer. Three values at the default 1 MiB limit fit (four just under
+ * it), and a full page of 100 whenever keys and values average under about 40 KiB.
+ */
+export const KEYS_PAGE_BYTES_MAX = 4 * 1024 * 1024;
 
 export type RingListener = (ring: Ring) => void;
 
@@ -155,13 +164,16 @@ export class LimeNode {
 
   async keys(page: number, pageSize: number): Promise<KeysPage> {
     checkPage(page, pageSize);
-    const { entries, total } = await this.store.page((page - 1) * pageSize, pageSize).catch(rethrowStoreError);
+    const offset = (page - 1) * pageSize;
+    const { entries, total } = await this.store.page(offset, pageSize, KEYS_PAGE_BYTES_MAX).catch(rethrowStoreError);
     return {
       keys: entries.map(({ key, value }) => ({ key, value, size: utf8Bytes(value) })),
       page,
       pageSize,
       total,
       totalPages: Math.ceil(total / pageSize),
+      // Short of pageSize with keys left after it: the byte budget, not the end of the store, stopped it.
+      truncated: entries.length < pageSize && offset + entries.length < total,
     };
   }
 

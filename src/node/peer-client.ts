@@ -1,8 +1,17 @@
 // The node's outgoing HTTP: gossip and the direct endpoints of its peers, each call with a timeout.
 import type { Ack, Ack2, GossipTransport, Syn } from "../membership/messages.ts";
-import { isAck } from "../membership/schema.ts";
+import { GOSSIP_BODY_BYTES_MAX, isAck } from "../membership/schema.ts";
+import { BoundedReadError, readBoundedText } from "../net/bounded-read.ts";
 import type { PutOutcome, StoredRecord } from "../store/record.ts";
 import { NodeError } from "./errors.ts";
+import {
+  BUCKETS_ANSWER_BYTES_MAX,
+  ERROR_ANSWER_BYTES_MAX,
+  OUTCOMES_ANSWER_BYTES_MAX,
+  pageAnswerBytesMax,
+  recordAnswerBytesMax,
+  WORD_ANSWER_BYTES_MAX,
+} from "./peer-answer-limits.ts";
 import { fromWire, isOutcomeBatch, isRecordBatch, isReplicaRead, toWire, type WireRecord } from "./record-wire.ts";
 
 /** Bound on one streaming request (rebalancing, anti-entropy): many records, but never an endless wait. */
@@ -51,13 +60,22 @@ export interface PeerClientOptions {
   readonly forwardTimeoutMs: number;
   /** Bound on one gossip exchange; a slow peer only delays news to the next round. */
   readonly gossipTimeoutMs: number;
+  /** VALUE_BYTES_MAX: bounds the answers that carry values, so a peer cannot make this node read more. */
+  readonly valueBytesMax: number;
   readonly fetch?: typeof fetch;
   /** Sees every call; main passes metrics and, with OTEL_ENDPOINT set, tracing. */
   readonly observe?: PeerObserver;
+  /**
+   * Told the wall time a peer gave when it refused this node's SYN as from the future: a node whose clock
+   * runs ahead of all its peers hears nothing else from them, and finds out its clock is wrong this way.
+   */
+  readonly onPeerClock?: (peer: string, peerWallMs: number, sentAtMs: number) => void;
 }
 
+/** The header in which a node refusing a message as from the future gives its own wall time (ms since the epoch). */
+export const NOW_HEADER = "x-limedb-now-ms";
+
 interface ErrorBody {
-  error?: unknown;
   code?: unknown;
 }
 
@@ -70,9 +88,16 @@ export class PeerClient implements GossipTransport {
 
   async syn(target: string, message: Syn): Promise<Ack | undefined> {
     try {
+      const sentAtMs = Date.now();
       const response = await this.send(target, PEER_ROUTES.gossip, "/gossip", { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
-      if (!response.ok) return undefined;
-      const body: unknown = await response.json();
+      if (!response.ok) {
+        const peerWallMs = Number(response.headers.get(NOW_HEADER) ?? Number.NaN);
+        if (response.status === 400 && Number.isSafeInteger(peerWallMs)) this.options.onPeerClock?.(target, peerWallMs, sentAtMs);
+        await response.body?.cancel();
+        return undefined;
+      }
+      // An ACK past the gossip body limit is ignored like any other garbage; its sender's news waits.
+      const body: unknown = JSON.parse(await readAnswer(response, GOSSIP_BODY_BYTES_MAX));
       return isAck(body) ? body : undefined;
     } catch {
       return undefined;
@@ -82,7 +107,8 @@ export class PeerClient implements GossipTransport {
   async ack2(target: string, message: Ack2): Promise<void> {
     try {
       const response = await this.send(target, PEER_ROUTES.gossip, "/gossip", { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
-      await response.arrayBuffer();
+      // Read to the end (a short {"type":"done"} or error) so the connection can be reused; more is cut off.
+      await readAnswer(response, ERROR_ANSWER_BYTES_MAX);
     } catch {
       // A lost ACK2 is repaired by the next round.
     }
@@ -95,19 +121,19 @@ export class PeerClient implements GossipTransport {
       await this.expectCode(response, target, "not_found");
       return undefined;
     }
-    const body = (await this.readJson(response, target)) as { value?: unknown; nodeUrl?: unknown };
+    const body = (await this.readJson(response, target, recordAnswerBytesMax(this.options.valueBytesMax))) as { value?: unknown; nodeUrl?: unknown };
     if (typeof body.value !== "string" || typeof body.nodeUrl !== "string") throw garbage(target);
     return { value: body.value, nodeUrl: body.nodeUrl };
   }
 
   async setDirect(target: string, key: string, value: string, ttlMs: number | undefined): Promise<void> {
     const response = await this.forward(target, PEER_ROUTES.directSet, "/api/v1/set/direct", { method: "POST", body: JSON.stringify({ key, value, ttlMs }) });
-    if ((await this.readText(response, target)) !== "OK") throw garbage(target);
+    if ((await this.readText(response, target, WORD_ANSWER_BYTES_MAX)) !== "OK") throw garbage(target);
   }
 
   async delDirect(target: string, key: string): Promise<boolean> {
     const response = await this.forward(target, PEER_ROUTES.directDel, `/api/v1/direct/del/${encodeURIComponent(key)}`, { method: "DELETE" });
-    const text = await this.readText(response, target);
+    const text = await this.readText(response, target, WORD_ANSWER_BYTES_MAX);
     if (text !== "1" && text !== "0") throw garbage(target);
     return text === "1";
   }
@@ -116,7 +142,7 @@ export class PeerClient implements GossipTransport {
   async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.forwardTimeoutMs): Promise<PutOutcome[]> {
     const body = JSON.stringify({ records: records.map(toWire) });
     const response = await this.forward(target, PEER_ROUTES.replicaPut, "/api/v1/replica/put", { method: "POST", body }, timeoutMs);
-    const answer = await this.readJson(response, target);
+    const answer = await this.readJson(response, target, OUTCOMES_ANSWER_BYTES_MAX);
     if (!isOutcomeBatch(answer) || answer.outcomes.length !== records.length) throw garbage(target);
     return answer.outcomes;
   }
@@ -124,7 +150,7 @@ export class PeerClient implements GossipTransport {
   /** A replica's record of a key, tombstones included, or undefined when it holds none. */
   async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
     const response = await this.forward(target, PEER_ROUTES.replicaGet, `/api/v1/replica/get/${encodeURIComponent(key)}`, { method: "GET" });
-    const answer = await this.readJson(response, target);
+    const answer = await this.readJson(response, target, recordAnswerBytesMax(this.options.valueBytesMax));
     if (!isReplicaRead(answer)) throw garbage(target);
     return answer.record === null ? undefined : fromWire(answer.record);
   }
@@ -132,7 +158,7 @@ export class PeerClient implements GossipTransport {
   /** Anti-entropy, step one: the buckets whose digests differ between this node and the target. */
   async differingBuckets(target: string, from: string, digests: readonly number[]): Promise<number[]> {
     const response = await this.forward(target, PEER_ROUTES.digests, "/api/v1/replica/digests", { method: "POST", body: JSON.stringify({ from, digests }) }, STREAM_TIMEOUT_MS);
-    const answer = (await this.readJson(response, target)) as { buckets?: unknown };
+    const answer = (await this.readJson(response, target, BUCKETS_ANSWER_BYTES_MAX)) as { buckets?: unknown };
     const buckets = answer.buckets;
     if (!Array.isArray(buckets) || !buckets.every((b) => Number.isInteger(b) && b >= 0)) throw garbage(target);
     return buckets as number[];
@@ -142,7 +168,7 @@ export class PeerClient implements GossipTransport {
   async bucketRecords(target: string, from: string, buckets: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
     const body = JSON.stringify({ from, buckets, after: after ?? null });
     const response = await this.forward(target, PEER_ROUTES.bucketRecords, "/api/v1/replica/bucket-records", { method: "POST", body }, STREAM_TIMEOUT_MS);
-    const answer = (await this.readJson(response, target)) as { records?: unknown; next?: unknown };
+    const answer = (await this.readJson(response, target, pageAnswerBytesMax(this.options.valueBytesMax))) as { records?: unknown; next?: unknown };
     if (!isRecordBatch({ records: answer.records }) || !(answer.next === null || typeof answer.next === "string")) throw garbage(target);
     return { records: (answer.records as WireRecord[]).map(fromWire), next: answer.next ?? undefined };
   }
@@ -155,7 +181,8 @@ export class PeerClient implements GossipTransport {
       if (timedOut(error)) {
         throw new NodeError("timeout", `owner ${target} did not answer within ${timeoutMs} ms; the write may or may not have been applied`, { cause: error });
       }
-      throw new NodeError("unavailable", `owner ${target} is unreachable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      // The system's own words (connection refused, host not found) would tell a client which ports are open.
+      throw new NodeError("unavailable", `owner ${target} is unreachable`, { cause: error });
     }
   }
 
@@ -167,37 +194,67 @@ export class PeerClient implements GossipTransport {
     return this.options.observe === undefined ? send() : this.options.observe({ route, target }, headers, send);
   }
 
-  /** A peer's error answer passes through with its code when it is one a client could get anyway. */
+  /**
+   * A peer's error answer passes on its code when it is one a client could get anyway, always in this
+   * node's own words: a peer's text could be anything that answers on its port, and clients would read it.
+   */
   private async failure(response: Response, target: string): Promise<never> {
-    const body = ((await response.json().catch(() => null)) ?? {}) as ErrorBody;
-    const message = typeof body.error === "string" ? body.error : `owner ${target} answered ${response.status}`;
-    if (response.status === 400 && body.code === "bad_request") throw new NodeError("bad_request", message);
-    if (response.status === 413) throw new NodeError("too_large", message);
+    const code = await errorCode(response);
+    if (response.status === 400 && code === "bad_request") throw new NodeError("bad_request", `owner ${target} refused the request as malformed`);
+    if (response.status === 413) throw new NodeError("too_large", `owner ${target} refused the request as too large`);
     if (response.status === 401) throw new NodeError("unavailable", `owner ${target} refused this node's cluster secret; check CLUSTER_SECRET on both`);
-    throw new NodeError("unavailable", `owner ${target} failed: ${message}`);
+    throw new NodeError("unavailable", `owner ${target} answered status ${response.status}`);
   }
 
   private async expectCode(response: Response, target: string, code: string): Promise<void> {
-    const body = ((await response.json().catch(() => null)) ?? {}) as ErrorBody;
-    if (body.code !== code) throw new NodeError("unavailable", `owner ${target} answered ${response.status} without a known error`);
+    if ((await errorCode(response)) !== code) throw new NodeError("unavailable", `owner ${target} answered ${response.status} without a known error`);
   }
 
   /** Every JSON answer of a peer is an object; `null` (also what an empty body parses to) or a bare value is garbage. */
-  private async readJson(response: Response, target: string): Promise<unknown> {
-    if (!response.ok) return this.failure(response, target);
-    const body: unknown = await response.json().catch((error: unknown) => {
-      throw unreadable(target, error);
-    });
+  private async readJson(response: Response, target: string, bytesMax: number): Promise<unknown> {
+    const text = await this.readText(response, target, bytesMax);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw garbage(target);
+    }
     if (typeof body !== "object" || body === null) throw garbage(target);
     return body;
   }
 
-  private async readText(response: Response, target: string): Promise<string> {
+  /** The answer's text, at most `bytesMax` bytes: past it the rest is never read, and the answer is garbage. */
+  private async readText(response: Response, target: string, bytesMax: number): Promise<string> {
     if (!response.ok) return this.failure(response, target);
-    return response.text().catch((error: unknown) => {
+    try {
+      return await readAnswer(response, bytesMax);
+    } catch (error) {
       throw unreadable(target, error);
-    });
+    }
   }
+}
+
+/** The `code` of a peer's error answer, read within ERROR_ANSWER_BYTES_MAX; undefined when it has none or is not JSON. */
+async function errorCode(response: Response): Promise<unknown> {
+  try {
+    const body = JSON.parse(await readAnswer(response, ERROR_ANSWER_BYTES_MAX)) as ErrorBody | null;
+    return body?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An answer's text within `bytesMax`. One that declares more is refused before a byte of it is read;
+ * one that does not say (chunked) is cut off, and cancelled, when it passes the cap.
+ */
+async function readAnswer(response: Response, bytesMax: number): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? 0);
+  if (declared > bytesMax) {
+    await response.body?.cancel();
+    throw new BoundedReadError("too_large", declared, bytesMax);
+  }
+  return readBoundedText(response.body, { bytesMax });
 }
 
 /** Whether a fetch failed because its timeout fired (or it was aborted), not because the peer was unreachable. */
@@ -206,7 +263,10 @@ export function timedOut(error: unknown): boolean {
   return name === "TimeoutError" || name === "AbortError";
 }
 
-/** The timeout covers the body too: a peer that stops partway through its answer is slow (504), not broken. */
+/**
+ * The timeout covers the body too: a peer that stops partway through its answer is slow (504), not
+ * broken. One whose answer passes its cap, or breaks off, answered garbage (503).
+ */
 function unreadable(target: string, error: unknown): NodeError {
   if (!timedOut(error)) return garbage(target);
   return new NodeError("timeout", `owner ${target} did not finish its answer in time; the write may or may not have been applied`, { cause: error });

@@ -4,13 +4,15 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { KEY_BYTES_MAX } from "../store/limits.ts";
 import type { StoredRecord } from "../store/record.ts";
 import { NODE_URL_CHARS_MAX } from "../membership/schema.ts";
+import { HLC_COUNTER_MAX } from "./hlc.ts";
 
 /** Records per replica request: bounds one request's size whatever the batcher hands over. */
 export const RECORDS_PER_REQUEST_MAX = 256;
 
 const counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
-export const versionSchema = Type.Object({ wallMs: counter, counter, node: Type.String({ minLength: 1, maxLength: NODE_URL_CHARS_MAX }) });
+// The counter never passes the clock's ceiling; a wall time from the future is refused where the record is used.
+export const versionSchema = Type.Object({ wallMs: counter, counter: Type.Integer({ minimum: 0, maximum: HLC_COUNTER_MAX }), node: Type.String({ minLength: 1, maxLength: NODE_URL_CHARS_MAX }) });
 
 export const wireRecordSchema = Type.Object({
   // Characters, not bytes: the byte limit is checked again where the record is stored.

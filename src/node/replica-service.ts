@@ -4,7 +4,8 @@ import type { Backend } from "../store/backend.ts";
 import { compareKeys, type PutOutcome, type StoredRecord } from "../store/record.ts";
 import { bucketDigests, BUCKETS, differingBuckets, recordsInBuckets } from "./anti-entropy.ts";
 import { checkKey, checkValue } from "./checks.ts";
-import { fromStoreError } from "./errors.ts";
+import { fromStoreError, NodeError } from "./errors.ts";
+import type { FutureBound } from "../clock/future-bound.ts";
 import type { HybridClock } from "./hlc.ts";
 import { chunkRecords } from "./record-chunks.ts";
 
@@ -15,6 +16,8 @@ export interface ReplicaServiceDeps {
   readonly ring: () => Ring;
   readonly replicasFor: (ring: Ring, key: string) => readonly string[];
   readonly valueBytesMax: number;
+  /** Versions beyond now + MAX_CLOCK_SKEW_MS are refused before anything is applied. */
+  readonly future: FutureBound;
 }
 
 export class ReplicaService {
@@ -27,6 +30,10 @@ export class ReplicaService {
     for (const record of records) {
       checkKey(record.key);
       if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
+      // A version from the future would win every later write to its key and drag this node's clock with it.
+      if (!this.deps.future.accepts("version", record.version.wallMs)) {
+        throw new NodeError("clock_skew", `a record's version lies more than MAX_CLOCK_SKEW_MS (${this.deps.future.maxSkewMs} ms) ahead of this node's clock; check the sender's clock`);
+      }
     }
     const outcomes: PutOutcome[] = [];
     try {

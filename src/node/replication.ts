@@ -1,7 +1,8 @@
 // Quorum reads and writes over a key's replicas: hints for replicas that miss a write, repair for stale ones.
 import type { Backend } from "../store/backend.ts";
 import { compareVersions, type PutOutcome, type StoredRecord } from "../store/record.ts";
-import { fromStoreError } from "./errors.ts";
+import { fromStoreError, NodeError } from "./errors.ts";
+import type { FutureBound } from "../clock/future-bound.ts";
 import type { HintStore } from "./hint-store.ts";
 import { awaitQuorum, type Fate } from "./quorum.ts";
 
@@ -18,6 +19,8 @@ export interface ReplicationDeps {
   readonly hints: HintStore;
   /** Bound on a quorum: past it the client gets 504. */
   readonly timeoutMs: number;
+  /** A peer's record whose version lies beyond now + MAX_CLOCK_SKEW_MS is not an answer; unbounded when left out. */
+  readonly future?: FutureBound;
   /** Failures after the client's answer (a hint that could not be stored), which only a log can report. */
   readonly onError?: (what: string, error: unknown) => void;
 }
@@ -109,9 +112,14 @@ export class Replication {
     return this.deps.peers.putReplica(replica, [record]).then((outcomes) => outcomes[0]!);
   }
 
-  private getOn(replica: string, key: string): Promise<StoredRecord | undefined> {
+  private async getOn(replica: string, key: string): Promise<StoredRecord | undefined> {
     if (replica === this.deps.self) return this.deps.store.get(key).catch(rethrowStoreError);
-    return this.deps.peers.getReplica(replica, key);
+    const record = await this.deps.peers.getReplica(replica, key);
+    // A forged future version would win the read, be repaired onto every replica and pull the clocks along.
+    if (record !== undefined && this.deps.future?.accepts("version", record.version.wallMs) === false) {
+      throw new NodeError("clock_skew", `replica ${replica} answered with a version from beyond MAX_CLOCK_SKEW_MS; its clock or its data is wrong`);
+    }
+    return record;
   }
 
   private hintAndRethrow(replica: string, record: StoredRecord, error: unknown): never {

@@ -1,4 +1,5 @@
 // What the cluster routes report, built from the node's current ring; shapes match the original's clients.
+import type { ClockStatus } from "../membership/clock-check.ts";
 import { pointRanges, ringShares, toDegrees } from "../ring/ranges.ts";
 import type { BackgroundStatus } from "./background.ts";
 import type { LimeNode } from "./node.ts";
@@ -103,6 +104,11 @@ export interface HealthBody {
   status: "healthy" | "unhealthy";
   storage: { type: string; keys: number; error?: string };
   replication: { factor: number; hintBacklog: number; rebalancing: boolean };
+  /**
+   * This node's clock against its live peers' (from gossip); informative: a node off by more than the skew
+   * still serves. Optional for clients, which may ask nodes of a version before it.
+   */
+  clock?: { status: ClockStatus; offsetMs: number; peers: number };
   timestamp: string;
   version: string;
 }
@@ -126,6 +132,7 @@ export async function healthView(node: LimeNode, version: string, status: Backgr
       status: healthy ? "healthy" : "unhealthy",
       storage: { type: node.store.kind, keys, ...(problem === undefined ? {} : { error: problem }) },
       replication: { factor: node.replicationFactor, hintBacklog: status.hintBacklog, rebalancing: status.rebalance.running },
+      clock: { ...node.members.clockReading() },
       timestamp: new Date().toISOString(),
       version,
     },

@@ -8,8 +8,11 @@ export interface Backend {
   get(key: string): Promise<StoredRecord | undefined>;
   /** Stores the record if its version is newer (last write wins); resolves only once it is durable. */
   put(record: StoredRecord): Promise<PutOutcome>;
-  /** Live keys in code point order. */
-  page(offset: number, limit: number): Promise<KeyPage>;
+  /**
+   * Live keys in code point order: up to `limit` of them from `offset`, fewer when their keys and values
+   * would pass `bytesMax` UTF-8 bytes (always at least one). Entries past the budget are not even read.
+   */
+  page(offset: number, limit: number, bytesMax: number): Promise<KeyPage>;
   /** Live keys. */
   count(): Promise<number>;
   /**

@@ -2,6 +2,7 @@
 
 export type StoreErrorCode = "corrupt" | "io" | "closed" | "too_large";
 
+/** Its message names the store's file, never a key or value: it reaches the log and a client's error answer. */
 export class StoreError extends Error {
   override readonly name = "StoreError";
   constructor(

@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
+import { takeWithinBytes } from "./page-bytes.ts";
 import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
@@ -20,20 +21,24 @@ type Records = Map<string, StoredRecord>;
 /** Everything that rewrites the file goes through one batcher, in arrival order. */
 type BatchItem = StoredRecord | { purgeBeforeMs: number } | { discard: string; version: Version };
 
-/** Parses the file text strictly: anything unexpected is corruption, never silently dropped. */
+/**
+ * Parses the file text strictly: anything unexpected is corruption, never silently dropped. Its errors
+ * name the file and a record's position, never a key or value: the message reaches the log and clients.
+ */
 export function parseStoreFile(text: string, path: string): Records {
   const corrupt = (why: string) => new StoreError("corrupt", `store file ${path} is corrupt (${why}); fix or move it, LimeDB will not overwrite it`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
-  } catch (error) {
-    throw corrupt(`not JSON: ${String(error)}`);
+  } catch {
+    // The parser's own message can quote the text it stopped at, which may be part of a key or value.
+    throw corrupt("not valid JSON");
   }
   if (typeof doc !== "object" || doc === null || (doc as { format?: unknown }).format !== FORMAT) throw corrupt(`no "format": "${FORMAT}"`);
   const raw = (doc as { records?: unknown }).records;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw corrupt(`"records" is not an object`);
   const records: Records = new Map();
-  for (const [key, entry] of Object.entries(raw)) {
+  for (const [position, [key, entry]] of Object.entries(raw).entries()) {
     const e = entry as Record<string, unknown>;
     const version = e?.version as unknown[] | undefined;
     const valid =
@@ -43,7 +48,7 @@ export function parseStoreFile(text: string, path: string): Records {
       (e.expiresAtMs === null || Number.isSafeInteger(e.expiresAtMs)) &&
       Array.isArray(version) && version.length === 3 &&
       Number.isSafeInteger(version[0]) && Number.isSafeInteger(version[1]) && typeof version[2] === "string";
-    if (!valid) throw corrupt(`record ${JSON.stringify(key.slice(0, 64))} is malformed`);
+    if (!valid) throw corrupt(`record number ${position + 1} of "records" is malformed`);
     records.set(key, {
       key,
       value: e.value as string,
@@ -92,9 +97,10 @@ export class FsBackend implements Backend {
     return (await this.batcher.submit(record)) as PutOutcome;
   }
 
-  async page(offset: number, limit: number): Promise<KeyPage> {
+  async page(offset: number, limit: number, bytesMax: number): Promise<KeyPage> {
     const live = await this.liveRecords();
-    return { entries: live.slice(offset, offset + limit).map(({ key, value }) => ({ key, value })), total: live.length };
+    const entries = takeWithinBytes(live.slice(offset, offset + limit), limit, bytesMax);
+    return { entries: entries.map(({ key, value }) => ({ key, value })), total: live.length };
   }
 
   async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {

@@ -2,6 +2,7 @@
 import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
+import { takeWithinBytes } from "./page-bytes.ts";
 import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 
 export class MemoryBackend implements Backend {
@@ -37,12 +38,12 @@ export class MemoryBackend implements Backend {
     return outcome;
   }
 
-  async page(offset: number, limit: number): Promise<KeyPage> {
+  async page(offset: number, limit: number, bytesMax: number): Promise<KeyPage> {
     this.assertOpen();
     const now = this.options.clock();
     const live = this.liveKeys(now);
     const entries = live.slice(offset, offset + limit).map((key) => ({ key, value: this.records.get(key)!.value }));
-    return { entries, total: live.length };
+    return { entries: takeWithinBytes(entries, limit, bytesMax), total: live.length };
   }
 
   async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {

@@ -6,6 +6,7 @@ import type { SqliteSyncMode } from "../config/settings.ts";
 import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
+import { takeWithinBytes } from "./page-bytes.ts";
 import { decidePut, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
@@ -120,10 +121,11 @@ export class SqliteBackend implements Backend {
     return (await this.batcher.submit(record)) as PutOutcome;
   }
 
-  async page(offset: number, limit: number): Promise<KeyPage> {
+  async page(offset: number, limit: number, bytesMax: number): Promise<KeyPage> {
     return this.guard(() => {
       const $now = this.options.clock();
-      const entries = this.selectPage.all({ $now, $limit: limit, $offset: offset });
+      // Row by row, so the rows past the budget are never read out of the file.
+      const entries = takeWithinBytes(this.selectPage.iterate({ $now, $limit: limit, $offset: offset }), limit, bytesMax);
       return { entries, total: this.countLive.get({ $now })?.n ?? 0 };
     });
   }

@@ -10,6 +10,7 @@ import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, Trace
 import type { RequestTracing } from "../http/request-hooks.ts";
 import type { MetricFamily } from "../metrics/registry.ts";
 import type { PeerObserver } from "../node/peer-client.ts";
+import { throttled } from "../log/throttle.ts";
 import { registryProducer } from "./registry-producer.ts";
 import { tracePeerCalls } from "./peer-tracing.ts";
 import { otelRequestTracing } from "./request-tracing.ts";
@@ -54,22 +55,6 @@ function signalUrl(endpoint: string, signal: "traces" | "metrics"): string {
   return `${endpoint.endsWith("/") ? endpoint : `${endpoint}/`}v1/${signal}`;
 }
 
-/** Reports the first failure at once, then at most one per interval, counting the ones in between. */
-function throttled(report: TelemetryOptions["onExportError"], clock: () => number): (error: unknown) => void {
-  let lastMs = -Infinity;
-  let suppressed = 0;
-  return (error) => {
-    const now = clock();
-    if (now - lastMs < EXPORT_ERROR_REPORT_INTERVAL_MS) {
-      suppressed += 1;
-      return;
-    }
-    report(error, suppressed);
-    lastMs = now;
-    suppressed = 0;
-  };
-}
-
 /** The SDK's own warnings and errors (an export that timed out, spans dropped from a full queue) as reports. */
 function diagReporter(report: (error: unknown) => void): DiagLogger {
   const forward = (message: string, ...args: unknown[]) =>
@@ -97,7 +82,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   enableTraceContext();
   // Failed exports reach the SDK's global handler, timed-out ones and dropped spans its diag logger;
   // without both the SDK would stay silent about a collector that is down.
-  const report = throttled(options.onExportError, options.clock);
+  const report = throttled(options.onExportError, EXPORT_ERROR_REPORT_INTERVAL_MS, options.clock);
   setGlobalErrorHandler(report);
   diag.setLogger(diagReporter(report), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   const resource = resourceFromAttributes({ "service.name": SCOPE, "service.version": options.version, "service.instance.id": options.nodeUrl });

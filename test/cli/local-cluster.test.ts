@@ -18,6 +18,24 @@ function plan(env: Record<string, string>): ClusterPlan {
 }
 
 describe("the local cluster plan", () => {
+  test("gives every node the environment's CLUSTER_SECRET, or one made for the run when none is set", () => {
+    const made = planCluster({}, CWD, () => "made-for-this-run");
+    expect(made.ok && made.plan.secret).toBe("made-for-this-run");
+    expect(made.ok && made.plan.secretGenerated).toBe(true);
+    const given = plan({ CLUSTER_SECRET: "ours" });
+    expect(given.secret).toBe("ours");
+    expect(given.secretGenerated).toBe(false);
+    expect(plan({}).secret).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(plan({}).secret).not.toBe(plan({}).secret);
+  });
+
+  test("refuses a CLUSTER_SECRET that cannot travel in a header, without echoing it", () => {
+    const result = planCluster({ CLUSTER_SECRET: "sécret" }, CWD);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toContain("CLUSTER_SECRET");
+    expect(!result.ok && result.error).not.toContain("sécret");
+  });
+
   test("with no settings it places four nodes on ports 7001 to 7004 under ./data/cluster", () => {
     const { nodes, dataDir } = plan({});
     expect(nodes.length).toBe(NUM_NODES_DEFAULT);
@@ -216,6 +234,10 @@ describe("the local cluster script", () => {
     expect(announced.map((n) => n.dataDir)).toEqual(ports.map((port) => join(dir.path, `node-${port}`)));
     for (const { url } of announced) expect(await membersOf(url)).toEqual([...urls].sort());
     expect(script.stdout).toContain(`node-${basePort} | {`);
+    // No CLUSTER_SECRET was given, so the script made one: the internal routes are not open to anyone on the machine.
+    expect(script.stdout).toContain("CLUSTER_SECRET made for this run");
+    const internal = await fetch(`${urls[0]}/api/v1/replica/get/k`, { signal: AbortSignal.timeout(2_000) });
+    expect(internal.status).toBe(401);
 
     script.process.kill("SIGINT");
     expect(await script.exitWithin(EXIT_TIMEOUT_MS)).toBe(0);

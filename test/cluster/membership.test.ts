@@ -144,8 +144,8 @@ describe("a cluster started with one seed per node", () => {
     const seedUrl = urlOf(seedPort);
     await using cluster = await startCluster({ size: 0 });
     const early = await cluster.add(seedUrl);
-    // Some rounds go by with the seed down, so the join below can only come from a retry.
-    await waitUntil("the early node has gossiped a few rounds alone", () => readGossip(early.url), (view) => view.node_heartbeat >= 3, WAIT_MAX_MS);
+    // Some rounds go by with the seed down (the heartbeat is the time since the start), so the join below can only come from a retry.
+    await waitUntil("the early node has gossiped a few rounds alone", () => readGossip(early.url), (view) => view.node_heartbeat >= 3 * intervalMs, WAIT_MAX_MS);
     const alone = await readGossip(early.url);
     expect(alone).toMatchObject({ status: "standalone", cluster_health: "N/A", total_peers: 0 });
 

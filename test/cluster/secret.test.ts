@@ -84,14 +84,19 @@ describe("a cluster with CLUSTER_SECRET on every node", () => {
     // With the secret the same calls go through, so the refusals above were the secret's doing.
     expect(await (await direct("/api/v1/set/direct", { method: "POST", body: JSON.stringify({ key: "let in", value: "y" }) }, SECRET)).text()).toBe("OK");
     expect((await allKeys(ownerClient)).map(({ key }) => key)).toEqual([key, "let in"]);
+    // An intruder named with the secret is taken in too, as an unconfirmed candidate only (see test/security):
+    // it is accepted (200), and the gossip of a real member's newer news visibly changes the table.
     expect((await postGossip(target, intruderAck2, SECRET)).status).toBe(200);
-    expect((await readState(target)).members.map((member) => member.url)).toContain(INTRUDER_URL);
+    const peer = urls[1]!;
+    expect((await postGossip(target, JSON.stringify({ type: "ack2", from: peer, entries: [newerEntry(peer)] }), SECRET)).status).toBe(200);
+    expect((await readState(target)).members.find((member) => member.url === peer)?.leaving).toBe(true);
   }, CLUSTER_TEST_TIMEOUT_MS);
 });
 
 /** A valid entry of a real member from a later generation: applied, it would visibly change the table. */
 function newerEntry(nodeUrl: string) {
-  return { nodeUrl, generation: Date.now() + 1_000_000, heartbeat: 1, leaving: true };
+  // A generation of now: newer than the running member's (its start time), yet within the clock bound.
+  return { nodeUrl, generation: Date.now(), heartbeat: 1, leaving: true };
 }
 
 /** Malformed messages, each built around the newer entry so that a partial apply would show. */

@@ -33,6 +33,9 @@ const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   otelSampleRatio: { flag: "0.25", env: "0.01", fromFlag: 0.25, fromEnv: 0.01, fallback: 1 },
   logLevel: { flag: "debug", env: "warn", fromFlag: "debug", fromEnv: "warn", fallback: "info" },
   clusterSecret: { flag: "flag-secret", env: "env-secret", fromFlag: "flag-secret", fromEnv: "env-secret", fallback: "" },
+  allowedHosts: { flag: "db.example.com,10.0.0.5", env: "node1", fromFlag: ["db.example.com", "10.0.0.5"], fromEnv: ["node1"], fallback: [] },
+  corsOrigins: { flag: "https://app.example.com", env: "*", fromFlag: ["https://app.example.com"], fromEnv: ["*"], fallback: [] },
+  maxClockSkewMs: { flag: "250", env: "2000", fromFlag: 250, fromEnv: 2000, fallback: 500 },
   // Timing rows keep interval < stale < dead against the other settings' defaults.
   gossipIntervalMs: { flag: "500", env: "800", fromFlag: 500, fromEnv: 800, fallback: 1000 },
   gossipStaleAfterMs: { flag: "4000", env: "4500", fromFlag: 4000, fromEnv: 4500, fallback: 3000 },
@@ -169,10 +172,23 @@ describe("bad values", () => {
     ["a write quorum above the replication factor", [], { WRITE_QUORUM: "4" }, ["WRITE_QUORUM", '"4"', "at most REPLICATION_FACTOR (3)"]],
     ["a read quorum above the replication factor", ["-node.read-quorum", "2", "-node.replication-factor", "1"], {}, ["READ_QUORUM", '"2"', "at most REPLICATION_FACTOR (1)"]],
     ["a forward timeout of 5 ms", ["-node.forward-timeout-ms", "5"], {}, ["-node.forward-timeout-ms", '"5"', "an integer from 10 to 120000"]],
+    ["a host with a scheme in ALLOWED_HOSTS", [], { ALLOWED_HOSTS: "http://db.example.com" }, ["ALLOWED_HOSTS", "without scheme or port"]],
+    ["an origin with a path in CORS_ORIGINS", ["-server.cors-origins", "https://app.example.com/x"], {}, ["-server.cors-origins", "no path"]],
+    ["a clock skew of 0", [], { MAX_CLOCK_SKEW_MS: "0" }, ["MAX_CLOCK_SKEW_MS", '"0"', "an integer from 1"]],
   ])("%s is refused with a message naming the setting, the value and what is accepted", (_name, argv, env, parts) => {
     const message = errorOf(parseConfig(argv, env));
     for (const part of parts) expect(message).toContain(part);
     expect(message).not.toContain("\n");
+  });
+
+  test.each([
+    ["a non-ASCII secret", "sécret"],
+    ["a secret with a control character", "a\u0001b"],
+  ])("%s is refused, naming CLUSTER_SECRET but never echoing it", (_name, secret) => {
+    const message = errorOf(parseConfig([], { CLUSTER_SECRET: secret }));
+    expect(message).toContain("CLUSTER_SECRET");
+    expect(message).toContain("printable ASCII");
+    expect(message).not.toContain(secret.trim());
   });
 
   test("a bad flag value is reported even when the env holds a good one", () => {

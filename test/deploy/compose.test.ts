@@ -7,7 +7,7 @@ import { SETTINGS } from "../../src/config/settings.ts";
 import { freePort } from "../support/free-port.ts";
 import { startNode } from "../support/node-process.ts";
 import { tempDir } from "../support/temp-dir.ts";
-import { ciBunVersion, envOf, finalStage, readCompose, readDockerfile, REPO_ROOT, type ComposeFile, type ComposeService, type Instruction } from "./deploy-files.ts";
+import { ciBunVersion, envOf, finalStage, interpolate, readCompose, readDockerfile, REPO_ROOT, type ComposeFile, type ComposeService, type Instruction } from "./deploy-files.ts";
 
 const NODE_NAMES = ["node1", "node2", "node3", "node4"];
 const CONTAINER_PORT = "8484";
@@ -118,6 +118,17 @@ describe.each(CASES)("%s %s", (file, name) => {
     expect(parsed.config).toMatchObject({ serverHost: "0.0.0.0", serverPort: 8484, nodeUrl: urlOf(name), dataDir: "/data" });
     expect(parsed.config.nodePeers.length).toBe(3);
     expect(parsed.config.clusterSecret).not.toBe("");
+    // The secure defaults: only the node's own name, loopback and the members are trusted.
+    expect(parsed.config).toMatchObject({ allowedHosts: [], corsOrigins: [], maxClockSkewMs: 500 });
+  });
+
+  test("passes ALLOWED_HOSTS, CORS_ORIGINS and MAX_CLOCK_SKEW_MS from the shell through to the node", () => {
+    const s = service(file, name);
+    const shell = { ALLOWED_HOSTS: "db.example.com", CORS_ORIGINS: "https://app.example.com", MAX_CLOCK_SKEW_MS: "2000" };
+    const environment = Object.fromEntries(Object.entries(s.rawEnvironment).map(([k, v]) => [k, interpolate(v, shell)]));
+    const parsed = parseConfig([], { ...envOf(finalStage(dockerfile)), ...environment });
+    if (!parsed.ok) throw new Error(`${file} ${name}: ${"error" in parsed ? parsed.error.message : "asks for --help"}`);
+    expect(parsed.config).toMatchObject({ allowedHosts: ["db.example.com"], corsOrigins: ["https://app.example.com"], maxClockSkewMs: 2000 });
   });
 });
 

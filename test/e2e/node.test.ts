@@ -45,6 +45,7 @@ describe("a node with the default store", () => {
       pageSize: 20,
       total: 2,
       totalPages: 1,
+      truncated: false,
     });
     expect(await (await client.del("greeting")).text()).toBe("1");
     expect(await (await client.del("greeting")).text()).toBe("0");

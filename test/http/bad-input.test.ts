@@ -1,7 +1,10 @@
 // Every kind of bad request gets the SPEC's status and a JSON {error, code}, stores nothing, and leaves the app serving.
 import { expect, test } from "bun:test";
-import { BASE, buildTestApp, VALUE_BYTES_MAX } from "../support/app.ts";
+import { BASE, buildTestApp, START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
+import type { Backend } from "../../src/store/backend.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
 import { streamOfSpaces } from "../support/huge-body.ts";
+import { JSON_DEPTH_MAX } from "../../src/http/body.ts";
 
 const SET_URL = `${BASE}/api/v1/set`;
 /** Far over the body limit (about 6 MiB for a 1 MiB value limit), so it is refused by size, not parsed. */
@@ -87,6 +90,12 @@ const CASES: BadCase[] = [
   { name: "a GET of a key over 1,024 bytes", request: () => new Request(`${BASE}/api/v1/get/${"k".repeat(1025)}`), status: 413, code: "too_large" },
   { name: "a DEL of a key over 1,024 bytes", request: () => new Request(`${BASE}/api/v1/del/${"k".repeat(1025)}`, { method: "DELETE" }), status: 413, code: "too_large" },
   { name: "a GET with an invalid percent escape", request: () => new Request(`${BASE}/api/v1/get/%zz`), status: 400, code: "bad_request" },
+  // A lenient decoder reads %C3 (half a UTF-8 sequence) as U+FFFD: another key than the client named.
+  { name: "a GET of half a UTF-8 sequence", request: () => new Request(`${BASE}/api/v1/get/%C3`), status: 400, code: "bad_request" },
+  { name: "a DEL of half a UTF-8 sequence", request: () => new Request(`${BASE}/api/v1/del/%C3`, { method: "DELETE" }), status: 400, code: "bad_request" },
+  { name: "a DEL with an invalid percent escape", request: () => new Request(`${BASE}/api/v1/del/a%zz`, { method: "DELETE" }), status: 400, code: "bad_request" },
+  { name: "a body nested 100,000 arrays deep", request: () => postSet(`{"key":"deep","value":"v","extra":${"[".repeat(100_000)}${"]".repeat(100_000)}}`), status: 400, code: "bad_request", key: "deep" },
+  { name: "a body nested one level past the depth limit", request: () => postSet(`{"key":"deep","value":"v","extra":${"[".repeat(JSON_DEPTH_MAX)}${"]".repeat(JSON_DEPTH_MAX)}}`), status: 400, code: "bad_request", key: "deep" },
   { name: "page=abc", request: () => new Request(`${BASE}/api/v1/keys?page=abc`), status: 400, code: "bad_request" },
   { name: "page=0", request: () => new Request(`${BASE}/api/v1/keys?page=0`), status: 400, code: "bad_request" },
   { name: "page=-1", request: () => new Request(`${BASE}/api/v1/keys?page=-1`), status: 400, code: "bad_request" },
@@ -145,4 +154,20 @@ test("a streamed oversized body is refused before it is read whole", async () =>
   expect(response.status).toBe(413);
   // The limit is about 6 MiB; the stream offers 16 MiB and must be cut off near the limit.
   expect(pulledBytes()).toBeLessThan(HUGE_BODY_BYTES / 2);
+});
+
+test("a /keys answer that breaks its schema is logged by route field and complaint, never with a key or value", async () => {
+  // A store handing back bytes for a value (a BLOB in a damaged SQLite file) makes the answer break its schema.
+  const inner = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
+  const store: Backend = Object.assign(Object.create(inner) as MemoryBackend, {
+    page: async () => ({ entries: [{ key: "secret-key-5kd2", value: new TextEncoder().encode("secret-value-5kd2") as unknown as string }, { key: "other-key-5kd2", value: "secret-value-5kd2" }], total: 2 }),
+  });
+  const { client, internalErrors } = buildTestApp({ store });
+  const response = await client.keys();
+  expect(response.status).toBe(500);
+  expect(await response.json()).toStrictEqual({ error: expect.any(String), code: "internal" });
+  expect(internalErrors).toHaveLength(1);
+  const logged = internalErrors[0] as Error;
+  expect(logged.message).toContain("keys.0.value");
+  for (const secret of ["secret-key-5kd2", "other-key-5kd2", "secret-value-5kd2"]) expect(`${logged.message} ${String(logged.stack)}`).not.toContain(secret);
 });

@@ -1,14 +1,17 @@
-// Cross-origin access: the public API answers pages on other origins (the dashboard on another node); internal routes never do.
+// Cross-origin access: the public API answers pages of the cluster's members (the dashboard on another node) and of
+// CORS_ORIGINS; every other page is refused, and internal routes never answer a page.
 import { describe, expect, test } from "bun:test";
 import { CORS_METHODS, isPublicRoute } from "../../src/http/cors.ts";
-import { BASE, buildTestApp } from "../support/app.ts";
+import { BASE, buildTestApp, NODE_URL, type TestAppOptions } from "../support/app.ts";
 
+/** Another member of the test node's cluster: its dashboard calls this node. */
 const ORIGIN = "http://127.0.0.1:7002";
+const WITH_MEMBER: TestAppOptions = { ringNodes: [NODE_URL, ORIGIN] };
 
-function preflight(path: string, method: string) {
-  const { app } = buildTestApp();
+function preflight(path: string, method: string, options: TestAppOptions = WITH_MEMBER, origin = ORIGIN) {
+  const { app } = buildTestApp(options);
   return app.handle(
-    new Request(`${BASE}${path}`, { method: "OPTIONS", headers: { origin: ORIGIN, "access-control-request-method": method, "access-control-request-headers": "content-type" } }),
+    new Request(`${BASE}${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": method, "access-control-request-headers": "content-type" } }),
   );
 }
 
@@ -41,7 +44,8 @@ describe("a preflight", () => {
   test.each(PUBLIC)("for %s %s is allowed, without credentials", async (method, path) => {
     const response = await preflight(path, method);
     expect(response.status).toBe(204);
-    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    expect(response.headers.get("vary")).toBe("origin");
     expect(response.headers.get("access-control-allow-methods")).toBe(CORS_METHODS);
     expect(response.headers.get("access-control-allow-headers")).toBe("content-type");
     expect(response.headers.get("access-control-allow-credentials")).toBeNull();
@@ -65,21 +69,60 @@ describe("a preflight", () => {
 
 describe("a cross-origin request", () => {
   test("to a public route is answered with Access-Control-Allow-Origin, errors included", async () => {
-    const { client } = buildTestApp();
+    const { client } = buildTestApp(WITH_MEMBER);
     const headers = { origin: ORIGIN };
     const set = await client.handle(new Request(`${BASE}/api/v1/set`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: '{"key":"k","value":"v"}' }));
-    expect(set.status).toBe(200);
-    expect(set.headers.get("access-control-allow-origin")).toBe("*");
-    const missing = await client.handle(new Request(`${BASE}/api/v1/get/nope`, { headers }));
-    expect(missing.status).toBe(404);
-    expect(missing.headers.get("access-control-allow-origin")).toBe("*");
+    // The other member does not run in-process, so the write finds no quorum: an error answer that still carries the header.
+    expect(set.status).toBe(503);
+    expect(set.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    const health = await client.handle(new Request(`${BASE}/api/v1/health`, { headers }));
+    expect(health.status).toBe(200);
+    expect(health.headers.get("access-control-allow-origin")).toBe(ORIGIN);
     const bad = await client.handle(new Request(`${BASE}/api/v1/keys?page=0`, { headers }));
     expect(bad.status).toBe(400);
-    expect(bad.headers.get("access-control-allow-origin")).toBe("*");
+    expect(bad.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+  });
+
+  test("from a page on no member's origin is refused with 403 before anything is stored", async () => {
+    const { client, store } = buildTestApp(WITH_MEMBER);
+    // text/plain: the form of a POST a browser sends with no preflight at all.
+    const set = await client.handle(
+      new Request(`${BASE}/api/v1/set`, { method: "POST", headers: { origin: "http://evil.example", "content-type": "text/plain" }, body: '{"key":"k","value":"v"}' }),
+    );
+    expect(set.status).toBe(403);
+    expect(((await set.json()) as { code: string }).code).toBe("forbidden");
+    expect(set.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await store.get("k")).toBeUndefined();
+    const read = await client.handle(new Request(`${BASE}/api/v1/keys`, { headers: { origin: "http://evil.example" } }));
+    expect(read.status).toBe(403);
+    expect((await preflight("/api/v1/keys", "GET", WITH_MEMBER, "http://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  test("from a loopback alias of a member (localhost for 127.0.0.1, same port) is allowed", async () => {
+    const { client } = buildTestApp(WITH_MEMBER);
+    const response = await client.handle(new Request(`${BASE}/api/v1/health`, { headers: { origin: "http://localhost:7002" } }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBe("http://localhost:7002");
+  });
+
+  test("from an origin listed in CORS_ORIGINS is allowed, and * allows any origin", async () => {
+    const listed = buildTestApp({ trust: { allowedHosts: [], corsOrigins: ["https://app.example.com"] } });
+    const response = await listed.client.handle(new Request(`${BASE}/api/v1/health`, { headers: { origin: "https://app.example.com" } }));
+    expect(response.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    const any = buildTestApp({ trust: { allowedHosts: [], corsOrigins: ["*"] } });
+    const anyResponse = await any.client.handle(new Request(`${BASE}/api/v1/health`, { headers: { origin: "http://elsewhere.example" } }));
+    expect(anyResponse.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  test("from the node's own origin (its dashboard, Swagger UI) goes on without CORS headers", async () => {
+    const { client } = buildTestApp();
+    const response = await client.handle(new Request(`${BASE}/api/v1/set`, { method: "POST", headers: { origin: BASE, "content-type": "application/json" }, body: '{"key":"k","value":"v"}' }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   test.each(INTERNAL)("to %s %s is answered without CORS headers", async (method, path) => {
-    const { client } = buildTestApp();
+    const { client } = buildTestApp(WITH_MEMBER);
     const response = await client.handle(new Request(`${BASE}${path}`, { method, headers: { origin: ORIGIN } }));
     expect(response.headers.get("access-control-allow-origin")).toBeNull();
   });

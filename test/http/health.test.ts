@@ -32,6 +32,8 @@ test("health answers 200 with the node, service, store kind, key count, time and
     status: "healthy",
     storage: { type: "memory", keys: 2 },
     replication: { factor: 3, hintBacklog: 0, rebalancing: false },
+    // No peer has been heard from, so there is nothing to hold this node's clock against.
+    clock: { status: "ok", offsetMs: 0, peers: 0 },
     timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     version: VERSION,
   });
@@ -51,6 +53,7 @@ test("health answers 503, unhealthy, with the store's error once the store is cl
     status: "unhealthy",
     storage: { type: "memory", keys: 0, error: expect.stringContaining("closed") },
     replication: { factor: 3, hintBacklog: 0, rebalancing: false },
+    clock: { status: "ok", offsetMs: 0, peers: 0 },
     timestamp: expect.any(String),
     version: VERSION,
   });
@@ -88,7 +91,7 @@ test("a response that breaks its own schema answers 500 internal and is logged, 
     kind: "memory",
     get: (key) => inner.get(key),
     put: (record) => inner.put(record),
-    page: (offset, limit) => inner.page(offset, limit),
+    page: (offset, limit, bytesMax) => inner.page(offset, limit, bytesMax),
     count: async () => 1.5,
     scan: (afterKey, limit) => inner.scan(afterKey, limit),
     discard: (key, version) => inner.discard(key, version),

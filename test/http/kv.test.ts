@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { allKeys, buildTestApp, NODE_URL, START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
 import type { Backend } from "../../src/store/backend.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
+import { KEYS_PAGE_BYTES_MAX } from "../../src/node/node.ts";
 
 /** Keys that break naive path handling: separators, query and fragment marks, escapes, spaces, non-ASCII. */
 const AWKWARD_KEYS = [
@@ -167,13 +168,28 @@ describe("/keys", () => {
     const expected = [...entries]
       .sort(([a], [b]) => byCodePoint(a, b))
       .map(([key, value]) => ({ key, value, size: Buffer.byteLength(value) }));
-    expect(await response.json()).toStrictEqual({ keys: expected, page: 1, pageSize: 20, total: entries.length, totalPages: 1 });
+    expect(await response.json()).toStrictEqual({ keys: expected, page: 1, pageSize: 20, total: entries.length, totalPages: 1, truncated: false });
     expect(expected.find((entry) => entry.key === "b")?.size).toBe(6);
   });
 
   test("answers an empty first page when the node holds no keys", async () => {
     const { client } = buildTestApp();
-    expect(await (await client.keys()).json()).toStrictEqual({ keys: [], page: 1, pageSize: 20, total: 0, totalPages: 0 });
+    expect(await (await client.keys()).json()).toStrictEqual({ keys: [], page: 1, pageSize: 20, total: 0, totalPages: 0, truncated: false });
+  });
+
+  test("cuts a page of large values at KEYS_PAGE_BYTES_MAX, always keeps one entry, and says it was truncated", async () => {
+    const { client } = buildTestApp();
+    const value = "v".repeat(VALUE_BYTES_MAX);
+    const count = Math.ceil(KEYS_PAGE_BYTES_MAX / VALUE_BYTES_MAX) + 2;
+    for (let i = 0; i < count; i++) await client.set(`large-${i}`, value);
+    const body = (await (await client.keys("?pageSize=100")).json()) as { keys: { value: string }[]; total: number; truncated: boolean };
+    expect(body.total).toBe(count);
+    expect(body.truncated).toBe(true);
+    expect(body.keys.length).toBeGreaterThanOrEqual(1);
+    expect(body.keys.reduce((bytes, entry) => bytes + entry.value.length, 0)).toBeLessThanOrEqual(KEYS_PAGE_BYTES_MAX);
+    const single = (await (await client.keys(`?page=${count}&pageSize=1`)).json()) as { keys: unknown[]; truncated: boolean };
+    expect(single.keys).toHaveLength(1);
+    expect(single.truncated).toBe(false);
   });
 
   test.each([
@@ -194,6 +210,7 @@ describe("/keys", () => {
       pageSize,
       total: 45,
       totalPages: Math.ceil(45 / pageSize),
+      truncated: false,
     });
   });
 

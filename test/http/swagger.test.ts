@@ -147,7 +147,7 @@ describe("/swagger/json", () => {
     const operation = doc.paths["/api/v1/keys"]?.get;
     expect(operation?.parameters?.map((p) => p.name).sort()).toEqual(["page", "pageSize"]);
     const schema = operation?.responses?.["200"]?.content?.["application/json"]?.schema;
-    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["keys", "page", "pageSize", "total", "totalPages"]);
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["keys", "page", "pageSize", "total", "totalPages", "truncated"]);
   });
 
   test("hides the asset route, which is no part of the API", () => {

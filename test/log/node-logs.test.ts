@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, startCluster, waitUntil } from "../support/cluster.ts";
 import { startNode, type NodeProcess } from "../support/node-process.ts";
+import { freePort } from "../support/free-port.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
 interface LogLine {
@@ -83,6 +84,22 @@ describe("a node's log", () => {
     "at LOG_LEVEL=warn a healthy node's start, requests and stop write nothing",
     async () => {
       expect(await runNode("warn")).toEqual([]);
+    },
+    CLUSTER_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a node given peers but no CLUSTER_SECRET says once, as a warning, what is open to whom; with a secret it does not",
+    async () => {
+      await using dir = await tempDir("limedb-logs-");
+      const seed = ["-node.peers", `http://127.0.0.1:${freePort()}`];
+      await using open = await startNode({ dataDir: `${dir.path}/open`, backend: "memory", args: seed });
+      await using guarded = await startNode({ dataDir: `${dir.path}/guarded`, backend: "memory", args: seed, env: { CLUSTER_SECRET: "s3cret" } });
+      const warnings = logLines(open).filter((line) => line.level === "warn");
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.message).toContain("no CLUSTER_SECRET");
+      expect(warnings[0]!.message).toContain("web pages cannot");
+      expect(logLines(guarded).filter((line) => line.level === "warn")).toEqual([]);
     },
     CLUSTER_TEST_TIMEOUT_MS,
   );

@@ -1,6 +1,7 @@
 // Gossip rounds over an in-process fake network with an injected clock: joining, convergence, failure and healing.
 import { describe, expect, test } from "bun:test";
 import { DEAD_PROBE_EVERY_ROUNDS, Gossiper } from "../../src/membership/gossiper.ts";
+import { isNewer } from "../../src/membership/member.ts";
 import { MemberTable } from "../../src/membership/member-table.ts";
 import type { Ack, GossipTransport, Syn } from "../../src/membership/messages.ts";
 import { DEFAULT_TIMING, GossipNetwork, INTERVAL_MS, nodeUrl, START_MS } from "../support/gossip-network.ts";
@@ -58,15 +59,20 @@ async function silenceVictim(net: GossipNetwork): Promise<number | undefined> {
 }
 
 describe("joining and convergence", () => {
-  test("an unknown SYN sender joins the receiver's table, and the receiver the sender's, within one exchange", async () => {
+  test("the seed joins a new node's table with its answer; the new node joins the seed's once the seed's own SYN is answered", async () => {
     const net = new GossipNetwork(seededRandom(SEED));
     const a = net.start(URLS[0]!, []);
     const b = net.start(URLS[1]!, [URLS[0]!]);
     await b.gossiper.round();
-    expect(a.table.get(b.url)?.state).toBe("active");
     expect(b.table.get(a.url)?.state).toBe("active");
-    expect(a.changes).toEqual([{ nodeUrl: b.url, from: "unknown", to: "active" }]);
+    // Anyone can send a SYN in b's name: a holds b unconfirmed, out of its ring, until b answers a itself.
+    expect(a.table.get(b.url)).toBeUndefined();
+    expect(a.table.unconfirmedUrls()).toEqual([b.url]);
     expect({ syn: net.traffic.syn, ack2: net.traffic.ack2 }).toEqual({ syn: 1, ack2: 1 });
+    await a.gossiper.round();
+    expect(a.table.get(b.url)?.state).toBe("active");
+    expect(a.table.unconfirmedUrls()).toEqual([]);
+    expect(a.changes).toEqual([{ nodeUrl: b.url, from: "unknown", to: "active" }]);
   });
 
   test.each(SEEDINGS)(`${N} nodes seeded as %s converge to the same member table within ${CONVERGE_ROUNDS_MAX} rounds`, async (_name, seeds) => {
@@ -75,7 +81,7 @@ describe("joining and convergence", () => {
     await converged(net);
   });
 
-  test("a seed that does not answer is retried every round, and joined in the first round it answers", async () => {
+  test("a seed that does not answer is retried every round, joined in the first round it answers, and confirms the node in its next", async () => {
     const net = new GossipNetwork(seededRandom(SEED));
     net.start(URLS[0]!, []);
     net.stop(URLS[0]!);
@@ -85,7 +91,9 @@ describe("joining and convergence", () => {
     expect(b.table.get(URLS[0]!)).toBeUndefined();
     net.start(URLS[0]!, []);
     await net.round();
-    expect(allActive(net, [URLS[0]!, URLS[1]!])).toBe(true);
+    expect(b.table.get(URLS[0]!)?.state).toBe("active");
+    // The seed runs its round before or after b's; by its next one it has probed b.
+    expect(await net.roundsUntil(() => allActive(net, [URLS[0]!, URLS[1]!]), 1)).toBeDefined();
   });
 });
 
@@ -115,18 +123,20 @@ describe("failure and return", () => {
   });
 
   test.each([
-    ["with seeds, under a later generation", [FIRST], START_MS + 3_600_000],
-    ["without seeds (found again by the dead probes), under a later generation", [], START_MS + 3_600_000],
-    ["with seeds, under an older generation (its clock went back)", [FIRST], START_MS - 3_600_000],
-  ])("a dead node that returns %s becomes active everywhere", async (_name, seeds, generation) => {
+    ["with seeds, under a later generation", [FIRST], 0],
+    ["without seeds (found again by the dead probes), under a later generation", [], 0],
+    ["with seeds, under an older generation (its clock went back)", [FIRST], -3_600_000],
+  ])("a dead node that returns %s becomes active everywhere", async (_name, seeds, clockStepMs) => {
     const net = startCluster();
     await converged(net);
     expect(await silenceVictim(net)).toBeDefined();
-    const returned = net.start(VICTIM, seeds, generation);
+    const before = net.node(OTHERS[0]!).table.get(VICTIM)!;
+    // The generation is the start time: now, or an hour back when the clock was set back before the restart.
+    const returned = net.start(VICTIM, seeds, net.clock() + clockStepMs);
     const rounds = await net.roundsUntil(() => allActive(net), RETURN_ROUNDS_MAX);
     expect(rounds, `not active everywhere within ${RETURN_ROUNDS_MAX} rounds (SEED=${SEED})`).toBeDefined();
-    // A node never rejoins under a generation that is not past every one it ran before.
-    expect(returned.table.own.generation).toBeGreaterThan(START_MS);
+    // A node never rejoins under news that is not past all its earlier process said.
+    expect(isNewer(returned.table.own, before)).toBe(true);
   });
 
   test("a partition heals by itself once its links work again", async () => {

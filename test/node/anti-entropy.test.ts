@@ -8,6 +8,7 @@ import { buildRing, replicasOf } from "../../src/ring/ring.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import { START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
+import { NO_FUTURE_BOUND } from "../../src/clock/future-bound.ts";
 
 const A = "http://10.0.5.1:8484";
 const B = "http://10.0.5.2:8484";
@@ -35,7 +36,7 @@ function buildNodes() {
     [A, B, C].map((self) => {
       const store = memoryStore();
       const clock = new HybridClock(self, () => START_MS);
-      const service = new ReplicaService({ self, store, clock, ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), valueBytesMax: 1024 * 1024 });
+      const service = new ReplicaService({ self, store, clock, ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
       return [self, { store, clock, service }] as const;
     }),
   );
@@ -196,7 +197,7 @@ describe("an exchange between two replicas", () => {
 
   test("a round with a peer that fails mid-exchange reports nothing and throws nothing", async () => {
     const store = memoryStore();
-    const service = new ReplicaService({ self: A, store, clock: new HybridClock(A), ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), valueBytesMax: 1024 * 1024 });
+    const service = new ReplicaService({ self: A, store, clock: new HybridClock(A), ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
     const failing: AntiEntropyClient = {
       differingBuckets: () => Promise.reject(new Error("connection refused")),
       bucketRecords: () => Promise.reject(new Error("connection refused")),

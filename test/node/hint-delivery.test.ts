@@ -11,6 +11,10 @@ import { tempDir } from "../support/temp-dir.ts";
 
 const BACK = "http://10.0.3.1:8484";
 const STILL_DOWN = "http://10.0.3.2:8484";
+/** A target no member table holds: forgotten after a long death, or never a member. */
+const FORGOTTEN = "http://127.0.0.1:9";
+/** How long a target may stay unknown before its hints go; the test's clock passes it in one step. */
+const FORGET_AFTER_MS = 5_000;
 
 function record(key: string, value: string, wallMs: number): StoredRecord {
   return { key, value, version: { wallMs, counter: 0, node: "http://10.0.3.9:8484" }, tombstone: false, expiresAtMs: undefined };
@@ -23,12 +27,18 @@ async function setup() {
   const stores = new Map([BACK, STILL_DOWN].map((url) => [url, new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS })]));
   const pushes: { target: string; keys: string[] }[] = [];
   const active = new Set([BACK]);
+  const known = new Set([BACK, STILL_DOWN]);
+  const clock = { nowMs: START_MS, peers: true };
   let failing: "before" | "after" | undefined;
   let gate: Promise<void> | undefined;
   const refusedKeys = new Set<string>();
   const delivery = new HintDelivery({
     hints,
     isActive: (url) => active.has(url),
+    isKnown: (url) => known.has(url),
+    hasPeers: () => clock.peers,
+    forgetAfterMs: FORGET_AFTER_MS,
+    clock: () => clock.nowMs,
     push: async (target, records) => {
       pushes.push({ target, keys: records.map((r) => r.key) });
       await gate;
@@ -45,6 +55,8 @@ async function setup() {
     delivery,
     pushes,
     active,
+    known,
+    clock,
     store: (url: string) => stores.get(url)!,
     failWith: (when: "before" | "after" | undefined) => (failing = when),
     refuse: (key: string) => refusedKeys.add(key),
@@ -86,6 +98,59 @@ describe("HintDelivery", () => {
     expect(s.hints.count()).toBe(0);
     expect(s.delivery.deliveredCount).toBe(2);
     expect(s.delivery.refusedCount).toBe(1);
+    expect(s.hints.droppedCount("refused")).toBe(1);
+  });
+
+  test("hints for a target missing from the member table for the forget time are dropped and counted; known ones stay", async () => {
+    await using s = await setup();
+    s.hints.add(FORGOTTEN, record("a", "1", START_MS));
+    s.hints.add(FORGOTTEN, record("b", "1", START_MS));
+    s.hints.add(STILL_DOWN, record("x", "1", START_MS));
+    await s.delivery.round();
+    s.clock.nowMs += FORGET_AFTER_MS - 1;
+    await s.delivery.round();
+    expect(s.hints.backlog()).toEqual(new Map([[FORGOTTEN, 2], [STILL_DOWN, 1]]));
+    s.clock.nowMs += 1;
+    await s.delivery.round();
+    expect(s.hints.backlog()).toEqual(new Map([[STILL_DOWN, 1]]));
+    expect(s.hints.droppedCount("forgotten")).toBe(2);
+    expect(s.pushes).toEqual([]);
+  });
+
+  test("a target that is back in the member table starts its forget time again", async () => {
+    await using s = await setup();
+    s.hints.add(FORGOTTEN, record("a", "1", START_MS));
+    await s.delivery.round();
+    s.clock.nowMs += FORGET_AFTER_MS - 1;
+    s.known.add(FORGOTTEN);
+    await s.delivery.round();
+    s.known.delete(FORGOTTEN);
+    s.clock.nowMs += FORGET_AFTER_MS - 1;
+    await s.delivery.round();
+    expect(s.hints.count()).toBe(1);
+    s.clock.nowMs += 1;
+    await s.delivery.round();
+    expect(s.hints.count()).toBe(1);
+    s.clock.nowMs += FORGET_AFTER_MS;
+    await s.delivery.round();
+    expect(s.hints.count()).toBe(0);
+  });
+
+  test("a node that knows no other member yet judges no target forgotten, however long it waits", async () => {
+    await using s = await setup();
+    s.clock.peers = false;
+    s.hints.add(FORGOTTEN, record("a", "1", START_MS));
+    await s.delivery.round();
+    s.clock.nowMs += 10 * FORGET_AFTER_MS;
+    await s.delivery.round();
+    expect(s.hints.count()).toBe(1);
+    // The wait starts when it has peers, not when it started.
+    s.clock.peers = true;
+    await s.delivery.round();
+    expect(s.hints.count()).toBe(1);
+    s.clock.nowMs += FORGET_AFTER_MS;
+    await s.delivery.round();
+    expect(s.hints.count()).toBe(0);
   });
 
   test("a second round finds nothing more to deliver", async () => {

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { HintStore } from "../../src/node/hint-store.ts";
+import { HintStore, type HintDropReason, type HintStoreOptions } from "../../src/node/hint-store.ts";
+import { toWire } from "../../src/node/record-wire.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import { START_MS } from "../support/app.ts";
 import { tempDir } from "../support/temp-dir.ts";
@@ -15,12 +16,12 @@ function record(key: string, value: string, wallMs = START_MS, extra: Partial<St
 }
 
 /** A hint store on a file in a fresh folder, closed when the test's scope ends. */
-async function fileHints() {
+async function fileHints(options: HintStoreOptions = {}) {
   const dir = await tempDir();
   const path = join(dir.path, "data", "node.hints.sqlite");
   const opened: HintStore[] = [];
   const open = () => {
-    const hints = new HintStore(path, () => START_MS);
+    const hints = new HintStore(path, () => START_MS, options);
     opened.push(hints);
     return hints;
   };
@@ -102,5 +103,90 @@ describe("HintStore", () => {
     expect(hints.batch(T1, 10).map((hint) => hint.record.value)).toEqual(["1"]);
     expect(existsSync(":memory:")).toBe(false);
     hints.close();
+  });
+});
+
+/** The bytes a hint of this record takes in the store: its record as JSON. */
+function bytesOf(r: StoredRecord): number {
+  return Buffer.byteLength(JSON.stringify(toWire(r)), "utf8");
+}
+
+/** A record whose stored JSON is exactly `bytes` long, so caps can be met to the byte. */
+function recordOfBytes(key: string, bytes: number): StoredRecord {
+  const bare = record(key, "");
+  return record(key, "x".repeat(bytes - bytesOf(bare)));
+}
+
+describe("HintStore caps", () => {
+  const HINT_BYTES = 1000;
+
+  test("tallies bytes per target and in all, as hints come and go, and again after a reopen", async () => {
+    await using files = await fileHints();
+    const hints = files.open();
+    const a = record("a", "ünïcødé 🍋");
+    const b = record("b", "plain");
+    hints.add(T1, a);
+    hints.add(T1, b);
+    hints.add(T2, b);
+    expect([hints.bytes(T1), hints.bytes(T2), hints.bytes()]).toEqual([bytesOf(a) + bytesOf(b), bytesOf(b), bytesOf(a) + 2 * bytesOf(b)]);
+    hints.remove([hints.batch(T1, 1)[0]!.id]);
+    expect([hints.bytes(T1), hints.bytes()]).toEqual([bytesOf(b), 2 * bytesOf(b)]);
+    hints.close();
+    const reopened = files.open();
+    expect([reopened.bytes(T1), reopened.bytes(T2), reopened.count()]).toEqual([bytesOf(b), bytesOf(b), 2]);
+    expect(reopened.backlog()).toEqual(new Map([[T1, 1], [T2, 1]]));
+  });
+
+  test("a hint that would pass its target's byte cap is dropped and counted; other targets still get theirs", async () => {
+    const drops: [HintDropReason, number][] = [];
+    await using files = await fileHints({ bytesPerTargetMax: 3 * HINT_BYTES, onDrop: (reason, n) => drops.push([reason, n]) });
+    const hints = files.open();
+    for (let i = 0; i < 3; i++) expect(hints.add(T1, recordOfBytes(`k${i}`, HINT_BYTES))).toBe(true);
+    expect(hints.add(T1, recordOfBytes("one-too-many", HINT_BYTES))).toBe(false);
+    expect(hints.add(T2, recordOfBytes("elsewhere", HINT_BYTES))).toBe(true);
+    // The oldest are kept, in order: the replica gets its missed writes from the first on.
+    expect(hints.batch(T1, 10).map((hint) => hint.record.key)).toEqual(["k0", "k1", "k2"]);
+    expect([hints.droppedCount("bytes_cap"), drops]).toEqual([1, [["bytes_cap", 1]]]);
+    // Delivery makes room again.
+    hints.remove([hints.batch(T1, 1)[0]!.id]);
+    expect(hints.add(T1, recordOfBytes("k3", HINT_BYTES))).toBe(true);
+  });
+
+  test("a hint that would pass the total byte cap is dropped and counted, whatever its target", async () => {
+    await using files = await fileHints({ bytesMax: 2 * HINT_BYTES });
+    const hints = files.open();
+    expect(hints.add(T1, recordOfBytes("a", HINT_BYTES))).toBe(true);
+    expect(hints.add(T2, recordOfBytes("b", HINT_BYTES))).toBe(true);
+    expect(hints.add(T2, recordOfBytes("c", 1 + bytesOf(record("c", ""))))).toBe(false);
+    expect([hints.count(), hints.bytes(), hints.droppedCount("bytes_cap")]).toEqual([2, 2 * HINT_BYTES, 1]);
+  });
+
+  test("a hint past the row cap is dropped and counted", async () => {
+    await using files = await fileHints({ rowsMax: 2 });
+    const hints = files.open();
+    expect([hints.add(T1, record("a", "1")), hints.add(T2, record("b", "1")), hints.add(T1, record("c", "1"))]).toEqual([true, true, false]);
+    expect(hints.droppedCount("rows_cap")).toBe(1);
+  });
+
+  test("the caps hold across a reopen: the file's backlog is tallied when it opens", async () => {
+    await using files = await fileHints({ bytesPerTargetMax: 2 * HINT_BYTES });
+    const first = files.open();
+    first.add(T1, recordOfBytes("a", HINT_BYTES));
+    first.add(T1, recordOfBytes("b", HINT_BYTES));
+    first.close();
+    const reopened = files.open();
+    expect(reopened.add(T1, recordOfBytes("c", HINT_BYTES))).toBe(false);
+    expect(reopened.droppedCount("bytes_cap")).toBe(1);
+  });
+
+  test("dropTarget removes every hint of one target, counted under its reason", async () => {
+    await using files = await fileHints();
+    const hints = files.open();
+    for (let i = 0; i < 3; i++) hints.add(T1, record(`k${i}`, "v"));
+    hints.add(T2, record("z", "v"));
+    hints.dropTarget(T1, "forgotten");
+    expect([hints.backlog(), hints.bytes(T1), hints.droppedCount("forgotten")]).toEqual([new Map([[T2, 1]]), 0, 3]);
+    hints.close();
+    expect(files.open().backlog()).toEqual(new Map([[T2, 1]]));
   });
 });

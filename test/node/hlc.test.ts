@@ -1,6 +1,6 @@
 // The hybrid logical clock: versions always move forward on this node, past everything it has seen, and name it.
 import { describe, expect, test } from "bun:test";
-import { HybridClock } from "../../src/node/hlc.ts";
+import { HLC_COUNTER_MAX, HybridClock } from "../../src/node/hlc.ts";
 import { compareVersions, type Version } from "../../src/store/record.ts";
 
 const SELF = "http://self:8484";
@@ -79,5 +79,31 @@ describe("HybridClock", () => {
     const a = new HybridClock("http://a:1", () => 1000);
     const b = new HybridClock("http://b:1", () => 1000);
     expect(compareVersions(a.tick(), b.tick())).not.toBe(0);
+  });
+});
+
+describe("HybridClock bounds", () => {
+  test("a spent counter rolls the wall part forward instead of growing past its ceiling", () => {
+    const clock = new HybridClock(SELF, () => 1000);
+    clock.observe({ wallMs: 1000, counter: HLC_COUNTER_MAX - 1, node: OTHER });
+    expect(clock.tick()).toEqual({ wallMs: 1000, counter: HLC_COUNTER_MAX, node: SELF });
+    expect(clock.tick()).toEqual({ wallMs: 1001, counter: 0, node: SELF });
+    expect(clock.tick()).toEqual({ wallMs: 1001, counter: 1, node: SELF });
+  });
+
+  test.each([
+    ["a wall time beyond the skew bound", { wallMs: 1501, counter: 0, node: OTHER }],
+    ["the largest safe wall time and counter", { wallMs: Number.MAX_SAFE_INTEGER, counter: Number.MAX_SAFE_INTEGER, node: OTHER }],
+    ["a counter past the ceiling", { wallMs: 1000, counter: HLC_COUNTER_MAX + 1, node: OTHER }],
+  ])("never observes %s, and says so", (_name, forged) => {
+    const clock = new HybridClock(SELF, () => 1000, () => 1500);
+    expect(clock.observe(forged)).toBe(false);
+    expect(clock.tick()).toEqual({ wallMs: 1000, counter: 0, node: SELF });
+  });
+
+  test("observes a version just inside the skew bound", () => {
+    const clock = new HybridClock(SELF, () => 1000, () => 1500);
+    expect(clock.observe({ wallMs: 1500, counter: 3, node: OTHER })).toBe(true);
+    expect(clock.tick()).toEqual({ wallMs: 1500, counter: 4, node: SELF });
   });
 });

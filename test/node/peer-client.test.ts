@@ -1,9 +1,12 @@
 // PeerClient against real sockets: fake peers on 127.0.0.1 that are down, slow, broken or well-behaved.
 import { describe, expect, test } from "bun:test";
 import type { Ack, Ack2, Syn } from "../../src/membership/messages.ts";
+import { GOSSIP_BODY_BYTES_MAX } from "../../src/membership/schema.ts";
 import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
+import { BUCKETS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax } from "../../src/node/peer-answer-limits.ts";
 import { observeAll, PEER_ROUTES, PeerClient, SECRET_HEADER, type PeerCall, type PeerObserver, type PeerRoute } from "../../src/node/peer-client.ts";
 import { freePort } from "../support/free-port.ts";
+import { waitUntil } from "../support/cluster.ts";
 
 /** Short enough to keep the suite quick, long enough that a loaded machine still answers a healthy peer. */
 const TIMEOUT_MS = 300;
@@ -11,6 +14,10 @@ const TIMEOUT_MS = 300;
 const TIMEOUT_SLACK_MS = 2000;
 const SECRET = "s3cret-of-the-cluster";
 const SELF = "http://127.0.0.1:1";
+/** Small, so an answer past what a value could make is quick to send. */
+const VALUE_BYTES_MAX = 1024;
+/** Bound on the wait for a cancelled answer to reach the peer's side of the socket. */
+const CANCEL_WAIT_MS = 5_000;
 
 interface Seen {
   readonly method: string;
@@ -63,7 +70,7 @@ function stalledBody(): Response {
 }
 
 function client(secret = ""): PeerClient {
-  return new PeerClient({ secret, forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS });
+  return new PeerClient({ secret, forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, valueBytesMax: VALUE_BYTES_MAX });
 }
 
 type Call = (peer: PeerClient, target: string) => Promise<unknown>;
@@ -77,21 +84,22 @@ const DIRECT_CALLS: [string, Call][] = [
 const SYN: Syn = { type: "syn", from: SELF, digests: [{ nodeUrl: SELF, generation: 1, heartbeat: 2 }] };
 const ACK2: Ack2 = { type: "ack2", from: SELF, entries: [{ nodeUrl: SELF, generation: 1, heartbeat: 2, leaving: false }] };
 
-/** The code of the NodeError a call fails with, and how long it took to fail, timed from before it starts. */
-async function failure(run: () => Promise<unknown>): Promise<{ code: NodeErrorCode; elapsedMs: number }> {
+/** The code and message of the NodeError a call fails with, and how long it took to fail, timed from before it starts. */
+async function failure(run: () => Promise<unknown>): Promise<{ code: NodeErrorCode; message: string; elapsedMs: number }> {
   const startedMs = performance.now();
   try {
     await run();
   } catch (error) {
     if (!(error instanceof NodeError)) throw error;
-    return { code: error.code, elapsedMs: performance.now() - startedMs };
+    return { code: error.code, message: error.message, elapsedMs: performance.now() - startedMs };
   }
   throw new Error("the call succeeded; a failure was expected");
 }
 
 describe("direct calls to a peer that cannot answer", () => {
-  test.each(DIRECT_CALLS)("%s to a closed port fails as unavailable", async (_name, call) => {
-    expect((await failure(() => call(client(), `http://127.0.0.1:${freePort()}`))).code).toBe("unavailable");
+  test.each(DIRECT_CALLS)("%s to a closed port fails as unavailable, in this node's words, not the system's", async (_name, call) => {
+    const target = `http://127.0.0.1:${freePort()}`;
+    expect(await failure(() => call(client(), target))).toMatchObject({ code: "unavailable", message: `owner ${target} is unreachable` });
   });
 
   test.each(DIRECT_CALLS)("%s to a peer that never answers fails as timeout within about the timeout", async (_name, call) => {
@@ -138,7 +146,13 @@ describe("direct calls to a peer that answers garbage", () => {
     ["503 store_unavailable", 503, "store_unavailable", "unavailable"],
   ] as const)("a peer's %s error reaches the caller as %s", async (_name, status, code, expected) => {
     await using peer = fakePeer(() => Response.json({ error: "the peer says no", code }, { status }));
-    for (const [, call] of DIRECT_CALLS) expect((await failure(() => call(client(), peer.url))).code).toBe(expected);
+    for (const [, call] of DIRECT_CALLS) {
+      const { code: got, message } = await failure(() => call(client(), peer.url));
+      expect(got).toBe(expected);
+      // The client reads this message: a peer's own text could be whatever answers on some port.
+      expect(message).not.toContain("the peer says no");
+      expect(message).toStartWith(`owner ${peer.url} `);
+    }
   });
 });
 
@@ -230,7 +244,7 @@ describe("the peer observer", () => {
       headers.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
       return send();
     };
-    await call(new PeerClient({ secret: "", forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, observe }), peer.url).catch(() => undefined);
+    await call(new PeerClient({ secret: "", forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, valueBytesMax: VALUE_BYTES_MAX, observe }), peer.url).catch(() => undefined);
     expect(calls).toEqual([{ route, target: peer.url }]);
     expect(route).not.toContain("must-not-show");
     expect(peer.seen.map((seen) => seen.traceparent)).toEqual(["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]);
@@ -304,6 +318,69 @@ describe("gossip calls", () => {
     ["an ACK with a negative heartbeat", () => Response.json({ ...ACK, entries: [{ ...ACK.entries[0]!, heartbeat: -1 }] })],
   ])("syn answered with %s gives undefined", async (_name, answer) => {
     await using peer = fakePeer(answer);
+    expect(await client().syn(peer.url, SYN)).toBeUndefined();
+  });
+});
+
+describe("answers past their cap", () => {
+  /** A valid answer of each route padded with spaces (still valid JSON) to `bytes`, and a call that reads it. */
+  const ROUTES: [string, string, number, Call][] = [
+    ["getDirect", JSON.stringify({ value: "v", nodeUrl: "http://127.0.0.1:2" }), recordAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.getDirect(target, "k")],
+    ["putReplica", JSON.stringify({ outcomes: [] }), OUTCOMES_ANSWER_BYTES_MAX, (peer, target) => peer.putReplica(target, [])],
+    ["getReplica", JSON.stringify({ record: null }), recordAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.getReplica(target, "k")],
+    ["differingBuckets", JSON.stringify({ buckets: [1] }), BUCKETS_ANSWER_BYTES_MAX, (peer, target) => peer.differingBuckets(target, SELF, [1])],
+    ["bucketRecords", JSON.stringify({ records: [], next: null }), pageAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.bucketRecords(target, SELF, [1], undefined)],
+  ];
+  const padded = (answer: string, bytes: number) => answer + " ".repeat(bytes - answer.length);
+
+  /** The text as a body of declared length, or streamed in chunks with no length, as a proxy or a fake may send it. */
+  const bodyOf = (text: string, streamed: boolean): BodyInit => (streamed ? new Blob([text]).stream() : text);
+  const CASES = ROUTES.flatMap(([name, answer, bytesMax, call]) =>
+    [false, true].map((streamed) => [`${name} ${streamed ? "in chunks" : "with its length declared"}`, answer, bytesMax, call, streamed] as const),
+  );
+
+  test.each(CASES)("%s: an answer of exactly the cap is read, one byte more is garbage", async (_name, answer, bytesMax, call, streamed) => {
+    let bytes = bytesMax;
+    await using peer = fakePeer(() => new Response(bodyOf(padded(answer, bytes), streamed), { headers: { "content-type": "application/json" } }));
+    await call(client(), peer.url);
+    bytes = bytesMax + 1;
+    expect(await failure(() => call(client(), peer.url))).toMatchObject({ code: "unavailable", message: `owner ${peer.url} answered something that is not a LimeDB reply` });
+  });
+
+  /** A body that never ends; `cancelled` turns true when the reader gives up on it. */
+  function endless(): { response: () => Response; cancelled: () => boolean } {
+    let cancelled = false;
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    return {
+      response: () => new Response(new ReadableStream<Uint8Array>({ pull: (controller) => controller.enqueue(chunk), cancel: () => void (cancelled = true) })),
+      cancelled: () => cancelled,
+    };
+  }
+
+  test.each(ROUTES)("%s stops reading an endless answer at its cap, well before the timeout, and closes it", async (_name, _answer, _bytesMax, call) => {
+    const body = endless();
+    await using peer = fakePeer(body.response);
+    const slowClient = new PeerClient({ secret: "", forwardTimeoutMs: 30_000, gossipTimeoutMs: 30_000, valueBytesMax: VALUE_BYTES_MAX });
+    expect((await failure(() => call(slowClient, peer.url))).code).toBe("unavailable");
+    await waitUntil("the peer sees its answer cancelled", async () => body.cancelled(), (cancelled) => cancelled, CANCEL_WAIT_MS);
+  });
+
+  test.each([
+    ["an error answer", 503],
+    ["a not-found answer", 404],
+  ])("%s of endless bytes is read only up to the error cap", async (_name, status) => {
+    const body = endless();
+    await using peer = fakePeer(() => new Response(body.response().body, { status }));
+    const slowClient = new PeerClient({ secret: "", forwardTimeoutMs: 30_000, gossipTimeoutMs: 30_000, valueBytesMax: VALUE_BYTES_MAX });
+    expect((await failure(() => slowClient.getDirect(peer.url, "k"))).code).toBe("unavailable");
+  });
+
+  test("syn reads an ACK of exactly the gossip body limit and ignores one byte more", async () => {
+    const ack: Ack = { type: "ack", from: "http://127.0.0.1:2", entries: [], requests: [] };
+    let bytes = GOSSIP_BODY_BYTES_MAX;
+    await using peer = fakePeer(() => new Response(padded(JSON.stringify(ack), bytes), { headers: { "content-type": "application/json" } }));
+    expect(await client().syn(peer.url, SYN)).toEqual(ack);
+    bytes = GOSSIP_BODY_BYTES_MAX + 1;
     expect(await client().syn(peer.url, SYN)).toBeUndefined();
   });
 });

@@ -15,6 +15,9 @@ export interface OpenedBackend extends AsyncDisposable {
 
 export type OpenBackend = (options: BackendOptions) => Promise<OpenedBackend>;
 
+/** A page budget no test store reaches: the tests that are not about the byte budget page by count alone. */
+const ANY_BYTES = Number.POSITIVE_INFINITY;
+
 /** The value limit every contract test runs with: small enough to test cheaply, large enough for 1 MiB. */
 export const CONTRACT_VALUE_BYTES_MAX = 1024 * 1024;
 
@@ -94,7 +97,7 @@ export function backendContract(open: OpenBackend): void {
       await store.backend.put(live(key, `value of ${key}`));
       expect((await store.backend.get(key))?.key).toBe(key);
       expect((await store.backend.get(key))?.value).toBe(`value of ${key}`);
-      expect((await store.backend.page(0, 10)).entries).toEqual([{ key, value: `value of ${key}` }]);
+      expect((await store.backend.page(0, 10, ANY_BYTES)).entries).toEqual([{ key, value: `value of ${key}` }]);
     });
 
     test("values with every kind of character round-trip exactly", async () => {
@@ -142,7 +145,7 @@ export function backendContract(open: OpenBackend): void {
       const deletion = tombstone("gone", version(START_MS + 1));
       expect(await store.backend.put(deletion)).toEqual({ applied: true, replacedLive: true });
       expect(await store.backend.get("gone")).toEqual(deletion);
-      expect(await store.backend.page(0, 10)).toEqual({ entries: [{ key: "kept", value: "v" }], total: 1 });
+      expect(await store.backend.page(0, 10, ANY_BYTES)).toEqual({ entries: [{ key: "kept", value: "v" }], total: 1 });
       expect(await store.backend.count()).toBe(1);
     });
 
@@ -162,7 +165,7 @@ export function backendContract(open: OpenBackend): void {
       await using store = await openWith(new ManualClock());
       await store.backend.put(tombstone("k", version(START_MS)));
       expect(await store.backend.put(live("k", "back", version(START_MS + 1)))).toEqual({ applied: true, replacedLive: false });
-      expect(await store.backend.page(0, 10)).toEqual({ entries: [{ key: "k", value: "back" }], total: 1 });
+      expect(await store.backend.page(0, 10, ANY_BYTES)).toEqual({ entries: [{ key: "k", value: "back" }], total: 1 });
     });
   });
 
@@ -220,7 +223,7 @@ export function backendContract(open: OpenBackend): void {
       expect(await store.backend.count()).toBe(2);
       clock.advance(1);
       expect(await store.backend.get("short")).toBeUndefined();
-      expect(await store.backend.page(0, 10)).toEqual({ entries: [{ key: "forever", value: "v" }], total: 1 });
+      expect(await store.backend.page(0, 10, ANY_BYTES)).toEqual({ entries: [{ key: "forever", value: "v" }], total: 1 });
       expect(await store.backend.count()).toBe(1);
     });
 
@@ -251,7 +254,7 @@ export function backendContract(open: OpenBackend): void {
       await store.backend.put(live("k", "kept", version(clock.nowMs + 1)));
       clock.advance(100);
       expect((await store.backend.get("k"))?.value).toBe("kept");
-      expect(await store.backend.page(0, 10)).toEqual({ entries: [{ key: "k", value: "kept" }], total: 1 });
+      expect(await store.backend.page(0, 10, ANY_BYTES)).toEqual({ entries: [{ key: "k", value: "kept" }], total: 1 });
     });
 
     test("purge removes expired records and tombstones older than the cutoff, keeps the rest, and returns the count", async () => {
@@ -267,7 +270,7 @@ export function backendContract(open: OpenBackend): void {
       expect(await store.backend.purge(t)).toBe(2);
       expect(await store.backend.get("old-tombstone")).toBeUndefined();
       expect((await store.backend.get("recent-tombstone"))?.tombstone).toBe(true);
-      expect((await store.backend.page(0, 10)).entries.map((e) => e.key)).toEqual(["expires-later", "live"]);
+      expect((await store.backend.page(0, 10, ANY_BYTES)).entries.map((e) => e.key)).toEqual(["expires-later", "live"]);
       // With the tombstone gone the key's history is forgotten, so even an old version may write it again.
       expect((await store.backend.put(live("old-tombstone", "again", version(t - 1000)))).applied).toBe(true);
       expect(await store.backend.purge(t)).toBe(0);
@@ -283,7 +286,7 @@ export function backendContract(open: OpenBackend): void {
     test("page lists live keys in code point order with their values and the total", async () => {
       await using store = await openWith(new ManualClock());
       for (const key of shuffled) await store.backend.put(live(key, `v:${key}`));
-      const page = await store.backend.page(0, 100);
+      const page = await store.backend.page(0, 100, ANY_BYTES);
       expect(page.entries.map((e) => e.key)).toEqual(ordered);
       expect(page.entries.every((e) => e.value === `v:${e.key}`)).toBe(true);
       expect(page.total).toBe(ordered.length);
@@ -294,7 +297,7 @@ export function backendContract(open: OpenBackend): void {
       await store.backend.put(live("😀", "v"));
       await store.backend.put(live("\uFFFD", "v"));
       expect(["\uFFFD", "😀"].sort()).toEqual(["😀", "\uFFFD"]);
-      expect((await store.backend.page(0, 10)).entries.map((e) => e.key)).toEqual(["\uFFFD", "😀"]);
+      expect((await store.backend.page(0, 10, ANY_BYTES)).entries.map((e) => e.key)).toEqual(["\uFFFD", "😀"]);
     });
 
     test.each([
@@ -308,14 +311,44 @@ export function backendContract(open: OpenBackend): void {
     ])("page at offset %i with limit %i returns that slice and the full total", async (offset, limit, expected) => {
       await using store = await openWith(new ManualClock());
       await Promise.all(shuffled.map((key) => store.backend.put(live(key, "v"))));
-      const page = await store.backend.page(offset, limit);
+      const page = await store.backend.page(offset, limit, ANY_BYTES);
       expect(page.entries.map((e) => e.key)).toEqual(expected);
       expect(page.total).toBe(ordered.length);
     });
 
+    test.each([
+      ["every entry that fits", 30, ["a", "b", "c"]],
+      ["the entries before the one that would pass it", 25, ["a", "b"]],
+      ["exactly the budget", 20, ["a", "b"]],
+      ["the first entry even when it alone passes it", 5, ["a"]],
+    ])("a byte budget keeps %s (budget %i bytes, 10 per entry)", async (_name, bytesMax, expected) => {
+      await using store = await openWith(new ManualClock());
+      for (const key of ["c", "a", "b"]) await store.backend.put(live(key, "v".repeat(9)));
+      const page = await store.backend.page(0, 10, bytesMax);
+      expect(page.entries.map((e) => e.key)).toEqual(expected);
+      expect(page.total).toBe(3);
+    });
+
+    test("the byte budget counts UTF-8 bytes of keys and values, and applies from the offset", async () => {
+      await using store = await openWith(new ManualClock());
+      // "é" is one character and two bytes; "😀" is two UTF-16 units and four bytes.
+      for (const [key, value] of [["a", "x"], ["b", "é"], ["c", "😀"], ["d", "x"]] as const) await store.backend.put(live(key, value));
+      expect((await store.backend.page(1, 10, 8)).entries).toEqual([{ key: "b", value: "é" }, { key: "c", value: "😀" }]);
+      expect((await store.backend.page(1, 10, 7)).entries).toEqual([{ key: "b", value: "é" }]);
+    });
+
+    test("a page of large values stops at the budget instead of the limit", async () => {
+      await using store = await openWith(new ManualClock());
+      const large = "v".repeat(CONTRACT_VALUE_BYTES_MAX);
+      for (let i = 0; i < 6; i++) await store.backend.put(live(`k${i}`, large));
+      const page = await store.backend.page(0, 100, 2 * CONTRACT_VALUE_BYTES_MAX + 100);
+      expect(page.entries.map((e) => e.key)).toEqual(["k0", "k1"]);
+      expect(page.total).toBe(6);
+    });
+
     test("an empty store has an empty first page and a count of zero", async () => {
       await using store = await openWith(new ManualClock());
-      expect(await store.backend.page(0, 20)).toEqual({ entries: [], total: 0 });
+      expect(await store.backend.page(0, 20, ANY_BYTES)).toEqual({ entries: [], total: 0 });
       expect(await store.backend.count()).toBe(0);
     });
   });
@@ -371,7 +404,7 @@ export function backendContract(open: OpenBackend): void {
       await store.backend.put(live("k", "v1", version(START_MS + 5)));
       await store.backend.discard("k", version(START_MS + 5));
       expect(await store.backend.put(live("k", "v0", version(START_MS)))).toEqual({ applied: true, replacedLive: false });
-      expect((await store.backend.page(0, 10)).entries).toEqual([{ key: "k", value: "v0" }]);
+      expect((await store.backend.page(0, 10, ANY_BYTES)).entries).toEqual([{ key: "k", value: "v0" }]);
     });
   });
 
@@ -382,7 +415,7 @@ export function backendContract(open: OpenBackend): void {
       const outcomes = await Promise.all(keys.map((key) => store.backend.put(live(key, `value-${key}`))));
       expect(outcomes.every((o) => o.applied)).toBe(true);
       expect(await store.backend.count()).toBe(500);
-      const page = await store.backend.page(0, 1000);
+      const page = await store.backend.page(0, 1000, ANY_BYTES);
       expect(page.entries.map((e) => e.key)).toEqual(keys);
       const values = await Promise.all(keys.map((key) => store.backend.get(key)));
       expect(values.map((r) => r?.value)).toEqual(keys.map((key) => `value-${key}`));
@@ -396,7 +429,7 @@ export function backendContract(open: OpenBackend): void {
         store.backend.put(live("c", "v")),
       ]);
       expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-      expect((await store.backend.page(0, 10)).entries.map((e) => e.key)).toEqual(["a", "c"]);
+      expect((await store.backend.page(0, 10, ANY_BYTES)).entries.map((e) => e.key)).toEqual(["a", "c"]);
     });
   });
 
@@ -409,7 +442,7 @@ export function backendContract(open: OpenBackend): void {
     test.each([
       ["get", (b: Backend) => b.get("k")],
       ["put", (b: Backend) => b.put(live("k", "v2", version(START_MS + 1)))],
-      ["page", (b: Backend) => b.page(0, 10)],
+      ["page", (b: Backend) => b.page(0, 10, ANY_BYTES)],
       ["count", (b: Backend) => b.count()],
       ["purge", (b: Backend) => b.purge(START_MS)],
       ["check", (b: Backend) => b.check()],
@@ -471,7 +504,7 @@ export function durabilityContract(openAt: OpenBackendAt, fileName: string): voi
     try {
       for (const record of written) expect(await second.get(record.key)).toEqual(record);
       expect(await second.count()).toBe(3);
-      expect((await second.page(0, 10)).entries.map((e) => e.key)).toEqual(["emoji 😀 / ? # %", "expiring", "plain"]);
+      expect((await second.page(0, 10, ANY_BYTES)).entries.map((e) => e.key)).toEqual(["emoji 😀 / ? # %", "expiring", "plain"]);
       // Versions were kept, so last write wins across the restart too.
       expect((await second.put(live("plain", "older", version(t, 2, NODE_B)))).applied).toBe(false);
       expect((await second.put(live("deleted", "older", version(t)))).applied).toBe(false);

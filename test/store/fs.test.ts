@@ -60,6 +60,27 @@ describe("fs backend", () => {
       expect(await readdir(dir.path)).toEqual([FILE_NAME]);
     });
 
+    test.each([
+      ["a malformed record", JSON.stringify({ format: "limedb-fs/1", records: { "secret-key-q7": { value: "secret-value-q7", version: [1, 0] } } })],
+      ["text cut off after a key and value", '{"format":"limedb-fs/1","records":{"secret-key-q7":{"value":secret-value-q7'],
+    ])("the corrupt error for %s names the file and the record's position, never its key or value", async (_name, text) => {
+      await using dir = await tempDir();
+      const path = join(dir.path, FILE_NAME);
+      await writeFile(path, text);
+      const thrown = (() => {
+        try {
+          openAt(path, options());
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(thrown).toMatchObject({ code: "corrupt" });
+      const message = (thrown as StoreError).message;
+      expect(message).toContain(path);
+      expect(message).not.toContain("secret-key-q7");
+      expect(message).not.toContain("secret-value-q7");
+    });
+
     test("a file that turns corrupt while open fails reads and writes with code corrupt and is never overwritten", async () => {
       await using dir = await tempDir();
       const path = join(dir.path, FILE_NAME);
@@ -68,7 +89,7 @@ describe("fs backend", () => {
         await backend.put(live("k", "v"));
         const garbage = "\u0000\u0001 definitely not a store";
         await writeFile(path, garbage);
-        const operations = [() => backend.get("k"), () => backend.put(live("j", "v")), () => backend.count(), () => backend.page(0, 1), () => backend.purge(0), () => backend.check()];
+        const operations = [() => backend.get("k"), () => backend.put(live("j", "v")), () => backend.count(), () => backend.page(0, 1, Number.POSITIVE_INFINITY), () => backend.purge(0), () => backend.check()];
         for (const operation of operations) await expect(operation()).rejects.toMatchObject({ code: "corrupt" });
         expect(await readFile(path, "utf8")).toBe(garbage);
       } finally {

@@ -54,6 +54,8 @@ export interface TestAppOptions {
   readonly leave?: () => void;
   /** Server spans, as main passes them with OTEL_ENDPOINT set. */
   readonly tracing?: RequestTracing;
+  /** ALLOWED_HOSTS and CORS_ORIGINS; none by default, as a node starts. */
+  readonly trust?: { readonly allowedHosts: readonly string[]; readonly corsOrigins: readonly string[] };
 }
 
 /** No other node answers in-process: replica calls fail as they would with every peer down. */
@@ -98,6 +100,7 @@ export function buildTestApp(options: TestAppOptions = {}) {
     streamTimeoutMs: 1000,
     antiEntropyIntervalMs: 10_000,
     tombstoneTtlMs: 86_400_000,
+    hintForgetAfterMs: 5_000,
     random: () => 0,
     clock: clock.now,
   });
@@ -111,6 +114,7 @@ export function buildTestApp(options: TestAppOptions = {}) {
     status: () => background.status(),
     leave: options.leave ?? (() => undefined),
     secret: options.secret ?? "",
+    trust: options.trust,
     clock: clock.now,
     onInternalError: (error, _request, route) => {
       internalErrors.push(error);

@@ -1,8 +1,9 @@
 // An in-process network of Gossipers for membership tests: a message is a direct call, any node can be
 // taken down and any link cut, and one clock the test moves drives every failure detector.
+import { FutureBound, MAX_CLOCK_SKEW_MS_DEFAULT } from "../../src/clock/future-bound.ts";
 import { Gossiper } from "../../src/membership/gossiper.ts";
 import { MemberTable, type FailureTiming, type MembershipChange } from "../../src/membership/member-table.ts";
-import type { Ack, GossipTransport } from "../../src/membership/messages.ts";
+import type { GossipTransport } from "../../src/membership/messages.ts";
 import { shuffled } from "./seeded-random.ts";
 
 /** The defaults of GOSSIP_INTERVAL_MS, GOSSIP_STALE_AFTER_MS and GOSSIP_DEAD_AFTER_MS. */
@@ -46,9 +47,10 @@ export class GossipNetwork {
     private readonly timing: FailureTiming = DEFAULT_TIMING,
   ) {}
 
-  /** Starts a node (or restarts one under a new generation, forgetting all it knew). */
+  /** Starts a node (or restarts one under a new generation, forgetting all it knew); all share one clock and its bound. */
   start(url: string, seeds: readonly string[], generation = this.nowMs): SimNode {
-    const table = new MemberTable(url, generation, this.clock, this.timing);
+    const future = new FutureBound({ maxSkewMs: MAX_CLOCK_SKEW_MS_DEFAULT, clock: this.clock });
+    const table = new MemberTable(url, generation, this.clock, this.timing, { future });
     const gossiper = new Gossiper({ table, transport: this.transportFrom(url), seeds, random: this.random });
     const node: SimNode = { url, table, gossiper, changes: [] };
     table.onChange((changes) => node.changes.push(...changes));
@@ -119,8 +121,9 @@ export class GossipNetwork {
         this.traffic.synsTo.set(target, (this.traffic.synsTo.get(target) ?? 0) + 1);
         if (!this.reachable(from, target)) return undefined;
         this.traffic.syn++;
-        const ack: Ack = this.node(target).gossiper.answerSyn(wire(message));
-        return this.reachable(target, from) ? wire(ack) : undefined;
+        const answered = this.node(target).gossiper.answerSyn(wire(message));
+        // A refused SYN gets 400 on the wire, which the real transport reports as no answer.
+        return answered.ok && this.reachable(target, from) ? wire(answered.answer) : undefined;
       },
       ack2: async (target, message) => {
         if (!this.reachable(from, target)) return;

@@ -2,10 +2,10 @@
 import { Elysia, t } from "elysia";
 import type { LimeNode } from "../../node/node.ts";
 import { errorModel } from "../model.ts";
-import { secretGuard } from "../internal/secret.ts";
+import { internalGuard } from "../internal/guard.ts";
 
 export function adminRoutes(node: LimeNode, leave: () => void, secret: string) {
-  return new Elysia({ name: "admin", prefix: "/api/v1/admin" }).onTransform(secretGuard(secret)).post(
+  return new Elysia({ name: "admin", prefix: "/api/v1/admin" }).onTransform(internalGuard(secret)).post(
     "/leave",
     ({ set }) => {
       // The hand-off runs after this answer: the node marks itself leaving, streams its data out, then exits.

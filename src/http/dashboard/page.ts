@@ -1,4 +1,5 @@
 // The dashboard's HTML shell and the security headers that keep the page to this node and the other members.
+import { memberOrigins } from "../origins.ts";
 import type { Bundle } from "./bundle.ts";
 
 export const DASHBOARD_PATH = "/dashboard";
@@ -6,17 +7,6 @@ export const ASSET_PREFIX = "/dashboard/assets";
 
 /** A lime dot, inline so the page asks no one, not even this node, for an icon. */
 const ICON = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%2384cc16'/%3E%3C/svg%3E";
-
-/** Origins of the members' URLs; a URL that does not parse as http(s) is left out rather than trusted. */
-export function memberOrigins(urls: readonly string[]): string[] {
-  const origins = new Set<string>();
-  for (const url of urls) {
-    if (!URL.canParse(url)) continue;
-    const parsed = new URL(url);
-    if (parsed.protocol === "http:" || parsed.protocol === "https:") origins.add(parsed.origin);
-  }
-  return [...origins].sort();
-}
 
 /**
  * The page may load code and styles from this node only, and may connect only to this node and the

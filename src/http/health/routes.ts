@@ -14,6 +14,15 @@ const healthResponse = t.Object({
     hintBacklog: t.Integer({ description: "Writes waiting here for replicas that were down" }),
     rebalancing: t.Boolean({ description: "Whether data is being streamed after a ring change" }),
   }),
+  // Optional as in HealthBody, which clients share; this node always sends it.
+  clock: t.Optional(t.Object(
+    {
+      status: t.Union([t.Literal("ok"), t.Literal("ahead"), t.Literal("behind")], { description: "ahead or behind when the offset lies beyond MAX_CLOCK_SKEW_MS" }),
+      offsetMs: t.Integer({ description: "How far this node's clock runs ahead of the median of its live peers' (negative: behind), from gossip" }),
+      peers: t.Integer({ description: "Live peers whose clock estimate counted; 0 means no estimate yet" }),
+    },
+    { description: "This node's clock against its peers'; informative only, the node serves either way" },
+  )),
   timestamp: t.String({ description: "ISO 8601" }),
   version: t.String(),
 });

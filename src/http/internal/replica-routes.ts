@@ -4,13 +4,14 @@ import { Elysia, t } from "elysia";
 import { BUCKETS } from "../../node/anti-entropy.ts";
 import { fromWire, recordBatchSchema, toWire, wireRecordSchema } from "../../node/record-wire.ts";
 import type { ReplicaService } from "../../node/replica-service.ts";
-import { NODE_URL_CHARS_MAX } from "../../membership/schema.ts";
+import { nodeUrlSchema } from "../../membership/schema.ts";
 import { cappedJson } from "../body.ts";
 import { keyParams } from "../kv/model.ts";
 import { errorModel } from "../model.ts";
-import { secretGuard } from "./secret.ts";
+import { internalGuard } from "./guard.ts";
 
-const peer = t.String({ minLength: 8, maxLength: NODE_URL_CHARS_MAX, pattern: "^https?://[^/?#\\s]+$" });
+/** The asking replica: a member URL by the same rule gossip applies. */
+const peer = nodeUrlSchema;
 // TypeBox's own Integer: Elysia's t.Integer also takes a string of digits, which no peer sends.
 const bucketList = t.Array(Type.Integer({ minimum: 0, maximum: BUCKETS - 1 }), { maxItems: BUCKETS });
 const errors = { 400: errorModel, 401: errorModel, 413: errorModel, 503: errorModel };
@@ -25,7 +26,7 @@ export const REPLICA_BODY_BYTES_MAX = 64 * 1024 * 1024;
 const ANTI_ENTROPY_BODY_BYTES_MAX = 64 * 1024;
 
 export function replicaRoutes(replicas: ReplicaService, secret: string) {
-  const checkSecret = secretGuard(secret);
+  const checkSecret = internalGuard(secret);
   return new Elysia({ name: "replica", prefix: "/api/v1/replica" })
     .onTransform(checkSecret)
     .post(

@@ -1,27 +1,25 @@
 // Internal endpoints: the direct key routes a coordinator forwards to, and gossip. Guarded by CLUSTER_SECRET.
 import { Elysia, t } from "elysia";
-import type { Ack, Ack2, Syn } from "../../membership/messages.ts";
-import { inboundGossipSchema } from "../../membership/schema.ts";
+import type { Ack, Ack2, Answered, Syn } from "../../membership/messages.ts";
+import { GOSSIP_BODY_BYTES_MAX, inboundGossipSchema } from "../../membership/schema.ts";
+import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { cappedJson, TEXT_PLAIN } from "../body.ts";
 import { getResponse, keyParams, setBody } from "../kv/model.ts";
 import { errorModel, okText } from "../model.ts";
-import { secretGuard } from "./secret.ts";
+import { internalGuard } from "./guard.ts";
 
-/** A gossip message names at most MEMBERS_MAX members of a few hundred bytes each; 1 MiB is ample. */
-export const GOSSIP_BODY_BYTES_MAX = 1024 * 1024;
-
-/** The two sides of gossip this node answers; the Gossiper provides them. */
+/** The two sides of gossip this node answers; the Gossiper provides them. Either may refuse a message whole. */
 export interface GossipHandler {
-  answerSyn(syn: Syn): Ack;
-  acceptAck2(ack2: Ack2): void;
+  answerSyn(syn: Syn): Answered<Ack>;
+  acceptAck2(ack2: Ack2): Answered<{ type: "done" }>;
 }
 
 const errors = { 400: errorModel, 401: errorModel, 404: errorModel, 413: errorModel, 503: errorModel };
 const internal = (summary: string) => ({ tags: ["internal"], summary });
 
 export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: string, bodyBytesMax: number) {
-  const checkSecret = secretGuard(secret);
+  const checkSecret = internalGuard(secret);
   return new Elysia({ name: "internal" })
     .onTransform(checkSecret)
     .post(
@@ -55,9 +53,10 @@ export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: st
     .post(
       "/gossip",
       ({ body }) => {
-        if (body.type === "syn") return gossip.answerSyn(body);
-        gossip.acceptAck2(body);
-        return { type: "done" as const };
+        const outcome = body.type === "syn" ? gossip.answerSyn(body) : gossip.acceptAck2(body);
+        // Nothing of it was applied; the sender learns why (its clock, or a forgery), not whose entry it was.
+        if (!outcome.ok) throw new NodeError("clock_skew", `gossip carries a ${outcome.refused.kind} beyond this node's clock + MAX_CLOCK_SKEW_MS`);
+        return outcome.answer;
       },
       {
         parse: [checkSecret, ...cappedJson(GOSSIP_BODY_BYTES_MAX)],

@@ -1,7 +1,7 @@
 // Schemas of the key-value routes; the one source of their types and of their Swagger entries.
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
-import { PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "../../node/node.ts";
+import { KEYS_PAGE_BYTES_MAX, PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "../../node/node.ts";
 
 export const setBody = t.Object(
   {
@@ -28,6 +28,7 @@ export const keysResponse = t.Object({
   pageSize: t.Integer(),
   total: t.Integer(),
   totalPages: t.Integer(),
+  truncated: t.Boolean({ description: `True when the page's cap of ${KEYS_PAGE_BYTES_MAX} bytes of keys and values cut it short of pageSize entries; ask with a smaller pageSize for the rest` }),
 });
 
 export const replicasResponse = t.Object({

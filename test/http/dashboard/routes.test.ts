@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { gunzipSync } from "bun";
 import { type Bundle, cachedBundle } from "../../../src/http/dashboard/bundle.ts";
-import { contentSecurityPolicy, memberOrigins } from "../../../src/http/dashboard/page.ts";
+import { contentSecurityPolicy } from "../../../src/http/dashboard/page.ts";
+import { memberOrigins } from "../../../src/http/origins.ts";
 import { BASE, buildTestApp, NODE_URL } from "../../support/app.ts";
 
 const OTHERS = ["http://127.0.0.1:7002", "http://10.0.0.3:8484"];

@@ -1,0 +1,44 @@
+// The bound on time from the future: a wall time a peer sends (a record version, a gossip generation or
+// heartbeat) that lies beyond this node's now + MAX_CLOCK_SKEW_MS is refused and never moves a clock.
+
+/** What carried the wall time, for /metrics and the log. */
+export type FutureKind = "version" | "generation" | "heartbeat";
+
+/**
+ * CockroachDB's default maximum clock offset. Nodes on one machine share a clock and NTP keeps
+ * machines within a few milliseconds of each other, so 500 ms refuses only a clock that is plainly
+ * wrong, or a forgery; it also bounds how far one bad clock can drag every version in the cluster.
+ */
+export const MAX_CLOCK_SKEW_MS_DEFAULT = 500;
+
+export interface FutureBoundOptions {
+  readonly maxSkewMs: number;
+  /** Wall clock in ms since the epoch; main passes Date.now. */
+  readonly clock: () => number;
+  /** Told of every refusal: main counts it in /metrics and logs it at most once a minute. */
+  readonly onRefused?: (kind: FutureKind, aheadMs: number) => void;
+}
+
+export class FutureBound {
+  constructor(private readonly options: FutureBoundOptions) {}
+
+  get maxSkewMs(): number {
+    return this.options.maxSkewMs;
+  }
+
+  /** The latest wall time accepted right now. */
+  limitMs(): number {
+    return this.options.clock() + this.options.maxSkewMs;
+  }
+
+  /** True when `wallMs` is acceptable; otherwise reports the refusal and returns false. */
+  accepts(kind: FutureKind, wallMs: number): boolean {
+    const now = this.options.clock();
+    if (wallMs <= now + this.options.maxSkewMs) return true;
+    this.options.onRefused?.(kind, wallMs - now);
+    return false;
+  }
+}
+
+/** A bound that accepts everything: for unit tests of modules whose clocks are not the point. */
+export const NO_FUTURE_BOUND = new FutureBound({ maxSkewMs: Number.POSITIVE_INFINITY, clock: () => 0 });

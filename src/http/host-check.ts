@@ -1,0 +1,32 @@
+// The defence against DNS rebinding: a page on attacker.example whose name is re-pointed at 127.0.0.1 reaches
+// this node as "same origin", but its requests still say Host: attacker.example, and those are refused.
+import { Elysia } from "elysia";
+import { errorResponse } from "./errors.ts";
+import { hostnameOf, isLoopbackHost } from "./origins.ts";
+
+export interface HostCheckOptions {
+  /** NODE_URL: the name peers and clients use for this node. */
+  readonly nodeUrl: string;
+  /** ALLOWED_HOSTS: further names this node answers to; ["*"] turns the check off. */
+  readonly allowedHosts: readonly string[];
+}
+
+/** Whether a Host header names this node: its own NODE_URL host, a loopback name, or an ALLOWED_HOSTS entry. */
+export function hostPolicy({ nodeUrl, allowedHosts }: HostCheckOptions): (host: string) => boolean {
+  if (allowedHosts.includes("*")) return () => true;
+  const names = new Set([hostnameOf(new URL(nodeUrl).host), ...allowedHosts.map(hostnameOf)]);
+  return (host) => {
+    const name = hostnameOf(host);
+    return names.has(name) || isLoopbackHost(name);
+  };
+}
+
+export function hostCheck(options: HostCheckOptions) {
+  const allowed = hostPolicy(options);
+  return new Elysia({ name: "host-check" }).onRequest(({ request }) => {
+    // Every HTTP/1.1 request carries Host; one built in-process (app.handle) names its host in the URL.
+    const host = request.headers.get("host") ?? new URL(request.url).host;
+    if (allowed(host)) return;
+    return errorResponse("forbidden", "this node does not answer to the host this request names; add the name to ALLOWED_HOSTS if it is really this node");
+  });
+}

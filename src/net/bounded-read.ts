@@ -1,0 +1,61 @@
+// Reads a byte stream (a request body, a peer's answer) with a cap on its bytes and, when given, a deadline.
+
+export type BoundedReadFailure = "too_large" | "timeout";
+
+/** Why a bounded read stopped early; `bytes` is how many had arrived when it did. */
+export class BoundedReadError extends Error {
+  override readonly name = "BoundedReadError";
+  constructor(
+    readonly kind: BoundedReadFailure,
+    readonly bytes: number,
+    readonly bytesMax: number,
+  ) {
+    super(kind === "too_large" ? `${bytes} bytes or more is over the limit of ${bytesMax} bytes` : `only ${bytes} bytes arrived before the deadline`);
+  }
+}
+
+export interface BoundedReadOptions {
+  readonly bytesMax: number;
+  /** Milliseconds the whole read may take; left out, the caller's own signal or timeout bounds it. */
+  readonly deadlineMs?: number;
+}
+
+/**
+ * The stream's bytes, refused (BoundedReadError "too_large") as soon as they pass `bytesMax` and
+ * ("timeout") when they have not all arrived within `deadlineMs`. The stream is cancelled either way,
+ * so a sender that stalls or floods holds nothing of this process afterwards.
+ */
+export async function readBounded(stream: ReadableStream<Uint8Array> | null, options: BoundedReadOptions): Promise<Uint8Array> {
+  if (stream === null) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  let timer: Timer | undefined;
+  const deadline =
+    options.deadlineMs === undefined
+      ? undefined
+      : new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), options.deadlineMs);
+        });
+  try {
+    for (;;) {
+      const next = deadline === undefined ? await reader.read() : await Promise.race([reader.read(), deadline]);
+      if (next === "timeout") throw new BoundedReadError("timeout", received, options.bytesMax);
+      if (next.done) break;
+      received += next.value.byteLength;
+      if (received > options.bytesMax) throw new BoundedReadError("too_large", received, options.bytesMax);
+      chunks.push(next.value);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** The stream as UTF-8 text, with the same bounds. */
+export async function readBoundedText(stream: ReadableStream<Uint8Array> | null, options: BoundedReadOptions): Promise<string> {
+  return new TextDecoder().decode(await readBounded(stream, options));
+}

@@ -1,0 +1,41 @@
+// Caps on the bytes of each kind of answer a peer sends back: past its cap an answer is not a LimeDB reply.
+import { NODE_URL_CHARS_MAX } from "../membership/schema.ts";
+import { KEY_BYTES_MAX } from "../store/limits.ts";
+import { BUCKETS } from "./anti-entropy.ts";
+import { RECORD_BYTES_PER_REQUEST_MAX } from "./record-chunks.ts";
+import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
+
+/** JSON may write one byte of a string as six (\u0000), so a string's bytes are bounded by six times its own. */
+const JSON_ESCAPE_FACTOR_MAX = 6;
+
+/**
+ * Everything of one wire record besides its key and value: the field names, two integers per
+ * version and expiry, a flag, and the version's node URL, itself escaped up to six times.
+ */
+const RECORD_ENVELOPE_BYTES_MAX = JSON_ESCAPE_FACTOR_MAX * NODE_URL_CHARS_MAX + 1024;
+
+/** An error answer is {error, code}: one sentence and one word. */
+export const ERROR_ANSWER_BYTES_MAX = 4 * 1024;
+
+/** Direct set and delete answer one word: "OK", "1" or "0". */
+export const WORD_ANSWER_BYTES_MAX = 64;
+
+/** A put answers one pair of booleans per record, about 40 bytes each, for at most RECORDS_PER_REQUEST_MAX records. */
+export const OUTCOMES_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * 64;
+
+/** Differing buckets: at most BUCKETS bucket numbers, each a few digits and a comma. */
+export const BUCKETS_ANSWER_BYTES_MAX = 1024 + BUCKETS * 16;
+
+/** One record (a replica read, or a direct read's value and owner): its key and value escaped, and its envelope. */
+export function recordAnswerBytesMax(valueBytesMax: number): number {
+  return JSON_ESCAPE_FACTOR_MAX * (KEY_BYTES_MAX + valueBytesMax) + RECORD_ENVELOPE_BYTES_MAX;
+}
+
+/**
+ * One page of bucket records: chunkRecords holds its keys and values to RECORD_BYTES_PER_REQUEST_MAX,
+ * or to one record when a value alone is larger; each record adds an envelope, and the page its next key.
+ */
+export function pageAnswerBytesMax(valueBytesMax: number): number {
+  const keysAndValues = Math.max(RECORD_BYTES_PER_REQUEST_MAX, KEY_BYTES_MAX + valueBytesMax);
+  return JSON_ESCAPE_FACTOR_MAX * (keysAndValues + KEY_BYTES_MAX) + RECORDS_PER_REQUEST_MAX * RECORD_ENVELOPE_BYTES_MAX;
+}

@@ -1,0 +1,53 @@
+// The Host check against DNS rebinding: the node's own name, loopback names and ALLOWED_HOSTS are served, nothing else.
+import { describe, expect, test } from "bun:test";
+import { hostPolicy } from "../../src/http/host-check.ts";
+import { hostnameOf } from "../../src/http/origins.ts";
+import { buildTestApp } from "../support/app.ts";
+
+describe("hostPolicy", () => {
+  const allowed = hostPolicy({ nodeUrl: "http://node1:8484", allowedHosts: ["db.example.com", "[fd00::1]"] });
+  test.each([
+    ["node1:8484", true],
+    ["NODE1:8484", true],
+    ["node1", true],
+    ["node1.:8484", true],
+    ["localhost:8484", true],
+    ["app.localhost", true],
+    ["127.0.0.1:9999", true],
+    ["127.12.0.3", true],
+    ["[::1]:8484", true],
+    ["db.example.com:443", true],
+    ["[fd00::1]:8484", true],
+    ["attacker.example:8484", false],
+    ["node1.attacker.example", false],
+    ["localhost.attacker.example", false],
+    ["127.0.0.1.attacker.example", false],
+    ["[::2]:8484", false],
+    ["", false],
+  ])("Host %p is served: %p", (host, expected) => {
+    expect(allowed(host)).toBe(expected);
+  });
+
+  test("ALLOWED_HOSTS=* serves any Host", () => {
+    expect(hostPolicy({ nodeUrl: "http://node1:8484", allowedHosts: ["*"] })("anything.example")).toBe(true);
+  });
+
+  test.each([
+    ["example.com:80", "example.com"],
+    ["[::1]:80", "[::1]"],
+    ["[::1]", "[::1]"],
+    ["Example.COM.", "example.com"],
+  ])("the host name of %p is %p", (host, name) => {
+    expect(hostnameOf(host)).toBe(name);
+  });
+});
+
+test("a request whose Host is not this node's is answered 403 JSON before any route runs", async () => {
+  const { client, store } = buildTestApp();
+  const response = await client.handle(
+    new Request("http://localhost/api/v1/set", { method: "POST", headers: { host: "attacker.example", "content-type": "application/json" }, body: '{"key":"k","value":"v"}' }),
+  );
+  expect(response.status).toBe(403);
+  expect(((await response.json()) as { code: string }).code).toBe("forbidden");
+  expect(await store.get("k")).toBeUndefined();
+});

@@ -1,0 +1,226 @@
+// What gossip may make a node believe: nothing from beyond its clock, no view of itself that outranks its own,
+// and members named by others only after it has gossiped with them itself, a few at a time.
+import { describe, expect, test } from "bun:test";
+import { FutureBound } from "../../src/clock/future-bound.ts";
+import { NEW_MEMBERS_PER_MESSAGE_MAX, UNCONFIRMED_LIFETIME_DEAD_PERIODS, UNCONFIRMED_MAX } from "../../src/membership/candidates.ts";
+import { Gossiper, UNCONFIRMED_PROBES_PER_ROUND } from "../../src/membership/gossiper.ts";
+import type { Entry } from "../../src/membership/member.ts";
+import { MemberTable } from "../../src/membership/member-table.ts";
+import type { Ack, Ack2, GossipTransport, Syn } from "../../src/membership/messages.ts";
+import { testClock } from "../support/app.ts";
+
+const SELF = "http://127.0.0.1:7001";
+const PEER = "http://127.0.0.1:7002";
+const OTHER = "http://127.0.0.1:7003";
+const GEN = 1_700_000_000_000;
+const SKEW_MS = 500;
+const TIMING = { staleAfterMs: 3000, deadAfterMs: 5000 };
+
+/** A table whose clock stands UP_MS after its start, bounded as main bounds it, with every refusal recorded. */
+const UP_MS = 60_000;
+function bounded() {
+  const clock = testClock(GEN + UP_MS);
+  const refused: string[] = [];
+  const future = new FutureBound({ maxSkewMs: SKEW_MS, clock: clock.now, onRefused: (kind) => refused.push(kind) });
+  const table = new MemberTable(SELF, GEN, clock.now, TIMING, { future });
+  return { table, clock, refused, nowMs: () => clock.now() };
+}
+
+function entry(nodeUrl: string, generation: number, heartbeat: number): Entry {
+  return { nodeUrl, generation, heartbeat, leaving: false };
+}
+
+/** Fake members on 127.0.0.1 ports that nothing listens on in these in-process tests. */
+function fakes(count: number, firstPort = 20_000): Entry[] {
+  return Array.from({ length: count }, (_, i) => entry(`http://127.0.0.1:${firstPort + i}`, GEN, 1));
+}
+
+/** A transport that answers each SYN from `answers`, or not at all, and records where it sent them. */
+function scriptedTransport(answers: (target: string, syn: Syn) => Ack | undefined) {
+  const sent: string[] = [];
+  const ack2s: Ack2[] = [];
+  const transport: GossipTransport = {
+    syn: async (target, syn) => {
+      sent.push(target);
+      return answers(target, syn);
+    },
+    ack2: async (_target, message) => {
+      ack2s.push(message);
+    },
+  };
+  return { transport, sent, ack2s };
+}
+
+describe("the heartbeat is the time since the generation", () => {
+  test("a beat sets it to now - generation, so generation + heartbeat is the node's wall clock", () => {
+    const { table, nowMs } = bounded();
+    table.beat();
+    expect(table.own.generation + table.own.heartbeat).toBe(nowMs());
+  });
+
+  test("it still rises by one when the wall clock steps back, and refresh never forces a rise", () => {
+    const { table, clock } = bounded();
+    table.beat();
+    const before = table.own.heartbeat;
+    clock.advance(-10_000);
+    table.beat();
+    expect(table.own.heartbeat).toBe(before + 1);
+    table.refresh();
+    expect(table.own.heartbeat).toBe(before + 1);
+    clock.advance(20_000);
+    table.refresh();
+    expect(table.own.heartbeat).toBe(UP_MS + 10_000);
+  });
+});
+
+describe("news from beyond now + MAX_CLOCK_SKEW_MS", () => {
+  test.each([
+    ["a generation of 2^53 - 1", entry(PEER, Number.MAX_SAFE_INTEGER, 0), "generation"],
+    ["a generation ten years ahead", entry(PEER, GEN + UP_MS + 10 * 365 * 86_400_000, 0), "generation"],
+    ["a heartbeat of 2^53 - 1", entry(PEER, GEN, Number.MAX_SAFE_INTEGER), "heartbeat"],
+    ["generation + heartbeat just past the skew", entry(PEER, GEN, UP_MS + SKEW_MS + 1), "heartbeat"],
+    ["this node itself with a huge generation", entry(SELF, Number.MAX_SAFE_INTEGER, 0), "generation"],
+  ] as const)("%s is refused, and reported to the bound once", (_name, news, kind) => {
+    const { table, refused } = bounded();
+    expect(table.fromFuture([entry(OTHER, GEN, 1), news, news])).toEqual({ kind, nodeUrl: news.nodeUrl });
+    expect(refused).toEqual([kind]);
+  });
+
+  test("news up to now + skew is accepted", () => {
+    const { table, refused } = bounded();
+    expect(table.fromFuture([entry(PEER, GEN + UP_MS + SKEW_MS, 0), entry(OTHER, GEN, UP_MS + SKEW_MS)])).toBeUndefined();
+    expect(refused).toEqual([]);
+  });
+
+  test("a SYN or ACK2 that carries one is refused whole: nothing of it is applied, nothing answered", () => {
+    const { table } = bounded();
+    table.apply([entry(PEER, GEN, 1)]);
+    const gossiper = new Gossiper({ table, transport: scriptedTransport(() => undefined).transport, seeds: [], random: () => 0 });
+    const before = { members: table.list(), unconfirmed: table.unconfirmedUrls() };
+    const forged = [entry(PEER, GEN, 2), entry(OTHER, GEN, 1), entry(SELF, Number.MAX_SAFE_INTEGER, 0)];
+    expect(gossiper.answerSyn({ type: "syn", from: PEER, digests: forged })).toEqual({ ok: false, refused: { kind: "generation", nodeUrl: SELF } });
+    expect(gossiper.acceptAck2({ type: "ack2", from: PEER, entries: forged })).toEqual({ ok: false, refused: { kind: "generation", nodeUrl: SELF } });
+    expect({ members: table.list(), unconfirmed: table.unconfirmedUrls() }).toEqual(before);
+  });
+
+  test("an ACK that carries one is ignored whole: its sender is not confirmed and nothing is asked of it", async () => {
+    const { table } = bounded();
+    const { transport, ack2s } = scriptedTransport((target) => ({
+      type: "ack",
+      from: target,
+      entries: [entry(PEER, GEN, UP_MS), entry(OTHER, Number.MAX_SAFE_INTEGER, 0)],
+      requests: [SELF],
+    }));
+    const gossiper = new Gossiper({ table, transport, seeds: [PEER], random: () => 0 });
+    await gossiper.round();
+    expect(table.list().map((m) => m.nodeUrl)).toEqual([SELF]);
+    expect(table.unconfirmedUrls()).toEqual([]);
+    expect(ack2s).toEqual([]);
+  });
+});
+
+describe("news of this node that outranks its own is refuted", () => {
+  test.each([
+    ["the same generation with a higher heartbeat", (nowMs: number) => entry(SELF, GEN, nowMs + SKEW_MS - GEN)],
+    ["a higher generation", (nowMs: number) => entry(SELF, nowMs + SKEW_MS, 0)],
+  ])("%s: the node takes a view just past it, and says so in its answer", (_name, make) => {
+    const { table, nowMs } = bounded();
+    table.beat();
+    const news = make(nowMs());
+    const { entries } = table.reconcile([news], PEER);
+    expect(table.own).toMatchObject({ generation: news.generation, heartbeat: news.heartbeat + 1 });
+    expect(entries).toContainEqual(entry(SELF, news.generation, news.heartbeat + 1));
+  });
+
+  test("forgeries repeated at the edge of the bound never ratchet the node past now + skew", () => {
+    const { table, clock, nowMs } = bounded();
+    for (let i = 0; i < 1000; i++) {
+      const own = table.own;
+      // Each forgery outranks the node by as much as the bound lets it: a higher generation if it can.
+      const forged = own.generation + 1 <= nowMs() + SKEW_MS ? entry(SELF, own.generation + 1, 0) : entry(SELF, own.generation, nowMs() + SKEW_MS - own.generation);
+      if (table.fromFuture([forged]) === undefined) table.learn([forged]);
+      expect(table.own.generation + table.own.heartbeat).toBeLessThanOrEqual(nowMs() + SKEW_MS + 1);
+      clock.advance(1);
+      table.beat();
+    }
+    // One round later its beats are the wall clock again.
+    clock.advance(1000);
+    table.beat();
+    expect(table.own.generation + table.own.heartbeat).toBeLessThanOrEqual(nowMs() + SKEW_MS);
+  });
+});
+
+describe("members heard of from others", () => {
+  test("are unconfirmed: not listed, not in the ring, never passed on in digests or entries", () => {
+    const { table } = bounded();
+    table.learn([entry(PEER, GEN, 1)]);
+    expect(table.unconfirmedUrls()).toEqual([PEER]);
+    expect(table.get(PEER)).toBeUndefined();
+    expect(table.list().map((m) => m.nodeUrl)).toEqual([SELF]);
+    expect(table.ringUrls()).toEqual([SELF]);
+    expect(table.digests().map((d) => d.nodeUrl)).toEqual([SELF]);
+    expect(table.entries([PEER])).toEqual([]);
+    expect(table.reconcile([], OTHER).entries.map((e) => e.nodeUrl)).toEqual([SELF]);
+  });
+
+  test(`one message introduces at most ${NEW_MEMBERS_PER_MESSAGE_MAX} new members, and asks for at most as many`, () => {
+    const { table } = bounded();
+    table.learn(fakes(100));
+    expect(table.unconfirmedUrls()).toEqual(fakes(NEW_MEMBERS_PER_MESSAGE_MAX).map((e) => e.nodeUrl));
+    const { requests } = table.reconcile(fakes(100, 30_000), OTHER);
+    expect(requests).toHaveLength(NEW_MEMBERS_PER_MESSAGE_MAX);
+  });
+
+  test(`no more than ${UNCONFIRMED_MAX} are held, and none are asked for while the room is full`, () => {
+    const { table } = bounded();
+    for (let i = 0; i < 10; i++) table.learn(fakes(NEW_MEMBERS_PER_MESSAGE_MAX, 20_000 + 100 * i));
+    expect(table.unconfirmedUrls()).toHaveLength(UNCONFIRMED_MAX);
+    expect(table.reconcile(fakes(5, 30_000), OTHER).requests).toEqual([]);
+    // Members already confirmed still take news at the bound.
+    table.apply([entry(PEER, GEN, 1)]);
+    expect(table.reconcile([entry(PEER, GEN, 2)], OTHER).requests).toEqual([PEER]);
+  });
+
+  test(`are forgotten ${UNCONFIRMED_LIFETIME_DEAD_PERIODS} dead-after periods after first heard of, however often named again`, () => {
+    const { table, clock } = bounded();
+    table.learn([entry(PEER, GEN, 1)]);
+    clock.advance(UNCONFIRMED_LIFETIME_DEAD_PERIODS * TIMING.deadAfterMs - 1);
+    table.learn([entry(PEER, GEN, 2)]);
+    table.detect();
+    expect(table.unconfirmedUrls()).toEqual([PEER]);
+    clock.advance(1);
+    table.detect();
+    expect(table.unconfirmedUrls()).toEqual([]);
+  });
+
+  test("an ACK confirms only its sender, and only when it is the node this node asked", async () => {
+    const { table } = bounded();
+    const { transport } = scriptedTransport((target) => ({ type: "ack", from: target, entries: [entry(PEER, GEN, UP_MS), entry(OTHER, GEN, UP_MS)], requests: [] }));
+    const gossiper = new Gossiper({ table, transport, seeds: [PEER], random: () => 0 });
+    await gossiper.round();
+    expect(table.get(PEER)?.state).toBe("active");
+    expect(table.get(OTHER)).toBeUndefined();
+    expect(table.unconfirmedUrls()).toEqual([OTHER]);
+  });
+
+  test(`the Gossiper probes ${UNCONFIRMED_PROBES_PER_ROUND} a round, oldest first: one that answers joins, one that does not is forgotten`, async () => {
+    const { table } = bounded();
+    const [first, second, third] = fakes(3).map((e) => e.nodeUrl) as [string, string, string];
+    table.learn(fakes(3));
+    const { transport, sent } = scriptedTransport((target) => (target === first ? { type: "ack", from: first, entries: [entry(first, GEN, UP_MS)], requests: [] } : undefined));
+    const gossiper = new Gossiper({ table, transport, seeds: [], random: () => 0 });
+    await gossiper.round();
+    expect(sent.toSorted()).toEqual([first, second]);
+    expect(table.get(first)?.state).toBe("active");
+    expect(table.unconfirmedUrls()).toEqual([third]);
+  });
+
+  test("an answer in another's name confirms no one", async () => {
+    const { table } = bounded();
+    table.learn([entry(PEER, GEN, 1)]);
+    const { transport } = scriptedTransport(() => ({ type: "ack", from: OTHER, entries: [entry(PEER, GEN, UP_MS)], requests: [] }));
+    await new Gossiper({ table, transport, seeds: [], random: () => 0 }).round();
+    expect(table.get(PEER)).toBeUndefined();
+    expect(table.unconfirmedUrls()).toEqual([]);
+  });
+});

@@ -1,0 +1,100 @@
+// The clock check: peers' wall times read from gossip tell a node when its own clock is off beyond the skew.
+import { describe, expect, test } from "bun:test";
+import { FutureBound } from "../../src/clock/future-bound.ts";
+import { ClockCheck, medianNearZero, type ClockReading } from "../../src/membership/clock-check.ts";
+import { Gossiper } from "../../src/membership/gossiper.ts";
+import { MemberTable } from "../../src/membership/member-table.ts";
+import { testClock } from "../support/app.ts";
+
+const SKEW_MS = 500;
+const LIFETIME_MS = 10_000;
+const peer = (i: number) => `http://127.0.0.1:${7100 + i}`;
+
+function check() {
+  const clock = testClock();
+  const changes: ClockReading[] = [];
+  const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: clock.now, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, onChange: (r) => changes.push(r) });
+  return { clockCheck, clock, changes, all: () => true };
+}
+
+describe("the median", () => {
+  test.each([
+    [[5], 5],
+    [[-3, 9, 1], 1],
+    [[0, 10_000], 0],
+    [[-10_000, 0], 0],
+    [[-700, 800], -700],
+    [[600, 700, 800, 900], 700],
+  ])("of %p, nearer zero for an even count, is %p", (values, median) => {
+    expect(medianNearZero(values)).toBe(median);
+  });
+});
+
+describe("ClockCheck", () => {
+  test("peers ahead beyond the skew make this node behind; it is told once on entering and once on leaving", () => {
+    const { clockCheck, clock, changes, all } = check();
+    for (const i of [0, 1, 2]) clockCheck.observe(peer(i), clock.now() + 10_000);
+    expect(clockCheck.reading(all)).toEqual({ status: "behind", offsetMs: -10_000, peers: 3 });
+    clockCheck.reading(all);
+    for (const i of [0, 1, 2]) clockCheck.observe(peer(i), clock.now());
+    expect(clockCheck.reading(all)).toEqual({ status: "ok", offsetMs: 0, peers: 3 });
+    expect(changes.map((c) => c.status)).toEqual(["behind", "ok"]);
+  });
+
+  test("one peer far off cannot move the median; peers behind make this node ahead", () => {
+    const { clockCheck, clock, all } = check();
+    clockCheck.observe(peer(0), clock.now() - 3_600_000);
+    clockCheck.observe(peer(1), clock.now() + 10);
+    clockCheck.observe(peer(2), clock.now() - 10);
+    expect(clockCheck.reading(all).status).toBe("ok");
+    clockCheck.observe(peer(1), clock.now() - 2_000);
+    expect(clockCheck.reading(all)).toMatchObject({ status: "ahead", offsetMs: 2_000 });
+  });
+
+  test("an answer is compared with the middle of its round trip", () => {
+    const { clockCheck, clock, all } = check();
+    const sentAtMs = clock.now();
+    clock.advance(400);
+    clockCheck.observe(peer(0), sentAtMs + 200, sentAtMs);
+    expect(clockCheck.reading(all).offsetMs).toBe(0);
+  });
+
+  test("only fresh estimates of peers that count are used, and at most estimatesMax are kept", () => {
+    const { clockCheck, clock } = check();
+    for (const i of [0, 1, 2, 3, 4]) clockCheck.observe(peer(i), clock.now() + 10_000);
+    expect(clockCheck.reading(() => true).peers).toBe(4);
+    expect(clockCheck.reading((url) => url !== peer(1)).peers).toBe(3);
+    clock.advance(LIFETIME_MS);
+    expect(clockCheck.reading(() => true)).toEqual({ status: "ok", offsetMs: 0, peers: 0 });
+  });
+});
+
+describe("the clock check fed by gossip", () => {
+  test("a node hears its peers' clocks from their answers and SYNs, even from answers it refuses as from the future", async () => {
+    const clock = testClock();
+    const future = new FutureBound({ maxSkewMs: SKEW_MS, clock: clock.now });
+    const changes: ClockReading[] = [];
+    const table = new MemberTable(peer(0), clock.now(), clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 }, { future, onClockChange: (r) => changes.push(r) });
+    const aheadMs = 10_000;
+    const seeds = [peer(1), peer(2)];
+    const transport = {
+      syn: async (target: string) => ({ type: "ack" as const, from: target, entries: [{ nodeUrl: target, generation: clock.now() + aheadMs - 5, heartbeat: 5, leaving: false }], requests: [] }),
+      ack2: async () => undefined,
+    };
+    // Each round picks the other missing seed.
+    let picks = 0;
+    const gossiper = new Gossiper({ table, transport, seeds, random: () => (picks++ % 2) * 0.9 });
+    await gossiper.round();
+    await gossiper.round();
+    // Both seeds answered from 10 s ahead: nothing of it was taken in, but the node knows it is behind.
+    expect(table.list()).toHaveLength(1);
+    expect(table.clockReading()).toEqual({ status: "behind", offsetMs: -aheadMs, peers: 2 });
+    expect(changes.map((c) => c.status)).toEqual(["behind"]);
+    // A SYN from a seed whose clock agrees brings the median back within the skew.
+    for (const seed of seeds) gossiper.answerSyn({ type: "syn", from: seed, digests: [{ nodeUrl: seed, generation: clock.now() - 100, heartbeat: 100 }] });
+    expect(table.clockReading()).toMatchObject({ status: "ok", offsetMs: 0 });
+    // A SYN in the name of a stranger is not heard: anyone can write any `from`.
+    gossiper.answerSyn({ type: "syn", from: peer(9), digests: [{ nodeUrl: peer(9), generation: clock.now() - 100_000, heartbeat: 0 }] });
+    expect(table.clockReading().peers).toBe(2);
+  });
+});

@@ -1,0 +1,55 @@
+// A node whose clock runs beyond MAX_CLOCK_SKEW_MS of its peers' finds out and says so, in its health and its log;
+// its gossip from the future is refused, so it never drags the others. The bad clock is real: libfaketime, preloaded
+// into one node process (Bun reads the wall clock through libc); .ci/run installs Debian's faketime package.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, freePorts, readState, TEST_TIMING, timingArgs, urlOf, waitUntil } from "../support/cluster.ts";
+import { startNode } from "../support/node-process.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { WAIT_MAX_MS } from "./gossip-attacks.ts";
+
+/** Debian's faketime package puts it here (apt-get install faketime). */
+const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+const AHEAD_MS = 10_000;
+/** Room for the round trip and scheduling in the estimate of a 10 s offset. */
+const ESTIMATE_SLACK_MS = 1_000;
+
+interface ClockOut {
+  clock?: { status: string; offsetMs: number; peers: number };
+}
+
+const healthOf = async (url: string) => ((await (await fetchNode(`${url}/api/v1/health`)).json()) as ClockOut).clock ?? null;
+
+describe("a node whose clock runs ahead of its peers'", () => {
+  beforeAll(() => {
+    if (!existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing: apt-get install faketime (.ci/run does)`);
+  });
+
+  test(
+    "says so in its health and log, is never let in with news from the future, and its peers stay ok",
+    async () => {
+      await using dir = await tempDir();
+      const [pa, pb, pc] = freePorts(3) as [number, number, number];
+      const [a, b, c] = [urlOf(pa), urlOf(pb), urlOf(pc)];
+      const start = (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
+        startNode({ dataDir: join(dir.path, name), backend: "memory", port, args: [...timingArgs(TEST_TIMING), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
+      // Nobody has the node ahead as a seed: it only ever hears from its peers that they refuse it.
+      await using nodeA = await start(pa, "a", [b]);
+      await using nodeB = await start(pb, "b", [a]);
+      // Only this process's wall clock moves; its monotonic clock (timers) stays real.
+      await using nodeC = await start(pc, "c", [a], { LD_PRELOAD: LIBFAKETIME, FAKETIME: `+${AHEAD_MS / 1000}s`, DONT_FAKE_MONOTONIC: "1" });
+
+      const { value } = await waitUntil("the node ahead reports it", () => healthOf(nodeC.url), (clock) => clock?.status === "ahead", WAIT_MAX_MS);
+      expect(value!.offsetMs).toBeGreaterThan(AHEAD_MS - ESTIMATE_SLACK_MS);
+      expect(value!.offsetMs).toBeLessThan(AHEAD_MS + ESTIMATE_SLACK_MS);
+      await waitUntil("the warning is in its log", async () => nodeC.stdout, (out) => out.includes("clock ahead of its peers"), WAIT_MAX_MS);
+      for (const url of [nodeA.url, nodeB.url]) {
+        expect((await healthOf(url))?.status).toBe("ok");
+        expect((await readState(url)).peers).not.toContain(c);
+      }
+      expect((await readState(nodeA.url)).peers).toEqual([a, b].sort());
+    },
+    CLUSTER_TEST_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,47 @@
+// Helpers of the gossip attack tests: forged messages posted to a node, and a cluster watched for several rounds.
+import { expect } from "bun:test";
+import { fetchNode, readViews, waitForAgreement, type ClusterTiming } from "../support/cluster.ts";
+import { JSON_HEADERS } from "./serving.ts";
+
+/** 2^53 - 1: the largest generation the schema lets through, and what the old table then pushed past. */
+export const HUGE = Number.MAX_SAFE_INTEGER;
+export const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Rounds a cluster is watched after an attack: past the dead-after timeout, so a node cut out would show it. */
+export const WATCH_DEAD_PERIODS = 2;
+/** Bound on a wait that should never come near it; it only keeps a broken cluster from hanging the suite. */
+export const WAIT_MAX_MS = 15_000;
+
+export function postGossip(url: string, message: unknown): Promise<Response> {
+  return fetchNode(`${url}/gossip`, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(message) });
+}
+
+export async function expectRefused(response: Response, code: string): Promise<void> {
+  expect(response.status).toBe(400);
+  expect(((await response.json()) as { code?: string }).code).toBe(code);
+}
+
+export function ack2(from: string, entries: readonly { nodeUrl: string; generation: number; heartbeat: number }[]) {
+  return { type: "ack2", from, entries: entries.map((e) => ({ ...e, leaving: false })) };
+}
+
+/**
+ * Reads every node's view until WATCH_DEAD_PERIODS dead-after periods have passed, and checks each reading:
+ * every node lists exactly `urls`, all active, in one identical ring. A member cut out, or one injected, shows.
+ */
+export async function expectStaysConverged(urls: readonly string[], timing: ClusterTiming, check: () => Promise<void> = async () => undefined): Promise<number> {
+  await waitForAgreement(urls, urls, WAIT_MAX_MS);
+  const started = performance.now();
+  let readings = 0;
+  while (performance.now() - started < WATCH_DEAD_PERIODS * timing.deadAfterMs) {
+    const views = await readViews(urls);
+    for (const state of views.states) {
+      expect(state.peers).toEqual([...urls].sort());
+      expect(state.members.map((m) => `${m.url} ${m.state}`)).toEqual([...urls].sort().map((url) => `${url} active`));
+    }
+    for (const ring of views.rings) expect(ring.shape).toBe(views.rings[0]!.shape);
+    await check();
+    readings++;
+    await Bun.sleep(timing.intervalMs / 2);
+  }
+  return readings;
+}

@@ -1,0 +1,157 @@
+// Attack: a member answers replica reads, writes and gossip with 50 MiB bodies, to blow up a real node's memory.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, timingArgs, waitUntil, type ClusterTiming } from "../support/cluster.ts";
+import type { Ack } from "../../src/membership/messages.ts";
+import { startFakeMember, type FakeMember } from "../support/fake-member.ts";
+import { startNode } from "../support/node-process.ts";
+import { getKey, inParallel, setKey, type Answer } from "../support/replication.ts";
+import { tempDir } from "../support/temp-dir.ts";
+
+/** What the fake member sends back for every answer: the size the attack was reported with. */
+const HUGE_ANSWER_BYTES = 50 * 1024 * 1024;
+/** Client requests sent while the member answers huge: enough that reading them whole would cost gigabytes. */
+const REQUESTS = 24;
+/** Client requests in flight at once, so answers read whole would also pile up in memory together. */
+const CONCURRENCY = 4;
+/**
+ * How far the node's resident memory may rise over the attack. Capped reads hold a few MiB per answer
+ * (a replica read's cap is about 6 MiB at the default VALUE_BYTES_MAX) until the collector frees
+ * them: 20 to 40 MiB in all, measured. Answers read whole added over 400 MiB.
+ */
+const RSS_GROWTH_BYTES_MAX = 96 * 1024 * 1024;
+const MIB = 1024 * 1024;
+/**
+ * Timeouts long enough that a node reading answers whole would finish reading them (50 MiB on
+ * loopback takes well under the bounds), so only the caps keep the attack out: a forward within 4 s,
+ * a gossip exchange within 0.8 of the 500 ms interval.
+ */
+const ATTACK_TIMING: ClusterTiming = { intervalMs: 500, staleAfterMs: 2000, deadAfterMs: 4000, forwardTimeoutMs: 4000 };
+/** Bound on the waits for the member to join and, once its ACKs are ignored, to leave the ring. */
+const RING_WAIT_MS = 15_000;
+
+/** A 50 MiB answer that is valid JSON of the route's shape, so a reader that takes it whole parses it all. */
+function hugeJson(prefix: string, suffix: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(HUGE_ANSWER_BYTES).fill(0x61);
+  bytes.set(new TextEncoder().encode(prefix), 0);
+  bytes.set(new TextEncoder().encode(suffix), HUGE_ANSWER_BYTES - suffix.length);
+  return bytes;
+}
+
+const HUGE_READ = hugeJson('{"record":{"key":"k","version":{"wallMs":1,"counter":0,"node":"http://127.0.0.1:1"},"tombstone":false,"expiresAtMs":null,"value":"', '"}}');
+const HUGE_OUTCOMES = hugeJson('{"outcomes":[{"applied":true,"replacedLive":false}],"padding":"', '"}');
+const HUGE_GOSSIP_PADDING = new Uint8Array(HUGE_ANSWER_BYTES).fill(0x20);
+
+/**
+ * A valid ACK after 50 MiB of spaces (JSON allows them), so a reader that takes it whole accepts it.
+ * The padding is one shared buffer: a copy per SYN would cost this test process 250 MB a second.
+ */
+function paddedAck(ack: Ack): Response {
+  return new Response(chunked([HUGE_GOSSIP_PADDING, new TextEncoder().encode(JSON.stringify(ack))]), { headers: { "content-type": "application/json" } });
+}
+
+/** A body sent in chunks with no declared length, so only a cap on the bytes read can stop it. */
+function chunked(parts: Uint8Array[]): ReadableStream<Uint8Array> {
+  const left = [...parts];
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = left.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(next);
+    },
+  });
+}
+
+/**
+ * Answers every replica and direct route with a 50 MiB body: every other one declares its length
+ * (refused before it is read), the rest arrive in chunks (cut off at the cap).
+ */
+function hugeAnswers(): (request: Request, path: string) => Response {
+  let answered = 0;
+  return (_request, path) => {
+    const body = path.startsWith("/api/v1/replica/get/") || path.startsWith("/api/v1/direct/get/") ? HUGE_READ : HUGE_OUTCOMES;
+    return new Response(answered++ % 2 === 0 ? body : chunked([body]), { headers: { "content-type": "application/json" } });
+  };
+}
+
+/** A well-formed answer to each route, so the member is a healthy one until the attack begins. */
+function healthyAnswers(_request: Request, path: string): Response {
+  if (path.startsWith("/api/v1/replica/get/")) return Response.json({ record: null });
+  if (path === "/api/v1/replica/put") return Response.json({ outcomes: [{ applied: true, replacedLive: false }] });
+  if (path === "/api/v1/replica/digests") return Response.json({ buckets: [] });
+  return Response.json({ records: [], next: null });
+}
+
+/** The process's resident memory in bytes, from /proc. */
+function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+  if (line === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(line.replace(/\D/g, "")) * 1024;
+}
+
+/** Every answer a JSON error with a 503 or 504 status: the member answered garbage, or too slowly. */
+function expectRefusals(answers: readonly Answer[]): void {
+  const wrong = answers.filter((answer) => {
+    if (answer.status !== 503 && answer.status !== 504) return true;
+    const body = JSON.parse(answer.text) as { error?: unknown; code?: unknown };
+    return typeof body.error !== "string" || typeof body.code !== "string";
+  });
+  expect(wrong.map((answer) => `${answer.status} ${answer.text.slice(0, 200)}`)).toEqual([]);
+}
+
+/** Waits until the member is in (or out of) the node's ring, calling `onPoll` at each look. */
+function waitForRing(nodeUrl: string, member: FakeMember, inRing: boolean, onPoll: () => void = () => undefined) {
+  const what = `${member.url} is ${inRing ? "in" : "out of"} ${nodeUrl}'s ring`;
+  const read = () => {
+    onPoll();
+    return readRing(nodeUrl);
+  };
+  return waitUntil(what, read, (ring) => ring.allNodes.includes(member.url) === inRing, RING_WAIT_MS);
+}
+
+describe("a member that answers with 50 MiB bodies", () => {
+  test(
+    "is read only up to each route's cap: the node's memory stays flat, clients get JSON 503/504, and the node keeps serving",
+    async () => {
+      await using dir = await tempDir();
+      await using member = startFakeMember(healthyAnswers);
+      await using node = await startNode({
+        dataDir: dir.path,
+        backend: "memory",
+        args: [...timingArgs(ATTACK_TIMING), "-node.peers", member.url],
+        env: { NODE_PEERS: "", CLUSTER_SECRET: "" },
+      });
+      // SIGINT at the end, before the SIGTERM of `node`: a graceful leave would hand data off to the member.
+      await using _interrupt = { [Symbol.asyncDispose]: async () => void (await node.interrupt()) };
+      await waitForRing(node.url, member, true);
+      expect((await setKey(node.url, "before", "v")).status).toBe(200);
+
+      const baseline = rssBytes(node.process.pid);
+      let peak = baseline;
+      const sample = () => void (peak = Math.max(peak, rssBytes(node.process.pid)));
+      member.answer = hugeAnswers();
+      const keys = Array.from({ length: REQUESTS }, (_, i) => `attacked-${i}`);
+      const answers = await inParallel(keys, CONCURRENCY, async (key, i) => {
+        // A node that reads the answers whole may not answer in time at all: that is recorded, not thrown.
+        const answer = await (i % 2 === 0 ? getKey(node.url, key) : setKey(node.url, key, "v")).catch((error: unknown) => ({ status: 0, text: `no answer: ${String(error)}` }));
+        sample();
+        return answer;
+      });
+      expectRefusals(answers);
+
+      // Gossip too: an ACK past the gossip body limit is ignored, so the member, never heard from, leaves the ring.
+      member.sendAck = paddedAck;
+      const synsBefore = member.syns();
+      await waitForRing(node.url, member, false, sample);
+      expect(member.syns()).toBeGreaterThan(synsBefore);
+      sample();
+      expect(Math.round((peak - baseline) / MIB)).toBeLessThan(RSS_GROWTH_BYTES_MAX / MIB);
+
+      // Alone again, the node serves every request itself.
+      expect((await setKey(node.url, "after", "v")).status).toBe(200);
+      expect((await getKey(node.url, "after")).value).toBe("v");
+      expect((await fetchNode(`${node.url}/api/v1/health`)).status).toBe(200);
+    },
+    CLUSTER_TEST_TIMEOUT_MS,
+  );
+});

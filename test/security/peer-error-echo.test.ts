@@ -1,0 +1,86 @@
+// Attack: a member's error text, or the system's words for a closed port, passed through to clients (port scanning).
+import { describe, expect, test } from "bun:test";
+import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, TEST_TIMING, timingArgs, waitUntil, type ClusterTiming } from "../support/cluster.ts";
+import { startFakeMember } from "../support/fake-member.ts";
+import { startNode } from "../support/node-process.ts";
+import { delKey, getKey, setKey, type Answer } from "../support/replication.ts";
+import { tempDir } from "../support/temp-dir.ts";
+
+/** Dead only after a minute: a member whose port closed stays in the ring, so requests still go to it. */
+const STAYS_IN_RING: ClusterTiming = { ...TEST_TIMING, deadAfterMs: 60_000 };
+/** Bound on the wait for the member to join the node's ring. */
+const RING_WAIT_MS = 15_000;
+/** What a service on some port might say: text a client of the cluster must never read. */
+const PEER_TEXT = `SSH-2.0-OpenSSH_9.6 on 127.0.0.1:22 ${crypto.randomUUID()}`;
+
+/** Refuses every write as malformed, fails every read, and answers anything else 500, each with PEER_TEXT. */
+function echoingAnswers(_request: Request, path: string): Response {
+  if (path === "/api/v1/replica/put") return Response.json({ error: PEER_TEXT, code: "bad_request" }, { status: 400 });
+  if (path.startsWith("/api/v1/replica/get/")) return Response.json({ error: PEER_TEXT, code: "store_unavailable" }, { status: 503 });
+  return Response.json({ error: PEER_TEXT, code: "internal" }, { status: 500 });
+}
+
+/** What a client reads from every route that reaches the member: reads, writes, deletes and the replica listing. */
+async function clientAnswers(nodeUrl: string, key: string): Promise<Answer[]> {
+  const replicas = await fetchNode(`${nodeUrl}/api/v1/replicas/${encodeURIComponent(key)}`);
+  return [await getKey(nodeUrl, key), await setKey(nodeUrl, key, "v"), await delKey(nodeUrl, key), { status: replicas.status, text: await replicas.text() }];
+}
+
+/** Each answer: its status, and whether its text contains `secret`. */
+function statusesAndLeaks(answers: readonly Answer[], secret: string) {
+  return answers.map((answer) => ({ status: answer.status, leaks: answer.text.includes(secret), json: isJson(answer.text) }));
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("a client's error messages", () => {
+  test(
+    "never carry a member's own error text nor the system's words for a closed port, and keep their codes",
+    async () => {
+      await using dir = await tempDir();
+      await using member = startFakeMember(echoingAnswers);
+      await using node = await startNode({
+        dataDir: dir.path,
+        backend: "memory",
+        args: [...timingArgs(STAYS_IN_RING), "-node.peers", member.url],
+        env: { NODE_PEERS: "", CLUSTER_SECRET: "" },
+      });
+      // SIGINT at the end, before the SIGTERM of `node`: a graceful leave would wait to hand data off to the member.
+      await using _interrupt = { [Symbol.asyncDispose]: async () => void (await node.interrupt()) };
+      await waitUntil(`${member.url} is in ${node.url}'s ring`, () => readRing(node.url), (ring) => ring.allNodes.includes(member.url), RING_WAIT_MS);
+
+      // The member answers: its refusal keeps its code (400), its failure is a 503, the listing still 200.
+      const answered = await clientAnswers(node.url, "echo");
+      expect(statusesAndLeaks(answered, PEER_TEXT)).toEqual([
+        { status: 503, leaks: false, json: true },
+        { status: 400, leaks: false, json: true },
+        { status: 400, leaks: false, json: true },
+        { status: 200, leaks: false, json: true },
+      ]);
+
+      // The member's port closes; it stays in the ring, so every request still goes there.
+      await member[Symbol.asyncDispose]();
+      const systemText = await fetch(`${member.url}/`).then(
+        () => "",
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+      expect(systemText).not.toBe("");
+      const closed = await clientAnswers(node.url, "echo");
+      expect(statusesAndLeaks(closed, systemText)).toEqual([
+        { status: 503, leaks: false, json: true },
+        { status: 503, leaks: false, json: true },
+        { status: 503, leaks: false, json: true },
+        { status: 200, leaks: false, json: true },
+      ]);
+      expect(closed[0]!.text).toContain(`${member.url} is unreachable`);
+    },
+    CLUSTER_TEST_TIMEOUT_MS,
+  );
+});
