@@ -129,7 +129,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
     .use(metricsRoutes(options.metrics))
     .use(hostCheck({ nodeUrl: node.nodeUrl, allowedHosts: options.trust?.allowedHosts ?? [] }))
     .use(strictPathEncoding())
-    .use(publicApiCors({ memberUrls: () => node.members.list().map((m) => m.nodeUrl), corsOrigins: options.trust?.corsOrigins ?? [] }))
+    .use(publicApiCors({ memberUrls: () => node.ring.nodes, corsOrigins: options.trust?.corsOrigins ?? [] }))
     .use(kvRoutes(node, limit))
     .use(clusterRoutes(node, options.clock, options.status))
     .use(internalRoutes(node, options.gossip, options.secret, limit))

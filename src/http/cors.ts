@@ -5,7 +5,7 @@
 // (see internal/guard.ts).
 import { Elysia } from "elysia";
 import { errorResponse } from "./errors.ts";
-import { memberOrigins, sameLoopbackServer } from "./origins.ts";
+import { memberOrigins, sameLoopbackServer, splitRequestUrl } from "./origins.ts";
 
 /** How long a browser may reuse a preflight answer before asking again. */
 export const PREFLIGHT_MAX_AGE_S = 600;
@@ -26,30 +26,44 @@ export function isPublicRoute(method: string, pathname: string): boolean {
 }
 
 export interface CorsOptions {
-  /** The members' URLs as they stand; read only when a request carries an Origin. */
+  /**
+   * The members' URLs as they stand, read only when a request carries an Origin; the same array until
+   * the members change (main passes the ring's node list), so what is derived from it is kept meanwhile.
+   */
   readonly memberUrls: () => readonly string[];
   /** CORS_ORIGINS: origins allowed beyond the members; ["*"] allows every origin. */
   readonly corsOrigins: readonly string[];
 }
 
+/** Verdicts remembered per origin until the members change: a bound, since the Origin header is the client's to choose. */
+const ORIGIN_VERDICTS_MAX = 256;
+
 /** Decides whether an origin other than the request's own may call the public API. */
 function originPolicy({ memberUrls, corsOrigins }: CorsOptions): (origin: string) => boolean {
   if (corsOrigins.includes("*")) return () => true;
   const configured = new Set(corsOrigins);
-  // Member origins are worked out again only when the member list changes.
-  let seen = "";
+  // Worked out again only when the member list is another one (the ring is swapped whole on every change).
+  let seen: readonly string[] | undefined;
   let members: URL[] = [];
-  return (origin) => {
+  let verdicts = new Map<string, boolean>();
+  const decide = (origin: string): boolean => {
     if (configured.has(origin)) return true;
-    const urls = memberUrls();
-    const joined = urls.join(",");
-    if (joined !== seen) {
-      members = memberOrigins(urls).map((member) => new URL(member));
-      seen = joined;
-    }
     if (!URL.canParse(origin)) return false;
     const asked = new URL(origin);
     return members.some((member) => member.origin === asked.origin || sameLoopbackServer(member, asked));
+  };
+  return (origin) => {
+    const urls = memberUrls();
+    if (urls !== seen) {
+      seen = urls;
+      members = memberOrigins(urls).map((member) => new URL(member));
+      verdicts = new Map();
+    }
+    const known = verdicts.get(origin);
+    if (known !== undefined) return known;
+    const verdict = decide(origin);
+    if (verdicts.size < ORIGIN_VERDICTS_MAX) verdicts.set(origin, verdict);
+    return verdict;
   };
 }
 
@@ -65,7 +79,7 @@ export function publicApiCors(options: CorsOptions) {
     // clients do not, and pay one header lookup here.
     const origin = request.headers.get("origin");
     if (origin === null) return;
-    const url = new URL(request.url);
+    const url = splitRequestUrl(request.url);
     if (request.method === "OPTIONS") {
       const method = request.headers.get("access-control-request-method") ?? "";
       // A preflight for anything else falls through to the usual 405, and the browser refuses the call.

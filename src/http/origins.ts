@@ -39,3 +39,14 @@ function portOf(url: URL): string {
 export function sameLoopbackServer(a: URL, b: URL): boolean {
   return a.protocol === b.protocol && portOf(a) === portOf(b) && isLoopbackHost(a.hostname) && isLoopbackHost(b.hostname);
 }
+
+/**
+ * The origin and path of a request URL as Bun builds it (scheme://host/path?query), by string search
+ * rather than a URL parse: hooks that run on every request of a kind pay a few index lookups.
+ */
+export function splitRequestUrl(url: string): { origin: string; pathname: string } {
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  if (pathStart === -1) return { origin: url, pathname: "/" };
+  const query = url.indexOf("?", pathStart);
+  return { origin: url.slice(0, pathStart), pathname: url.slice(pathStart, query === -1 ? undefined : query) };
+}

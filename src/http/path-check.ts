@@ -1,22 +1,13 @@
 // Refuses a path whose percent-encoding is broken, before any route decodes it into a key.
 import { Elysia } from "elysia";
 import { NodeError } from "../node/errors.ts";
+import { splitRequestUrl } from "./origins.ts";
 
-/**
- * The path part of a request URL, or undefined when it holds no escape at all: nearly every request
- * costs one scan of the URL string, and none is parsed.
- */
+/** The path part of a request URL, or undefined when it holds no escape at all: nearly every request costs one scan. */
 function encodedPath(url: string): string | undefined {
   if (!url.includes("%")) return undefined;
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return undefined;
-  let end = url.length;
-  for (const mark of ["?", "#"]) {
-    const at = url.indexOf(mark, start);
-    if (at !== -1 && at < end) end = at;
-  }
-  const path = url.slice(start, end);
-  return path.includes("%") ? path : undefined;
+  const { pathname } = splitRequestUrl(url);
+  return pathname.includes("%") ? pathname : undefined;
 }
 
 /** Whether every escape in the path is `%` and two hex digits, and together they spell valid UTF-8. */

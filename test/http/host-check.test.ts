@@ -1,7 +1,7 @@
 // The Host check against DNS rebinding: the node's own name, loopback names and ALLOWED_HOSTS are served, nothing else.
 import { describe, expect, test } from "bun:test";
 import { hostPolicy } from "../../src/http/host-check.ts";
-import { hostnameOf } from "../../src/http/origins.ts";
+import { hostnameOf, splitRequestUrl } from "../../src/http/origins.ts";
 import { buildTestApp } from "../support/app.ts";
 
 describe("hostPolicy", () => {
@@ -50,4 +50,15 @@ test("a request whose Host is not this node's is answered 403 JSON before any ro
   expect(response.status).toBe(403);
   expect(((await response.json()) as { code: string }).code).toBe("forbidden");
   expect(await store.get("k")).toBeUndefined();
+});
+
+describe("splitRequestUrl", () => {
+  test.each([
+    ["http://127.0.0.1:7001/api/v1/get/a%2Fb?x=1", "http://127.0.0.1:7001", "/api/v1/get/a%2Fb"],
+    ["http://localhost/", "http://localhost", "/"],
+    ["http://[::1]:8484/api/v1/keys", "http://[::1]:8484", "/api/v1/keys"],
+    ["http://node1:8484/gossip?", "http://node1:8484", "/gossip"],
+  ])("%p is origin %p and path %p", (url, origin, pathname) => {
+    expect(splitRequestUrl(url)).toEqual({ origin, pathname });
+  });
 });
