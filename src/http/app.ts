@@ -19,6 +19,7 @@ import { allowedMethods } from "./method-check.ts";
 import { strictPathEncoding } from "./path-check.ts";
 import { publicApiCors } from "./cors.ts";
 import { hostCheck } from "./host-check.ts";
+import { splitRequestUrl } from "./origins.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 import { metricsRoutes, type MetricsOptions } from "./metrics/routes.ts";
 import { requestHooks, type AnsweredRequest, type RequestTracing } from "./request-hooks.ts";
@@ -102,10 +103,11 @@ export function createApp(node: LimeNode, options: AppOptions) {
       case "PARSE":
         return errorResponse("bad_request", "the body is not valid JSON");
       case "NOT_FOUND": {
-        const allowed = allowedMethods(app.routes, new URL(request.url).pathname);
+        const { pathname } = splitRequestUrl(request.url);
+        const allowed = allowedMethods(app.routes, pathname);
         return allowed.length > 0
           ? errorResponse("method_not_allowed", `${request.method} is not allowed here; use ${allowed.join(", ")}`, { allow: allowed.join(", ") })
-          : errorResponse("route_not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);
+          : errorResponse("route_not_found", `no route for ${request.method} ${pathname}`);
       }
       default: {
         internal(error);

@@ -1,5 +1,5 @@
 // Reads a JSON body within a byte limit, a deadline and a nesting depth, refusing it as soon as one is passed.
-import { BoundedReadError, readBoundedText } from "../net/bounded-read.ts";
+import { BoundedReadError, readBodyText } from "../net/bounded-read.ts";
 import { NodeError } from "../node/errors.ts";
 
 /**
@@ -18,9 +18,13 @@ export const BODY_READ_TIMEOUT_MS = 10_000;
 export const JSON_DEPTH_MAX = 32;
 
 export async function readJsonBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<unknown> {
-  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (declared > bytesMax) throw tooLarge(declared, bytesMax);
-  const text = await readText(request, Number.isSafeInteger(declared), { bytesMax, deadlineMs });
+  let text: string;
+  try {
+    text = await readBodyText(request, { bytesMax, deadlineMs });
+  } catch (error) {
+    if (!(error instanceof BoundedReadError)) throw error;
+    throw error.kind === "too_large" ? tooLarge(error.bytes, bytesMax) : timedOut(deadlineMs);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
@@ -29,36 +33,6 @@ export async function readJsonBody(request: Request, bytesMax: number, deadlineM
   }
   if (!withinDepth(value, JSON_DEPTH_MAX)) throw new NodeError("bad_request", `the body nests arrays and objects more than ${JSON_DEPTH_MAX} deep`);
   return value;
-}
-
-/**
- * A declared length within the limit bounds the read already (HTTP framing stops the body there), and
- * reading it whole is much faster than pulling chunks; only a body without a length is counted as it
- * comes. Both are bounded by the deadline.
- */
-async function readText(request: Request, declared: boolean, bounds: { bytesMax: number; deadlineMs: number }): Promise<string> {
-  if (declared) return withDeadline(request.text(), bounds.deadlineMs);
-  try {
-    return await readBoundedText(request.body, bounds);
-  } catch (error) {
-    if (!(error instanceof BoundedReadError)) throw error;
-    throw error.kind === "too_large" ? tooLarge(error.bytes, bounds.bytesMax) : timedOut(bounds.deadlineMs);
-  }
-}
-
-/** The read, or a request_timeout once the deadline passes; the abandoned read ends when the connection closes. */
-async function withDeadline(read: Promise<string>, deadlineMs: number): Promise<string> {
-  // Bun rejects the abandoned read when it closes the connection; that rejection is expected, not unhandled.
-  read.catch(() => undefined);
-  let timer: Timer | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timedOut(deadlineMs)), deadlineMs);
-  });
-  try {
-    return await Promise.race([read, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // this node as "same origin", but its requests still say Host: attacker.example, and those are refused.
 import { Elysia } from "elysia";
 import { errorResponse } from "./errors.ts";
-import { hostnameOf, isLoopbackHost } from "./origins.ts";
+import { hostnameOf, isLoopbackHost, splitRequestUrl } from "./origins.ts";
 
 export interface HostCheckOptions {
   /** NODE_URL: the name peers and clients use for this node. */
@@ -21,11 +21,21 @@ export function hostPolicy({ nodeUrl, allowedHosts }: HostCheckOptions): (host: 
   };
 }
 
+/** The host[:port] part of an absolute URL, or undefined for a bare path. */
+function hostOfUrl(url: string): string | undefined {
+  const start = url.indexOf("//");
+  if (start === -1 || url.startsWith("/")) return undefined;
+  const { origin } = splitRequestUrl(url);
+  return origin.slice(start + 2);
+}
+
 export function hostCheck(options: HostCheckOptions) {
   const allowed = hostPolicy(options);
   return new Elysia({ name: "host-check" }).onRequest(({ request }) => {
     // Every HTTP/1.1 request carries Host; one built in-process (app.handle) names its host in the URL.
-    const host = request.headers.get("host") ?? new URL(request.url).host;
+    // An HTTP/1.0 request may name none: Bun then gives a bare path as its URL, and there is nothing to check.
+    const host = request.headers.get("host") ?? hostOfUrl(request.url);
+    if (host === undefined) return errorResponse("bad_request", "the request names no Host; send a Host header");
     if (allowed(host)) return;
     return errorResponse("forbidden", "this node does not answer to the host this request names; add the name to ALLOWED_HOSTS if it is really this node");
   });

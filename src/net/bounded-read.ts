@@ -10,7 +10,7 @@ export class BoundedReadError extends Error {
     readonly bytes: number,
     readonly bytesMax: number,
   ) {
-    super(kind === "too_large" ? `${bytes} bytes or more is over the limit of ${bytesMax} bytes` : `only ${bytes} bytes arrived before the deadline`);
+    super(kind === "too_large" ? `${bytes} bytes or more is over the limit of ${bytesMax} bytes` : "the bytes did not all arrive before the deadline");
   }
 }
 
@@ -58,4 +58,36 @@ export async function readBounded(stream: ReadableStream<Uint8Array> | null, opt
 /** The stream as UTF-8 text, with the same bounds. */
 export async function readBoundedText(stream: ReadableStream<Uint8Array> | null, options: BoundedReadOptions): Promise<string> {
   return new TextDecoder().decode(await readBounded(stream, options));
+}
+
+/**
+ * The body of a request or of a peer's answer as text: refused from its declared Content-Length before a
+ * byte is read, otherwise read within the bounds. A declared length within the cap bounds the read already
+ * (HTTP framing stops the body there), and reading it whole is much faster than pulling chunks, so only a
+ * body without a length is counted as it comes; the deadline, when given, covers both.
+ */
+export async function readBodyText(message: Request | Response, options: BoundedReadOptions): Promise<string> {
+  const declared = Number(message.headers.get("content-length") ?? Number.NaN);
+  if (declared > options.bytesMax) {
+    await message.body?.cancel().catch(() => undefined);
+    throw new BoundedReadError("too_large", declared, options.bytesMax);
+  }
+  if (!Number.isSafeInteger(declared)) return readBoundedText(message.body, options);
+  const whole = message.text();
+  return options.deadlineMs === undefined ? whole : withinDeadline(whole, options);
+}
+
+/** The read, or a "timeout" BoundedReadError once the deadline passes; the abandoned read ends when its connection does. */
+async function withinDeadline(read: Promise<string>, { bytesMax, deadlineMs }: BoundedReadOptions): Promise<string> {
+  // The connection's end rejects the abandoned read; that rejection is expected, not unhandled.
+  read.catch(() => undefined);
+  let timer: Timer | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BoundedReadError("timeout", 0, bytesMax)), deadlineMs);
+  });
+  try {
+    return await Promise.race([read, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,5 +1,5 @@
 // Hybrid logical clock: versions that follow wall time yet always move forward on this node.
-import type { Version } from "../store/record.ts";
+import { compareVersions, type Version } from "../store/record.ts";
 
 /**
  * The counter's ceiling: far below 2^53, so a version's parts stay exact integers everywhere they travel,
@@ -30,6 +30,19 @@ export class HybridClock {
     // The counter is spent: roll the wall part forward rather than overflow (a millisecond ahead, at worst).
     else this.last = { wallMs: this.last.wallMs + 1, counter: 0, node: this.nodeUrl };
     return this.last;
+  }
+
+  /**
+   * A version newer than every version this clock has issued or observed and than `floor` too. A floor
+   * beyond the skew bound (a key this node wrote before its wall clock stepped back) is passed for this
+   * one version only: the clock itself never moves there, so the node's other writes stay on its clock.
+   */
+  tickAfter(floor: Version | undefined): Version {
+    const next = this.tick();
+    if (floor === undefined || compareVersions(next, floor) > 0) return next;
+    return floor.counter < HLC_COUNTER_MAX
+      ? { wallMs: floor.wallMs, counter: floor.counter + 1, node: this.nodeUrl }
+      : { wallMs: floor.wallMs + 1, counter: 0, node: this.nodeUrl };
   }
 
   /**

@@ -3,7 +3,7 @@ import type { MemberTable } from "../membership/member-table.ts";
 import { buildRing, replicasOf, type Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import { utf8Bytes } from "../store/limits.ts";
-import { isLive, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
+import { compareVersions, isLive, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
 import { checkKey, checkPage, checkTtl, checkValue } from "./checks.ts";
 import { NodeError, fromStoreError } from "./errors.ts";
 import type { HybridClock } from "./hlc.ts";
@@ -185,12 +185,18 @@ export class LimeNode {
   private async replicate(key: string, make: (version: Version) => StoredRecord, only?: readonly string[]): Promise<Map<string, PutOutcome>> {
     const replicas = only ?? this.liveReplicas(key);
     const needed = only === undefined ? quorumOf(this.writeQuorum, replicas.length) : replicas.length;
+    // The newest version a replica held that the clock would not take (beyond the skew bound): the retry
+    // is versioned past it all the same, or a key written before a wall-clock step back would be frozen.
+    let floor: Version | undefined;
     for (let attempt = 1; ; attempt++) {
-      const outcomes = await this.replication.write(make(this.clock.tick()), replicas, needed);
+      const outcomes = await this.replication.write(make(this.clock.tickAfter(floor)), replicas, needed);
       const lost = [...outcomes].filter(([, outcome]) => !outcome.applied).map(([replica]) => replica);
       if (lost.length === 0) return outcomes;
       const seen = await this.replication.inspect(key, lost);
-      for (const { record } of seen) if (record !== undefined) this.clock.observe(record.version);
+      for (const { record } of seen) {
+        if (record === undefined || this.clock.observe(record.version)) continue;
+        if (floor === undefined || compareVersions(record.version, floor) > 0) floor = record.version;
+      }
       if (attempt >= WRITE_ATTEMPTS_MAX) throw new NodeError("unavailable", "the write lost to newer versions too many times; retry it");
     }
   }

@@ -1,7 +1,7 @@
 // The node's outgoing HTTP: gossip and the direct endpoints of its peers, each call with a timeout.
 import type { Ack, Ack2, GossipTransport, Syn } from "../membership/messages.ts";
 import { GOSSIP_BODY_BYTES_MAX, isAck } from "../membership/schema.ts";
-import { BoundedReadError, readBoundedText } from "../net/bounded-read.ts";
+import { readBodyText } from "../net/bounded-read.ts";
 import type { PutOutcome, StoredRecord } from "../store/record.ts";
 import { NodeError } from "./errors.ts";
 import {
@@ -248,13 +248,8 @@ async function errorCode(response: Response): Promise<unknown> {
  * An answer's text within `bytesMax`. One that declares more is refused before a byte of it is read;
  * one that does not say (chunked) is cut off, and cancelled, when it passes the cap.
  */
-async function readAnswer(response: Response, bytesMax: number): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? 0);
-  if (declared > bytesMax) {
-    await response.body?.cancel();
-    throw new BoundedReadError("too_large", declared, bytesMax);
-  }
-  return readBoundedText(response.body, { bytesMax });
+function readAnswer(response: Response, bytesMax: number): Promise<string> {
+  return readBodyText(response, { bytesMax });
 }
 
 /** Whether a fetch failed because its timeout fired (or it was aborted), not because the peer was unreachable. */

@@ -20,28 +20,37 @@ export interface ReplicaServiceDeps {
   readonly future: FutureBound;
 }
 
+/** The outcome of a record refused for its version from the future: nothing replaced, nothing applied. */
+const NOT_APPLIED: PutOutcome = { applied: false, replacedLive: false };
+
 export class ReplicaService {
   constructor(private readonly deps: ReplicaServiceDeps) {}
 
-  /** Applies records by last write wins; the clock learns their versions so local writes stay newer. */
+  /**
+   * Applies records by last write wins; the clock learns their versions so local writes stay newer. A
+   * record whose version lies beyond now + MAX_CLOCK_SKEW_MS is not applied (applied: false, counted):
+   * it would win every later write to its key and drag this node's clock with it. One such record does
+   * not hold back the rest of a batch (an anti-entropy page, a hint backlog); a batch of nothing else is
+   * refused whole with 400 clock_skew, so a single write from a sender with a wrong clock fails loudly.
+   */
   async put(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
     // The same key rules as a client write, all checked before any record is applied, so a bad
     // batch changes nothing.
     for (const record of records) {
       checkKey(record.key);
       if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
-      // A version from the future would win every later write to its key and drag this node's clock with it.
-      if (!this.deps.future.accepts("version", record.version.wallMs)) {
-        throw new NodeError("clock_skew", `a record's version lies more than MAX_CLOCK_SKEW_MS (${this.deps.future.maxSkewMs} ms) ahead of this node's clock; check the sender's clock`);
-      }
     }
-    const outcomes: PutOutcome[] = [];
+    const timely = records.map((record) => this.deps.future.accepts("version", record.version.wallMs));
+    if (records.length > 0 && !timely.includes(true)) {
+      throw new NodeError("clock_skew", `the records' versions lie more than MAX_CLOCK_SKEW_MS (${this.deps.future.maxSkewMs} ms) ahead of this node's clock; check the sender's clock`);
+    }
+    let outcomes: PutOutcome[];
     try {
-      for (const outcome of await Promise.all(records.map((record) => this.deps.store.put(record)))) outcomes.push(outcome);
+      outcomes = await Promise.all(records.map((record, i) => (timely[i] === true ? this.deps.store.put(record) : NOT_APPLIED)));
     } catch (error) {
       throw fromStoreError(error);
     }
-    for (const record of records) this.deps.clock.observe(record.version);
+    for (const [i, record] of records.entries()) if (timely[i] === true) this.deps.clock.observe(record.version);
     return outcomes;
   }
 

@@ -1,6 +1,6 @@
 // readBounded: a stream's bytes within a cap and a deadline, the stream cancelled when either is passed.
 import { describe, expect, test } from "bun:test";
-import { BoundedReadError, readBounded, readBoundedText } from "../../src/net/bounded-read.ts";
+import { BoundedReadError, readBodyText, readBounded, readBoundedText } from "../../src/net/bounded-read.ts";
 
 /** A stream that sends the chunks, then either ends or stays open without another byte (a stalled sender). */
 function streamOf(chunks: readonly string[], end: "close" | "stall", onCancel: () => void = () => undefined): ReadableStream<Uint8Array> {
@@ -47,5 +47,25 @@ describe("readBounded", () => {
     expect(error.kind).toBe("timeout");
     expect(error.bytes).toBe(26);
     expect(cancelled).toBe(true);
+  });
+});
+
+describe("readBodyText", () => {
+  test("refuses a message whose declared length passes the cap before reading a byte of it", async () => {
+    let pulled = false;
+    const body = new ReadableStream<Uint8Array>({ pull: () => void (pulled = true) });
+    const error = await failureOf(readBodyText(new Response(body, { headers: { "content-length": "1000" } }), { bytesMax: 10 }));
+    expect(error.kind).toBe("too_large");
+    expect(pulled).toBe(false);
+  });
+
+  test("reads a declared length within the cap whole, and counts a body without a length as it comes", async () => {
+    expect(await readBodyText(new Response("hello", { headers: { "content-length": "5" } }), { bytesMax: 5 })).toBe("hello");
+    expect((await failureOf(readBodyText(new Response(streamOf(["abc", "def"], "close")), { bytesMax: 5 }))).kind).toBe("too_large");
+  });
+
+  test("gives up on a body that has not arrived by the deadline", async () => {
+    const request = new Request("http://127.0.0.1/", { method: "POST", body: streamOf(["partial"], "stall"), headers: { "content-length": "100" } });
+    expect((await failureOf(readBodyText(request, { bytesMax: 1000, deadlineMs: 20 }))).kind).toBe("timeout");
   });
 });

@@ -107,3 +107,14 @@ describe("HybridClock bounds", () => {
     expect(clock.tick()).toEqual({ wallMs: 1500, counter: 4, node: SELF });
   });
 });
+
+describe("HybridClock.tickAfter", () => {
+  test("is a plain tick when the floor is older, and just past a floor beyond the bound without moving the clock", () => {
+    const clock = new HybridClock(SELF, () => 1000, () => 1500);
+    expect(clock.tickAfter({ wallMs: 10, counter: 0, node: OTHER })).toEqual({ wallMs: 1000, counter: 0, node: SELF });
+    expect(clock.tickAfter({ wallMs: 9000, counter: 4, node: OTHER })).toEqual({ wallMs: 9000, counter: 5, node: SELF });
+    expect(clock.tickAfter({ wallMs: 9000, counter: HLC_COUNTER_MAX, node: OTHER })).toEqual({ wallMs: 9001, counter: 0, node: SELF });
+    // Each tickAfter ticked the clock once, and no floor moved it.
+    expect(clock.tick()).toEqual({ wallMs: 1000, counter: 3, node: SELF });
+  });
+});

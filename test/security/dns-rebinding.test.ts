@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { CLUSTER_TEST_TIMEOUT_MS } from "../support/cluster.ts";
 import { startNode, type NodeProcess } from "../support/node-process.ts";
-import { rawRequest } from "../support/raw-http.ts";
+import { parseAnswer, rawExchange, rawRequest } from "../support/raw-http.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
 async function setSecret(node: NodeProcess): Promise<void> {
@@ -44,6 +44,22 @@ test(
     await setSecret(node);
     for (const host of [`db.example.com:${node.port}`, "DB.EXAMPLE.COM"]) await expectServedAs(node, host);
     expect((await rawRequest(node.port, "GET", "/api/v1/get/secret-key", { host: "other.example.com" })).status).toBe(403);
+  },
+  CLUSTER_TEST_TIMEOUT_MS,
+);
+
+test(
+  "an HTTP/1.0 request naming no Host gets 400 JSON, not a 500 and an error line in the log",
+  async () => {
+    await using dir = await tempDir();
+    await using node = await startNode({ dataDir: dir.path, backend: "memory" });
+    for (let i = 0; i < 3; i++) {
+      const answer = parseAnswer(await rawExchange(node.port, "GET /api/v1/health HTTP/1.0\r\n\r\n"));
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: "bad_request" });
+    }
+    await setSecret(node);
+    expect(node.stdout).not.toContain('"level":"error"');
   },
   CLUSTER_TEST_TIMEOUT_MS,
 );
