@@ -108,6 +108,7 @@ const members = new MemberTable(
   { staleAfterMs: config.gossipStaleAfterMs, deadAfterMs: config.gossipDeadAfterMs },
   {
     future,
+    seeds: config.nodePeers,
     onClockChange: ({ status, offsetMs, peers }) =>
       status === "ok"
         ? logger.log("info", "clock back within the skew of its peers", { offsetMs, peers, maxClockSkewMs: config.maxClockSkewMs })
@@ -120,6 +121,7 @@ const peerClient = new PeerClient({
   // A gossip exchange must end before the next round starts.
   gossipTimeoutMs: Math.max(GOSSIP_TIMEOUT_MS_MIN, Math.floor(config.gossipIntervalMs * 0.8)),
   valueBytesMax: config.valueBytesMax,
+  // The table hears only confirmed members and seeds: an unconfirmed one probed here could answer any clock.
   onPeerClock: (peer, peerWallMs, sentAtMs) => members.observeClock(peer, peerWallMs, sentAtMs),
   observe: telemetry === undefined ? countForwards(metrics, nowMs) : observeAll(telemetry.peerCalls, countForwards(metrics, nowMs)),
 });
@@ -157,9 +159,9 @@ const node = new LimeNode({
   replicationFactor: config.replicationFactor,
   writeQuorum: config.writeQuorum,
   readQuorum: config.readQuorum,
-  // Only once every member it has heard of is confirmed (members learnt from a seed wait until this node has
-  // gossiped with each): before that its ring lacks them, and it would read and write on the wrong replicas.
-  joined: () => config.nodePeers.every((seed) => seed === config.nodeUrl) || (members.list().length > 1 && members.unconfirmedUrls().length === 0),
+  // Only once every member its peers told it of is confirmed (each waits until this node has gossiped with it):
+  // before that its ring lacks them, and it would read and write on the wrong replicas.
+  joined: () => config.nodePeers.every((seed) => seed === config.nodeUrl) || (members.list().length > 1 && members.awaitedCount() === 0),
 });
 const background = new Background({
   node,

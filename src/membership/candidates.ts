@@ -20,6 +20,8 @@ export const UNCONFIRMED_LIFETIME_DEAD_PERIODS = 3;
 export interface Candidate extends Entry {
   /** Local time at which this node first heard of it; the lifetime counts from here, never extended by hearsay. */
   readonly learntAtMs: number;
+  /** Named in a member's answer to this node's own SYN, not in a message anyone could have sent unasked. */
+  readonly answered: boolean;
 }
 
 export class Candidates {
@@ -40,10 +42,17 @@ export class Candidates {
   }
 
   /** Holds `entry` as unconfirmed; false when it was held already or there is no room. */
-  add(entry: Entry, nowMs: number): boolean {
+  add(entry: Entry, nowMs: number, answered: boolean): boolean {
     if (this.held.has(entry.nodeUrl) || !this.room) return false;
-    this.held.set(entry.nodeUrl, { ...toEntry(entry), learntAtMs: nowMs });
+    this.held.set(entry.nodeUrl, { ...toEntry(entry), learntAtMs: nowMs, answered });
     return true;
+  }
+
+  /** How many held members were named in answers to this node's own SYNs. */
+  answeredCount(): number {
+    let count = 0;
+    for (const candidate of this.held.values()) if (candidate.answered) count++;
+    return count;
   }
 
   delete(nodeUrl: string): void {

@@ -1,6 +1,8 @@
 // This node's clock against its peers': every gossip message carries its sender's own wall time (generation +
 // heartbeat), an estimate of how far that peer's clock is from this one. The median of them tells whether it is
-// this node's clock that is off, since one bad peer cannot move a median.
+// this node's clock that is off: one bad clock among three or more peers cannot move it. The member table lets in
+// estimates of confirmed members and seeds only, so invented URLs add none; without CLUSTER_SECRET a message can
+// still be forged in a member's name, and forgeries in most members' names move the median. Hence it only reports.
 
 export type ClockStatus = "ok" | "ahead" | "behind";
 

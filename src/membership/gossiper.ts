@@ -82,25 +82,28 @@ export class Gossiper {
     }
   }
 
-  /** The receiving side of a SYN; one that names anything from beyond the clock bound is refused whole. */
+  /**
+   * The receiving side of a SYN. Digests from beyond the clock bound are left out; one of its sender's own
+   * refuses it whole, so a sender whose clock runs ahead learns so from the refusal.
+   */
   answerSyn(syn: Syn): Answered<Ack> {
     const { table } = this.options;
-    this.observeKnownSender(syn.from, syn.digests);
-    const refused = table.fromFuture(syn.digests);
-    if (refused !== undefined) return { ok: false, refused };
+    this.observeSender(syn.from, syn.digests);
+    const present = table.present(syn.digests, syn.from);
+    if (!present.ok) return present;
     // The answer then carries this node's time as of now, for the asker's clock check.
     table.refresh();
-    const { entries, requests } = table.reconcile(syn.digests, syn.from);
+    const { entries, requests } = table.reconcile(present.kept, syn.from);
     return { ok: true, answer: { type: "ack", from: table.self, entries, requests } };
   }
 
-  /** The receiving side of an ACK2; it can only ever introduce unconfirmed members. */
+  /** The receiving side of an ACK2, held to the clock bound as a SYN is; it can only ever introduce unconfirmed members. */
   acceptAck2(ack2: Ack2): Answered<{ type: "done" }> {
     const { table } = this.options;
-    this.observeKnownSender(ack2.from, ack2.entries);
-    const refused = table.fromFuture(ack2.entries);
-    if (refused !== undefined) return { ok: false, refused };
-    table.learn(ack2.entries);
+    this.observeSender(ack2.from, ack2.entries);
+    const present = table.present(ack2.entries, ack2.from);
+    if (!present.ok) return present;
+    table.learn(present.kept);
     return { ok: true, answer: { type: "done" } };
   }
 
@@ -127,25 +130,31 @@ export class Gossiper {
     await transport.ack2(target, { type: "ack2", from: table.self, entries: table.entries(ack.requests) });
   }
 
-  /** Takes in an ACK to this node's SYN to `target`, unless it carries news from beyond the clock bound. */
+  /**
+   * Takes in an ACK to this node's SYN to `target`, less its entries from beyond the clock bound; one whose
+   * sender's own entry is from beyond it is ignored whole, and false is returned.
+   */
   private acceptAck(target: string, ack: Ack, sentAtMs: number): boolean {
     const { table } = this.options;
     const direct = ack.from === target;
     // Read before the bound below: a peer far ahead is exactly what the clock check must hear of.
     const wallMs = direct ? ownWallMs(target, ack.entries) : undefined;
     if (wallMs !== undefined) table.observeClock(target, wallMs, sentAtMs);
-    // An answer with news from beyond the clock bound is ignored whole, like any other garbage.
-    if (table.fromFuture(ack.entries) !== undefined) return false;
-    table.learn(ack.entries, direct ? target : undefined);
+    const present = table.present(ack.entries, ack.from);
+    if (!present.ok) return false;
+    table.learn(present.kept, direct ? target : undefined);
     return true;
   }
 
-  /** A sender's own wall time, when it is a member or a seed: anyone can put any `from` on a SYN or ACK2. */
-  private observeKnownSender(from: string, digests: readonly Digest[]): void {
-    const { table } = this.options;
-    if (from === table.self || (table.get(from) === undefined && !this.seeds.includes(from))) return;
+  /**
+   * A SYN's or ACK2's sender's own wall time, for the clock check; the table hears it only of confirmed members
+   * and seeds. Without CLUSTER_SECRET `from` is whatever the sender wrote: anyone who can reach this node can
+   * speak in a member's name and replace that member's estimate until its next real message; what no one can
+   * do is add estimates under URLs this node has not confirmed. The check only reports, it never refuses.
+   */
+  private observeSender(from: string, digests: readonly Digest[]): void {
     const wallMs = ownWallMs(from, digests);
-    if (wallMs !== undefined) table.observeClock(from, wallMs);
+    if (wallMs !== undefined) this.options.table.observeClock(from, wallMs);
   }
 }
 

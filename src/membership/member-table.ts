@@ -4,7 +4,7 @@ import { NO_FUTURE_BOUND, type FutureBound } from "../clock/future-bound.ts";
 import { Candidates, NEW_MEMBERS_PER_MESSAGE_MAX, UNCONFIRMED_LIFETIME_DEAD_PERIODS } from "./candidates.ts";
 import { ClockCheck, type ClockReading } from "./clock-check.ts";
 import { isNewer, toDigest, toEntry, type Digest, type Entry, type Member, type MemberState } from "./member.ts";
-import type { FutureNews } from "./messages.ts";
+import type { Present } from "./messages.ts";
 
 /** A bound on the table, so a flood of invented URLs cannot grow it without end. */
 export const MEMBERS_MAX = 1024;
@@ -35,6 +35,11 @@ export interface MemberTableOptions {
   readonly future?: FutureBound;
   /** Told when this node finds its clock off from its peers' (or back within the skew). */
   readonly onClockChange?: (reading: ClockReading) => void;
+  /**
+   * NODE_PEERS: named by the operator, so their clocks count before they are confirmed members. A node whose
+   * clock runs far ahead is never confirmed by anyone; its seeds' refusals are all it hears of their clocks.
+   */
+  readonly seeds?: readonly string[];
 }
 
 export class MemberTable {
@@ -43,6 +48,9 @@ export class MemberTable {
   private readonly candidates: Candidates;
   private readonly clockCheck: ClockCheck;
   private readonly future: FutureBound;
+  private readonly seeds: ReadonlySet<string>;
+  /** The highest view of this node heard from others that outranks its own: one value, outlived once the clock passes it. */
+  private outranked: Digest | undefined;
 
   constructor(
     readonly self: string,
@@ -52,6 +60,7 @@ export class MemberTable {
     options: MemberTableOptions = {},
   ) {
     this.future = options.future ?? NO_FUTURE_BOUND;
+    this.seeds = new Set(options.seeds ?? []);
     this.candidates = new Candidates(timing.deadAfterMs * UNCONFIRMED_LIFETIME_DEAD_PERIODS);
     this.clockCheck = new ClockCheck({
       maxSkewMs: this.future.maxSkewMs,
@@ -81,6 +90,15 @@ export class MemberTable {
   }
 
   /** Members heard of only from others, oldest first: not in the ring, never passed on, probed by the Gossiper. */
+  /**
+   * Members a confirmed member named in its answer to this node's own SYN and not yet confirmed here: a
+   * starting node waits for them before it coordinates. Members named unasked (an ACK2, a SYN) do not
+   * count, so an injected URL cannot keep a node from joining.
+   */
+  awaitedCount(): number {
+    return this.candidates.answeredCount();
+  }
+
   unconfirmedUrls(): string[] {
     return this.candidates.urls();
   }
@@ -113,6 +131,7 @@ export class MemberTable {
   beat(): void {
     const own = this.own;
     this.members.set(this.self, { ...own, heartbeat: Math.max(own.heartbeat + 1, this.clock() - own.generation), advancedAtMs: this.clock() });
+    this.outlive();
   }
 
   /**
@@ -123,6 +142,7 @@ export class MemberTable {
     const own = this.own;
     const heartbeat = this.clock() - own.generation;
     if (heartbeat > own.heartbeat) this.members.set(this.self, { ...own, heartbeat });
+    this.outlive();
   }
 
   /** Marks this node as leaving (gossiped with its next heartbeat); listeners hear of it as a change. */
@@ -148,17 +168,26 @@ export class MemberTable {
   }
 
   /**
-   * The first digest whose generation, or generation + heartbeat (the member's wall clock when it sent
-   * it), lies beyond this node's now + MAX_CLOCK_SKEW_MS; the bound reports it. A message that carries
-   * one is refused whole: applying the rest of a forgery would still be applying a forgery.
+   * Holds a message's digests to the bound one by one: news of a member whose generation, or generation +
+   * heartbeat (its wall clock when it said so), lies beyond this node's now + MAX_CLOCK_SKEW_MS is dropped,
+   * and the bound reports it; the rest is kept. News of another member may be a forgery that the sender took
+   * in at the edge of its own bound, from a clock a few ms ahead of this one: refusing the whole message for
+   * it would cut this node off from an honest sender for as long as the forger keeps it up. Only the sender's
+   * own news from the future refuses the message whole: that is its clock, and the refusal tells it so.
    */
-  fromFuture(digests: readonly Digest[]): FutureNews | undefined {
+  present<T extends Digest>(digests: readonly T[], sender: string): Present<T> {
     const limitMs = this.future.limitMs();
-    for (const { nodeUrl, generation, heartbeat } of digests) {
-      if (generation > limitMs && !this.future.accepts("generation", generation)) return { kind: "generation", nodeUrl };
-      if (generation + heartbeat > limitMs && !this.future.accepts("heartbeat", generation + heartbeat)) return { kind: "heartbeat", nodeUrl };
+    const kept: T[] = [];
+    for (const digest of digests) {
+      const { nodeUrl, generation, heartbeat } = digest;
+      const kind =
+        generation > limitMs && !this.future.accepts("generation", generation) ? "generation"
+        : generation + heartbeat > limitMs && !this.future.accepts("heartbeat", generation + heartbeat) ? "heartbeat"
+        : undefined;
+      if (kind === undefined) kept.push(digest);
+      else if (nodeUrl === sender) return { ok: false, refused: { kind, nodeUrl } };
     }
-    return undefined;
+    return { ok: true, kept };
   }
 
   /** Answers a SYN from `sender`: entries it lacks or holds older, and the members it knows better. */
@@ -204,7 +233,7 @@ export class MemberTable {
     let introduced = 0;
     return this.merge(entries, (entry) => {
       if (entry.nodeUrl === confirmed) return true;
-      if (introduced < NEW_MEMBERS_PER_MESSAGE_MAX && this.candidates.add(entry, now)) introduced++;
+      if (introduced < NEW_MEMBERS_PER_MESSAGE_MAX && this.candidates.add(entry, now, confirmed !== undefined)) introduced++;
       return false;
     });
   }
@@ -214,14 +243,24 @@ export class MemberTable {
     return this.merge(entries, () => true);
   }
 
-  /** Records a peer's wall time read from a message; `sentAtMs` when it answers this node's own request. */
+  /**
+   * Records a peer's wall time read from a message; `sentAtMs` when it answers this node's own request. Only
+   * confirmed members that are not dead, and seeds, are heard: an unconfirmed member is anyone's invention.
+   */
   observeClock(peer: string, peerWallMs: number, sentAtMs?: number): void {
-    this.clockCheck.observe(peer, peerWallMs, sentAtMs);
+    if (this.countsClockOf(peer)) this.clockCheck.observe(peer, peerWallMs, sentAtMs);
   }
 
   /** Whether this node's clock is within MAX_CLOCK_SKEW_MS of its live peers', by the median of their estimates. */
   clockReading(): ClockReading {
-    return this.clockCheck.reading((peer) => peer !== this.self && this.members.get(peer)?.state !== "dead");
+    return this.clockCheck.reading((peer) => this.countsClockOf(peer));
+  }
+
+  /** A confirmed member that is not dead, or a seed not held dead: the peers whose clocks the clock check hears. */
+  private countsClockOf(peer: string): boolean {
+    if (peer === this.self) return false;
+    const member = this.members.get(peer);
+    return member === undefined ? this.seeds.has(peer) : member.state !== "dead";
   }
 
   /** `admit` decides, per entry of a member not in the table, whether it joins now. */
@@ -273,14 +312,33 @@ export class MemberTable {
 
   /**
    * Someone holds news of this node newer than its own: a forgery, or what an earlier process of this node
-   * said before a restart with its wall clock set back. This node never believes it; it takes a view just
-   * past it (that generation, one more heartbeat), so its own news wins everywhere within a round. The
-   * news passed the future bound, so this stays within about now + skew: no ratchet past the clock.
+   * said before a restart with its wall clock set back. This node never believes it, and never takes a view
+   * past its own clock to beat it either: peers bound its news by their clocks, and a view 1 ms past the edge
+   * of theirs would have all its gossip refused. It keeps the highest such news and outlives it (outlive()).
    */
   private refute(news: Digest): void {
+    if (!isNewer(news, this.own)) return;
+    if (this.outranked === undefined || isNewer(news, this.outranked)) this.outranked = toDigest(news);
+    this.outlive();
+  }
+
+  /**
+   * Once this node's clock has passed the wall time of the news that outranked it (generation + heartbeat),
+   * takes that generation with heartbeat now - generation: newer than the news, and exactly this node's
+   * clock. News that passed a peer's bound is at most about the skew ahead of this clock when the peers'
+   * clocks are right, so that is the longest wait. News of its own generation never needs it: the heartbeat
+   * is the time since the generation, so this node's own beats overtake it by themselves.
+   */
+  private outlive(): void {
+    const news = this.outranked;
+    if (news === undefined) return;
     const own = this.own;
-    if (!isNewer(news, own) || news.generation + news.heartbeat > this.future.limitMs()) return;
-    this.members.set(this.self, { ...own, generation: news.generation, heartbeat: news.heartbeat + 1 });
+    const now = this.clock();
+    if (!isNewer(own, news)) {
+      if (news.generation + news.heartbeat >= now) return;
+      this.members.set(this.self, { ...own, generation: news.generation, heartbeat: now - news.generation });
+    }
+    this.outranked = undefined;
   }
 
   private emit(changes: readonly MembershipChange[]): void {

@@ -25,11 +25,14 @@ export interface Ack2 {
 
 export type GossipMessage = Syn | Ack | Ack2;
 
-/** Why a gossip message was refused whole: it named a member with a generation or heartbeat from beyond now + skew. */
+/** Why a gossip message was refused whole: its sender's own generation or heartbeat lies beyond now + skew. */
 export interface FutureNews {
   readonly kind: FutureKind;
   readonly nodeUrl: string;
 }
+
+/** A message's digests held to the clock bound: those kept, or why the message is refused whole (its sender's own news). */
+export type Present<T> = { readonly ok: true; readonly kept: readonly T[] } | { readonly ok: false; readonly refused: FutureNews };
 
 /** How a node answered an inbound message: with its answer, or by refusing it whole (nothing of it applied). */
 export type Answered<T> = { readonly ok: true; readonly answer: T } | { readonly ok: false; readonly refused: FutureNews };

@@ -74,9 +74,9 @@ describe("the clock check fed by gossip", () => {
     const clock = testClock();
     const future = new FutureBound({ maxSkewMs: SKEW_MS, clock: clock.now });
     const changes: ClockReading[] = [];
-    const table = new MemberTable(peer(0), clock.now(), clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 }, { future, onClockChange: (r) => changes.push(r) });
-    const aheadMs = 10_000;
     const seeds = [peer(1), peer(2)];
+    const table = new MemberTable(peer(0), clock.now(), clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 }, { future, seeds, onClockChange: (r) => changes.push(r) });
+    const aheadMs = 10_000;
     const transport = {
       syn: async (target: string) => ({ type: "ack" as const, from: target, entries: [{ nodeUrl: target, generation: clock.now() + aheadMs - 5, heartbeat: 5, leaving: false }], requests: [] }),
       ack2: async () => undefined,
@@ -96,5 +96,39 @@ describe("the clock check fed by gossip", () => {
     // A SYN in the name of a stranger is not heard: anyone can write any `from`.
     gossiper.answerSyn({ type: "syn", from: peer(9), digests: [{ nodeUrl: peer(9), generation: clock.now() - 100_000, heartbeat: 0 }] });
     expect(table.clockReading().peers).toBe(2);
+  });
+
+  test("only confirmed members that are not dead, and seeds, count: unconfirmed members, strangers and the dead do not", async () => {
+    const clock = testClock();
+    const future = new FutureBound({ maxSkewMs: SKEW_MS, clock: clock.now });
+    const timing = { staleAfterMs: 3000, deadAfterMs: 5000 };
+    const table = new MemberTable(peer(0), clock.now(), clock.now, timing, { future, seeds: [peer(5)] });
+    const member = { nodeUrl: peer(1), generation: clock.now(), heartbeat: 0, leaving: false };
+    table.apply([member]);
+    table.observeClock(peer(1), clock.now());
+    // Two members learnt from others' gossip, probed by this node: each answers 400 with a clock ten minutes back,
+    // as the peer client reports it. Then a SYN from a third unconfirmed member, and one in a stranger's name.
+    const behind = clock.now() - 600_000;
+    table.learn([2, 3, 4].map((i) => ({ nodeUrl: peer(i), generation: clock.now(), heartbeat: 0, leaving: false })));
+    expect(table.unconfirmedUrls()).toEqual([peer(2), peer(3), peer(4)]);
+    table.observeClock(peer(2), behind, clock.now());
+    table.observeClock(peer(3), behind, clock.now());
+    const gossiper = new Gossiper({ table, transport: { syn: async () => undefined, ack2: async () => undefined }, seeds: [], random: () => 0 });
+    for (const from of [peer(4), peer(9)]) gossiper.answerSyn({ type: "syn", from, digests: [{ nodeUrl: from, generation: behind, heartbeat: 0 }] });
+    expect(table.clockReading()).toEqual({ status: "ok", offsetMs: 0, peers: 1 });
+    // A seed counts before it is a member: a node far ahead hears of its seeds' clocks only in their refusals.
+    table.observeClock(peer(5), clock.now(), clock.now());
+    expect(table.clockReading().peers).toBe(2);
+    // A member held dead no longer counts, however fresh its estimate.
+    clock.advance(timing.deadAfterMs);
+    table.apply([{ ...member, heartbeat: timing.deadAfterMs }]);
+    table.observeClock(peer(1), clock.now());
+    table.detect();
+    clock.advance(timing.deadAfterMs);
+    table.detect();
+    expect(table.get(peer(1))?.state).toBe("dead");
+    table.observeClock(peer(1), behind);
+    table.observeClock(peer(5), clock.now());
+    expect(table.clockReading()).toEqual({ status: "ok", offsetMs: 0, peers: 1 });
   });
 });

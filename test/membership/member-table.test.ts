@@ -168,11 +168,12 @@ describe("dead members", () => {
   });
 
   test("a node restarted with an older generation than the one held dead rejoins after two exchanges", () => {
-    const { table } = tableWithDeadA();
-    const a = newTable(testClock(), A, GEN - 60_000).table;
-    // First exchange: A learns of its old self and takes a view just past it.
+    const { table, clock } = tableWithDeadA();
+    const a = newTable(clock, A, GEN - 60_000).table;
+    // First exchange: A learns of its old self; its clock is past that self's, so it takes that generation at once,
+    // with its own clock as the heartbeat.
     a.apply(table.reconcile(a.digests(), A).entries);
-    expect(a.own).toMatchObject({ generation: GEN, heartbeat: 8 });
+    expect(a.own).toMatchObject({ generation: GEN, heartbeat: clock.now() - GEN });
     // Second exchange: its news is now newer than the dead record, so it is requested and revives it.
     const { requests } = table.reconcile(a.digests(), A);
     expect(requests).toContain(A);
@@ -182,19 +183,31 @@ describe("dead members", () => {
 });
 
 describe("news about this node", () => {
-  test.each(["reconcile", "apply", "learn"] as const)("news of this node from a later generation, heard through %s, makes it take a view just past it", (through) => {
-    const { table } = newTable();
+  test.each(["reconcile", "apply", "learn"] as const)("news of this node from a later generation, heard through %s, is outlived once this node's clock passes it, never before", (through) => {
+    const { table, clock } = newTable();
     table.beat();
-    if (through === "reconcile") {
-      const { entries } = table.reconcile([digest(SELF, GEN + 10, 3)], A);
-      // The sender is told at once of the view that supersedes what it holds.
-      expect(entries).toContainEqual(entry(SELF, GEN + 10, 4));
-    } else {
-      table[through]([entry(SELF, GEN + 10, 3)]);
-    }
+    const before = table.own;
+    const hear = () => (through === "reconcile" ? table.reconcile([digest(SELF, GEN + 10, 3)], A).entries : table[through]([entry(SELF, GEN + 10, 3)]));
+    hear();
+    // Its wall time (GEN + 13) is still ahead of this node's clock: taking it now would run ahead of the clock.
+    expect(table.own).toEqual(before);
+    clock.advance(13);
+    table.beat();
+    expect(table.own.generation).toBe(GEN);
+    clock.advance(1);
+    table.beat();
     expect(table.own).toMatchObject({ generation: GEN + 10, heartbeat: 4, state: "active" });
-    table.beat();
+    expect(table.own.generation + table.own.heartbeat).toBe(clock.now());
     expect(isNewer(table.own, digest(SELF, GEN + 10, 3))).toBe(true);
+  });
+
+  test("news of this node whose wall time this node's clock has passed is outlived at once, and a SYN's sender is told in the answer", () => {
+    const { table, clock } = newTable();
+    clock.advance(100);
+    table.beat();
+    const { entries } = table.reconcile([digest(SELF, GEN + 10, 3)], A);
+    expect(entries).toContainEqual(entry(SELF, GEN + 10, 90));
+    expect(table.own).toMatchObject({ generation: GEN + 10, heartbeat: 90 });
   });
 
   test.each([

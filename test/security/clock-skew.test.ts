@@ -7,10 +7,8 @@ import { join } from "node:path";
 import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, freePorts, readState, TEST_TIMING, timingArgs, urlOf, waitUntil } from "../support/cluster.ts";
 import { startNode } from "../support/node-process.ts";
 import { tempDir } from "../support/temp-dir.ts";
-import { WAIT_MAX_MS } from "./gossip-attacks.ts";
+import { clockOffsetEnv, LIBFAKETIME, WAIT_MAX_MS } from "./gossip-attacks.ts";
 
-/** Debian's faketime package puts it here (apt-get install faketime). */
-const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 const AHEAD_MS = 10_000;
 /** Room for the round trip and scheduling in the estimate of a 10 s offset. */
 const ESTIMATE_SLACK_MS = 1_000;
@@ -38,7 +36,7 @@ describe("a node whose clock runs ahead of its peers'", () => {
       await using nodeA = await start(pa, "a", [b]);
       await using nodeB = await start(pb, "b", [a]);
       // Only this process's wall clock moves; its monotonic clock (timers) stays real.
-      await using nodeC = await start(pc, "c", [a], { LD_PRELOAD: LIBFAKETIME, FAKETIME: `+${AHEAD_MS / 1000}s`, DONT_FAKE_MONOTONIC: "1" });
+      await using nodeC = await start(pc, "c", [a], clockOffsetEnv(AHEAD_MS));
 
       const { value } = await waitUntil("the node ahead reports it", () => healthOf(nodeC.url), (clock) => clock?.status === "ahead", WAIT_MAX_MS);
       expect(value!.offsetMs).toBeGreaterThan(AHEAD_MS - ESTIMATE_SLACK_MS);

@@ -11,6 +11,17 @@ export const WATCH_DEAD_PERIODS = 2;
 /** Bound on a wait that should never come near it; it only keeps a broken cluster from hanging the suite. */
 export const WAIT_MAX_MS = 15_000;
 
+/** Debian's faketime package puts it here (apt-get install faketime; .ci/run does). */
+export const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/**
+ * The environment that sets one node process's wall clock `offsetMs` off this machine's (Bun reads it through
+ * libc); its monotonic clock, which its timers use, stays real.
+ */
+export function clockOffsetEnv(offsetMs: number): Record<string, string> {
+  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: `${offsetMs < 0 ? "-" : "+"}${Math.abs(offsetMs) / 1000}`, DONT_FAKE_MONOTONIC: "1" };
+}
+
 export function postGossip(url: string, message: unknown): Promise<Response> {
   return fetchNode(`${url}/gossip`, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(message) });
 }

@@ -50,7 +50,7 @@ export class GossipNetwork {
   /** Starts a node (or restarts one under a new generation, forgetting all it knew); all share one clock and its bound. */
   start(url: string, seeds: readonly string[], generation = this.nowMs): SimNode {
     const future = new FutureBound({ maxSkewMs: MAX_CLOCK_SKEW_MS_DEFAULT, clock: this.clock });
-    const table = new MemberTable(url, generation, this.clock, this.timing, { future });
+    const table = new MemberTable(url, generation, this.clock, this.timing, { future, seeds });
     const gossiper = new Gossiper({ table, transport: this.transportFrom(url), seeds, random: this.random });
     const node: SimNode = { url, table, gossiper, changes: [] };
     table.onChange((changes) => node.changes.push(...changes));

@@ -54,7 +54,7 @@ export function internalRoutes(node: LimeNode, gossip: GossipHandler, secret: st
       "/gossip",
       ({ body }) => {
         const outcome = body.type === "syn" ? gossip.answerSyn(body) : gossip.acceptAck2(body);
-        // Nothing of it was applied; the sender learns why (its clock, or a forgery), not whose entry it was.
+        // The sender's own entry lies in the future: nothing of it was applied, and the sender learns its clock is off.
         if (!outcome.ok) throw new NodeError("clock_skew", `gossip carries a ${outcome.refused.kind} beyond this node's clock + MAX_CLOCK_SKEW_MS`);
         return outcome.answer;
       },
