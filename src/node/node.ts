@@ -40,7 +40,7 @@ export interface KeysPage {
   readonly pageSize: number;
   readonly total: number;
   readonly totalPages: number;
-  /** True when KEYS_PAGE_BYTES_MAX cut the page short of pageSize entries; ask with a smaller pageSize for the rest. */
+  /** True when KEYS_PAGE_BYTES_MAX cut the page short of pageSize entries; the rest starts at the next offset (see http/kv/paging.ts). */
   readonly truncated: boolean;
 }
 
