@@ -1,10 +1,9 @@
 // Attack: a member answers replica reads, writes and gossip with 50 MiB bodies, to blow up a real node's memory.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, timingArgs, waitUntil, type ClusterTiming } from "../support/cluster.ts";
+import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, waitUntil, type ClusterTiming } from "../support/cluster.ts";
 import type { Ack } from "../../src/membership/messages.ts";
-import { startFakeMember, type FakeMember } from "../support/fake-member.ts";
-import { startNode } from "../support/node-process.ts";
+import { startFakeMember, startNodeBeside, type FakeMember } from "../support/fake-member.ts";
 import { getKey, inParallel, setKey, type Answer } from "../support/replication.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
@@ -115,14 +114,8 @@ describe("a member that answers with 50 MiB bodies", () => {
     async () => {
       await using dir = await tempDir();
       await using member = startFakeMember(healthyAnswers);
-      await using node = await startNode({
-        dataDir: dir.path,
-        backend: "memory",
-        args: [...timingArgs(ATTACK_TIMING), "-node.peers", member.url],
-        env: { NODE_PEERS: "", CLUSTER_SECRET: "" },
-      });
-      // SIGINT at the end, before the SIGTERM of `node`: a graceful leave would hand data off to the member.
-      await using _interrupt = { [Symbol.asyncDispose]: async () => void (await node.interrupt()) };
+      await using beside = await startNodeBeside(member, dir.path, ATTACK_TIMING);
+      const { node } = beside;
       await waitForRing(node.url, member, true);
       expect((await setKey(node.url, "before", "v")).status).toBe(200);
 

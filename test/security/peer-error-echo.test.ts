@@ -1,8 +1,7 @@
 // Attack: a member's error text, or the system's words for a closed port, passed through to clients (port scanning).
 import { describe, expect, test } from "bun:test";
-import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, TEST_TIMING, timingArgs, waitUntil, type ClusterTiming } from "../support/cluster.ts";
-import { startFakeMember } from "../support/fake-member.ts";
-import { startNode } from "../support/node-process.ts";
+import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, TEST_TIMING, waitUntil, type ClusterTiming } from "../support/cluster.ts";
+import { startFakeMember, startNodeBeside } from "../support/fake-member.ts";
 import { delKey, getKey, setKey, type Answer } from "../support/replication.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
@@ -46,14 +45,8 @@ describe("a client's error messages", () => {
     async () => {
       await using dir = await tempDir();
       await using member = startFakeMember(echoingAnswers);
-      await using node = await startNode({
-        dataDir: dir.path,
-        backend: "memory",
-        args: [...timingArgs(STAYS_IN_RING), "-node.peers", member.url],
-        env: { NODE_PEERS: "", CLUSTER_SECRET: "" },
-      });
-      // SIGINT at the end, before the SIGTERM of `node`: a graceful leave would wait to hand data off to the member.
-      await using _interrupt = { [Symbol.asyncDispose]: async () => void (await node.interrupt()) };
+      await using beside = await startNodeBeside(member, dir.path, STAYS_IN_RING);
+      const { node } = beside;
       await waitUntil(`${member.url} is in ${node.url}'s ring`, () => readRing(node.url), (ring) => ring.allNodes.includes(member.url), RING_WAIT_MS);
 
       // The member answers: its refusal keeps its code (400), its failure is a 503, the listing still 200.

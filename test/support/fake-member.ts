@@ -1,6 +1,8 @@
 // A fake cluster member for attack tests: a real HTTP server on 127.0.0.1 that gossips just enough to be
 // in a real node's ring, and answers everything else as the test says.
 import type { Ack, Syn } from "../../src/membership/messages.ts";
+import { timingArgs, type ClusterTiming } from "./cluster.ts";
+import { startNode, type NodeProcess } from "./node-process.ts";
 
 /** Answers a request other than gossip; `path` is the URL's path. */
 export type MemberAnswer = (request: Request, path: string) => Response | Promise<Response>;
@@ -57,4 +59,13 @@ export function startFakeMember(answer: MemberAnswer): FakeMember {
       await server.stop(true);
     },
   };
+}
+
+/**
+ * A real node seeded with the member alone. Disposing it stops the node with SIGINT: a graceful leave
+ * (SIGTERM) would wait to hand its data off to the member.
+ */
+export async function startNodeBeside(member: FakeMember, dataDir: string, timing: ClusterTiming): Promise<{ readonly node: NodeProcess } & AsyncDisposable> {
+  const node = await startNode({ dataDir, backend: "memory", args: [...timingArgs(timing), "-node.peers", member.url], env: { NODE_PEERS: "", CLUSTER_SECRET: "" } });
+  return { node, [Symbol.asyncDispose]: async () => void (await node.interrupt()) };
 }
