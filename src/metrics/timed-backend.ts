@@ -1,4 +1,5 @@
 // A Backend decorator that times every operation of the backend it wraps into NodeMetrics.
+import type { RingRange } from "../ring/range.ts";
 import type { Backend } from "../store/backend.ts";
 import type { KeyPage, PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import type { NodeMetrics } from "./node-metrics.ts";
@@ -41,6 +42,12 @@ export class TimedBackend implements Backend {
   }
   scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
     return this.timed("scan", () => this.inner.scan(afterKey, limit));
+  }
+  scanRing(range: RingRange, afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
+    return this.timed("scan_ring", () => this.inner.scanRing(range, afterKey, limit));
+  }
+  segmentDigests(): Promise<Uint32Array> {
+    return this.inner.segmentDigests();
   }
   discard(key: string, version: Version): Promise<boolean> {
     return this.timed("discard", () => this.inner.discard(key, version));

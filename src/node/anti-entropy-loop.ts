@@ -1,16 +1,19 @@
-// Runs anti-entropy rounds: with one random live peer, compare bucket digests and exchange the differing buckets.
+// Runs anti-entropy rounds: with one random live peer, narrow the digest tree of the keys both hold down to differing segments, and repair those.
 import type { Backend } from "../store/backend.ts";
 import type { StoredRecord } from "../store/record.ts";
-import { bucketDigests, recordsInBuckets } from "./anti-entropy.ts";
+import { recordFingerprint } from "../store/segments.ts";
+import { groupDigests, groupSegments, GROUPS_PER_REQUEST_MAX, rangesInSegments, sharedDigests, SEGMENTS_PER_ROUND_MAX, walkRanges } from "./anti-entropy.ts";
 import { chunkRecords } from "./record-chunks.ts";
+import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
 import type { ReplicaService } from "./replica-service.ts";
 
 /** Pages pulled from a peer in one round: bounds a round's work; the rest follows in later rounds. */
 export const PULL_PAGES_MAX = 64;
 
 export interface AntiEntropyClient {
-  differingBuckets(target: string, from: string, digests: readonly number[]): Promise<number[]>;
-  bucketRecords(target: string, from: string, buckets: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }>;
+  differingGroups(target: string, from: string, digests: readonly number[]): Promise<number[]>;
+  differingSegments(target: string, from: string, groups: readonly number[], digests: readonly number[]): Promise<number[]>;
+  segmentRecords(target: string, from: string, segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }>;
   putReplica(target: string, records: readonly StoredRecord[], timeoutMs?: number): Promise<unknown>;
 }
 
@@ -27,7 +30,8 @@ export interface AntiEntropyDeps {
 
 export interface ExchangeReport {
   readonly peer: string;
-  readonly buckets: number;
+  /** Segments found to differ (at most SEGMENTS_PER_ROUND_MAX are repaired per round). */
+  readonly segments: number;
   readonly pushed: number;
   readonly pulled: number;
 }
@@ -59,29 +63,53 @@ export class AntiEntropy {
     }
   }
 
-  /** Compares digests with one peer and makes both sides hold the newest of every differing record. */
+  /**
+   * Compares the digest tree of the keys both hold with one peer (256 group digests; then the segments
+   * of differing groups), pulls the peer's records of differing segments and pushes this node's records
+   * there that the peer did not send as they are. Identical replicas exchange the group digests only.
+   */
   async exchange(peer: string): Promise<ExchangeReport> {
     const { self, store, replicas, client } = this.deps;
-    const shares = replicas.sharesWith(peer);
-    const buckets = await client.differingBuckets(peer, self, await bucketDigests(store, shares));
+    const ranges = replicas.sharedRanges(peer);
+    const mine = await sharedDigests(store, ranges);
+    const groups = await client.differingGroups(peer, self, groupDigests(mine));
+    const segments: number[] = [];
+    for (let i = 0; i < groups.length && segments.length < SEGMENTS_PER_ROUND_MAX; i += GROUPS_PER_REQUEST_MAX) {
+      const chunk = groups.slice(i, i + GROUPS_PER_REQUEST_MAX);
+      segments.push(...(await client.differingSegments(peer, self, chunk, groupSegments(mine, chunk))));
+    }
+    const repairing = segments.slice(0, SEGMENTS_PER_ROUND_MAX);
     let pushed = 0;
     let pulled = 0;
-    if (buckets.length > 0) {
-      for (const chunk of chunkRecords(await recordsInBuckets(store, new Set(buckets), shares))) {
-        await client.putReplica(peer, chunk, this.deps.streamTimeoutMs);
-        pushed += chunk.length;
-      }
+    if (repairing.length > 0) {
+      // What the peer holds there, by fingerprint: a record of this node's that matches is not sent back.
+      const theirs = new Map<string, number>();
       let after: string | undefined;
       for (let page = 0; page < PULL_PAGES_MAX; page++) {
-        const { records, next } = await client.bucketRecords(peer, self, buckets, after);
+        const { records, next } = await client.segmentRecords(peer, self, repairing, after);
+        for (const record of records) theirs.set(record.key, recordFingerprint(record));
         const outcomes = await replicas.put(records);
         pulled += outcomes.filter((outcome) => outcome.applied).length;
         if (next === undefined) break;
         after = next;
       }
+      let outgoing: StoredRecord[] = [];
+      const send = async () => {
+        for (const chunk of chunkRecords(outgoing)) {
+          await client.putReplica(peer, chunk, this.deps.streamTimeoutMs);
+          pushed += chunk.length;
+        }
+        outgoing = [];
+      };
+      for await (const record of walkRanges(store, rangesInSegments(ranges, repairing))) {
+        if (theirs.get(record.key) === recordFingerprint(record)) continue;
+        outgoing.push(record);
+        if (outgoing.length >= RECORDS_PER_REQUEST_MAX) await send();
+      }
+      await send();
     }
     this.repaired += pulled;
-    this.last = { peer, buckets: buckets.length, pushed, pulled };
+    this.last = { peer, segments: segments.length, pushed, pulled };
     return this.last;
   }
 

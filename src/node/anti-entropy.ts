@@ -1,54 +1,90 @@
-// Anti-entropy: replicas compare per-bucket digests of the keys they share and exchange only differing buckets.
+// Anti-entropy digests: a replica's segment digests narrowed to the ranges it shares with one peer, and a tree over them.
+import { clipRanges, type RingRange } from "../ring/range.ts";
 import type { Backend } from "../store/backend.ts";
 import type { StoredRecord } from "../store/record.ts";
-import { SCAN_BATCH_RECORDS } from "./rebalancer.ts";
+import { segmentOfPosition } from "../store/segment-ranges.ts";
+import { recordFingerprint, ringPosition, SEGMENT_COUNT, segmentEnd, segmentStart } from "../store/segments.ts";
 
-/** Buckets per exchange: more buckets, less data re-sent per difference, a larger digest message. */
-export const BUCKETS = 64;
+/** Top-level groups of the digest tree: 256 of 256 segments each, so identical replicas exchange 256 numbers. */
+export const GROUPS = 256;
+export const SEGMENTS_PER_GROUP = SEGMENT_COUNT / GROUPS;
+/** Groups whose segment digests go in one request (4,096 numbers, about 45 KB of JSON). */
+export const GROUPS_PER_REQUEST_MAX = 16;
+/** Differing segments repaired in one round (~15 records each at 1M keys); the rest follow in later rounds. */
+export const SEGMENTS_PER_ROUND_MAX = 1024;
+/** Records read from the store per step of a range walk. */
+export const RANGE_STEP_RECORDS = 256;
 
-export function bucketOf(key: string): number {
-  return Bun.hash.xxHash32(key) % BUCKETS;
-}
-
-/** A record's fingerprint: the key and its exact version, so two replicas agree only if they hold the same write. */
-function fingerprint(record: StoredRecord): number {
-  const v = record.version;
-  return Bun.hash.xxHash32(`${record.key}\u0000${v.wallMs}:${v.counter}:${v.node}:${record.tombstone ? 1 : 0}`);
+/** The ranges of one segment that lie in `ranges` (sorted, disjoint). */
+export function segmentParts(ranges: readonly RingRange[], segment: number): RingRange[] {
+  return clipRanges(ranges, { lo: segmentStart(segment), hi: segmentEnd(segment) });
 }
 
 /**
- * Digests of the records for which `shares(key)` holds, per bucket: a sum of fingerprints modulo 2^32,
- * which is independent of order, so both sides compute it from their own scan.
+ * Per segment, the digest of the records this node holds inside `ranges` (sorted, disjoint): the
+ * store's own digest where a range covers the whole segment (O(1)), a sum over the records of the
+ * covered part where a range starts or ends inside it (a short range scan), 0 elsewhere. Two
+ * replicas computing it over the ranges they share get equal digests exactly where they agree.
+ * `wanted` limits the work to some segments (the others stay 0).
  */
-export async function bucketDigests(store: Backend, shares: (key: string) => boolean): Promise<number[]> {
-  const digests = new Array<number>(BUCKETS).fill(0);
-  for (let after: string | undefined; ; ) {
-    const batch = await store.scan(after, SCAN_BATCH_RECORDS);
-    if (batch.length === 0) break;
-    after = batch.at(-1)!.key;
-    for (const record of batch) {
-      if (!shares(record.key)) continue;
-      const bucket = bucketOf(record.key);
-      digests[bucket] = (digests[bucket]! + fingerprint(record)) >>> 0;
+export async function sharedDigests(store: Backend, ranges: readonly RingRange[], wanted?: (segment: number) => boolean): Promise<Uint32Array> {
+  const sums = await store.segmentDigests();
+  const out = new Uint32Array(SEGMENT_COUNT);
+  const partial = new Set<number>();
+  // Read the store's digests before any await: the array is live.
+  for (const range of ranges) {
+    const first = segmentOfPosition(range.lo);
+    const last = segmentOfPosition(range.hi);
+    for (let segment = first; segment <= last; segment++) {
+      if (wanted !== undefined && !wanted(segment)) continue;
+      const whole = range.lo <= segmentStart(segment) && range.hi >= segmentEnd(segment);
+      if (whole) out[segment] = sums[segment]!;
+      else partial.add(segment);
     }
   }
-  return digests;
-}
-
-export function differingBuckets(mine: readonly number[], theirs: readonly number[]): number[] {
-  const out: number[] = [];
-  for (let b = 0; b < BUCKETS; b++) if (mine[b] !== theirs[b]) out.push(b);
-  return out;
-}
-
-/** The shared records of the given buckets, in key order. */
-export async function recordsInBuckets(store: Backend, buckets: ReadonlySet<number>, shares: (key: string) => boolean): Promise<StoredRecord[]> {
-  const out: StoredRecord[] = [];
-  for (let after: string | undefined; ; ) {
-    const batch = await store.scan(after, SCAN_BATCH_RECORDS);
-    if (batch.length === 0) break;
-    after = batch.at(-1)!.key;
-    for (const record of batch) if (shares(record.key) && buckets.has(bucketOf(record.key))) out.push(record);
+  for (const segment of partial) {
+    let sum = 0;
+    for await (const record of walkRanges(store, segmentParts(ranges, segment))) sum = (sum + recordFingerprint(record)) >>> 0;
+    out[segment] = sum;
   }
   return out;
+}
+
+/** One digest per group: a hash of its segments' digests, so one differing segment changes its group's. */
+export function groupDigests(segments: Uint32Array): number[] {
+  return Array.from({ length: GROUPS }, (_, group) => Bun.hash.xxHash32(segments.subarray(group * SEGMENTS_PER_GROUP, (group + 1) * SEGMENTS_PER_GROUP)));
+}
+
+/** The segments of `groups`, in order, as one flat list of digests. */
+export function groupSegments(segments: Uint32Array, groups: readonly number[]): number[] {
+  return groups.flatMap((group) => [...segments.subarray(group * SEGMENTS_PER_GROUP, (group + 1) * SEGMENTS_PER_GROUP)]);
+}
+
+export function differingIndexes(mine: ArrayLike<number>, theirs: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < mine.length; i++) if (mine[i] !== theirs[i]) out.push(i);
+  return out;
+}
+
+/** The parts of `ranges` inside the given segments (sorted), in ring order. */
+export function rangesInSegments(ranges: readonly RingRange[], segments: readonly number[]): RingRange[] {
+  return [...new Set(segments)].sort((a, b) => a - b).flatMap((segment) => segmentParts(ranges, segment));
+}
+
+/**
+ * The records in `ranges` (sorted, disjoint), in ring order, after the record of `afterKey` when
+ * given, a bounded step at a time: what every background job reads instead of the whole store.
+ */
+export async function* walkRanges(store: Backend, ranges: readonly RingRange[], afterKey?: string, step = RANGE_STEP_RECORDS): AsyncGenerator<StoredRecord> {
+  const cursor = afterKey === undefined ? undefined : ringPosition(afterKey);
+  for (const range of ranges) {
+    if (cursor !== undefined && range.hi < cursor) continue;
+    let after = cursor !== undefined && range.lo <= cursor ? afterKey : undefined;
+    for (;;) {
+      const batch = await store.scanRing(range, after, step);
+      yield* batch;
+      if (batch.length < step) break;
+      after = batch.at(-1)!.key;
+    }
+  }
 }

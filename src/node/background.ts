@@ -60,6 +60,7 @@ export class Background {
       clock: node.clock,
       ring: () => node.ring,
       replicasFor: (ring, key) => node.replicasFor(key, ring),
+      arcs: (ring) => node.arcsFor(ring),
       valueBytesMax: node.valueBytesMax,
       future: deps.future ?? NO_FUTURE_BOUND,
     });

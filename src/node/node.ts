@@ -1,6 +1,7 @@
 // The coordinator: every node takes any request and runs it against the key's replicas with quorums.
 import type { MemberTable } from "../membership/member-table.ts";
 import { buildRing, replicasOf, type Ring } from "../ring/ring.ts";
+import { arcsOf, type Arc } from "../ring/arcs.ts";
 import type { Backend } from "../store/backend.ts";
 import { utf8Bytes } from "../store/limits.ts";
 import { compareVersions, isLive, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
@@ -80,6 +81,7 @@ export class LimeNode {
   /** When this node's ring last changed; a starting node's ring changes as gossip brings its members. */
   private ringChangedAtMs = -Infinity;
   private readonly ringListeners: RingListener[] = [];
+  private readonly arcsByRing = new WeakMap<Ring, readonly Arc[]>();
   private readonly joined: () => boolean;
   /** Latched: a node that has joined once stays joined, whatever happens to its peers later. */
   private hasJoined = false;
@@ -103,6 +105,16 @@ export class LimeNode {
 
   onRingChange(listener: RingListener): void {
     this.ringListeners.push(listener);
+  }
+
+  /** The ring's arcs and their replicas, computed once per ring. */
+  arcsFor(ring: Ring = this.ring): readonly Arc[] {
+    let arcs = this.arcsByRing.get(ring);
+    if (arcs === undefined) {
+      arcs = arcsOf(ring, this.replicationFactor);
+      this.arcsByRing.set(ring, arcs);
+    }
+    return arcs;
   }
 
   /** The nodes that hold a key: the first REPLICATION_FACTOR distinct nodes clockwise on the ring. */

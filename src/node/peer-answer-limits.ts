@@ -1,7 +1,7 @@
 // Caps on the bytes of each kind of answer a peer sends back: past its cap an answer is not a LimeDB reply.
 import { NODE_URL_CHARS_MAX } from "../membership/schema.ts";
 import { KEY_BYTES_MAX } from "../store/limits.ts";
-import { BUCKETS } from "./anti-entropy.ts";
+import { GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP } from "./anti-entropy.ts";
 import { RECORD_BYTES_PER_REQUEST_MAX } from "./record-chunks.ts";
 import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
 
@@ -23,8 +23,11 @@ export const WORD_ANSWER_BYTES_MAX = 64;
 /** A put answers one pair of booleans per record, about 40 bytes each, for at most RECORDS_PER_REQUEST_MAX records. */
 export const OUTCOMES_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * 64;
 
-/** Differing buckets: at most BUCKETS bucket numbers, each a few digits and a comma. */
-export const BUCKETS_ANSWER_BYTES_MAX = 1024 + BUCKETS * 16;
+/** Differing groups: at most GROUPS group numbers, each a few digits and a comma. */
+export const GROUPS_ANSWER_BYTES_MAX = 1024 + GROUPS * 16;
+
+/** Differing segments: at most the segments of GROUPS_PER_REQUEST_MAX groups, each up to 5 digits and a comma. */
+export const SEGMENTS_ANSWER_BYTES_MAX = 1024 + GROUPS_PER_REQUEST_MAX * SEGMENTS_PER_GROUP * 16;
 
 /** One record (a replica read, or a direct read's value and owner): its key and value escaped, and its envelope. */
 export function recordAnswerBytesMax(valueBytesMax: number): number {
@@ -32,7 +35,7 @@ export function recordAnswerBytesMax(valueBytesMax: number): number {
 }
 
 /**
- * One page of bucket records: chunkRecords holds its keys and values to RECORD_BYTES_PER_REQUEST_MAX,
+ * One page of segment records: chunkRecords holds its keys and values to RECORD_BYTES_PER_REQUEST_MAX,
  * or to one record when a value alone is larger; each record adds an envelope, and the page its next key.
  */
 export function pageAnswerBytesMax(valueBytesMax: number): number {

@@ -5,7 +5,7 @@ import { readBodyText } from "../net/bounded-read.ts";
 import type { PutOutcome, StoredRecord } from "../store/record.ts";
 import { NodeError } from "./errors.ts";
 import {
-  BUCKETS_ANSWER_BYTES_MAX,
+  GROUPS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX,
   ERROR_ANSWER_BYTES_MAX,
   OUTCOMES_ANSWER_BYTES_MAX,
   pageAnswerBytesMax,
@@ -29,7 +29,8 @@ export const PEER_ROUTES = {
   replicaPut: "POST /api/v1/replica/put",
   replicaGet: "GET /api/v1/replica/get/:key",
   digests: "POST /api/v1/replica/digests",
-  bucketRecords: "POST /api/v1/replica/bucket-records",
+  segmentDigests: "POST /api/v1/replica/segment-digests",
+  segmentRecords: "POST /api/v1/replica/segment-records",
 } as const;
 export type PeerRoute = (typeof PEER_ROUTES)[keyof typeof PEER_ROUTES];
 
@@ -155,22 +156,31 @@ export class PeerClient implements GossipTransport {
     return answer.record === null ? undefined : fromWire(answer.record);
   }
 
-  /** Anti-entropy, step one: the buckets whose digests differ between this node and the target. */
-  async differingBuckets(target: string, from: string, digests: readonly number[]): Promise<number[]> {
-    const response = await this.forward(target, PEER_ROUTES.digests, "/api/v1/replica/digests", { method: "POST", body: JSON.stringify({ from, digests }) }, STREAM_TIMEOUT_MS);
-    const answer = (await this.readJson(response, target, BUCKETS_ANSWER_BYTES_MAX)) as { buckets?: unknown };
-    const buckets = answer.buckets;
-    if (!Array.isArray(buckets) || !buckets.every((b) => Number.isInteger(b) && b >= 0)) throw garbage(target);
-    return buckets as number[];
+  /** Anti-entropy, step one: the groups of the digest tree that differ between this node and the target. */
+  async differingGroups(target: string, from: string, digests: readonly number[]): Promise<number[]> {
+    return this.indexes(target, PEER_ROUTES.digests, "/api/v1/replica/digests", { from, groups: digests }, "groups", GROUPS_ANSWER_BYTES_MAX);
   }
 
-  /** Anti-entropy, step two: the target's shared records in those buckets, a bounded page after `after`. */
-  async bucketRecords(target: string, from: string, buckets: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
-    const body = JSON.stringify({ from, buckets, after: after ?? null });
-    const response = await this.forward(target, PEER_ROUTES.bucketRecords, "/api/v1/replica/bucket-records", { method: "POST", body }, STREAM_TIMEOUT_MS);
+  /** Anti-entropy, step two: the segments of those groups whose digests differ. */
+  async differingSegments(target: string, from: string, groups: readonly number[], digests: readonly number[]): Promise<number[]> {
+    return this.indexes(target, PEER_ROUTES.segmentDigests, "/api/v1/replica/segment-digests", { from, groups, digests }, "segments", SEGMENTS_ANSWER_BYTES_MAX);
+  }
+
+  /** Anti-entropy, step three: the target's shared records in those segments, a bounded page after `after`. */
+  async segmentRecords(target: string, from: string, segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
+    const body = JSON.stringify({ from, segments, after: after ?? null });
+    const response = await this.forward(target, PEER_ROUTES.segmentRecords, "/api/v1/replica/segment-records", { method: "POST", body }, STREAM_TIMEOUT_MS);
     const answer = (await this.readJson(response, target, pageAnswerBytesMax(this.options.valueBytesMax))) as { records?: unknown; next?: unknown };
     if (!isRecordBatch({ records: answer.records }) || !(answer.next === null || typeof answer.next === "string")) throw garbage(target);
     return { records: (answer.records as WireRecord[]).map(fromWire), next: answer.next ?? undefined };
+  }
+
+  /** A list of non-negative integers under `field`, the answer of the digest steps. */
+  private async indexes(target: string, route: PeerRoute, path: string, body: object, field: string, bytesMax: number): Promise<number[]> {
+    const response = await this.forward(target, route, path, { method: "POST", body: JSON.stringify(body) }, STREAM_TIMEOUT_MS);
+    const list = ((await this.readJson(response, target, bytesMax)) as Record<string, unknown>)[field];
+    if (!Array.isArray(list) || !list.every((i) => Number.isInteger(i) && i >= 0)) throw garbage(target);
+    return list as number[];
   }
 
   /** Sends a forwarded request; a peer that is down is 503, one that is too slow is 504. */

@@ -1,8 +1,11 @@
 // The replica side of replication: applies and serves versioned records, and answers anti-entropy exchanges.
+import { sharedRanges, type Arc } from "../ring/arcs.ts";
+import type { RingRange } from "../ring/range.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
-import { compareKeys, type PutOutcome, type StoredRecord } from "../store/record.ts";
-import { bucketDigests, BUCKETS, differingBuckets, recordsInBuckets } from "./anti-entropy.ts";
+import type { PutOutcome, StoredRecord } from "../store/record.ts";
+import { differingIndexes, groupDigests, groupSegments, rangesInSegments, sharedDigests, SEGMENTS_PER_GROUP, walkRanges } from "./anti-entropy.ts";
+import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
 import { checkKey, checkValue } from "./checks.ts";
 import { fromStoreError, NodeError } from "./errors.ts";
 import type { FutureBound } from "../clock/future-bound.ts";
@@ -15,6 +18,8 @@ export interface ReplicaServiceDeps {
   readonly clock: HybridClock;
   readonly ring: () => Ring;
   readonly replicasFor: (ring: Ring, key: string) => readonly string[];
+  /** The ring's arcs with their replicas (memoised by the node, one computation per ring). */
+  readonly arcs: (ring: Ring) => readonly Arc[];
   readonly valueBytesMax: number;
   /** Versions beyond now + MAX_CLOCK_SKEW_MS are refused before anything is applied. */
   readonly future: FutureBound;
@@ -60,26 +65,47 @@ export class ReplicaService {
     });
   }
 
-  /** Whether a key is replicated by both this node and `peer` on this node's ring. */
-  sharesWith(peer: string): (key: string) => boolean {
-    const ring = this.deps.ring();
-    return (key) => {
-      const replicas = this.deps.replicasFor(ring, key);
-      return replicas.includes(this.deps.self) && replicas.includes(peer);
-    };
+  /** The ranges whose keys both this node and `peer` replicate, on this node's ring. */
+  sharedRanges(peer: string): RingRange[] {
+    return sharedRanges(this.deps.arcs(this.deps.ring()), this.deps.self, peer);
   }
 
-  async differingBuckets(peer: string, theirs: readonly number[]): Promise<number[]> {
-    if (theirs.length !== BUCKETS) return Array.from({ length: BUCKETS }, (_, b) => b);
-    return differingBuckets(await bucketDigests(this.deps.store, this.sharesWith(peer)), theirs);
+  /** Anti-entropy, step one: the groups of the digest tree where `peer`'s digests (of the keys both hold) differ from this node's. */
+  async differingGroups(peer: string, theirs: readonly number[]): Promise<number[]> {
+    const mine = groupDigests(await this.digestsShared(peer));
+    return differingIndexes(mine, theirs);
   }
 
-  /** One bounded page of the records shared with `peer` in those buckets, after the cursor key. */
-  async bucketRecords(peer: string, buckets: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
-    const all = await recordsInBuckets(this.deps.store, new Set(buckets), this.sharesWith(peer));
-    const from = after === undefined ? all : all.filter((record) => compareKeys(record.key, after) > 0);
-    const first = chunkRecords(from)[0] ?? [];
-    const next = first.length < from.length ? first.at(-1)?.key : undefined;
+  /** Anti-entropy, step two: within those groups, the segments whose digests differ. */
+  async differingSegments(peer: string, groups: readonly number[], theirs: readonly number[]): Promise<number[]> {
+    const wanted = new Set(groups);
+    const mine = groupSegments(await this.digestsShared(peer, (segment) => wanted.has(Math.floor(segment / SEGMENTS_PER_GROUP))), groups);
+    return differingIndexes(mine, theirs).map((i) => groups[Math.floor(i / SEGMENTS_PER_GROUP)]! * SEGMENTS_PER_GROUP + (i % SEGMENTS_PER_GROUP));
+  }
+
+  /** Anti-entropy, step three: one bounded page of this node's records shared with `peer` in those segments, in ring order after `after`. */
+  async segmentRecords(peer: string, segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
+    const page: StoredRecord[] = [];
+    let more = false;
+    try {
+      for await (const record of walkRanges(this.deps.store, rangesInSegments(this.sharedRanges(peer), segments), after)) {
+        if (page.length === RECORDS_PER_REQUEST_MAX) {
+          more = true;
+          break;
+        }
+        page.push(record);
+      }
+    } catch (error) {
+      throw fromStoreError(error);
+    }
+    const first = chunkRecords(page)[0] ?? [];
+    const next = more || first.length < page.length ? first.at(-1)?.key : undefined;
     return { records: first, next };
+  }
+
+  private digestsShared(peer: string, wanted?: (segment: number) => boolean): Promise<Uint32Array> {
+    return sharedDigests(this.deps.store, this.sharedRanges(peer), wanted).catch((error: unknown) => {
+      throw fromStoreError(error);
+    });
   }
 }

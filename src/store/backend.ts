@@ -1,5 +1,6 @@
 // The one interface every store implements; the conformance suite in test/store holds them all to it.
 import type { StoreBackendName } from "../config/settings.ts";
+import type { RingRange } from "../ring/range.ts";
 import type { KeyPage, PutOutcome, StoredRecord, Version } from "./record.ts";
 
 export interface Backend {
@@ -13,7 +14,7 @@ export interface Backend {
    * would pass `bytesMax` UTF-8 bytes (always at least one). Entries past the budget are not even read.
    */
   page(offset: number, limit: number, bytesMax: number): Promise<KeyPage>;
-  /** Live keys. */
+  /** Live keys: kept up to date by sqlite and memory, not counted on each call. */
   count(): Promise<number>;
   /**
    * Records after `afterKey` (or from the start) in code point order, tombstones included, expired ones
@@ -21,11 +22,23 @@ export interface Backend {
    */
   scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]>;
   /**
+   * Records whose ring position (XXH64 of the key) lies in `range`, in ring order (ties by key) after
+   * the record of `afterKey` (or from the range's start), tombstones included, expired ones not: how
+   * anti-entropy and rebalancing read one stretch of the ring without walking the rest.
+   */
+  scanRing(range: RingRange, afterKey: string | undefined, limit: number): Promise<StoredRecord[]>;
+  /**
+   * Per segment of the hash space (SEGMENT_COUNT of them), the sum of the fingerprints of the records
+   * stored there (tombstones and expired records not purged yet included). sqlite and memory keep them
+   * up to date with every write; the array may be live, so read it before the next await.
+   */
+  segmentDigests(): Promise<Uint32Array>;
+  /**
    * Removes the record only if it still holds exactly this version: a node drops a key it no longer
    * replicates without losing a newer write that arrived meanwhile. True when removed.
    */
   discard(key: string, version: Version): Promise<boolean>;
-  /** Drops tombstones written before `beforeMs` and records that have expired; returns how many. */
+  /** Drops tombstones written before `beforeMs` and records that have expired; returns how many. sqlite finds them by index. */
   purge(beforeMs: number): Promise<number>;
   /** Throws a StoreError when the store cannot serve. */
   check(): Promise<void>;

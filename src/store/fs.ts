@@ -1,4 +1,5 @@
 // The fs backend: one strict JSON file, read whole on every operation and rewritten atomically on every write.
+// O(n) per operation by design: for a few thousand keys that a person can read and edit.
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { open, readFile, rename, unlink } from "node:fs/promises";
@@ -8,7 +9,10 @@ import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
 import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { ringSlice } from "./ring-order.ts";
+import { SegmentDigests } from "./segments.ts";
 import { WriteBatcher } from "./write-batch.ts";
+import type { RingRange } from "../ring/range.ts";
 
 export interface FsOptions extends BackendOptions {
   readonly path: string;
@@ -113,6 +117,15 @@ export class FsBackend implements Backend {
 
   async count(): Promise<number> {
     return (await this.liveRecords()).length;
+  }
+
+  async scanRing(range: RingRange, afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
+    const now = this.options.clock();
+    return ringSlice([...(await this.load()).values()].filter((r) => !isExpired(r, now)), range, afterKey, limit);
+  }
+
+  async segmentDigests(): Promise<Uint32Array> {
+    return SegmentDigests.of((await this.load()).values()).sums;
   }
 
   async discard(key: string, version: Version): Promise<boolean> {

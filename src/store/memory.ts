@@ -4,6 +4,10 @@ import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
 import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { ringSlice } from "./ring-order.ts";
+import { SegmentDigests, segmentOf } from "./segments.ts";
+import { segmentsOf } from "./segment-ranges.ts";
+import type { RingRange } from "../ring/range.ts";
 
 export class MemoryBackend implements Backend {
   readonly kind = "memory";
@@ -15,6 +19,14 @@ export class MemoryBackend implements Backend {
   private closed = false;
   /** Whether any record carries an expiry; when none does, the key cache needs no filtering. */
   private anyExpiry = false;
+  private readonly digests = new SegmentDigests();
+  /** Keys per segment, so a ring range reads only its own segments. */
+  private readonly bySegment: (Set<string> | undefined)[] = [];
+  /** Records that are not tombstones, expired or not. */
+  private liveTotal = 0;
+  /** Keys of tombstones and of records with an expiry: what purge and count look at, instead of every record. */
+  private readonly tombstones = new Set<string>();
+  private readonly expiring = new Set<string>();
 
   constructor(private readonly options: BackendOptions) {}
 
@@ -32,6 +44,7 @@ export class MemoryBackend implements Backend {
     const outcome = decidePut(existing, record, now);
     if (!outcome.applied) return outcome;
     this.records.set(record.key, record);
+    this.account(existing, record);
     if (existing === undefined) this.allKeys = undefined;
     if (record.expiresAtMs !== undefined) this.anyExpiry = true;
     if (isLive(existing, now) !== isLive(record, now)) this.sortedKeys = undefined;
@@ -69,7 +82,35 @@ export class MemoryBackend implements Backend {
 
   async count(): Promise<number> {
     this.assertOpen();
-    return this.liveKeys(this.options.clock()).length;
+    const now = this.options.clock();
+    let expired = 0;
+    for (const key of this.expiring) {
+      const record = this.records.get(key)!;
+      if (!record.tombstone && isExpired(record, now)) expired++;
+    }
+    return this.liveTotal - expired;
+  }
+
+  async scanRing(range: RingRange, afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
+    this.assertOpen();
+    const now = this.options.clock();
+    const out: StoredRecord[] = [];
+    // Segment by segment in ring order, so a page reads about `limit` records, not the range.
+    for (const segment of segmentsOf(range, afterKey === undefined ? undefined : segmentOf(afterKey))) {
+      const candidates: StoredRecord[] = [];
+      for (const key of this.bySegment[segment] ?? []) {
+        const record = this.records.get(key)!;
+        if (!isExpired(record, now)) candidates.push(record);
+      }
+      out.push(...ringSlice(candidates, range, afterKey, limit - out.length));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async segmentDigests(): Promise<Uint32Array> {
+    this.assertOpen();
+    return this.digests.sums;
   }
 
   async discard(key: string, version: Version): Promise<boolean> {
@@ -77,6 +118,7 @@ export class MemoryBackend implements Backend {
     const record = this.records.get(key);
     if (record === undefined || compareVersions(record.version, version) !== 0) return false;
     this.records.delete(key);
+    this.account(record, undefined);
     this.allKeys = undefined;
     this.sortedKeys = undefined;
     return true;
@@ -86,9 +128,11 @@ export class MemoryBackend implements Backend {
     this.assertOpen();
     const now = this.options.clock();
     let purged = 0;
-    for (const [key, record] of this.records) {
-      if (isExpired(record, now) || (record.tombstone && record.version.wallMs < beforeMs)) {
+    for (const key of [...this.tombstones, ...this.expiring]) {
+      const record = this.records.get(key);
+      if (record !== undefined && (isExpired(record, now) || (record.tombstone && record.version.wallMs < beforeMs))) {
         this.records.delete(key);
+        this.account(record, undefined);
         purged++;
       }
     }
@@ -105,6 +149,25 @@ export class MemoryBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** One key's change in the figures kept per write: `before` left the store, `after` entered it. */
+  private account(before: StoredRecord | undefined, after: StoredRecord | undefined): void {
+    const key = (before ?? after)!.key;
+    this.digests.replace(before, after);
+    this.liveTotal += (after !== undefined && !after.tombstone ? 1 : 0) - (before !== undefined && !before.tombstone ? 1 : 0);
+    const segment = segmentOf(key);
+    if (after === undefined) {
+      this.bySegment[segment]?.delete(key);
+      this.tombstones.delete(key);
+      this.expiring.delete(key);
+      return;
+    }
+    (this.bySegment[segment] ??= new Set()).add(key);
+    if (after.tombstone) this.tombstones.add(key);
+    else this.tombstones.delete(key);
+    if (after.expiresAtMs !== undefined) this.expiring.add(key);
+    else this.expiring.delete(key);
   }
 
   private liveKeys(now: number): string[] {

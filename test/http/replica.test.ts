@@ -1,6 +1,8 @@
 // The replica and admin endpoints in-process: input validation, the cluster secret, last write wins, and their Swagger entries.
 import { describe, expect, test } from "bun:test";
-import { bucketDigests, bucketOf, BUCKETS } from "../../src/node/anti-entropy.ts";
+import { groupDigests, groupSegments, GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP, SEGMENTS_PER_ROUND_MAX, sharedDigests } from "../../src/node/anti-entropy.ts";
+import { WHOLE_RING } from "../../src/ring/range.ts";
+import { SEGMENT_COUNT, segmentOf } from "../../src/store/segments.ts";
 import { SECRET_HEADER } from "../../src/node/peer-client.ts";
 import { RECORDS_PER_REQUEST_MAX, toWire, type WireRecord } from "../../src/node/record-wire.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
@@ -138,62 +140,82 @@ describe("POST /api/v1/replica/digests", () => {
     return app;
   }
 
-  test("answers no bucket when the digests are equal, and exactly the differing bucket otherwise", async () => {
+  test("answers no group when the digests are equal, and exactly the differing group otherwise", async () => {
     const app = await seeded();
-    const digests = await bucketDigests(app.store, () => true);
-    expect(await (await post(app, "/api/v1/replica/digests", { from: PEER, digests })).json()).toEqual({ buckets: [] });
-    const changed = [...digests];
-    const bucket = bucketOf("key-7");
-    changed[bucket] = (changed[bucket]! + 1) >>> 0;
-    expect(await (await post(app, "/api/v1/replica/digests", { from: PEER, digests: changed })).json()).toEqual({ buckets: [bucket] });
-  });
-
-  test("answers every bucket for a digest list of the wrong length", async () => {
-    const app = await seeded();
-    const response = await post(app, "/api/v1/replica/digests", { from: PEER, digests: [1, 2, 3] });
-    expect(await response.json()).toEqual({ buckets: Array.from({ length: BUCKETS }, (_, b) => b) });
+    const groups = groupDigests(await sharedDigests(app.store, [WHOLE_RING]));
+    expect(await (await post(app, "/api/v1/replica/digests", { from: PEER, groups })).json()).toEqual({ groups: [] });
+    const changed = [...groups];
+    const group = Math.floor(segmentOf("key-7") / SEGMENTS_PER_GROUP);
+    changed[group] = (changed[group]! + 1) >>> 0;
+    expect(await (await post(app, "/api/v1/replica/digests", { from: PEER, groups: changed })).json()).toEqual({ groups: [group] });
   });
 
   test.each<[string, unknown]>([
-    ["from is missing", { digests: [] }],
-    ["from is not a URL", { from: "not a url", digests: [] }],
-    ["from has a path", { from: `${PEER}/api`, digests: [] }],
-    ["digests is missing", { from: PEER }],
-    ["a digest is negative", { from: PEER, digests: [-1] }],
-    ["a digest is over 32 bits", { from: PEER, digests: [2 ** 32] }],
-    ["a digest is a fraction", { from: PEER, digests: [1.5] }],
-    ["a digest is a string", { from: PEER, digests: ["1"] }],
-    ["there are more digests than buckets", { from: PEER, digests: new Array<number>(BUCKETS + 1).fill(0) }],
+    ["from is missing", { groups: new Array<number>(GROUPS).fill(0) }],
+    ["from is not a URL", { from: "not a url", groups: new Array<number>(GROUPS).fill(0) }],
+    ["from has a path", { from: `${PEER}/api`, groups: new Array<number>(GROUPS).fill(0) }],
+    ["groups is missing", { from: PEER }],
+    ["a digest is negative", { from: PEER, groups: [-1, ...new Array<number>(GROUPS - 1).fill(0)] }],
+    ["a digest is over 32 bits", { from: PEER, groups: [2 ** 32, ...new Array<number>(GROUPS - 1).fill(0)] }],
+    ["a digest is a fraction", { from: PEER, groups: [1.5, ...new Array<number>(GROUPS - 1).fill(0)] }],
+    ["a digest is a string", { from: PEER, groups: ["1", ...new Array<number>(GROUPS - 1).fill(0)] }],
+    ["there are fewer digests than groups", { from: PEER, groups: [1, 2, 3] }],
+    ["there are more digests than groups", { from: PEER, groups: new Array<number>(GROUPS + 1).fill(0) }],
   ])("answers 400 when %s", async (_name, body) => {
     expect(await errorOf(await post(build(), "/api/v1/replica/digests", body))).toEqual({ status: 400, code: "bad_request" });
   });
 });
 
-describe("POST /api/v1/replica/bucket-records", () => {
-  test("answers this replica's records of the given buckets, tombstones included, in key order", async () => {
+describe("POST /api/v1/replica/segment-digests", () => {
+  test("answers exactly the segments whose digests differ within the given groups", async () => {
     const app = build();
-    const stored = Array.from({ length: 40 }, (_, i) => record(`key-${String(i).padStart(2, "0")}`, "v", START_MS + i, { tombstone: i % 4 === 0, value: i % 4 === 0 ? "" : "v" }));
-    for (const r of stored) await app.store.put(r);
-    const buckets = [bucketOf("key-00"), bucketOf("key-13")];
-    const response = await post(app, "/api/v1/replica/bucket-records", { from: PEER, buckets, after: null });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ records: stored.filter((r) => buckets.includes(bucketOf(r.key))).map(toWire), next: null });
-    const after = await post(app, "/api/v1/replica/bucket-records", { from: PEER, buckets, after: "key-00" });
-    expect(((await after.json()) as { records: WireRecord[] }).records.map((r) => r.key)).not.toContain("key-00");
+    for (let i = 0; i < 50; i++) await app.store.put(record(`key-${i}`, "v", START_MS + i));
+    const segments = await sharedDigests(app.store, [WHOLE_RING]);
+    const segment = segmentOf("key-7");
+    const group = Math.floor(segment / SEGMENTS_PER_GROUP);
+    const groups = [group, (group + 1) % GROUPS];
+    const digests = groupSegments(segments, groups);
+    expect(await (await post(app, "/api/v1/replica/segment-digests", { from: PEER, groups, digests })).json()).toEqual({ segments: [] });
+    digests[segment % SEGMENTS_PER_GROUP] = (digests[segment % SEGMENTS_PER_GROUP]! + 1) >>> 0;
+    expect(await (await post(app, "/api/v1/replica/segment-digests", { from: PEER, groups, digests })).json()).toEqual({ segments: [segment] });
   });
 
   test.each<[string, unknown]>([
-    ["a bucket is past the last", { from: PEER, buckets: [BUCKETS], after: null }],
-    ["a bucket is negative", { from: PEER, buckets: [-1], after: null }],
-    ["a bucket is a fraction", { from: PEER, buckets: [1.5], after: null }],
-    ["a bucket is a string", { from: PEER, buckets: ["3"], after: null }],
-    ["there are more buckets than exist", { from: PEER, buckets: new Array<number>(BUCKETS + 1).fill(0), after: null }],
-    ["buckets is missing", { from: PEER, after: null }],
-    ["after is missing", { from: PEER, buckets: [0] }],
-    ["after is a number", { from: PEER, buckets: [0], after: 3 }],
-    ["from is not a URL", { from: "peer", buckets: [0], after: null }],
+    ["digests do not match the groups", { from: PEER, groups: [0], digests: [1, 2] }],
+    ["a group is past the last", { from: PEER, groups: [GROUPS], digests: new Array<number>(SEGMENTS_PER_GROUP).fill(0) }],
+    ["there are too many groups", { from: PEER, groups: Array.from({ length: GROUPS_PER_REQUEST_MAX + 1 }, (_, g) => g), digests: [] }],
+    ["digests is missing", { from: PEER, groups: [0] }],
   ])("answers 400 when %s", async (_name, body) => {
-    expect(await errorOf(await post(build(), "/api/v1/replica/bucket-records", body))).toEqual({ status: 400, code: "bad_request" });
+    expect(await errorOf(await post(build(), "/api/v1/replica/segment-digests", body))).toEqual({ status: 400, code: "bad_request" });
+  });
+});
+
+describe("POST /api/v1/replica/segment-records", () => {
+  test("answers this replica's records of the given segments, tombstones included, in ring order", async () => {
+    const app = build();
+    const stored = Array.from({ length: 40 }, (_, i) => record(`key-${String(i).padStart(2, "0")}`, "v", START_MS + i, { tombstone: i % 4 === 0, value: i % 4 === 0 ? "" : "v" }));
+    for (const r of stored) await app.store.put(r);
+    const segments = [segmentOf("key-00"), segmentOf("key-13")];
+    const response = await post(app, "/api/v1/replica/segment-records", { from: PEER, segments, after: null });
+    expect(response.status).toBe(200);
+    const expected = (await app.store.scanRing(WHOLE_RING, undefined, 100)).filter((r) => segments.includes(segmentOf(r.key)));
+    expect(await response.json()).toEqual({ records: expected.map(toWire), next: null });
+    const after = await post(app, "/api/v1/replica/segment-records", { from: PEER, segments, after: expected[0]!.key });
+    expect(((await after.json()) as { records: WireRecord[] }).records.map((r) => r.key)).toEqual(expected.slice(1).map((r) => r.key));
+  });
+
+  test.each<[string, unknown]>([
+    ["a segment is past the last", { from: PEER, segments: [SEGMENT_COUNT], after: null }],
+    ["a segment is negative", { from: PEER, segments: [-1], after: null }],
+    ["a segment is a fraction", { from: PEER, segments: [1.5], after: null }],
+    ["a segment is a string", { from: PEER, segments: ["3"], after: null }],
+    ["there are more segments than a round repairs", { from: PEER, segments: new Array<number>(SEGMENTS_PER_ROUND_MAX + 1).fill(0), after: null }],
+    ["segments is missing", { from: PEER, after: null }],
+    ["after is missing", { from: PEER, segments: [0] }],
+    ["after is a number", { from: PEER, segments: [0], after: 3 }],
+    ["from is not a URL", { from: "peer", segments: [0], after: null }],
+  ])("answers 400 when %s", async (_name, body) => {
+    expect(await errorOf(await post(build(), "/api/v1/replica/segment-records", body))).toEqual({ status: 400, code: "bad_request" });
   });
 });
 
@@ -201,8 +223,9 @@ describe("with a cluster secret", () => {
   const requests: [string, (app: App, secret?: string) => Promise<Response>][] = [
     ["POST /api/v1/replica/put", (app, secret) => putRecords(app, [GOOD], secret)],
     ["GET /api/v1/replica/get/:key", (app, secret) => get(app, "/api/v1/replica/get/k", secret)],
-    ["POST /api/v1/replica/digests", (app, secret) => post(app, "/api/v1/replica/digests", { from: PEER, digests: [] }, secret)],
-    ["POST /api/v1/replica/bucket-records", (app, secret) => post(app, "/api/v1/replica/bucket-records", { from: PEER, buckets: [0], after: null }, secret)],
+    ["POST /api/v1/replica/digests", (app, secret) => post(app, "/api/v1/replica/digests", { from: PEER, groups: new Array<number>(GROUPS).fill(0) }, secret)],
+    ["POST /api/v1/replica/segment-digests", (app, secret) => post(app, "/api/v1/replica/segment-digests", { from: PEER, groups: [0], digests: new Array<number>(SEGMENTS_PER_GROUP).fill(0) }, secret)],
+    ["POST /api/v1/replica/segment-records", (app, secret) => post(app, "/api/v1/replica/segment-records", { from: PEER, segments: [0], after: null }, secret)],
     ["POST /api/v1/admin/leave", (app, secret) => post(app, "/api/v1/admin/leave", "", secret)],
   ];
 
@@ -251,7 +274,8 @@ describe("the OpenAPI document", () => {
     ["post", "/api/v1/replica/put", "internal"],
     ["get", "/api/v1/replica/get/{key}", "internal"],
     ["post", "/api/v1/replica/digests", "internal"],
-    ["post", "/api/v1/replica/bucket-records", "internal"],
+    ["post", "/api/v1/replica/segment-digests", "internal"],
+    ["post", "/api/v1/replica/segment-records", "internal"],
     ["post", "/api/v1/admin/leave", "admin"],
     ["get", "/api/v1/replicas/{key}", "keys"],
   ])("lists %s %s under the %s tag", async (method, path, tag) => {

@@ -1,7 +1,10 @@
-// Anti-entropy between memory-store replicas: digests of shared keys per bucket, and an exchange that leaves both with the newest.
+// Anti-entropy between memory-store replicas: segment digests of the ranges two replicas share, and an exchange that leaves both with the newest.
 import { describe, expect, test } from "bun:test";
 import { AntiEntropy, type AntiEntropyClient } from "../../src/node/anti-entropy-loop.ts";
-import { bucketDigests, bucketOf, BUCKETS, differingBuckets } from "../../src/node/anti-entropy.ts";
+import { differingIndexes, groupDigests, sharedDigests } from "../../src/node/anti-entropy.ts";
+import { arcsOf, sharedRanges } from "../../src/ring/arcs.ts";
+import { WHOLE_RING, type RingRange } from "../../src/ring/range.ts";
+import { segmentOf } from "../../src/store/segments.ts";
 import { HybridClock } from "../../src/node/hlc.ts";
 import { ReplicaService } from "../../src/node/replica-service.ts";
 import { buildRing, replicasOf } from "../../src/ring/ring.ts";
@@ -36,65 +39,67 @@ function buildNodes() {
     [A, B, C].map((self) => {
       const store = memoryStore();
       const clock = new HybridClock(self, () => START_MS);
-      const service = new ReplicaService({ self, store, clock, ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
+      const service = new ReplicaService({ self, store, clock, ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), arcs: (ring) => arcsOf(ring, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
       return [self, { store, clock, service }] as const;
     }),
   );
   const nodeOf = (url: string) => nodes.get(url)!;
+  const calls: string[] = [];
   const client: AntiEntropyClient = {
-    differingBuckets: (target, from, digests) => nodeOf(target).service.differingBuckets(from, digests),
-    bucketRecords: (target, from, buckets, after) => nodeOf(target).service.bucketRecords(from, buckets, after),
-    putReplica: (target, records) => nodeOf(target).service.put(records),
+    differingGroups: (target, from, digests) => (calls.push("groups"), nodeOf(target).service.differingGroups(from, digests)),
+    differingSegments: (target, from, groups, digests) => (calls.push("segments"), nodeOf(target).service.differingSegments(from, groups, digests)),
+    segmentRecords: (target, from, segments, after) => (calls.push("records"), nodeOf(target).service.segmentRecords(from, segments, after)),
+    putReplica: (target, records) => (calls.push("put"), nodeOf(target).service.put(records)),
   };
   const antiEntropyOf = (self: string) =>
     new AntiEntropy({ self, store: nodeOf(self).store, replicas: nodeOf(self).service, client, peers: () => [A, B, C].filter((url) => url !== self), random: () => 0, streamTimeoutMs: 1000 });
-  return { nodeOf, antiEntropyOf };
+  return { nodeOf, antiEntropyOf, calls };
 }
 
 async function everything(store: MemoryBackend): Promise<StoredRecord[]> {
   return store.scan(undefined, 1_000_000);
 }
 
-const everyKey = () => true;
+const WHOLE: RingRange[] = [WHOLE_RING];
 
 test("the test keys give every pair of nodes keys to share", () => {
   for (const shared of [SHARED_AB, SHARED_AC, SHARED_BC]) expect(shared.length).toBeGreaterThan(20);
 });
 
-describe("bucketDigests", () => {
+describe("sharedDigests", () => {
   test("are equal for equal contents, whatever order they were written in", async () => {
     const records = KEYS.slice(0, 50).map((key, i) => record(key, `v${i}`, START_MS + i, i % 7 === 0));
     const first = memoryStore();
     const second = memoryStore();
     for (const r of records) await first.put(r);
     for (const r of records.toReversed()) await second.put(r);
-    const digests = await bucketDigests(first, everyKey);
-    expect(digests).toHaveLength(BUCKETS);
-    expect(await bucketDigests(second, everyKey)).toEqual(digests);
-    expect(differingBuckets(digests, await bucketDigests(second, everyKey))).toEqual([]);
+    const digests = await sharedDigests(first, WHOLE);
+    expect(await sharedDigests(second, WHOLE)).toEqual(digests);
+    expect(differingIndexes(groupDigests(digests), groupDigests(await sharedDigests(second, WHOLE)))).toEqual([]);
   });
 
   test.each<[string, (store: MemoryBackend, key: string) => Promise<unknown>]>([
     ["one side lacks the key", (store, key) => store.discard(key, { wallMs: START_MS, counter: 0, node: A })],
     ["one side holds a newer version", (store, key) => store.put(record(key, "v", START_MS + 1))],
     ["one side holds a tombstone of it", (store, key) => store.put(record(key, "", START_MS + 1, true))],
-  ])("differ in exactly the key's bucket when %s", async (_name, change) => {
+  ])("differ in exactly the key's segment when %s", async (_name, change) => {
     const key = KEYS[0]!;
     const first = memoryStore();
     const second = memoryStore();
     for (const store of [first, second]) for (const k of KEYS.slice(0, 50)) await store.put(record(k, "v", START_MS));
     await change(second, key);
-    expect(differingBuckets(await bucketDigests(first, everyKey), await bucketDigests(second, everyKey))).toEqual([bucketOf(key)]);
+    expect(differingIndexes(await sharedDigests(first, WHOLE), await sharedDigests(second, WHOLE))).toEqual([segmentOf(key)]);
   });
 
-  test("count only the keys the filter shares", async () => {
+  test("count only the keys in the ranges, cutting segments at range ends by scanning them", async () => {
     const store = memoryStore();
     for (const key of KEYS) await store.put(record(key, "v", START_MS));
-    const onlyAB = await bucketDigests(store, (key) => SHARED_AB.includes(key));
+    const ranges = sharedRanges(arcsOf(RING, RF), A, B);
+    const onlyAB = await sharedDigests(store, ranges);
     const justThose = memoryStore();
     for (const key of SHARED_AB) await justThose.put(record(key, "v", START_MS));
-    expect(onlyAB).toEqual(await bucketDigests(justThose, everyKey));
-    expect(await bucketDigests(memoryStore(), everyKey)).toEqual(new Array<number>(BUCKETS).fill(0));
+    expect(onlyAB).toEqual(await sharedDigests(justThose, WHOLE));
+    expect((await sharedDigests(memoryStore(), WHOLE)).every((sum) => sum === 0)).toBe(true);
   });
 });
 
@@ -143,14 +148,14 @@ describe("an exchange between two replicas", () => {
     const { newest } = await seed(nodeOf);
     const report = await antiEntropyOf(A).exchange(B);
     expect(report.peer).toBe(B);
-    expect(report.buckets).toBeGreaterThan(0);
+    expect(report.segments).toBeGreaterThan(0);
     for (const [key, value] of newest) {
       const onA = await nodeOf(A).store.get(key);
       const onB = await nodeOf(B).store.get(key);
       expect(onA).toEqual(onB!);
       expect(onA?.value).toBe(value);
     }
-    expect(await differingBucketsOf(nodeOf, A, B)).toEqual([]);
+    expect(await differingGroupsOf(nodeOf, A, B)).toEqual([]);
   });
 
   test("leaves keys the two do not both replicate as they were", async () => {
@@ -168,9 +173,25 @@ describe("an exchange between two replicas", () => {
     await seed(nodeOf);
     await antiEntropyOf(A).exchange(B);
     const before = { a: await everything(nodeOf(A).store), b: await everything(nodeOf(B).store) };
-    expect(await antiEntropyOf(A).exchange(B)).toEqual({ peer: B, buckets: 0, pushed: 0, pulled: 0 });
-    expect(await antiEntropyOf(B).exchange(A)).toEqual({ peer: A, buckets: 0, pushed: 0, pulled: 0 });
+    expect(await antiEntropyOf(A).exchange(B)).toEqual({ peer: B, segments: 0, pushed: 0, pulled: 0 });
+    expect(await antiEntropyOf(B).exchange(A)).toEqual({ peer: A, segments: 0, pushed: 0, pulled: 0 });
     expect({ a: await everything(nodeOf(A).store), b: await everything(nodeOf(B).store) }).toEqual(before);
+  });
+
+  test("identical replicas exchange the group digests and nothing else", async () => {
+    const { nodeOf, antiEntropyOf, calls } = buildNodes();
+    for (const key of SHARED_AB) for (const node of [A, B]) await nodeOf(node).store.put(record(key, "same", START_MS));
+    await antiEntropyOf(A).exchange(B);
+    expect(calls).toEqual(["groups"]);
+  });
+
+  test("a difference in one key moves that key's segment and nothing more", async () => {
+    const { nodeOf, antiEntropyOf, calls } = buildNodes();
+    for (const key of SHARED_AB) for (const node of [A, B]) await nodeOf(node).store.put(record(key, "same", START_MS));
+    await nodeOf(B).store.put(record(SHARED_AB[5]!, "newer", START_MS + 1));
+    const report = await antiEntropyOf(A).exchange(B);
+    expect(report).toEqual({ peer: B, segments: 1, pushed: 0, pulled: 1 });
+    expect(calls).toEqual(["groups", "segments", "records"]);
   });
 
   test("counts what it pulled as repairs, and the puller's clock moves past the versions it took", async () => {
@@ -188,7 +209,7 @@ describe("an exchange between two replicas", () => {
     const big = "x".repeat(200 * 1024);
     const keys = SHARED_AB.slice(0, 40);
     for (const [i, key] of keys.entries()) await nodeOf(B).store.put(record(key, `${i}${big}`, START_MS + 1));
-    const page = await nodeOf(B).service.bucketRecords(A, [...new Set(keys.map(bucketOf))], undefined);
+    const page = await nodeOf(B).service.segmentRecords(A, [...new Set(keys.map(segmentOf))], undefined);
     expect(page.next).toBeDefined();
     const report = await antiEntropyOf(A).exchange(B);
     expect(report.pulled).toBe(keys.length);
@@ -197,10 +218,11 @@ describe("an exchange between two replicas", () => {
 
   test("a round with a peer that fails mid-exchange reports nothing and throws nothing", async () => {
     const store = memoryStore();
-    const service = new ReplicaService({ self: A, store, clock: new HybridClock(A), ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
+    const service = new ReplicaService({ self: A, store, clock: new HybridClock(A), ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), arcs: (ring) => arcsOf(ring, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
     const failing: AntiEntropyClient = {
-      differingBuckets: () => Promise.reject(new Error("connection refused")),
-      bucketRecords: () => Promise.reject(new Error("connection refused")),
+      differingGroups: () => Promise.reject(new Error("connection refused")),
+      differingSegments: () => Promise.reject(new Error("connection refused")),
+      segmentRecords: () => Promise.reject(new Error("connection refused")),
       putReplica: () => Promise.reject(new Error("connection refused")),
     };
     const antiEntropy = new AntiEntropy({ self: A, store, replicas: service, client: failing, peers: () => [B], random: () => 0, streamTimeoutMs: 1000 });
@@ -209,6 +231,7 @@ describe("an exchange between two replicas", () => {
   });
 });
 
-function differingBucketsOf(nodeOf: ReturnType<typeof buildNodes>["nodeOf"], self: string, peer: string): Promise<number[]> {
-  return bucketDigests(nodeOf(self).store, nodeOf(self).service.sharesWith(peer)).then((digests) => nodeOf(peer).service.differingBuckets(self, digests));
+async function differingGroupsOf(nodeOf: ReturnType<typeof buildNodes>["nodeOf"], self: string, peer: string): Promise<number[]> {
+  const digests = await sharedDigests(nodeOf(self).store, nodeOf(self).service.sharedRanges(peer));
+  return nodeOf(peer).service.differingGroups(self, groupDigests(digests));
 }

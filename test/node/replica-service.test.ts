@@ -1,4 +1,5 @@
 // ReplicaService.put and the bound on versions from the future: per record in a batch, loudly for a batch of nothing else.
+import { arcsOf } from "../../src/ring/arcs.ts";
 import { expect, test } from "bun:test";
 import { FutureBound } from "../../src/clock/future-bound.ts";
 import { NodeError } from "../../src/node/errors.ts";
@@ -17,7 +18,7 @@ function build() {
   const future = new FutureBound({ maxSkewMs: SKEW_MS, clock: () => START_MS, onRefused: (_kind, aheadMs) => refused.push(aheadMs) });
   const clock = new HybridClock(NODE_URL, () => START_MS, () => future.limitMs());
   const ring = buildRing([NODE_URL], 16);
-  const service = new ReplicaService({ self: NODE_URL, store, clock, ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), valueBytesMax: VALUE_BYTES_MAX, future });
+  const service = new ReplicaService({ self: NODE_URL, store, clock, ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: VALUE_BYTES_MAX, future });
   return { store, clock, service, refused };
 }
 

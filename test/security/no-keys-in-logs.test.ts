@@ -33,7 +33,7 @@ test(
     const db = new Database(await storeFile(dir.path));
     try {
       db.exec("PRAGMA busy_timeout = 5000");
-      db.query("INSERT INTO records VALUES ($key, $value, 1, 0, 'x', 0, NULL)").run({ $key: SECRETS.blobKey, $value: new TextEncoder().encode(SECRETS.value) });
+      db.query("INSERT INTO records (key, value, version_wall_ms, version_counter, version_node, tombstone, expires_at_ms) VALUES ($key, $value, 1, 0, 'x', 0, NULL)").run({ $key: SECRETS.blobKey, $value: new TextEncoder().encode(SECRETS.value) });
     } finally {
       db.close();
     }

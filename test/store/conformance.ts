@@ -7,6 +7,8 @@ import { StoreError } from "../../src/store/errors.ts";
 import { KEY_BYTES_MAX } from "../../src/store/limits.ts";
 import type { StoredRecord, Version } from "../../src/store/record.ts";
 import { tempDir } from "../support/temp-dir.ts";
+import { RING_MAX, WHOLE_RING, type RingRange } from "../../src/ring/range.ts";
+import { ringPosition, SegmentDigests, segmentOf } from "../../src/store/segments.ts";
 
 /** An open backend plus whatever it needs cleaned up (its temp dir); disposing closes both. */
 export interface OpenedBackend extends AsyncDisposable {
@@ -386,6 +388,106 @@ export function backendContract(open: OpenBackend): void {
     });
   });
 
+  describe("ring order", () => {
+    const byRing = (keys: readonly string[]) =>
+      [...keys].sort((a, b) => {
+        const pa = ringPosition(a);
+        const pb = ringPosition(b);
+        return pa < pb ? -1 : pa > pb ? 1 : 0;
+      });
+    const walk = async (backend: Backend, range: RingRange, limit: number) => {
+      const seen: StoredRecord[] = [];
+      let after: string | undefined;
+      for (let batch = 0; batch < 1000; batch++) {
+        const records = await backend.scanRing(range, after, limit);
+        expect(records.length).toBeLessThanOrEqual(limit);
+        if (records.length === 0) break;
+        seen.push(...records);
+        after = records.at(-1)!.key;
+      }
+      return seen.map((r) => r.key);
+    };
+
+    test("scanRing walks the whole ring in ring-position order, tombstones included, in bounded batches", async () => {
+      await using store = await openWith(new ManualClock());
+      const keys = [...AWKWARD_KEYS, ...Array.from({ length: 40 }, (_, i) => `key-${i}`)];
+      for (const key of keys) await store.backend.put(live(key, "v"));
+      await store.backend.put(tombstone("key-3", version(START_MS + 1)));
+      expect(await walk(store.backend, WHOLE_RING, 7)).toEqual(byRing(keys));
+      expect((await store.backend.scanRing(WHOLE_RING, undefined, 100)).find((r) => r.key === "key-3")?.tombstone).toBe(true);
+    });
+
+    test("scanRing reads only its range, both ends included, and leaves out expired records", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
+      for (const key of keys) await store.backend.put(live(key, "v"));
+      await store.backend.put(live("expiring", "v", version(START_MS), START_MS + 5));
+      clock.advance(5);
+      const ordered = byRing(keys);
+      // A range from the 10th key's position to the 30th's holds exactly those 21 keys.
+      const range = { lo: ringPosition(ordered[10]!), hi: ringPosition(ordered[30]!) };
+      expect(await walk(store.backend, range, 4)).toEqual(ordered.slice(10, 31));
+      expect(await walk(store.backend, { lo: ringPosition(ordered[59]!) + 1n, hi: RING_MAX }, 4)).toEqual([]);
+      expect((await store.backend.scanRing(WHOLE_RING, ordered[58]!, 10)).map((r) => r.key)).toEqual([ordered[59]!]);
+      expect((await walk(store.backend, WHOLE_RING, 100)).includes("expiring")).toBe(false);
+      // A cursor before the range reads the range from its start, never what lies before it.
+      expect((await store.backend.scanRing(range, ordered[2], 100)).map((r) => r.key)).toEqual(ordered.slice(10, 31));
+    });
+
+    test("segment digests follow every put, overwrite, delete, discard and purge, and equal a recount from the records", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      const t = clock.nowMs;
+      const digestsNow = async () => Uint32Array.from(await store.backend.segmentDigests());
+      expect((await digestsNow()).every((sum) => sum === 0)).toBe(true);
+      for (let i = 0; i < 30; i++) await store.backend.put(live(`k${i}`, "v", version(t)));
+      await store.backend.put(live("k1", "newer", version(t + 1)));
+      await store.backend.put(tombstone("k2", version(t + 1)));
+      await store.backend.put(live("k3", "older loses", version(t - 1)));
+      await store.backend.discard("k4", version(t));
+      await store.backend.put(tombstone("old", version(t - 10_000)));
+      await store.backend.put(live("expires", "v", version(t), t + 5));
+      const before = await digestsNow();
+      expect(before).toEqual(SegmentDigests.of(await store.backend.scanRing(WHOLE_RING, undefined, 1000)).sums);
+      expect(before[segmentOf("k1")]).not.toBe(0);
+      clock.advance(10);
+      expect(await store.backend.purge(t - 1)).toBe(2);
+      expect(await digestsNow()).toEqual(SegmentDigests.of(await store.backend.scanRing(WHOLE_RING, undefined, 1000)).sums);
+      // 30 written, k2 deleted, k4 discarded: 28 live.
+      expect(await store.backend.count()).toBe(28);
+    });
+
+    test("two stores given the same records in different orders hold the same digests", async () => {
+      await using a = await openWith(new ManualClock());
+      await using b = await openWith(new ManualClock());
+      const records = Array.from({ length: 50 }, (_, i) => live(`key ${i}`, `v${i}`, version(START_MS + i)));
+      for (const record of records) await a.backend.put(record);
+      for (const record of [...records].reverse()) await b.backend.put(record);
+      await b.backend.put(live("key 0", "stale", version(START_MS - 1)));
+      expect(Uint32Array.from(await a.backend.segmentDigests())).toEqual(Uint32Array.from(await b.backend.segmentDigests()));
+      await b.backend.put(live("key 7", "newer", version(START_MS + 100)));
+      const differ = [...(await a.backend.segmentDigests())].flatMap((sum, segment, all) => (sum !== 0 || all[segment] !== 0 ? [segment] : []));
+      expect(differ.length).toBeGreaterThan(0);
+      const sa = await a.backend.segmentDigests();
+      const sb = await b.backend.segmentDigests();
+      expect([...sa.keys()].filter((segment) => sa[segment] !== sb[segment])).toEqual([segmentOf("key 7")]);
+    });
+
+    test("count follows writes, deletes and expiry without a purge", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      for (let i = 0; i < 10; i++) await store.backend.put(live(`k${i}`, "v", version(START_MS), i < 3 ? START_MS + 5 : undefined));
+      await store.backend.put(tombstone("k9", version(START_MS + 1)));
+      await store.backend.put(tombstone("never-written", version(START_MS + 1)));
+      expect(await store.backend.count()).toBe(9);
+      clock.advance(5);
+      expect(await store.backend.count()).toBe(6);
+      expect(await store.backend.purge(START_MS - 1)).toBe(3);
+      expect(await store.backend.count()).toBe(6);
+    });
+  });
+
   describe("discarding", () => {
     test("discard removes a record only while it holds exactly that version", async () => {
       await using store = await openWith(new ManualClock());
@@ -504,6 +606,7 @@ export function durabilityContract(openAt: OpenBackendAt, fileName: string): voi
     try {
       for (const record of written) expect(await second.get(record.key)).toEqual(record);
       expect(await second.count()).toBe(3);
+      expect(Uint32Array.from(await second.segmentDigests())).toEqual(SegmentDigests.of(written).sums);
       expect((await second.page(0, 10, ANY_BYTES)).entries.map((e) => e.key)).toEqual(["emoji 😀 / ? # %", "expiring", "plain"]);
       // Versions were kept, so last write wins across the restart too.
       expect((await second.put(live("plain", "older", version(t, 2, NODE_B)))).applied).toBe(false);

@@ -7,6 +7,9 @@ import type { BackendOptions } from "../../src/store/backend.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import { SqliteBackend } from "../../src/store/sqlite.ts";
 import { tempDir } from "../support/temp-dir.ts";
+import { Database } from "bun:sqlite";
+import { WHOLE_RING } from "../../src/ring/range.ts";
+import { ringPosition, SegmentDigests } from "../../src/store/segments.ts";
 import { CONTRACT_VALUE_BYTES_MAX, ManualClock, backendContract, durabilityContract, inTempDir, live, version } from "./conformance.ts";
 
 const FILE_NAME = "store.sqlite";
@@ -87,5 +90,90 @@ describe("sqlite backend files", () => {
     } finally {
       await backend.close();
     }
+  });
+});
+
+describe("sqlite ring positions and segment figures", () => {
+  const openAt = opener("normal");
+  const records = Array.from({ length: 200 }, (_, i) => live(`key-${i}`, `v${i}`, version(1_700_000_000_000 + i)));
+
+  test("a store that was not closed (kill -9) rebuilds its digests and count from the records on the next open", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, FILE_NAME);
+    const first = openAt(path, options());
+    for (const record of records) await first.put(record);
+    const digests = Uint32Array.from(await first.segmentDigests());
+    // Rows lost behind the store's back while it was down: the rebuilt figures must not count them.
+    const direct = new Database(path);
+    direct.run("DELETE FROM records WHERE key IN ('key-1', 'key-2')");
+    direct.close();
+    const second = openAt(path, options());
+    try {
+      expect(await second.count()).toBe(198);
+      const expected = SegmentDigests.of(records.filter((r) => r.key !== "key-1" && r.key !== "key-2")).sums;
+      expect(Uint32Array.from(await second.segmentDigests())).toEqual(expected);
+      expect(expected).not.toEqual(digests);
+    } finally {
+      await second.close();
+      await first.close().catch(() => undefined);
+    }
+  });
+
+  test("a closed store keeps its digests for the next open without reading the records", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, FILE_NAME);
+    const first = openAt(path, options());
+    for (const record of records) await first.put(record);
+    await first.close();
+    const direct = new Database(path);
+    const state = direct.query("SELECT clean FROM segment_state").get() as { clean: number };
+    direct.close();
+    expect(state.clean).toBe(1);
+    const second = openAt(path, options());
+    try {
+      expect(await second.count()).toBe(200);
+      expect(Uint32Array.from(await second.segmentDigests())).toEqual(SegmentDigests.of(records).sums);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("a file from before ring positions is migrated on open: ring scans, digests and count work on its records", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, FILE_NAME);
+    const old = new Database(path, { create: true });
+    old.run(`CREATE TABLE records (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, version_wall_ms INTEGER NOT NULL,
+      version_counter INTEGER NOT NULL, version_node TEXT NOT NULL, tombstone INTEGER NOT NULL, expires_at_ms INTEGER) WITHOUT ROWID`);
+    const insert = old.query("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const r of records) insert.run(r.key, r.value, r.version.wallMs, r.version.counter, r.version.node, 0, null);
+    old.close();
+    const store = openAt(path, options());
+    try {
+      expect(await store.count()).toBe(200);
+      expect(Uint32Array.from(await store.segmentDigests())).toEqual(SegmentDigests.of(records).sums);
+      const walked = await store.scanRing(WHOLE_RING, undefined, 1000);
+      expect(walked.map((r) => r.key)).toEqual(
+        [...records].sort((a, b) => (ringPosition(a.key) < ringPosition(b.key) ? -1 : 1)).map((r) => r.key),
+      );
+      await store.put(live("key-new", "v"));
+      expect(await store.count()).toBe(201);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("ring scans and purges use their indexes, not a walk of the table", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, FILE_NAME);
+    const store = openAt(path, options());
+    await store.put(live("k", "v"));
+    await store.close();
+    const direct = new Database(path);
+    const plan = (sql: string) => (direct.query(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((row) => row.detail).join("; ");
+    expect(plan("SELECT * FROM records WHERE (ring, key) > (1, 'a') AND ring >= 1 AND ring <= 5 ORDER BY ring, key LIMIT 10")).toContain("USING INDEX records_ring");
+    expect(plan("SELECT key FROM records WHERE tombstone = 1 AND version_wall_ms < 5 LIMIT 10")).toContain("records_tombstone_age");
+    expect(plan("SELECT key FROM records WHERE expires_at_ms <= 5 LIMIT 10")).toContain("records_expiry");
+    expect(plan("SELECT COUNT(*) FROM records WHERE expires_at_ms <= 5 AND tombstone = 0")).toContain("records_expiry");
+    direct.close();
   });
 });

@@ -96,7 +96,7 @@ export function buildTestApp(options: TestAppOptions = {}) {
     node,
     store,
     hints,
-    client: { ...peers, differingBuckets: async () => [], bucketRecords: async () => ({ records: [], next: undefined }) },
+    client: { ...peers, differingGroups: async () => [], differingSegments: async () => [], segmentRecords: async () => ({ records: [], next: undefined }) },
     streamTimeoutMs: 1000,
     antiEntropyIntervalMs: 10_000,
     tombstoneTtlMs: 86_400_000,

@@ -1,7 +1,9 @@
 // Replica endpoints: versioned records between replicas, and the two steps of anti-entropy. Behind CLUSTER_SECRET.
 import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
-import { BUCKETS } from "../../node/anti-entropy.ts";
+import { GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP, SEGMENTS_PER_ROUND_MAX } from "../../node/anti-entropy.ts";
+import { SEGMENT_COUNT } from "../../store/segments.ts";
+import { NodeError } from "../../node/errors.ts";
 import { fromWire, recordBatchSchema, toWire, wireRecordSchema } from "../../node/record-wire.ts";
 import type { ReplicaService } from "../../node/replica-service.ts";
 import { nodeUrlSchema } from "../../membership/schema.ts";
@@ -13,7 +15,9 @@ import { internalGuard } from "./guard.ts";
 /** The asking replica: a member URL by the same rule gossip applies. */
 const peer = nodeUrlSchema;
 // TypeBox's own Integer: Elysia's t.Integer also takes a string of digits, which no peer sends.
-const bucketList = t.Array(Type.Integer({ minimum: 0, maximum: BUCKETS - 1 }), { maxItems: BUCKETS });
+const digest = Type.Integer({ minimum: 0, maximum: 0xffffffff });
+const groupList = (maxItems: number) => t.Array(Type.Integer({ minimum: 0, maximum: GROUPS - 1 }), { maxItems });
+const segmentList = (maxItems: number) => t.Array(Type.Integer({ minimum: 0, maximum: SEGMENT_COUNT - 1 }), { maxItems });
 const errors = { 400: errorModel, 401: errorModel, 413: errorModel, 503: errorModel };
 const detail = (summary: string) => ({ tags: ["internal"], summary });
 
@@ -22,8 +26,8 @@ const detail = (summary: string) => ({ tags: ["internal"], summary });
  * multiply that, so the limit sits well above it.
  */
 export const REPLICA_BODY_BYTES_MAX = 64 * 1024 * 1024;
-/** Digest and bucket requests carry at most a few hundred numbers. */
-const ANTI_ENTROPY_BODY_BYTES_MAX = 64 * 1024;
+/** Digest requests carry at most GROUPS_PER_REQUEST_MAX × 256 digests of up to 10 digits, segment lists up to 1,024 numbers. */
+const ANTI_ENTROPY_BODY_BYTES_MAX = 128 * 1024;
 
 export function replicaRoutes(replicas: ReplicaService, secret: string) {
   const checkSecret = internalGuard(secret);
@@ -47,22 +51,41 @@ export function replicaRoutes(replicas: ReplicaService, secret: string) {
       },
       { params: keyParams, response: { 200: t.Object({ record: t.Union([wireRecordSchema, t.Null()]) }), ...errors }, detail: detail("This replica's record of a key, tombstones included") },
     )
-    .post("/digests", async ({ body }) => ({ buckets: await replicas.differingBuckets(body.from, body.digests) }), {
+    .post("/digests", async ({ body }) => ({ groups: await replicas.differingGroups(body.from, body.groups) }), {
       parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
-      body: t.Object({ from: peer, digests: t.Array(Type.Integer({ minimum: 0, maximum: 0xffffffff }), { maxItems: BUCKETS }) }),
-      response: { 200: t.Object({ buckets: bucketList }), ...errors },
-      detail: detail("Anti-entropy: which buckets of shared keys differ"),
+      body: t.Object({ from: peer, groups: t.Array(digest, { minItems: GROUPS, maxItems: GROUPS }) }),
+      response: { 200: t.Object({ groups: groupList(GROUPS) }), ...errors },
+      detail: detail("Anti-entropy: which groups of the digest tree of shared keys differ"),
     })
     .post(
-      "/bucket-records",
+      "/segment-digests",
       async ({ body }) => {
-        const page = await replicas.bucketRecords(body.from, body.buckets, body.after ?? undefined);
+        if (body.digests.length !== body.groups.length * SEGMENTS_PER_GROUP) {
+          throw new NodeError("bad_request", `digests must hold ${SEGMENTS_PER_GROUP} numbers per group`);
+        }
+        return { segments: await replicas.differingSegments(body.from, body.groups, body.digests) };
+      },
+      {
+        parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
+        body: t.Object({
+          from: peer,
+          groups: groupList(GROUPS_PER_REQUEST_MAX),
+          digests: t.Array(digest, { maxItems: GROUPS_PER_REQUEST_MAX * SEGMENTS_PER_GROUP }),
+        }),
+        response: { 200: t.Object({ segments: segmentList(GROUPS_PER_REQUEST_MAX * SEGMENTS_PER_GROUP) }), ...errors },
+        detail: detail("Anti-entropy: which segments of the given groups differ"),
+      },
+    )
+    .post(
+      "/segment-records",
+      async ({ body }) => {
+        const page = await replicas.segmentRecords(body.from, body.segments, body.after ?? undefined);
         return { records: page.records.map(toWire), next: page.next ?? null };
       },
       {
         parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
-        body: t.Object({ from: peer, buckets: bucketList, after: t.Union([t.String(), t.Null()]) }),
-        detail: detail("Anti-entropy: this replica's shared records in the given buckets, a page at a time"),
+        body: t.Object({ from: peer, segments: segmentList(SEGMENTS_PER_ROUND_MAX), after: t.Union([t.String(), t.Null()]) }),
+        detail: detail("Anti-entropy: this replica's shared records in the given segments, a page at a time"),
       },
     );
 }
