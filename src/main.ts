@@ -179,6 +179,8 @@ const background = new Background({
     if (report.streamed > 0 || report.dropped > 0 || report.failedTargets.length > 0) logger.log("info", "rebalanced", { ...report });
   },
   onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
+  onDigestsCorrected: (segments) =>
+    logger.log("warn", "store digests disagreed with the records (lost or changed outside LimeDB); corrected, anti-entropy repairs them", { segments }),
   detach: telemetry?.detach,
   future,
 });

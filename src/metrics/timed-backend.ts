@@ -49,6 +49,9 @@ export class TimedBackend implements Backend {
   segmentDigests(): Promise<Uint32Array> {
     return this.inner.segmentDigests();
   }
+  verifySegments(first: number, count: number): Promise<number> {
+    return this.timed("verify_segments", () => this.inner.verifySegments(first, count));
+  }
   discard(key: string, version: Version): Promise<boolean> {
     return this.timed("discard", () => this.inner.discard(key, version));
   }

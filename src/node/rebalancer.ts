@@ -1,4 +1,6 @@
-// Moves data when the ring changes: streams each record to its new replicas and drops it here once they hold it.
+// Moves data when the ring changes: streams the ranges whose replicas changed to their new replicas, and drops them here once they hold them.
+import { movesBetween, type Arc, type Move } from "../ring/arcs.ts";
+import type { RingRange } from "../ring/range.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import type { StoredRecord } from "../store/record.ts";
@@ -11,8 +13,8 @@ export const REBALANCE_RETRY_MS = 1000;
 export interface RebalanceDeps {
   readonly self: string;
   readonly store: Backend;
-  /** The replicas of a key under a ring: the first replication-factor distinct nodes clockwise. */
-  readonly replicasFor: (ring: Ring, key: string) => readonly string[];
+  /** A ring's arcs with their replicas (the first replication-factor distinct nodes clockwise). */
+  readonly arcs: (ring: Ring) => readonly Arc[];
   /** Sends records to a replica and resolves once it stored them; throws when it cannot. */
   readonly push: (target: string, records: readonly StoredRecord[]) => Promise<void>;
   readonly onPass?: (report: PassReport) => void;
@@ -124,46 +126,77 @@ export class Rebalancer {
       });
   }
 
+  /**
+   * What this node has to send for a change of ring. A range it gives up goes to all its new
+   * replicas and is dropped here once they hold it. A range it keeps goes to its new replicas only
+   * from one sender, so each moved range crosses the wire once: a replica that gives it up and is
+   * still a member sends it; when none is (it died or left), the first remaining old replica does.
+   * From a ring to itself (the sweep): strays, records in ranges this node does not replicate.
+   */
+  private jobs(from: Ring, to: Ring): Job[] {
+    const { self, arcs } = this.deps;
+    if (from === to) {
+      return arcs(to)
+        .filter((arc) => !arc.replicas.includes(self))
+        .map((arc) => ({ range: arc.range, targets: arc.replicas, leaving: true }));
+    }
+    return movesBetween(arcs(from), arcs(to)).flatMap((move): Job[] => {
+      if (!move.before.includes(self)) return [];
+      const gaining = move.after.filter((node) => !move.before.includes(node));
+      // Given up: to every new replica, not only those gaining it, since this copy may be the only one of a write.
+      if (!move.after.includes(self)) return [{ range: move.range, targets: move.after, leaving: true }];
+      return gaining.length > 0 && senderOf(move, to) === self ? [{ range: move.range, targets: gaining, leaving: false }] : [];
+    });
+  }
+
   private async pass(from: Ring, to: Ring): Promise<PassReport> {
     const started = performance.now();
-    const { self, store, replicasFor, push } = this.deps;
+    const { store, push } = this.deps;
     const failed = new Set<string>();
     let scanned = 0;
     let streamed = 0;
     let dropped = 0;
-    let after: string | undefined;
-    for (;;) {
-      if (this.stopped) break;
-      const batch = await store.scan(after, SCAN_BATCH_RECORDS);
-      if (batch.length === 0) break;
-      after = batch.at(-1)!.key;
-      scanned += batch.length;
-      const byTarget = new Map<string, StoredRecord[]>();
-      const leaving: { record: StoredRecord; targets: readonly string[] }[] = [];
-      for (const record of batch) {
-        const next = replicasFor(to, record.key);
-        // A record this node keeps goes only to replicas that are new; one it gives up goes to all, to be sure.
-        const targets = next.includes(self) ? next.filter((node) => node !== self && !replicasFor(from, record.key).includes(node)) : next;
-        if (!next.includes(self)) leaving.push({ record, targets });
-        for (const node of targets) byTarget.set(node, [...(byTarget.get(node) ?? []), record]);
-      }
-      const delivered = new Set<string>();
-      await Promise.all(
-        [...byTarget].map(async ([node, records]) => {
-          try {
-            await push(node, records);
-            delivered.add(node);
-            streamed += records.length;
-          } catch {
-            failed.add(node);
-          }
-        }),
-      );
-      for (const { record, targets } of leaving) {
-        if (targets.length === 0 || !targets.every((node) => delivered.has(node))) continue;
-        if (await store.discard(record.key, record.version)) dropped++;
+    for (const job of this.jobs(from, to)) {
+      for (let after: string | undefined; !this.stopped; ) {
+        const batch = await store.scanRing(job.range, after, SCAN_BATCH_RECORDS);
+        if (batch.length === 0) break;
+        after = batch.at(-1)!.key;
+        scanned += batch.length;
+        // A target that failed once in this pass is not waited on again; the retry pass tries it.
+        const delivered = await Promise.all(
+          job.targets.map(async (node) => {
+            if (failed.has(node)) return false;
+            try {
+              await push(node, batch);
+              streamed += batch.length;
+              return true;
+            } catch {
+              failed.add(node);
+              return false;
+            }
+          }),
+        );
+        if (job.leaving && job.targets.length > 0 && delivered.every(Boolean)) {
+          // Discards go through the store's group commit together.
+          const outcomes = await Promise.all(batch.map((record) => store.discard(record.key, record.version)));
+          dropped += outcomes.filter(Boolean).length;
+        }
+        if (batch.length < SCAN_BATCH_RECORDS) break;
       }
     }
     return { scanned, streamed, dropped, failedTargets: [...failed].sort(), durationMs: Math.round(performance.now() - started) };
   }
+}
+
+interface Job {
+  readonly range: RingRange;
+  readonly targets: readonly string[];
+  /** This node gives the range up: it drops each record once every target holds it. */
+  readonly leaving: boolean;
+}
+
+/** The one replica that sends a moved range to the nodes gaining it. */
+function senderOf(move: Move, to: Ring): string | undefined {
+  const leaver = move.before.find((node) => !move.after.includes(node) && to.nodes.includes(node));
+  return leaver ?? move.before.find((node) => move.after.includes(node));
 }

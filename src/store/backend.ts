@@ -34,6 +34,12 @@ export interface Backend {
    */
   segmentDigests(): Promise<Uint32Array>;
   /**
+   * Recounts the digests and live counts of `count` segments from `first` out of the records
+   * themselves and corrects those that disagree: the slow guard against records lost or changed
+   * behind the store's back (a damaged or hand-edited file). Returns how many segments were wrong.
+   */
+  verifySegments(first: number, count: number): Promise<number>;
+  /**
    * Removes the record only if it still holds exactly this version: a node drops a key it no longer
    * replicates without losing a newer write that arrived meanwhile. True when removed.
    */

@@ -5,7 +5,7 @@ import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
 import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
-import { SegmentDigests, segmentOf } from "./segments.ts";
+import { recount, SEGMENT_COUNT, SegmentDigests, segmentOf } from "./segments.ts";
 import { segmentsOf } from "./segment-ranges.ts";
 import type { RingRange } from "../ring/range.ts";
 
@@ -111,6 +111,21 @@ export class MemoryBackend implements Backend {
   async segmentDigests(): Promise<Uint32Array> {
     this.assertOpen();
     return this.digests.sums;
+  }
+
+  async verifySegments(first: number, count: number): Promise<number> {
+    this.assertOpen();
+    const last = Math.min(SEGMENT_COUNT, first + count);
+    const records: StoredRecord[] = [];
+    for (let segment = first; segment < last; segment++) for (const key of this.bySegment[segment] ?? []) records.push(this.records.get(key)!);
+    const counted = recount(records, first, last - first);
+    let wrong = 0;
+    for (let i = 0; i < last - first; i++) {
+      if (this.digests.sums[first + i] === counted.sums[i]) continue;
+      this.digests.sums[first + i] = counted.sums[i]!;
+      wrong++;
+    }
+    return wrong;
   }
 
   async discard(key: string, version: Version): Promise<boolean> {

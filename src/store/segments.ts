@@ -69,3 +69,16 @@ export class SegmentDigests {
     return digests;
   }
 }
+
+/** The digests and live counts of segments `first`..`first + sums.length - 1`, counted from their records. */
+export function recount(records: Iterable<StoredRecord>, first: number, count: number): { sums: Uint32Array; live: Int32Array } {
+  const sums = new Uint32Array(count);
+  const live = new Int32Array(count);
+  for (const record of records) {
+    const i = segmentOf(record.key) - first;
+    if (i < 0 || i >= count) continue;
+    sums[i] = (sums[i]! + recordFingerprint(record)) >>> 0;
+    if (!record.tombstone) live[i]!++;
+  }
+  return { sums, live };
+}

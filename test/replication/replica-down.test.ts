@@ -1,5 +1,6 @@
 // A replica down under RF=3, W=2, R=2 across real processes: the others keep serving, and hints, rebalancing or anti-entropy bring it back up to date.
 import { describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { mkdir, rm } from "node:fs/promises";
 import { storePath } from "../../src/store/open-backend.ts";
 import { SqliteBackend } from "../../src/store/sqlite.ts";
@@ -12,6 +13,8 @@ const STAYS_IN_RING: ClusterTiming = { ...REPLICATION_TIMING, deadAfterMs: 60_00
 /** The longest interval the setting allows: anti-entropy never runs within a test, so what repairs is something else. */
 const ANTI_ENTROPY_OFF_MS = 3_600_000;
 const ANTI_ENTROPY_MS = 500;
+/** The shortest interval the setting allows: a full recount of the digests takes 64 intervals. */
+const ANTI_ENTROPY_FAST_MS = 100;
 /** Keys written before the replica goes down, and the share of them overwritten and deleted while it is down. */
 const KEYS_BEFORE = 60;
 const OVERWRITTEN = 30;
@@ -188,6 +191,30 @@ describe("a replica down in a three-node cluster with RF=3, W=2, R=2", () => {
     );
     await expectReference(live[0]!, expected);
     await expectReads([victim.url], expected);
+  }, CLUSTER_TEST_TIMEOUT_MS * 2);
+
+  test("rows deleted from a running replica's SQLite file are found by the digest recount and repaired by anti-entropy", async () => {
+    await using setup = await threeWithData(STAYS_IN_RING, ANTI_ENTROPY_FAST_MS);
+    const { cluster, victim, live } = setup;
+    const keys = Array.from({ length: KEYS_BEFORE }, (_, i) => keyOf(i));
+    const hintsFor = async () => (await Promise.all(cluster.urls.map(readReplication))).map((r) => r.hintsByTarget[victim.url] ?? 0);
+    await waitUntil(`no hint waits for ${victim.url}`, hintsFor, (hints) => hints.every((n) => n === 0), REPAIR_WAIT_MS);
+    await waitForSameRecords(victim.url, live[0]!, keys);
+    // Behind the node's back, as a damaged or hand-edited file would: its digests still count these rows.
+    const lost = keys.filter((_, i) => i % 3 === 0);
+    const file = new Database(storePath({ kind: "sqlite", dataDir: victim.dataDir, nodeUrl: victim.url })!);
+    try {
+      file.exec("PRAGMA busy_timeout = 5000");
+      const removed = file.query(`DELETE FROM records WHERE key IN (${lost.map(() => "?").join(", ")})`).run(...lost).changes;
+      expect(removed).toBe(lost.length);
+    } finally {
+      file.close();
+    }
+    expect((await differingRecords(victim.url, live[0]!, keys)).length).toBe(lost.length);
+    const { elapsedMs } = await waitForSameRecords(victim.url, live[0]!, keys);
+    console.log(`the recount and anti-entropy restored ${lost.length} rows deleted from a replica's file in ${Math.round(elapsedMs)} ms`);
+    expect(await hintsFor()).toEqual([0, 0, 0]);
+    await waitUntil("the victim logs the correction", async () => victim.stdout, (out) => out.includes("store digests disagreed with the records"), REPAIR_WAIT_MS);
   }, CLUSTER_TEST_TIMEOUT_MS * 2);
 
   test("a replica that lost its whole store but never left the ring is refilled by anti-entropy alone", async () => {

@@ -9,7 +9,7 @@ import { SqliteBackend } from "../../src/store/sqlite.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { Database } from "bun:sqlite";
 import { WHOLE_RING } from "../../src/ring/range.ts";
-import { ringPosition, SegmentDigests } from "../../src/store/segments.ts";
+import { ringPosition, SEGMENT_COUNT, SegmentDigests, segmentOf } from "../../src/store/segments.ts";
 import { CONTRACT_VALUE_BYTES_MAX, ManualClock, backendContract, durabilityContract, inTempDir, live, version } from "./conformance.ts";
 
 const FILE_NAME = "store.sqlite";
@@ -116,6 +116,30 @@ describe("sqlite ring positions and segment figures", () => {
     } finally {
       await second.close();
       await first.close().catch(() => undefined);
+    }
+  });
+
+  test("rows deleted behind a running store's back are found by verifySegments, which corrects digests and count", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, FILE_NAME);
+    const store = openAt(path, options());
+    try {
+      for (const record of records) await store.put(record);
+      expect(await store.verifySegments(0, SEGMENT_COUNT)).toBe(0);
+      const direct = new Database(path);
+      direct.exec("PRAGMA busy_timeout = 5000");
+      direct.run("DELETE FROM records WHERE key IN ('key-1', 'key-2', 'key-3')");
+      direct.close();
+      // Until verified, the store's figures still count the lost rows.
+      expect(await store.count()).toBe(200);
+      const lost = new Set(["key-1", "key-2", "key-3"].map(segmentOf));
+      expect(await store.verifySegments(0, SEGMENT_COUNT / 2)).toBe([...lost].filter((s) => s < SEGMENT_COUNT / 2).length);
+      expect(await store.verifySegments(SEGMENT_COUNT / 2, SEGMENT_COUNT / 2)).toBe([...lost].filter((s) => s >= SEGMENT_COUNT / 2).length);
+      expect(await store.count()).toBe(197);
+      expect(Uint32Array.from(await store.segmentDigests())).toEqual(SegmentDigests.of(records.filter((r) => !["key-1", "key-2", "key-3"].includes(r.key))).sums);
+      expect(await store.verifySegments(0, SEGMENT_COUNT)).toBe(0);
+    } finally {
+      await store.close();
     }
   });
 
