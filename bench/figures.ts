@@ -1,14 +1,16 @@
 // The shape every benchmark part returns: figures with their baselines, notes, and the commands it ran.
 
-export type Part = "ring" | "store" | "http" | "cluster" | "replication";
+export type Part = "ring" | "store" | "http" | "cluster" | "replication" | "scale";
 
-export const PARTS: readonly Part[] = ["ring", "store", "http", "cluster", "replication"];
+export const PARTS: readonly Part[] = ["ring", "store", "http", "cluster", "replication", "scale"];
 
 /**
  * "ms" is a duration (time until every member knows, or until every key has its copies); smaller is better, like the /op units.
- * "%" is a share (of the hash space or of the keys a node owns), closest to its baseline's even share is best.
+ * "%" is a share (of the hash space or of the keys a node owns), closest to its baseline's even share is best,
+ * or of a CPU core (the scale part). "B" and "MB" are sizes (bytes sent, resident memory) and "writes" a count:
+ * smaller is better.
  */
-export type Unit = "ns/op" | "µs/op" | "ops/s" | "req/s" | "ms" | "%";
+export type Unit = "ns/op" | "µs/op" | "ops/s" | "req/s" | "ms" | "%" | "B" | "MB" | "writes";
 
 export interface Figure {
   readonly part: Part;

@@ -105,18 +105,39 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   scaled to 10k keys, against loading the same keys through the API. One run; the detail gives each survivor's
   pass time, the records it streamed (and its pass count when its ring changed more than once), the time from
   its own detection to its pass's end, and the time from the first detection, when streaming can begin.
+- **Scale.** Three sqlite nodes at RF=3 (W=2, R=2), default settings (gossip 1 s, anti-entropy every 10 s,
+  256 vnodes), holding N = 100k and then 1M keys each with 100-byte values. The keys are loaded **through the
+  store**, not the API: one SQL transaction writes them into one file (ring positions included), which is then
+  opened once through \`SqliteBackend\` (it finds no saved segment digests and rebuilds them from the records:
+  the "digest rebuild after a crash" row) and copied to the three nodes' data folders before they start; at RF=3
+  on three nodes every node holds every key. Then, in order: **idle CPU** of each node over 60 s from
+  /proc/PID/stat (utime + stime) after a 5 s settle; **health** latency, 200 sequential
+  \`GET /api/v1/health\` on node A; **anti-entropy** as node B runs it against node A, played by the bench from a
+  copy of B's file through the real \`AntiEntropy\` and \`PeerClient\` code over HTTP, bytes counted both ways:
+  10 rounds between identical replicas (bytes per round, and node A's CPU per round), then after 1 % of the keys
+  were made newer on B's side only, rounds until no segment differs (total bytes, rounds, records pushed);
+  **writes**, \`wrk -t2 -c16\` SETs of 100-byte values for 10 s on node A, against the same three-node cluster
+  started empty in the same run (the baseline); a **4th node joins** seeded with A: the time from its spawn until
+  every node lists all four and each old node finished a rebalancing pass that reached every target, and the keys
+  it then holds; **kill -9** of the third node: the time until both other old nodes and the new one hold it dead
+  and finished a pass; **peak RSS** is each node's VmHWM before its end. Last, **loading through the API**:
+  200,000 distinct keys SET through the three nodes of a fresh cluster by 64 concurrent clients in the bench
+  process, counting every answer that was not 200. Targets in the details are those of the scale issue. One run
+  per size; wrk and the bench share the 2 cores with the nodes.
 - **Chart** (chart.svg, drawn by bench/chart.ts from the same figures): the HTTP part's GET and SET requests/s per
   server, and the replication part's reads and writes per second at node A at one copy and at three, per backend.
   Bars share a linear scale within a panel; the tables hold the ratios and the latencies.
 - A figure shown as — was not measured; its detail says why (skipped, past its bound, or news LOST).`;
 
 const RUNNING = `\`\`\`sh
-bun run bench              # everything (ring, store, http, cluster, replication; about 5 minutes), prints the tables, rewrites this README and chart.svg
+bun run bench              # everything (ring, store, http, cluster, replication, scale; about 20 minutes), prints the tables, rewrites this README and chart.svg
 bun run bench ring         # one part (or several: bun run bench ring store); prints only, README and chart untouched
 bun run bench store        # memory, fs and sqlite at 1k, 10k and 100k keys, and SQLite durability (about 50 s)
 bun run bench http         # one node against raw Bun.serve, with redis as a reference (about 55 s)
 bun run bench cluster      # forwarded vs direct requests on 2 nodes, join and death times of gossip on 4 (about 90 s)
 bun run bench replication  # three copies vs one on 3 nodes, re-replication of 10k keys after a kill -9 on 4 (about 65 s when idle)
+bun run bench scale        # 3 sqlite nodes at RF=3 with 100k and 1M keys each (about 12 minutes)
+BENCH_SCALE_KEYS=20000 BENCH_SCALE_IDLE_MS=10000 BENCH_SCALE_LOAD_KEYS=5000 bun run bench scale   # a quick trial of the scale part
 BENCH_HTTP_S=1 bun run bench http   # shorter wrk runs (seconds per run, default 2) for a quick look
 BENCH_CLUSTER_S=1 bun run bench cluster   # the same for the cluster part's wrk runs
 BENCH_REPLICATION_S=3 bun run bench replication   # longer wrk runs for the replication part (default 2)

@@ -7,6 +7,7 @@ export const PART_TITLES: Record<Part, string> = {
   http: "HTTP on one node (wrk, separate processes)",
   cluster: "Cluster: forwarding and gossip (wrk and polling, separate processes)",
   replication: "Replication: three copies against one, and re-replication after a kill -9 (wrk and polling, separate processes)",
+  scale: "Scale: 3 sqlite nodes at RF=3 holding 100k and 1M keys each (separate processes)",
 };
 
 /** What a figure that was not measured (NaN: skipped, LOST, past its bound) shows; its detail says why. */
@@ -16,8 +17,10 @@ export function formatValue(value: number, unit: Figure["unit"]): string {
   if (Number.isNaN(value)) return NOT_MEASURED;
   if (isThroughput(unit)) return Math.round(value).toLocaleString("en-US");
   // Durations come from polling every 20 ms: fractions of a millisecond would be noise.
-  if (unit === "ms") return Math.round(value).toLocaleString("en-US");
-  if (unit === "%") return value.toFixed(1);
+  if (unit === "ms") return value < 10 ? value.toFixed(2) : Math.round(value).toLocaleString("en-US");
+  if (unit === "%") return value < 10 ? value.toFixed(2) : value.toFixed(1);
+  if (unit === "B" || unit === "writes") return Math.round(value).toLocaleString("en-US");
+  if (unit === "MB") return Math.round(value).toLocaleString("en-US");
   return value < 10 ? value.toFixed(2) : value.toFixed(1);
 }
 

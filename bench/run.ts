@@ -1,4 +1,4 @@
-// The orchestrator behind `bun run bench [ring] [store] [http] [cluster] [replication]`: runs the parts, prints the table, writes README.md.
+// The orchestrator behind `bun run bench [ring] [store] [http] [cluster] [replication] [scale]`: runs the parts, prints the table, writes README.md.
 import { undoOnInterrupt } from "./cleanup.ts";
 import { benchCluster } from "./cluster.ts";
 import { PARTS, type Part, type PartResult } from "./figures.ts";
@@ -8,9 +8,10 @@ import { CHART_PATH, README_PATH, writeReadme } from "./readme.ts";
 import { consoleReport } from "./report.ts";
 import { benchReplication } from "./replication.ts";
 import { benchRing } from "./ring.ts";
+import { benchScale } from "./scale.ts";
 import { benchStore } from "./store.ts";
 
-const RUNNERS: Record<Part, () => Promise<PartResult>> = { ring: benchRing, store: benchStore, http: benchHttp, cluster: benchCluster, replication: benchReplication };
+const RUNNERS: Record<Part, () => Promise<PartResult>> = { ring: benchRing, store: benchStore, http: benchHttp, cluster: benchCluster, replication: benchReplication, scale: benchScale };
 const EXIT_USAGE = 2;
 
 function isPart(word: string): word is Part {

@@ -50,6 +50,8 @@ export interface NodeClient {
   /** Whether the key existed. */
   del(key: string): Promise<boolean>;
   keys(page: number, pageSize: number): Promise<KeysBody>;
+  /** The cursor form: the keys after `after`, one page; `next` continues it. */
+  keysAfter(after: string, pageSize: number): Promise<KeysBody>;
   state(): Promise<StateBody>;
   /** The ring parsed, and its text as sent: hashes are exact 64-bit integers that only the text keeps. */
   ring(): Promise<{ body: RingBody; text: string }>;
@@ -95,6 +97,10 @@ export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_
     async keys(page, pageSize) {
       const answer = await call("GET", `/api/v1/keys?page=${page}&pageSize=${pageSize}`);
       return expectJson(answer, ["keys", "array"], ["page", "number"], ["pageSize", "number"], ["total", "number"], ["totalPages", "number"]);
+    },
+    async keysAfter(after, pageSize) {
+      const answer = await call("GET", `/api/v1/keys?after=${encodeURIComponent(after)}&pageSize=${pageSize}`);
+      return expectJson(answer, ["keys", "array"], ["pageSize", "number"], ["total", "number"]);
     },
     async state() {
       return expectJson(await call("GET", "/api/v1/cluster/state"), ["nodeUrl", "string"], ["peers", "array"], ["members", "array"], ["totalNodes", "number"]);

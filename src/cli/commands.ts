@@ -1,7 +1,6 @@
 // What each `limedb` command does once its arguments are parsed: one call or a few to a node, then JSON or a report.
 import { ClientError, KEYS_PAGE_SIZE_MAX, type KeysBody, type NodeClient } from "./client.ts";
 import { gossipReport, keysReport, ringReport, statusReport } from "./reports.ts";
-import { pageStartingAt } from "../http/kv/paging.ts";
 
 /** Exit codes of the command (SPEC §11 and the issue): the contract scripts rely on. */
 export const EXIT = { ok: 0, notFound: 1, usage: 2, unreachable: 3 } as const;
@@ -100,7 +99,7 @@ export async function keysCommand(client: NodeClient, options: KeysOptions, outp
   if (!options.all) {
     const page = await client.keys(options.page ?? 1, options.pageSize ?? 20);
     if (output.json) return printJson(output, page);
-    return printLines(output, keysReport(client.nodeUrl, page.keys, page.total, { page: page.page, totalPages: page.totalPages }));
+    return printLines(output, keysReport(client.nodeUrl, page.keys, page.total, { page: page.page ?? 1, totalPages: page.totalPages ?? 0 }));
   }
   const keys = await allKeys(client);
   if (output.json) return printJson(output, { keys, total: keys.length });
@@ -108,19 +107,19 @@ export async function keysCommand(client: NodeClient, options: KeysOptions, outp
 }
 
 /**
- * Every key of the node, page after page. The listing is live: a key written or deleted meanwhile can
- * shift the pages, so a busy store may show a key twice or miss one; the pages say so by their total.
- * A page may hold fewer entries than asked (large values), so each request starts where the last ended.
+ * Every key of the node, page after page by cursor (each request costs one page, at any depth). The
+ * listing is live: a key written meanwhile after the cursor shows, one before it does not.
  */
 async function allKeys(client: NodeClient): Promise<KeysBody["keys"]> {
-  const keys: KeysBody["keys"] = [];
-  for (;;) {
-    const { page, pageSize } = pageStartingAt(keys.length, KEYS_PAGE_SIZE_MAX);
-    const answer = await client.keys(page, pageSize);
-    if (answer.total > KEYS_ALL_MAX) throw new UsageError(`${client.nodeUrl} holds ${answer.total} keys, more than --all lists (${KEYS_ALL_MAX}); use --page and --page-size`);
+  const first = await client.keys(1, KEYS_PAGE_SIZE_MAX);
+  if (first.total > KEYS_ALL_MAX) throw new UsageError(`${client.nodeUrl} holds ${first.total} keys, more than --all lists (${KEYS_ALL_MAX}); use --page and --page-size`);
+  const keys: KeysBody["keys"] = [...first.keys];
+  for (let next = first.next; next !== null && keys.length < KEYS_ALL_MAX; ) {
+    const answer = await client.keysAfter(next, KEYS_PAGE_SIZE_MAX);
     keys.push(...answer.keys);
-    if (answer.keys.length === 0 || keys.length >= answer.total || keys.length >= KEYS_ALL_MAX) return keys;
+    next = answer.next;
   }
+  return keys.slice(0, KEYS_ALL_MAX);
 }
 
 export async function statusCommand(client: NodeClient, output: Output): Promise<void> {

@@ -118,6 +118,7 @@ export function clientFor(node: NodeRef) {
       }
     },
     keys: (page: number, pageSize: number) => json<KeysPage>(node, "GET", `/api/v1/keys?page=${page}&pageSize=${pageSize}`),
+    keysAfter: (after: string, pageSize: number) => json<KeysPage>(node, "GET", `/api/v1/keys?after=${encodeURIComponent(after)}&pageSize=${pageSize}`),
     get: (key: string) => json<GetAnswer>(node, "GET", `/api/v1/get/${keyPath(key)}`),
     set: (key: string, value: string) => text(node, "POST", "/api/v1/set", { body: { key, value } }),
     del: (key: string) => text(node, "DELETE", `/api/v1/del/${keyPath(key)}`),

@@ -1,7 +1,6 @@
 // The explorer's data: every key of one node or of all members (read page by page), merged, filtered, paged.
 import { ApiError, type Client, KEYS_PAGE_SIZE_MAX } from "./api-client.ts";
 import type { KeyEntry } from "./api-types.ts";
-import { pageStartingAt } from "../http/kv/paging.ts";
 
 /** Keys read from one node at most; beyond it the explorer says the listing is cut short. */
 export const SCAN_KEYS_MAX = 10_000;
@@ -31,14 +30,11 @@ export interface KeyRow {
 export async function scanNode(client: Client, keysMax = SCAN_KEYS_MAX): Promise<Listing> {
   const entries: KeyEntry[] = [];
   let total = 0;
-  // A page may hold fewer entries than asked (it is capped in bytes), so each request starts where the last
-  // ended; every request brings at least one entry or ends the scan, so at most keysMax requests are made.
-  while (entries.length < keysMax) {
-    const { page, pageSize } = pageStartingAt(entries.length, KEYS_PAGE_SIZE_MAX);
-    const answer = await client.keys(page, pageSize);
+  // Page after page by cursor: each request costs one page on the node, however deep it reads.
+  for (let answer = await client.keys(1, KEYS_PAGE_SIZE_MAX); ; answer = await client.keysAfter(answer.next!, KEYS_PAGE_SIZE_MAX)) {
     entries.push(...answer.keys);
     total = answer.total;
-    if (answer.keys.length === 0 || entries.length >= answer.total) break;
+    if (answer.next === null || entries.length >= keysMax) break;
   }
   return { nodeUrl: client.node.url, entries: entries.slice(0, keysMax), total };
 }

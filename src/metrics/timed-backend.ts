@@ -1,7 +1,7 @@
 // A Backend decorator that times every operation of the backend it wraps into NodeMetrics.
 import type { RingRange } from "../ring/range.ts";
 import type { Backend } from "../store/backend.ts";
-import type { KeyPage, PutOutcome, StoredRecord, Version } from "../store/record.ts";
+import type { KeyEntry, KeyPage, PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import type { NodeMetrics } from "./node-metrics.ts";
 
 export class TimedBackend implements Backend {
@@ -36,6 +36,9 @@ export class TimedBackend implements Backend {
   }
   page(offset: number, limit: number, bytesMax: number): Promise<KeyPage> {
     return this.timed("page", () => this.inner.page(offset, limit, bytesMax));
+  }
+  keysAfter(afterKey: string, limit: number, bytesMax: number): Promise<KeyEntry[]> {
+    return this.timed("keys_after", () => this.inner.keysAfter(afterKey, limit, bytesMax));
   }
   count(): Promise<number> {
     return this.timed("count", () => this.inner.count());

@@ -79,6 +79,7 @@ export class Background {
         self: node.nodeUrl,
         store,
         arcs: (ring) => node.arcsFor(ring),
+        joined: () => node.isJoined(),
         push,
         onPass: deps.onPass,
         onError: (error) => deps.onError?.("rebalance", error),

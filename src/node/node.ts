@@ -3,7 +3,7 @@ import type { MemberTable } from "../membership/member-table.ts";
 import { buildRing, replicasOf, type Ring } from "../ring/ring.ts";
 import { arcsOf, type Arc } from "../ring/arcs.ts";
 import type { Backend } from "../store/backend.ts";
-import { utf8Bytes } from "../store/limits.ts";
+import { KEY_BYTES_MAX, utf8Bytes } from "../store/limits.ts";
 import { compareVersions, isLive, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
 import { checkKey, checkPage, checkTtl, checkValue } from "./checks.ts";
 import { NodeError, fromStoreError } from "./errors.ts";
@@ -43,7 +43,12 @@ export interface KeysPage {
   readonly totalPages: number;
   /** True when KEYS_PAGE_BYTES_MAX cut the page short of pageSize entries; the rest starts at the next offset (see http/kv/paging.ts). */
   readonly truncated: boolean;
+  /** The cursor for the next page (`?after=`): the page's last key while keys follow it, else null. */
+  readonly next: string | null;
 }
+
+/** A page of the cursor form (`?after=KEY`): no page numbers, which would cost a count of what lies before. */
+export type KeysAfterPage = Omit<KeysPage, "page" | "totalPages">;
 
 /**
  * A /keys page carries at most this many bytes of keys and values (always at least one entry): 100
@@ -178,6 +183,7 @@ export class LimeNode {
     checkPage(page, pageSize);
     const offset = (page - 1) * pageSize;
     const { entries, total } = await this.store.page(offset, pageSize, KEYS_PAGE_BYTES_MAX).catch(rethrowStoreError);
+    const more = offset + entries.length < total;
     return {
       keys: entries.map(({ key, value }) => ({ key, value, size: utf8Bytes(value) })),
       page,
@@ -185,7 +191,27 @@ export class LimeNode {
       total,
       totalPages: Math.ceil(total / pageSize),
       // Short of pageSize with keys left after it: the byte budget, not the end of the store, stopped it.
-      truncated: entries.length < pageSize && offset + entries.length < total,
+      truncated: entries.length < pageSize && more,
+      next: more && entries.length > 0 ? entries.at(-1)!.key : null,
+    };
+  }
+
+  /** The live keys after `after`, a page at a time: O(page) at any depth. */
+  async keysAfter(after: string, pageSize: number): Promise<KeysAfterPage> {
+    // A cursor is a key, but one too long is a bad query, not a value too large to store.
+    if (utf8Bytes(after) > KEY_BYTES_MAX) throw new NodeError("bad_request", `after must be a key of at most ${KEY_BYTES_MAX} UTF-8 bytes`);
+    checkKey(after);
+    checkPage(1, pageSize);
+    const entries = await this.store.keysAfter(after, pageSize, KEYS_PAGE_BYTES_MAX).catch(rethrowStoreError);
+    const last = entries.at(-1)?.key;
+    // One more key looked up past the page says whether any follow.
+    const more = last !== undefined && (await this.store.keysAfter(last, 1, KEYS_PAGE_BYTES_MAX).catch(rethrowStoreError)).length > 0;
+    return {
+      keys: entries.map(({ key, value }) => ({ key, value, size: utf8Bytes(value) })),
+      pageSize,
+      total: await this.store.count().catch(rethrowStoreError),
+      truncated: entries.length < pageSize && more,
+      next: more ? last! : null,
     };
   }
 
@@ -213,8 +239,14 @@ export class LimeNode {
     }
   }
 
-  private liveReplicas(key: string): string[] {
+  /** Whether this node has joined its cluster (latched). */
+  isJoined(): boolean {
     this.hasJoined ||= this.joined();
+    return this.hasJoined;
+  }
+
+  private liveReplicas(key: string): string[] {
+    this.isJoined();
     // A node that has not joined yet knows only itself: its ring of one would take every write alone
     // and answer reads from its own store, which after a restart holds whatever it had before.
     if (!this.hasJoined) throw new NodeError("unavailable", "this node is still joining its cluster; retry shortly or ask another node");

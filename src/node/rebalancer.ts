@@ -26,6 +26,13 @@ export interface RebalanceDeps {
    * tracer's; without telemetry it is a plain call.
    */
   readonly detach?: <T>(run: () => T) => T;
+  /**
+   * Whether the node has joined its cluster. Until it has, every ring it learns is its own partial
+   * view of a cluster whose data is already placed, so it is taken as placed, not streamed to: a node
+   * restarting with a million keys would otherwise send them all to the peers it learns of one by one.
+   * Left out, the node counts as joined from the start.
+   */
+  readonly joined?: () => boolean;
 }
 
 export interface PassReport {
@@ -55,10 +62,12 @@ export class Rebalancer {
   private stopped = false;
   private totals = { passes: 0, streamed: 0, dropped: 0 };
   private last: PassReport | undefined;
+  private joinedOnce = false;
 
   constructor(private readonly deps: RebalanceDeps, initial: Ring) {
     this.placed = initial;
     this.target = initial;
+    this.joinedOnce = deps.joined?.() ?? true;
   }
 
   get progress(): RebalanceProgress {
@@ -68,8 +77,15 @@ export class Rebalancer {
   /** Called on every ring change; passes never overlap, and the latest ring always wins. */
   ringChanged(ring: Ring): void {
     this.target = ring;
+    // The change that completes the join is adopted too: what it adds, others had all along.
+    if (!this.joinedOnce) {
+      this.placed = ring;
+      this.joinedOnce = this.deps.joined?.() ?? true;
+      return;
+    }
     this.kick();
   }
+
 
   /** Resolves once the data is placed for the current ring (or the rebalancer stopped). */
   async settle(): Promise<void> {
@@ -88,6 +104,8 @@ export class Rebalancer {
    * A pass from the ring to itself streams exactly those to their replicas and drops them once all confirmed.
    */
   sweep(): void {
+    // A join that completed without a ring change is noticed here, so the next change is streamed.
+    if (!this.joinedOnce) this.joinedOnce = this.deps.joined?.() ?? true;
     if (this.running !== undefined || this.stopped || this.placed !== this.target) return;
     this.start(this.placed, this.placed);
   }

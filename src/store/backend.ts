@@ -1,7 +1,7 @@
 // The one interface every store implements; the conformance suite in test/store holds them all to it.
 import type { StoreBackendName } from "../config/settings.ts";
 import type { RingRange } from "../ring/range.ts";
-import type { KeyPage, PutOutcome, StoredRecord, Version } from "./record.ts";
+import type { KeyEntry, KeyPage, PutOutcome, StoredRecord, Version } from "./record.ts";
 
 export interface Backend {
   readonly kind: StoreBackendName;
@@ -14,6 +14,11 @@ export interface Backend {
    * would pass `bytesMax` UTF-8 bytes (always at least one). Entries past the budget are not even read.
    */
   page(offset: number, limit: number, bytesMax: number): Promise<KeyPage>;
+  /**
+   * Live keys after `afterKey` in code point order, up to `limit` within `bytesMax` (always at least
+   * one): the cursor form of page, which costs the page at any depth.
+   */
+  keysAfter(afterKey: string, limit: number, bytesMax: number): Promise<KeyEntry[]>;
   /** Live keys: kept up to date by sqlite and memory, not counted on each call. */
   count(): Promise<number>;
   /**

@@ -8,7 +8,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { SegmentDigests } from "./segments.ts";
 import { WriteBatcher } from "./write-batch.ts";
@@ -105,6 +105,11 @@ export class FsBackend implements Backend {
     const live = await this.liveRecords();
     const entries = takeWithinBytes(live.slice(offset, offset + limit), limit, bytesMax);
     return { entries: entries.map(({ key, value }) => ({ key, value })), total: live.length };
+  }
+
+  async keysAfter(afterKey: string, limit: number, bytesMax: number): Promise<KeyEntry[]> {
+    const after = (await this.liveRecords()).filter((r) => compareKeys(r.key, afterKey) > 0);
+    return takeWithinBytes(after.slice(0, limit), limit, bytesMax).map(({ key, value }) => ({ key, value }));
   }
 
   async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {

@@ -3,7 +3,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { recount, SEGMENT_COUNT, SegmentDigests, segmentOf } from "./segments.ts";
 import { segmentsOf } from "./segment-ranges.ts";
@@ -59,19 +59,20 @@ export class MemoryBackend implements Backend {
     return { entries: takeWithinBytes(entries, limit, bytesMax), total: live.length };
   }
 
+  async keysAfter(afterKey: string, limit: number, bytesMax: number): Promise<KeyEntry[]> {
+    this.assertOpen();
+    const live = this.liveKeys(this.options.clock());
+    const start = firstAfter(live, afterKey);
+    const entries = live.slice(start, start + limit).map((key) => ({ key, value: this.records.get(key)!.value }));
+    return takeWithinBytes(entries, limit, bytesMax);
+  }
+
   async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
     this.assertOpen();
     const now = this.options.clock();
     this.allKeys ??= [...this.records.keys()].sort(compareKeys);
     const keys = this.allKeys;
-    // Binary search for the first key after `afterKey`.
-    let lo = 0;
-    let hi = afterKey === undefined ? 0 : keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareKeys(keys[mid]!, afterKey!) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = afterKey === undefined ? 0 : firstAfter(keys, afterKey);
     const out: StoredRecord[] = [];
     for (let i = lo; i < keys.length && out.length < limit; i++) {
       const record = this.records.get(keys[i]!);
@@ -194,4 +195,16 @@ export class MemoryBackend implements Backend {
   private assertOpen(): void {
     if (this.closed) throw new StoreError("closed", "the memory store is closed");
   }
+}
+
+/** Binary search: the index of the first key after `afterKey` in a list sorted by compareKeys. */
+function firstAfter(keys: readonly string[], afterKey: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keys[mid]!, afterKey) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -8,7 +8,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { decidePut, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { decidePut, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { recount, ringPosition, SEGMENT_COUNT, SegmentDigests, segmentEnd, segmentOf, segmentStart } from "./segments.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
@@ -103,6 +103,7 @@ export class SqliteBackend implements Backend {
   private readonly selectOne: Statement<Row, [{ $key: string }]>;
   private readonly upsert: Statement<unknown, [Params]>;
   private readonly selectPage: Statement<{ key: string; value: string }, [{ $now: number; $limit: number; $offset: number }]>;
+  private readonly selectAfter: Statement<{ key: string; value: string }, [{ $after: string; $now: number; $limit: number }]>;
   private readonly selectScan: Statement<Row, [{ $after: string; $now: number; $limit: number }]>;
   private readonly selectRing: Statement<Row, [Params]>;
   private readonly countExpired: Statement<{ n: number }, [{ $now: number }]>;
@@ -149,6 +150,7 @@ export class SqliteBackend implements Backend {
          tombstone = excluded.tombstone, expires_at_ms = excluded.expires_at_ms`,
     );
     this.selectPage = this.db.query(`SELECT key, value FROM records WHERE ${LIVE} ORDER BY key LIMIT $limit OFFSET $offset`);
+    this.selectAfter = this.db.query(`SELECT key, value FROM records WHERE key > $after AND ${LIVE} ORDER BY key LIMIT $limit`);
     this.selectScan = this.db.query(
       `SELECT ${COLUMNS} FROM records WHERE key > $after AND (expires_at_ms IS NULL OR expires_at_ms > $now) ORDER BY key LIMIT $limit`,
     );
@@ -194,6 +196,10 @@ export class SqliteBackend implements Backend {
       const entries = takeWithinBytes(this.selectPage.iterate({ $now, $limit: limit, $offset: offset }), limit, bytesMax);
       return { entries, total: this.liveCount($now) };
     });
+  }
+
+  async keysAfter(afterKey: string, limit: number, bytesMax: number): Promise<KeyEntry[]> {
+    return this.guard(() => takeWithinBytes(this.selectAfter.iterate({ $after: afterKey, $now: this.options.clock(), $limit: limit }), limit, bytesMax));
   }
 
   async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {

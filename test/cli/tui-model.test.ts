@@ -161,6 +161,7 @@ function fakeClient(store: Map<string, string>, failure?: ClientError): NodeClie
     set: async (key, value) => void (await fail(), store.set(key, value)),
     del: async (key) => (await fail(), store.delete(key)),
     keys: () => Promise.reject(new Error("unused")),
+    keysAfter: () => Promise.reject(new Error("unused")),
     state: () => Promise.reject(new Error("unused")),
     ring: () => Promise.reject(new Error("unused")),
     gossip: () => Promise.reject(new Error("unused")),

@@ -10,13 +10,21 @@ const C = "http://127.0.0.1:7003";
 
 const entry = (key: string, value = `v-${key}`): KeyEntry => ({ key, value, size: value.length });
 
-/** A client whose only working call is `keys`, over a sorted list, as a node pages it. */
-function fakeClient(url: string, keys: readonly KeyEntry[], calls: number[] = []): Client {
+/** A client whose only working calls are `keys` and `keysAfter`, over a sorted list, as a node pages it; calls note the first key asked for. */
+function fakeClient(url: string, keys: readonly KeyEntry[], calls: (number | string)[] = []): Client {
+  const next = (end: number) => (end < keys.length ? keys[end - 1]!.key : null);
   return {
     node: { url, base: url },
     keys: async (page: number, pageSize: number) => {
       calls.push(page);
-      return { keys: keys.slice((page - 1) * pageSize, page * pageSize), page, pageSize, total: keys.length, totalPages: Math.max(1, Math.ceil(keys.length / pageSize)) };
+      const end = Math.min(keys.length, page * pageSize);
+      return { keys: keys.slice((page - 1) * pageSize, end), page, pageSize, total: keys.length, totalPages: Math.max(1, Math.ceil(keys.length / pageSize)), next: next(end) };
+    },
+    keysAfter: async (after: string, pageSize: number) => {
+      calls.push(after);
+      const start = keys.findIndex((e) => e.key > after);
+      const end = Math.min(keys.length, start + pageSize);
+      return { keys: keys.slice(start, end), pageSize, total: keys.length, next: next(end) };
     },
   } as unknown as Client;
 }
@@ -31,20 +39,20 @@ function failingClient(url: string): Client {
 }
 
 describe("scanning a node", () => {
-  test("reads every page until the last", async () => {
+  test("reads every page until the last, each after the last key of the one before", async () => {
     const keys = Array.from({ length: 250 }, (_, i) => entry(`k${String(i).padStart(3, "0")}`));
-    const calls: number[] = [];
+    const calls: (number | string)[] = [];
     const listing = await scanNode(fakeClient(A, keys, calls));
-    expect(calls).toEqual([1, 2, 3]);
+    expect(calls).toEqual([1, "k099", "k199"]);
     expect(listing).toMatchObject({ nodeUrl: A, total: 250 });
     expect(listing.entries.map((e) => e.key)).toEqual(keys.map((e) => e.key));
   });
 
   test("stops at its bound and keeps the node's total, so the page can say the listing is cut", async () => {
     const keys = Array.from({ length: 350 }, (_, i) => entry(`k${String(i).padStart(3, "0")}`));
-    const calls: number[] = [];
+    const calls: (number | string)[] = [];
     const listing = await scanNode(fakeClient(A, keys, calls), 200);
-    expect(calls).toEqual([1, 2]);
+    expect(calls).toEqual([1, "k099"]);
     expect(listing.entries).toHaveLength(200);
     expect(listing.total).toBe(350);
   });

@@ -46,6 +46,7 @@ describe("a node with the default store", () => {
       total: 2,
       totalPages: 1,
       truncated: false,
+      next: null,
     });
     expect(await (await client.del("greeting")).text()).toBe("1");
     expect(await (await client.del("greeting")).text()).toBe("0");

@@ -11,7 +11,7 @@ function brokenStore(): Backend {
     throw new StoreError("io", "cannot read store file /data/node.json: EIO: i/o error");
   };
   const healthy = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
-  return { kind: "fs", get: fail, put: fail, page: fail, count: fail, scan: fail, scanRing: fail, segmentDigests: fail, verifySegments: fail, discard: fail, purge: fail, check: fail, close: () => healthy.close() };
+  return { kind: "fs", get: fail, put: fail, page: fail, count: fail, scan: fail, scanRing: fail, segmentDigests: fail, verifySegments: fail, keysAfter: fail, discard: fail, purge: fail, check: fail, close: () => healthy.close() };
 }
 
 test("health answers 200 with the node, service, store kind, key count, time and version", async () => {
@@ -96,6 +96,7 @@ test("a response that breaks its own schema answers 500 internal and is logged, 
     scan: (afterKey, limit) => inner.scan(afterKey, limit),
     scanRing: (range, afterKey, limit) => inner.scanRing(range, afterKey, limit),
     segmentDigests: () => inner.segmentDigests(),
+    keysAfter: (afterKey, limit, bytesMax) => inner.keysAfter(afterKey, limit, bytesMax),
     verifySegments: (first, count) => inner.verifySegments(first, count),
     discard: (key, version) => inner.discard(key, version),
     purge: (beforeMs) => inner.purge(beforeMs),

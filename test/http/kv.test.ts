@@ -168,13 +168,13 @@ describe("/keys", () => {
     const expected = [...entries]
       .sort(([a], [b]) => byCodePoint(a, b))
       .map(([key, value]) => ({ key, value, size: Buffer.byteLength(value) }));
-    expect(await response.json()).toStrictEqual({ keys: expected, page: 1, pageSize: 20, total: entries.length, totalPages: 1, truncated: false });
+    expect(await response.json()).toStrictEqual({ keys: expected, page: 1, pageSize: 20, total: entries.length, totalPages: 1, truncated: false, next: null });
     expect(expected.find((entry) => entry.key === "b")?.size).toBe(6);
   });
 
   test("answers an empty first page when the node holds no keys", async () => {
     const { client } = buildTestApp();
-    expect(await (await client.keys()).json()).toStrictEqual({ keys: [], page: 1, pageSize: 20, total: 0, totalPages: 0, truncated: false });
+    expect(await (await client.keys()).json()).toStrictEqual({ keys: [], page: 1, pageSize: 20, total: 0, totalPages: 0, truncated: false, next: null });
   });
 
   test("cuts a page of large values at KEYS_PAGE_BYTES_MAX, always keeps one entry, and says it was truncated", async () => {
@@ -211,7 +211,41 @@ describe("/keys", () => {
       total: 45,
       totalPages: Math.ceil(45 / pageSize),
       truncated: false,
+      next: first + count < 45 ? keys[first + count - 1] : null,
     });
+  });
+
+  test("after=KEY lists the keys after that one, a page at a time, with next as the cursor until the last", async () => {
+    const { client } = buildTestApp();
+    const keys = Array.from({ length: 45 }, (_, i) => `key-${String(i).padStart(2, "0")}`);
+    for (const key of [...keys].reverse()) await client.set(key, key);
+    await client.del("key-21");
+    const live = keys.filter((key) => key !== "key-21");
+    const seen: string[] = [];
+    const first = (await (await client.keys("?pageSize=20")).json()) as { keys: { key: string }[]; next: string | null };
+    seen.push(...first.keys.map((e) => e.key));
+    for (let next = first.next; next !== null; ) {
+      const body = (await (await client.keys(`?after=${encodeURIComponent(next)}&pageSize=20`)).json()) as Record<string, unknown> & { keys: { key: string }[]; next: string | null };
+      expect(Object.keys(body).sort()).toEqual(["keys", "next", "pageSize", "total", "truncated"]);
+      expect(body.total).toBe(44);
+      seen.push(...body.keys.map((e) => e.key));
+      next = body.next;
+    }
+    expect(seen).toEqual(live);
+    // A cursor that is no stored key starts right after where it would sort; past the end the page is empty.
+    expect(((await (await client.keys("?after=key-09x&pageSize=2")).json()) as { keys: { key: string }[] }).keys.map((e) => e.key)).toEqual(["key-10", "key-11"]);
+    expect(await (await client.keys("?after=zzz")).json()).toStrictEqual({ keys: [], pageSize: 20, total: 44, truncated: false, next: null });
+  });
+
+  test.each([
+    ["after with page", "?after=a&page=2"],
+    ["an empty after", "?after="],
+    ["after longer than a key may be", `?after=${"k".repeat(1025)}`],
+  ])("answers 400 for %s", async (_name, query) => {
+    const { client } = buildTestApp();
+    const response = await client.keys(query);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code: string }).code).toBe("bad_request");
   });
 
   test("leaves deleted keys out of the listing and the total", async () => {

@@ -145,9 +145,9 @@ describe("/swagger/json", () => {
 
   test("keys documents its page query and its listing response", () => {
     const operation = doc.paths["/api/v1/keys"]?.get;
-    expect(operation?.parameters?.map((p) => p.name).sort()).toEqual(["page", "pageSize"]);
+    expect(operation?.parameters?.map((p) => p.name).sort()).toEqual(["after", "page", "pageSize"]);
     const schema = operation?.responses?.["200"]?.content?.["application/json"]?.schema;
-    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["keys", "page", "pageSize", "total", "totalPages", "truncated"]);
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["keys", "next", "page", "pageSize", "total", "totalPages", "truncated"]);
   });
 
   test("hides the asset route, which is no part of the API", () => {

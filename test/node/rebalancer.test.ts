@@ -273,3 +273,37 @@ describe("passes", () => {
     }
   });
 });
+
+describe("before the node has joined", () => {
+  test("rings learnt while joining are taken as placed, and the first change after the join is streamed", async () => {
+    using nodes = await buildNodes(RING_3);
+    let joined = false;
+    const self = N1;
+    const rebalancer = new Rebalancer(
+      {
+        self,
+        store: nodes.storeOf(self),
+        arcs: (ring) => arcsOf(ring, RF),
+        push: async (target, records) => {
+          for (const record of records) await nodes.storeOf(target).put(record);
+        },
+        joined: () => joined,
+      },
+      buildRing([self], VNODES),
+    );
+    const before = nodes.storeOf(self).scans;
+    // A restart: the node learns its peers one by one; the data is already where RING_3 puts it.
+    rebalancer.ringChanged(buildRing([self, N2], VNODES));
+    joined = true;
+    rebalancer.ringChanged(RING_3);
+    await rebalancer.settle();
+    expect(nodes.storeOf(self).scans).toBe(before);
+    expect(rebalancer.progress).toMatchObject({ passes: 0, pending: false });
+    // Joined: a new member's ranges are streamed as usual.
+    rebalancer.ringChanged(RING_4);
+    await rebalancer.settle();
+    expect(rebalancer.progress.passes).toBe(1);
+    expect(nodes.storeOf(self).scans).toBeGreaterThan(before);
+    rebalancer.stop();
+  });
+});

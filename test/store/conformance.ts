@@ -294,6 +294,30 @@ export function backendContract(open: OpenBackend): void {
       expect(page.total).toBe(ordered.length);
     });
 
+    test("keysAfter walks live keys in code point order from any cursor, present or not, leaving out tombstones and expired keys", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      for (const key of shuffled) await store.backend.put(live(key, `v:${key}`));
+      await store.backend.put(tombstone("a/b", version(START_MS + 1)));
+      await store.backend.put(live("ab", "v", version(START_MS + 1), START_MS + 5));
+      clock.advance(5);
+      const expected = ordered.filter((key) => key !== "a/b" && key !== "ab");
+      const walked: string[] = [];
+      for (let after = ""; ; ) {
+        const entries = await store.backend.keysAfter(after, 3, ANY_BYTES);
+        expect(entries.length).toBeLessThanOrEqual(3);
+        if (entries.length === 0) break;
+        walked.push(...entries.map((e) => e.key));
+        after = entries.at(-1)!.key;
+      }
+      expect(walked).toEqual(expected);
+      // A cursor that is no key of the store starts right after where it would sort.
+      expect((await store.backend.keysAfter("b", 2, ANY_BYTES)).map((e) => e.key)).toEqual(["z", "é"]);
+      expect((await store.backend.keysAfter("\uFFFD", 10, ANY_BYTES)).map((e) => `${e.key}=${e.value}`)).toEqual(["🍋🍋=v:🍋🍋", "😀=v:😀", "😀a=v:😀a"]);
+      // The byte budget applies as in page: at least one entry, then only what fits.
+      expect((await store.backend.keysAfter("", 10, 1)).map((e) => e.key)).toEqual(["A"]);
+    });
+
     test("U+FFFD sorts before 😀 although 😀 comes first in UTF-16", async () => {
       await using store = await openWith(new ManualClock());
       await store.backend.put(live("😀", "v"));

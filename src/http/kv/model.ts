@@ -18,16 +18,18 @@ export const keyParams = t.Object({ key: t.String({ minLength: 1, description: "
 export const getResponse = t.Object({ value: t.String(), nodeUrl: t.String() });
 
 export const keysQuery = t.Object({
-  page: t.Optional(t.Numeric({ minimum: 1, maximum: PAGE_MAX, multipleOf: 1, default: 1, error: `page must be an integer from 1 to ${PAGE_MAX}` })),
+  page: t.Optional(t.Numeric({ minimum: 1, maximum: PAGE_MAX, multipleOf: 1, description: "1 when left out", error: `page must be an integer from 1 to ${PAGE_MAX}` })),
   pageSize: t.Optional(t.Numeric({ minimum: 1, maximum: PAGE_SIZE_MAX, multipleOf: 1, default: 20, error: `pageSize must be an integer from 1 to ${PAGE_SIZE_MAX}` })),
+  after: t.Optional(t.String({ minLength: 1, description: "Cursor: list the keys after this one (a page's `next`); costs one page at any depth. Not with `page`.", error: "after must be a non-empty key" })),
 });
 
 export const keysResponse = t.Object({
   keys: t.Array(t.Object({ key: t.String(), value: t.String(), size: t.Integer({ description: "Value size in UTF-8 bytes" }) })),
-  page: t.Integer(),
+  page: t.Optional(t.Integer({ description: "Absent in the cursor form (`after`)" })),
   pageSize: t.Integer(),
   total: t.Integer(),
-  totalPages: t.Integer(),
+  totalPages: t.Optional(t.Integer({ description: "Absent in the cursor form (`after`)" })),
+  next: t.Union([t.String(), t.Null()], { description: "The last key of this page while more follow (pass it as `after`), else null" }),
   truncated: t.Boolean({ description: `True when the page's cap of ${KEYS_PAGE_BYTES_MAX} bytes of keys and values cut it short of pageSize entries; ask with a smaller pageSize for the rest` }),
 });
 

@@ -60,9 +60,17 @@ export function kvRoutes(node: LimeNode, bodyBytesMax: number) {
     // An empty key in the path is a bad request (400), not an unknown route.
     .get("/get/", rejectEmptyKey, { detail: { hide: true } })
     .delete("/del/", rejectEmptyKey, { detail: { hide: true } })
-    .get("/keys", ({ query }) => node.keys(query.page ?? 1, query.pageSize ?? 20), {
+    .get(
+      "/keys",
+      ({ query }) => {
+        if (query.after === undefined) return node.keys(query.page ?? 1, query.pageSize ?? 20);
+        if (query.page !== undefined) throw new NodeError("bad_request", "after and page cannot be combined: after is the cursor form");
+        return node.keysAfter(query.after, query.pageSize ?? 20);
+      },
+      {
       query: keysQuery,
       response: { 200: keysResponse, 400: errorModel, 503: errorModel },
-      detail: { tags: ["keys"], summary: "This node's keys, sorted, one page at a time" },
-    });
+      detail: { tags: ["keys"], summary: "This node's keys, sorted, one page at a time (by page number, or after a cursor key)" },
+      },
+    );
 }

@@ -1,0 +1,386 @@
+// The scale part: three sqlite nodes at RF=3 holding N keys each (100k and 1M), and what their background work costs.
+import { Database } from "bun:sqlite";
+import { copyFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { VIRTUAL_NODES_DEFAULT } from "../src/config/settings.ts";
+import { AntiEntropy } from "../src/node/anti-entropy-loop.ts";
+import { HybridClock } from "../src/node/hlc.ts";
+import { PeerClient } from "../src/node/peer-client.ts";
+import { ReplicaService } from "../src/node/replica-service.ts";
+import { NO_FUTURE_BOUND } from "../src/clock/future-bound.ts";
+import { arcsOf } from "../src/ring/arcs.ts";
+import { xxHash64 } from "../src/ring/hash.ts";
+import { buildRing, replicasOf } from "../src/ring/ring.ts";
+import { storePath } from "../src/store/open-backend.ts";
+import { SqliteBackend, storedRing } from "../src/store/sqlite.ts";
+import { tempDir } from "./cleanup.ts";
+import { clusterState, nodeCommand, nodeUrlOf, pollUntilAll, THREE_COPIES, type ClusterState, type NodeSpec } from "./cluster-nodes.ts";
+import { againstBaseline, type Figure, type PartResult } from "./figures.ts";
+import { freePort, REQUEST_TIMEOUT_MS, spawnServer, waitReady, type SpawnedServer } from "./server-process.ts";
+import { runWrk, wrkInstalled } from "./wrk.ts";
+
+/** Keys per node for each run; BENCH_SCALE_KEYS=20000 makes a quick trial. */
+const SIZES = (process.env.BENCH_SCALE_KEYS ?? "100000,1000000").split(",").map(Number);
+/** 100-byte values, as in the issue's figures. */
+const VALUE = "x".repeat(100);
+const VALUE_BYTES_MAX = 1024 * 1024;
+const IDLE_MS = Number(process.env.BENCH_SCALE_IDLE_MS ?? 60_000);
+/** Health requests timed one after another on an idle cluster. */
+const HEALTH_SAMPLES = 200;
+const WRITE_SECONDS = 10;
+const WRITE_CONNECTIONS = 16;
+const SET_SCRIPT = join(import.meta.dir, "wrk-set.lua");
+/** Identical-replica exchanges averaged for the bytes and CPU of one. */
+const AE_ROUNDS = 10;
+/** Share of keys made newer on one side before the divergence exchange. */
+const DIVERGED_SHARE = 0.01;
+/** Bounds on the waits for a join's data to be placed and for re-replication after kill -9. */
+const JOIN_BOUND_MS = 300_000;
+const REREPLICATE_BOUND_MS = 300_000;
+const POLL_MS = 250;
+/** The no-refused-writes check: keys written through the API at this concurrency into an empty cluster. */
+const API_LOAD_KEYS = Number(process.env.BENCH_SCALE_LOAD_KEYS ?? 200_000);
+const API_LOAD_CONCURRENCY = 64;
+/** Linux clock ticks per second for /proc/PID/stat (USER_HZ, 100 on every mainstream kernel). */
+const CLOCK_TICKS_PER_S = 100;
+const PART = "scale" as const;
+
+interface Node {
+  readonly url: string;
+  readonly dataDir: string;
+  server: SpawnedServer;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+/** The process's peak resident set (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match === null ? Number.NaN : Number(match[1]) / 1024;
+}
+
+function nodeSpec(node: { url: string; dataDir: string }, port: number, peers: readonly string[]): NodeSpec {
+  return { port, peers, dataDir: node.dataDir, backend: "sqlite", replication: THREE_COPIES };
+}
+
+async function startNode(port: number, dataDir: string, peers: readonly string[]): Promise<Node> {
+  const url = nodeUrlOf(port);
+  const server = spawnServer(nodeCommand(nodeSpec({ url, dataDir }, port, peers)), url);
+  await waitReady(server);
+  return { url, dataDir, server };
+}
+
+/**
+ * One sqlite file holding `count` live keys, written by SQL in one transaction (the store's own put
+ * path would take minutes at 1M), then opened once through SqliteBackend, which builds the segment
+ * digests from the records as after a crash: the time that takes is reported.
+ */
+async function seedFile(path: string, count: number, writer: string): Promise<number> {
+  await new SqliteBackend({ path, sync: "normal", valueBytesMax: VALUE_BYTES_MAX, clock: Date.now }).close();
+  const db = new Database(path);
+  db.exec("PRAGMA synchronous = OFF");
+  db.run("DELETE FROM segment_state");
+  const insert = db.query("INSERT INTO records (key, value, version_wall_ms, version_counter, version_node, tombstone, expires_at_ms, ring) VALUES (?, ?, ?, ?, ?, 0, NULL, ?)");
+  const wallMs = Date.now() - 60_000;
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const key = `scale-${i}`;
+      insert.run(key, VALUE, wallMs, i, writer, storedRing(xxHash64(key)));
+    }
+  })();
+  db.close();
+  const started = performance.now();
+  await new SqliteBackend({ path, sync: "normal", valueBytesMax: VALUE_BYTES_MAX, clock: Date.now }).close();
+  return performance.now() - started;
+}
+
+/** A fetch that counts the bytes of request bodies and answers. */
+function countingFetch(counter: { bytes: number }): typeof fetch {
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (typeof init?.body === "string") counter.bytes += Buffer.byteLength(init.body);
+    const response = await fetch(input, init);
+    const body = await response.arrayBuffer();
+    counter.bytes += body.byteLength;
+    return new Response(body, { status: response.status, headers: response.headers });
+  }) as typeof fetch;
+}
+
+async function writeRate(url: string): Promise<{ rate: number; errors: number; p99Ms: number }> {
+  const result = await runWrk({ url, script: SET_SCRIPT, scriptArgs: ["100000"], seconds: WRITE_SECONDS, threads: 2, connections: WRITE_CONNECTIONS });
+  return { rate: result.requestsPerS, errors: result.errors, p99Ms: result.p99Ms };
+}
+
+async function healthLatency(url: string): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < HEALTH_SAMPLES; i++) {
+    const started = performance.now();
+    const response = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    await response.arrayBuffer();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]! };
+}
+
+/**
+ * Anti-entropy as node B runs it against node A, from a copy of B's file: first as identical
+ * replicas (the group digests only), then after a share of the copy's keys got newer versions.
+ */
+async function antiEntropy(copyPath: string, a: Node, b: Node, count: number) {
+  const store = new SqliteBackend({ path: copyPath, sync: "normal", valueBytesMax: VALUE_BYTES_MAX, clock: Date.now });
+  const urls = await ringUrls(a.url);
+  const fullRing = buildRing(urls, VIRTUAL_NODES_DEFAULT);
+  const replicas = new ReplicaService({
+    self: b.url,
+    store,
+    clock: new HybridClock(b.url, Date.now),
+    ring: () => fullRing,
+    replicasFor: (r, key) => replicasOf(r, key, THREE_COPIES.factor),
+    arcs: (r) => arcsOf(r, THREE_COPIES.factor),
+    valueBytesMax: VALUE_BYTES_MAX,
+    future: NO_FUTURE_BOUND,
+  });
+  const counter = { bytes: 0 };
+  const client = new PeerClient({ secret: "", forwardTimeoutMs: 30_000, gossipTimeoutMs: 5_000, valueBytesMax: VALUE_BYTES_MAX, fetch: countingFetch(counter) });
+  const loop = new AntiEntropy({ self: b.url, store, replicas, client, peers: () => [a.url], random: () => 0, streamTimeoutMs: 30_000 });
+  try {
+    const cpuBefore = cpuSeconds(a.server.pid);
+    const started = performance.now();
+    let segments = 0;
+    for (let i = 0; i < AE_ROUNDS; i++) segments += (await loop.exchange(a.url)).segments;
+    const identical = {
+      bytes: counter.bytes / AE_ROUNDS,
+      wallMs: (performance.now() - started) / AE_ROUNDS,
+      peerCpuMs: ((cpuSeconds(a.server.pid) - cpuBefore) * 1000) / AE_ROUNDS,
+      segments,
+    };
+    // A share of the keys written newer on B's side alone: what a replica that missed writes looks like.
+    const changed = Math.round(count * DIVERGED_SHARE);
+    const newer = Date.now();
+    for (let i = 0; i < changed; i += 1000) {
+      await Promise.all(
+        Array.from({ length: Math.min(1000, changed - i) }, (_, j) => {
+          const key = `scale-${Math.floor(((i + j) * count) / changed)}`;
+          return store.put({ key, value: `changed ${VALUE}`.slice(0, 100), version: { wallMs: newer, counter: i + j, node: b.url }, tombstone: false, expiresAtMs: undefined });
+        }),
+      );
+    }
+    counter.bytes = 0;
+    const cpuBeforeRepair = cpuSeconds(a.server.pid);
+    const repairStarted = performance.now();
+    let rounds = 0;
+    let pushed = 0;
+    for (; rounds < 200; rounds++) {
+      const report = await loop.exchange(a.url);
+      pushed += report.pushed;
+      if (report.segments === 0) break;
+    }
+    const diverged = {
+      changed,
+      bytes: counter.bytes,
+      wallMs: performance.now() - repairStarted,
+      peerCpuMs: (cpuSeconds(a.server.pid) - cpuBeforeRepair) * 1000,
+      rounds,
+      pushed,
+    };
+    return { identical, diverged };
+  } finally {
+    await store.close();
+  }
+}
+
+async function ringUrls(url: string): Promise<string[]> {
+  const state = await clusterState(url);
+  if (state === undefined) throw new Error(`bench: ${url} did not report its state`);
+  return [...state.peers];
+}
+
+const rebalanceIdle = (passesBefore: Map<string, number>) => (s: ClusterState) =>
+  !s.replication.rebalance.running && s.replication.rebalance.passes > (passesBefore.get(s.nodeUrl) ?? 0) && (s.replication.rebalance.lastPass?.failedTargets.length ?? 0) === 0;
+
+async function passes(urls: readonly string[]): Promise<Map<string, number>> {
+  const states = await Promise.all(urls.map(clusterState));
+  return new Map(states.flatMap((s) => (s === undefined ? [] : [[s.nodeUrl, s.replication.rebalance.passes] as const])));
+}
+
+async function keyCount(url: string): Promise<number> {
+  const response = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  return ((await response.json()) as { storage: { keys: number } }).storage.keys;
+}
+
+interface SizeRun {
+  readonly count: number;
+  readonly rebuildMs: number;
+  readonly startMs: number;
+  readonly idleCpu: number[];
+  readonly health: { p50: number; p99: number };
+  readonly ae: Awaited<ReturnType<typeof antiEntropy>>;
+  readonly write: { rate: number; errors: number; p99Ms: number };
+  readonly join: { placedMs: number | undefined; moved: number; expected: number };
+  readonly rereplicate: { ms: number | undefined; streamed: number };
+  readonly peakRss: Map<string, number>;
+}
+
+async function runSize(stack: AsyncDisposableStack, count: number, commands: string[]): Promise<SizeRun> {
+  const base = stack.use(await tempDir(`limedb-bench-scale-${count}-`));
+  const ports = Array.from({ length: 4 }, () => freePort());
+  const urls = ports.map(nodeUrlOf);
+  const dirs = ports.map((_, i) => join(base.path, `node-${i}`));
+  const seed = join(base.path, "seed.sqlite");
+  const rebuildMs = await seedFile(seed, count, urls[0]!);
+  for (let i = 0; i < 3; i++) {
+    const path = storePath({ kind: "sqlite", dataDir: dirs[i]!, nodeUrl: urls[i]! })!;
+    await Bun.$`mkdir -p ${dirs[i]!}`.quiet();
+    copyFileSync(seed, path);
+  }
+  const copy = join(base.path, "copy-of-b.sqlite");
+  copyFileSync(seed, copy);
+
+  const started = performance.now();
+  const nodes = await Promise.all([0, 1, 2].map((i) => startNode(ports[i]!, dirs[i]!, urls.slice(0, 3).filter((_, j) => j !== i))));
+  for (const node of nodes) stack.defer(() => node.server[Symbol.asyncDispose]());
+  const formed = await pollUntilAll(urls.slice(0, 3), (s) => urls.slice(0, 3).every((url) => s.peers.includes(url)), POLL_MS, 30_000);
+  if (formed.size < 3) throw new Error("bench: the three nodes did not form a cluster");
+  const startMs = performance.now() - started;
+  if (count === SIZES[0]) commands.push(...nodes.map((node, i) => nodeCommand(nodeSpec(node, ports[i]!, urls.slice(0, 3).filter((_, j) => j !== i))).join(" ")));
+  // Let the first gossip rounds and passes settle before the idle window.
+  await Bun.sleep(5_000);
+
+  const cpuBefore = nodes.map((node) => cpuSeconds(node.server.pid));
+  await Bun.sleep(IDLE_MS);
+  const idleCpu = nodes.map((node, i) => ((cpuSeconds(node.server.pid) - cpuBefore[i]!) * 1000 * 100) / IDLE_MS);
+  console.log(`bench: scale ${count}: idle CPU ${idleCpu.map((c) => c.toFixed(2)).join(", ")} %`);
+  const health = await healthLatency(nodes[0]!.url);
+  const ae = await antiEntropy(copy, nodes[0]!, nodes[1]!, count);
+  console.log(`bench: scale ${count}: identical AE ${Math.round(ae.identical.bytes)} B, diverged ${ae.diverged.bytes} B in ${ae.diverged.rounds} rounds`);
+  const write = wrkInstalled() ? await writeRate(nodes[0]!.url) : { rate: Number.NaN, errors: 0, p99Ms: Number.NaN };
+
+  // A fourth node joins: placed once every node has finished a pass for the ring with it, and it holds its share.
+  const before = await passes(urls.slice(0, 3));
+  const expected = Math.round((await keyCount(nodes[0]!.url)) * 0.75);
+  const joinStarted = performance.now();
+  const fourth = await startNode(ports[3]!, dirs[3]!, [urls[0]!]);
+  stack.defer(() => fourth.server[Symbol.asyncDispose]());
+  nodes.push(fourth);
+  const placed = await pollUntilAll(urls, (s) => urls.every((url) => s.peers.includes(url)) && (s.nodeUrl === fourth.url || rebalanceIdle(before)(s)), POLL_MS, JOIN_BOUND_MS);
+  const placedMs = placed.size === 4 ? Math.max(...placed.values()) - joinStarted : undefined;
+  const moved = await keyCount(fourth.url);
+  console.log(`bench: scale ${count}: join placed in ${placedMs === undefined ? "—" : Math.round(placedMs)} ms, ${moved} keys on the new node`);
+
+  // kill -9 of one of the first three: the others re-replicate its ranges.
+  const victim = nodes[2]!;
+  const survivors = nodes.filter((node) => node !== victim).map((node) => node.url);
+  const beforeKill = await passes(survivors);
+  const streamedBefore = (await Promise.all(survivors.map(clusterState))).reduce((sum, s) => sum + (s?.replication.rebalance.streamed ?? 0), 0);
+  const peakRss = new Map(nodes.map((node) => [node.url, peakRssMb(node.server.pid)]));
+  const killedAt = performance.now();
+  await victim.server.kill9();
+  const isDead = (s: ClusterState) => s.members.some((m) => m.url === victim.url && m.state === "dead");
+  const settled = await pollUntilAll(survivors, (s) => isDead(s) && rebalanceIdle(beforeKill)(s), POLL_MS, REREPLICATE_BOUND_MS);
+  const rereplicatedMs = settled.size === survivors.length ? Math.max(...settled.values()) - killedAt : undefined;
+  const streamedAfter = (await Promise.all(survivors.map(clusterState))).reduce((sum, s) => sum + (s?.replication.rebalance.streamed ?? 0), 0);
+  for (const node of nodes) if (node !== victim) peakRss.set(node.url, peakRssMb(node.server.pid));
+  return {
+    count,
+    rebuildMs,
+    startMs,
+    idleCpu,
+    health,
+    ae,
+    write,
+    join: { placedMs, moved, expected },
+    rereplicate: { ms: rereplicatedMs, streamed: streamedAfter - streamedBefore },
+    peakRss,
+  };
+}
+
+/** The empty cluster's write rate, the baseline of every size's. */
+async function emptyWriteRate(stack: AsyncDisposableStack): Promise<{ rate: number; errors: number; p99Ms: number }> {
+  const base = stack.use(await tempDir("limedb-bench-scale-empty-"));
+  const ports = Array.from({ length: 3 }, () => freePort());
+  const urls = ports.map(nodeUrlOf);
+  const nodes = await Promise.all(ports.map((port, i) => startNode(port, join(base.path, `node-${i}`), urls.filter((_, j) => j !== i))));
+  try {
+    await pollUntilAll(urls, (s) => urls.every((url) => s.peers.includes(url)), POLL_MS, 30_000);
+    return wrkInstalled() ? await writeRate(urls[0]!) : { rate: Number.NaN, errors: 0, p99Ms: Number.NaN };
+  } finally {
+    await Promise.all(nodes.map((node) => node.server[Symbol.asyncDispose]()));
+  }
+}
+
+/** 200k keys through the API at 64 concurrent clients into a healthy empty cluster: how many were refused. */
+async function apiLoad(stack: AsyncDisposableStack): Promise<{ refused: number; statuses: Record<string, number>; ms: number }> {
+  const base = stack.use(await tempDir("limedb-bench-scale-load-"));
+  const ports = Array.from({ length: 3 }, () => freePort());
+  const urls = ports.map(nodeUrlOf);
+  const nodes = await Promise.all(ports.map((port, i) => startNode(port, join(base.path, `node-${i}`), urls.filter((_, j) => j !== i))));
+  try {
+    await pollUntilAll(urls, (s) => urls.every((url) => s.peers.includes(url)), POLL_MS, 30_000);
+    const statuses: Record<string, number> = {};
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: API_LOAD_CONCURRENCY }, async () => {
+        for (let i = next++; i < API_LOAD_KEYS; i = next++) {
+          let status: string;
+          try {
+            const response = await fetch(`${urls[i % urls.length]}/api/v1/set`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ key: `load-${i}`, value: VALUE }),
+              signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS * 2),
+            });
+            await response.arrayBuffer();
+            status = String(response.status);
+          } catch {
+            status = "no answer";
+          }
+          statuses[status] = (statuses[status] ?? 0) + 1;
+        }
+      }),
+    );
+    const refused = Object.entries(statuses).reduce((sum, [status, n]) => sum + (status === "200" ? 0 : n), 0);
+    return { refused, statuses, ms: performance.now() - started };
+  } finally {
+    await Promise.all(nodes.map((node) => node.server[Symbol.asyncDispose]()));
+  }
+}
+
+const label = (count: number) => (count >= 1_000_000 ? `${count / 1_000_000}M` : `${count / 1000}k`);
+const single = (group: string, name: string, value: number, unit: Figure["unit"], detail: string): Figure => ({ part: PART, group, name, value, unit, baseline: undefined, ratio: 1, detail });
+
+export async function benchScale(): Promise<PartResult> {
+  const started = performance.now();
+  const commands: string[] = [];
+  const notes: string[] = [];
+  const figures: Figure[] = [];
+  await using stack = new AsyncDisposableStack();
+  const empty = await emptyWriteRate(stack);
+  const runs: SizeRun[] = [];
+  for (const count of SIZES) runs.push(await runSize(stack, count, commands));
+  const load = await apiLoad(stack);
+  for (const run of runs) {
+    const group = `${label(run.count)} keys per node`;
+    figures.push(
+      single(group, "idle CPU, busiest node", Math.max(...run.idleCpu), "%", `per node over ${IDLE_MS / 1000} s: ${run.idleCpu.map((c) => c.toFixed(2)).join(", ")} % of a core; target ≤ 2 %`),
+      single(group, "GET /api/v1/health p50", run.health.p50, "ms", `p99 ${run.health.p99.toFixed(2)} ms over ${HEALTH_SAMPLES} requests; target ≤ 10 ms`),
+      single(group, "anti-entropy round, identical replicas", run.ae.identical.bytes, "B", `bytes both ways per round (target ≤ 65,536); ${run.ae.identical.wallMs.toFixed(1)} ms per round, ${run.ae.identical.peerCpuMs.toFixed(1)} ms CPU on the answering node; ${run.ae.identical.segments} segments differed in ${AE_ROUNDS} rounds`),
+      single(group, `anti-entropy after ${DIVERGED_SHARE * 100} % divergence`, run.ae.diverged.bytes, "B", `${run.ae.diverged.changed.toLocaleString("en-US")} keys newer on one side repaired in ${run.ae.diverged.rounds} rounds, ${Math.round(run.ae.diverged.wallMs)} ms, ${run.ae.diverged.pushed.toLocaleString("en-US")} records pushed, ${Math.round(run.ae.diverged.peerCpuMs)} ms CPU on the answering node`),
+      ...againstBaseline(PART, `${group}: writes`, "req/s", { name: "empty cluster", value: empty.rate, detail: `wrk -c${WRITE_CONNECTIONS} SET on node A, ${empty.errors} errors, p99 ${empty.p99Ms.toFixed(1)} ms` }, [
+        { name: `${label(run.count)} keys`, value: run.write.rate, detail: `${run.write.errors} errors, p99 ${run.write.p99Ms.toFixed(1)} ms; target ≥ 0.7×` },
+      ]),
+      single(group, "4th node joins: data placed", run.join.placedMs ?? Number.NaN, "ms", `${run.join.moved.toLocaleString("en-US")} keys on the new node (its share ≈ ${run.join.expected.toLocaleString("en-US")}), ${run.join.placedMs === undefined ? "not placed" : Math.round(run.join.moved / (run.join.placedMs / 1000)).toLocaleString("en-US") + " records/s"}; target ≤ 60,000 ms`),
+      single(group, "re-replication after kill -9", run.rereplicate.ms ?? Number.NaN, "ms", `from the kill until every survivor held it dead and finished a pass; ${run.rereplicate.streamed.toLocaleString("en-US")} records streamed`),
+      single(group, "peak RSS, largest node", Math.max(...run.peakRss.values()), "MB", `VmHWM per node: ${[...run.peakRss.values()].map((mb) => mb.toFixed(0)).join(", ")} MB; target ≤ 300 MB`),
+      single(group, "digest rebuild after a crash", run.rebuildMs, "ms", `opening a file with no saved digests reads every record once; a clean close saves them`),
+    );
+  }
+  figures.push(single("loading through the API", `${API_LOAD_KEYS.toLocaleString("en-US")} keys, ${API_LOAD_CONCURRENCY} clients: refused`, load.refused, "writes", `statuses ${JSON.stringify(load.statuses)} in ${Math.round(load.ms / 1000)} s; target 0`));
+  if (!wrkInstalled()) notes.push("Write rates not measured: wrk is not installed (apt-get install -y wrk).");
+  return { part: PART, figures, notes, commands, elapsedMs: performance.now() - started };
+}
