@@ -299,14 +299,21 @@ async function runSize(stack: AsyncDisposableStack, count: number, commands: str
   };
 }
 
-/** The empty cluster's write rate, the baseline of every size's. */
-async function emptyWriteRate(stack: AsyncDisposableStack): Promise<{ rate: number; errors: number; p99Ms: number }> {
-  const base = stack.use(await tempDir("limedb-bench-scale-empty-"));
+/** Three empty sqlite nodes that list each other; the caller stops them. */
+async function emptyCluster(stack: AsyncDisposableStack, name: string): Promise<{ urls: string[]; nodes: Node[] }> {
+  const base = stack.use(await tempDir(`limedb-bench-scale-${name}-`));
   const ports = Array.from({ length: 3 }, () => freePort());
   const urls = ports.map(nodeUrlOf);
   const nodes = await Promise.all(ports.map((port, i) => startNode(port, join(base.path, `node-${i}`), urls.filter((_, j) => j !== i))));
+  const formed = await pollUntilAll(urls, (s) => urls.every((url) => s.peers.includes(url)), POLL_MS, 30_000);
+  if (formed.size < urls.length) throw new Error("bench: three empty nodes did not form a cluster");
+  return { urls, nodes };
+}
+
+/** The empty cluster's write rate, the baseline of every size's. */
+async function emptyWriteRate(stack: AsyncDisposableStack): Promise<{ rate: number; errors: number; p99Ms: number }> {
+  const { urls, nodes } = await emptyCluster(stack, "empty");
   try {
-    await pollUntilAll(urls, (s) => urls.every((url) => s.peers.includes(url)), POLL_MS, 30_000);
     return wrkInstalled() ? await writeRate(urls[0]!) : { rate: Number.NaN, errors: 0, p99Ms: Number.NaN };
   } finally {
     await Promise.all(nodes.map((node) => node.server[Symbol.asyncDispose]()));
@@ -315,12 +322,8 @@ async function emptyWriteRate(stack: AsyncDisposableStack): Promise<{ rate: numb
 
 /** 200k keys through the API at 64 concurrent clients into a healthy empty cluster: how many were refused. */
 async function apiLoad(stack: AsyncDisposableStack): Promise<{ refused: number; statuses: Record<string, number>; ms: number }> {
-  const base = stack.use(await tempDir("limedb-bench-scale-load-"));
-  const ports = Array.from({ length: 3 }, () => freePort());
-  const urls = ports.map(nodeUrlOf);
-  const nodes = await Promise.all(ports.map((port, i) => startNode(port, join(base.path, `node-${i}`), urls.filter((_, j) => j !== i))));
+  const { urls, nodes } = await emptyCluster(stack, "load");
   try {
-    await pollUntilAll(urls, (s) => urls.every((url) => s.peers.includes(url)), POLL_MS, 30_000);
     const statuses: Record<string, number> = {};
     let next = 0;
     const started = performance.now();
@@ -362,7 +365,11 @@ export async function benchScale(): Promise<PartResult> {
   await using stack = new AsyncDisposableStack();
   const empty = await emptyWriteRate(stack);
   const runs: SizeRun[] = [];
-  for (const count of SIZES) runs.push(await runSize(stack, count, commands));
+  for (const count of SIZES) {
+    // Each size's nodes stop before the next size starts, so they do not share the cores.
+    await using sized = new AsyncDisposableStack();
+    runs.push(await runSize(sized, count, commands));
+  }
   const load = await apiLoad(stack);
   for (const run of runs) {
     const group = `${label(run.count)} keys per node`;

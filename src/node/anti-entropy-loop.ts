@@ -1,4 +1,5 @@
 // Runs anti-entropy rounds: with one random live peer, narrow the digest tree of the keys both hold down to differing segments, and repair those.
+import type { RingRange } from "../ring/range.ts";
 import type { Backend } from "../store/backend.ts";
 import type { StoredRecord } from "../store/record.ts";
 import { recordFingerprint } from "../store/segments.ts";
@@ -70,14 +71,7 @@ export class AntiEntropy {
    */
   async exchange(peer: string): Promise<ExchangeReport> {
     const { self, store, replicas, client } = this.deps;
-    const ranges = replicas.sharedRanges(peer);
-    const mine = await sharedDigests(store, ranges);
-    const groups = await client.differingGroups(peer, self, groupDigests(mine));
-    const segments: number[] = [];
-    for (let i = 0; i < groups.length && segments.length < SEGMENTS_PER_ROUND_MAX; i += GROUPS_PER_REQUEST_MAX) {
-      const chunk = groups.slice(i, i + GROUPS_PER_REQUEST_MAX);
-      segments.push(...(await client.differingSegments(peer, self, chunk, groupSegments(mine, chunk))));
-    }
+    const { ranges, segments } = await this.differingSegments(peer, SEGMENTS_PER_ROUND_MAX);
     const repairing = segments.slice(0, SEGMENTS_PER_ROUND_MAX);
     let pushed = 0;
     let pulled = 0;
@@ -111,6 +105,23 @@ export class AntiEntropy {
     this.repaired += pulled;
     this.last = { peer, segments: segments.length, pushed, pulled };
     return this.last;
+  }
+
+  /**
+   * The segments where this node's and `peer`'s digests of the ranges both replicate differ, found by
+   * the digest tree; stops asking once it has `limit` of them. Identical replicas cost one exchange.
+   */
+  async differingSegments(peer: string, limit = Number.POSITIVE_INFINITY): Promise<{ ranges: RingRange[]; segments: number[] }> {
+    const { self, store, replicas, client } = this.deps;
+    const ranges = replicas.sharedRanges(peer);
+    const mine = await sharedDigests(store, ranges);
+    const groups = await client.differingGroups(peer, self, groupDigests(mine));
+    const segments: number[] = [];
+    for (let i = 0; i < groups.length && segments.length < limit; i += GROUPS_PER_REQUEST_MAX) {
+      const chunk = groups.slice(i, i + GROUPS_PER_REQUEST_MAX);
+      segments.push(...(await client.differingSegments(peer, self, chunk, groupSegments(mine, chunk))));
+    }
+    return { ranges, segments };
   }
 
   start(intervalMs: number): void {

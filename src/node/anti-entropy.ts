@@ -31,13 +31,16 @@ export async function sharedDigests(store: Backend, ranges: readonly RingRange[]
   const sums = await store.segmentDigests();
   const out = new Uint32Array(SEGMENT_COUNT);
   const partial = new Set<number>();
-  // Read the store's digests before any await: the array is live.
+  // Read the store's digests before any await: the array is live. Only a range's two end segments can
+  // be cut; the ones between are whole.
   for (const range of ranges) {
     const first = segmentOfPosition(range.lo);
     const last = segmentOfPosition(range.hi);
+    const firstWhole = range.lo === segmentStart(first) && (first < last || range.hi === segmentEnd(first));
+    const lastWhole = range.hi === segmentEnd(last) && (first < last || range.lo === segmentStart(last));
     for (let segment = first; segment <= last; segment++) {
       if (wanted !== undefined && !wanted(segment)) continue;
-      const whole = range.lo <= segmentStart(segment) && range.hi >= segmentEnd(segment);
+      const whole = (segment > first && segment < last) || (segment === first ? firstWhole : lastWhole);
       if (whole) out[segment] = sums[segment]!;
       else partial.add(segment);
     }

@@ -1,9 +1,10 @@
 // Moves data when the ring changes: streams the ranges whose replicas changed to their new replicas, and drops them here once they hold them.
 import { movesBetween, type Arc, type Move } from "../ring/arcs.ts";
-import type { RingRange } from "../ring/range.ts";
+import { mergeRanges, type RingRange } from "../ring/range.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import type { StoredRecord } from "../store/record.ts";
+import { rangesInSegments } from "./anti-entropy.ts";
 
 /** Records read from the store per step of a pass. */
 export const SCAN_BATCH_RECORDS = 256;
@@ -33,6 +34,13 @@ export interface RebalanceDeps {
    * Left out, the node counts as joined from the start.
    */
   readonly joined?: () => boolean;
+  /**
+   * The segments (sorted) where this node's and `target`'s digests of the ranges both replicate differ,
+   * or undefined when that cannot be told. A range this node keeps and sends to a new replica is sent
+   * only in those segments: a peer that held the data all along (a node restarting learns its peers one
+   * by one, and each looks new to it) is sent nothing. Left out, everything is sent.
+   */
+  readonly differing?: (target: string) => Promise<readonly number[] | undefined>;
 }
 
 export interface PassReport {
@@ -145,8 +153,8 @@ export class Rebalancer {
   }
 
   /**
-   * What this node has to send for a change of ring. A range it gives up goes to all its new
-   * replicas and is dropped here once they hold it. A range it keeps goes to its new replicas only
+   * What this node has to send for a change of ring. A range it gives up goes to the replicas that
+   * gain it and is dropped here once they hold it. A range it keeps goes to its new replicas only
    * from one sender, so each moved range crosses the wire once: a replica that gives it up and is
    * still a member sends it; when none is (it died or left), the first remaining old replica does.
    * From a ring to itself (the sweep): strays, records in ranges this node does not replicate.
@@ -161,8 +169,9 @@ export class Rebalancer {
     return movesBetween(arcs(from), arcs(to)).flatMap((move): Job[] => {
       if (!move.before.includes(self)) return [];
       const gaining = move.after.filter((node) => !move.before.includes(node));
-      // Given up: to every new replica, not only those gaining it, since this copy may be the only one of a write.
-      if (!move.after.includes(self)) return [{ range: move.range, targets: move.after, leaving: true }];
+      // Given up: to the replicas gaining it, so this copy lives on there (the replicas it keeps hold their
+      // own); when none gains it (the ring shrank below the replication factor), to those that remain.
+      if (!move.after.includes(self)) return [{ range: move.range, targets: gaining.length > 0 ? gaining : move.after, leaving: true }];
       return gaining.length > 0 && senderOf(move, to) === self ? [{ range: move.range, targets: gaining, leaving: false }] : [];
     });
   }
@@ -174,32 +183,41 @@ export class Rebalancer {
     let scanned = 0;
     let streamed = 0;
     let dropped = 0;
+    const differing = new Map<string, Promise<readonly number[] | undefined>>();
+    const differingWith = (target: string) => {
+      if (!differing.has(target)) differing.set(target, this.deps.differing?.(target).catch(() => undefined) ?? Promise.resolve(undefined));
+      return differing.get(target)!;
+    };
     for (const job of this.jobs(from, to)) {
-      for (let after: string | undefined; !this.stopped; ) {
-        const batch = await store.scanRing(job.range, after, SCAN_BATCH_RECORDS);
-        if (batch.length === 0) break;
-        after = batch.at(-1)!.key;
-        scanned += batch.length;
-        // A target that failed once in this pass is not waited on again; the retry pass tries it.
-        const delivered = await Promise.all(
-          job.targets.map(async (node) => {
-            if (failed.has(node)) return false;
-            try {
-              await push(node, batch);
-              streamed += batch.length;
-              return true;
-            } catch {
-              failed.add(node);
-              return false;
-            }
-          }),
-        );
-        if (job.leaving && job.targets.length > 0 && delivered.every(Boolean)) {
-          // Discards go through the store's group commit together.
-          const outcomes = await Promise.all(batch.map((record) => store.discard(record.key, record.version)));
-          dropped += outcomes.filter(Boolean).length;
+      // A kept range goes out only where digests say its (single) target lacks something.
+      const segments = job.leaving || job.targets.length !== 1 ? undefined : await differingWith(job.targets[0]!);
+      for (const range of segments === undefined ? [job.range] : mergeRanges(rangesInSegments([job.range], segments))) {
+        for (let after: string | undefined; !this.stopped; ) {
+          const batch = await store.scanRing(range, after, SCAN_BATCH_RECORDS);
+          if (batch.length === 0) break;
+          after = batch.at(-1)!.key;
+          scanned += batch.length;
+          // A target that failed once in this pass is not waited on again; the retry pass tries it.
+          const delivered = await Promise.all(
+            job.targets.map(async (node) => {
+              if (failed.has(node)) return false;
+              try {
+                await push(node, batch);
+                streamed += batch.length;
+                return true;
+              } catch {
+                failed.add(node);
+                return false;
+              }
+            }),
+          );
+          if (job.leaving && job.targets.length > 0 && delivered.every(Boolean)) {
+            // Discards go through the store's group commit together.
+            const outcomes = await Promise.all(batch.map((record) => store.discard(record.key, record.version)));
+            dropped += outcomes.filter(Boolean).length;
+          }
+          if (batch.length < SCAN_BATCH_RECORDS) break;
         }
-        if (batch.length < SCAN_BATCH_RECORDS) break;
       }
     }
     return { scanned, streamed, dropped, failedTargets: [...failed].sort(), durationMs: Math.round(performance.now() - started) };

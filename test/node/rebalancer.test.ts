@@ -3,6 +3,7 @@ import { afterEach, describe, expect, jest, test } from "bun:test";
 import { buildRing, replicasOf, type Ring } from "../../src/ring/ring.ts";
 import { arcsOf } from "../../src/ring/arcs.ts";
 import type { RingRange } from "../../src/ring/range.ts";
+import { segmentOf } from "../../src/store/segments.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { REBALANCE_RETRY_MS, Rebalancer, type PassReport, type RebalanceDeps } from "../../src/node/rebalancer.ts";
 import { StoreError } from "../../src/store/errors.ts";
@@ -222,14 +223,16 @@ describe("passes", () => {
     // Two passes, one after the other: RING_3 to RING_4, then RING_4 to RING_5.
     expect(nodes.reports.get(N1)).toHaveLength(2);
     expect(rebalancer.progress.running).toBe(false);
-    // N1 keeps what it replicates under RING_5, and whatever it gave up reached the replicas of the ring it gave it up under
-    // (what it keeps is sent to new replicas by the replica that gives it up, which is not running here).
+    // N1 keeps what it replicates under RING_5, and whatever it gave up reached the replicas that gained it in the
+    // ring it gave it up under (what it keeps is sent to new replicas by the replica that gives it up, not running here).
     for (const key of KEYS.filter((k) => replicas(RING_3, k).includes(N1))) {
       const holdsIt = (await nodes.storeOf(N1).get(key)) !== undefined;
       expect(holdsIt).toBe(replicas(RING_5, key).includes(N1));
       if (holdsIt) continue;
-      const handedOffUnder = replicas(RING_4, key).includes(N1) ? RING_5 : RING_4;
-      for (const url of replicas(handedOffUnder, key)) expect(await nodes.storeOf(url).get(key)).toBeDefined();
+      const [handedFrom, handedOffUnder] = replicas(RING_4, key).includes(N1) ? [RING_4, RING_5] : [RING_3, RING_4];
+      const gaining = replicas(handedOffUnder, key).filter((url) => !replicas(handedFrom, key).includes(url));
+      expect(gaining.length).toBeGreaterThan(0);
+      for (const url of gaining) expect(await nodes.storeOf(url).get(key)).toBeDefined();
     }
   });
 
@@ -305,5 +308,38 @@ describe("before the node has joined", () => {
     expect(rebalancer.progress.passes).toBe(1);
     expect(nodes.storeOf(self).scans).toBeGreaterThan(before);
     rebalancer.stop();
+  });
+});
+
+describe("a range this node keeps and sends to a new replica", () => {
+  test("goes out only in the segments whose digests differ on the target, and not at all when none does", async () => {
+    const one = buildRing([N1], VNODES);
+    const two = buildRing([N1, N2], VNODES);
+    const run = async (differing: readonly number[] | undefined) => {
+      const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
+      for (const record of RECORDS) await store.put(record);
+      const sent: string[] = [];
+      const rebalancer = new Rebalancer(
+        {
+          self: N1,
+          store,
+          arcs: (ring) => arcsOf(ring, RF),
+          push: async (_target, records) => void sent.push(...records.map((r) => r.key)),
+          differing: async () => differing,
+        },
+        one,
+      );
+      rebalancer.ringChanged(two);
+      await rebalancer.settle();
+      rebalancer.stop();
+      return sent.sort();
+    };
+    // Unknown: everything N2 gains (at RF=2 on two nodes, every key).
+    expect(await run(undefined)).toEqual([...KEYS].sort());
+    // A peer that held the data all along: nothing.
+    expect(await run([])).toEqual([]);
+    // Two keys' segments differ: those keys, and any other key sharing their segments.
+    const wanted = [segmentOf(KEYS[3]!), segmentOf(KEYS[200]!)].sort((a, b) => a - b);
+    expect(await run(wanted)).toEqual(KEYS.filter((key) => wanted.includes(segmentOf(key))).sort());
   });
 });
