@@ -16,12 +16,14 @@ export const HINT_INTERVAL_MS = 1000;
 /** How often tombstones past their TTL and expired records are purged (by index: the cost is what is purged). */
 export const PURGE_INTERVAL_MS = 60_000;
 /**
- * Segments recounted from the records per anti-entropy interval: a full pass over the 65,536 every
- * 64 intervals (about 11 minutes at the default 10 s), ~15,000 records read per step at 1M keys.
+ * Segments recounted from the records per anti-entropy interval: the whole hash space every 512
+ * intervals (about 85 minutes at the default 10 s). At 1M keys a segment holds ~15 records, read by
+ * the ring index at ~10–35 µs each (each a lookup in the table), so a round costs 20–70 ms of CPU
+ * (bun bench/verify-cost.ts FILE): under 1 % of a core at the default interval.
  */
-export const VERIFY_SEGMENTS_PER_ROUND = 1024;
-/** Segments recounted in one synchronous store call. */
-const VERIFY_SEGMENTS_PER_STEP = 128;
+export const VERIFY_SEGMENTS_PER_ROUND = 128;
+/** Segments recounted in one synchronous store call: ~8 ms at 1M keys, what a request may wait behind it. */
+const VERIFY_SEGMENTS_PER_STEP = 32;
 
 export interface BackgroundDeps {
   readonly node: LimeNode;

@@ -188,6 +188,7 @@ export class Rebalancer {
       if (!differing.has(target)) differing.set(target, this.deps.differing?.(target).catch(() => undefined) ?? Promise.resolve(undefined));
       return differing.get(target)!;
     };
+    let discarding: Promise<void> = Promise.resolve();
     for (const job of this.jobs(from, to)) {
       // A kept range goes out only where digests say its (single) target lacks something.
       const segments = job.leaving || job.targets.length !== 1 ? undefined : await differingWith(job.targets[0]!);
@@ -212,14 +213,17 @@ export class Rebalancer {
             }),
           );
           if (job.leaving && job.targets.length > 0 && delivered.every(Boolean)) {
-            // Discards go through the store's group commit together.
-            const outcomes = await Promise.all(batch.map((record) => store.discard(record.key, record.version)));
-            dropped += outcomes.filter(Boolean).length;
+            // Discards go through the store's group commit together, while the next batch is read and sent.
+            await discarding;
+            discarding = Promise.all(batch.map((record) => store.discard(record.key, record.version))).then((outcomes) => {
+              dropped += outcomes.filter(Boolean).length;
+            });
           }
           if (batch.length < SCAN_BATCH_RECORDS) break;
         }
       }
     }
+    await discarding;
     return { scanned, streamed, dropped, failedTargets: [...failed].sort(), durationMs: Math.round(performance.now() - started) };
   }
 }

@@ -32,7 +32,12 @@ export function segmentEnd(segment: number): bigint {
 
 /** A record's fingerprint: the key and its exact version, so two replicas agree only if they hold the same write. */
 export function fingerprint(key: string, version: StoredRecord["version"], tombstone: boolean): number {
-  return Bun.hash.xxHash32(`${key}\u0000${version.wallMs}:${version.counter}:${version.node}:${tombstone ? 1 : 0}`);
+  return fingerprintOf(key, version.wallMs, version.counter, version.node, tombstone);
+}
+
+/** The same from the version's parts, for a recount that reads rows without building records. */
+export function fingerprintOf(key: string, wallMs: number, counter: number, node: string, tombstone: boolean): number {
+  return Bun.hash.xxHash32(`${key}\u0000${wallMs}:${counter}:${node}:${tombstone ? 1 : 0}`);
 }
 
 export function recordFingerprint(record: StoredRecord): number {

@@ -9,7 +9,7 @@ import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
 import { decidePut, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
-import { recount, ringPosition, SEGMENT_COUNT, SegmentDigests, segmentEnd, segmentOf, segmentStart } from "./segments.ts";
+import { fingerprintOf, ringPosition, SEGMENT_COUNT, SegmentDigests, segmentEnd, segmentOf, segmentStart } from "./segments.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
 export interface SqliteOptions extends BackendOptions {
@@ -66,7 +66,7 @@ const LIVE = "tombstone = 0 AND (expires_at_ms IS NULL OR expires_at_ms > $now)"
 /** How long a statement waits on a lock held by another connection (a second process, a backup). */
 const BUSY_TIMEOUT_MS = 5000;
 /** SQLite's page cache for this connection, in KiB (negative in the pragma): keeps the ring index's upper levels hot at 1M keys. */
-const CACHE_KIB = 32 * 1024;
+const CACHE_KIB = 64 * 1024;
 /** Rows a purge step deletes in one transaction before it yields to requests. */
 export const PURGE_STEP_ROWS = 1000;
 /** Rows the one-time migration of an older file reads per step. */
@@ -107,7 +107,7 @@ export class SqliteBackend implements Backend {
   private readonly selectScan: Statement<Row, [{ $after: string; $now: number; $limit: number }]>;
   private readonly selectRing: Statement<Row, [Params]>;
   private readonly countExpired: Statement<{ n: number }, [{ $now: number }]>;
-  private readonly selectSpan: Statement<Row, [Params]>;
+  private readonly selectSpan: Statement<unknown, [Params]>;
   private readonly batcher: WriteBatcher<StoredRecord | Discard, PutOutcome | boolean>;
   private readonly deleteExact: Statement<{ tombstone: number }, [Params]>;
   private readonly purgeTombstones: Statement<Row, [Params]>;
@@ -158,7 +158,10 @@ export class SqliteBackend implements Backend {
       `SELECT ${COLUMNS} FROM records WHERE (ring, key) > ($ring, $after) AND ring >= $lo AND ring <= $hi
        AND (expires_at_ms IS NULL OR expires_at_ms > $now) ORDER BY ring, key LIMIT $limit`,
     );
-    this.selectSpan = this.db.query(`SELECT ${COLUMNS} FROM records WHERE ring >= $lo AND ring <= $hi`);
+    // The segment is the ring position's top 16 bits: SQLite's >> keeps the sign, and the flipped top bit is undone by + 32768.
+    this.selectSpan = this.db.query(
+      "SELECT key, version_wall_ms, version_counter, version_node, tombstone, (ring >> 48) + 32768 FROM records WHERE ring >= $lo AND ring <= $hi",
+    );
     this.countExpired = this.db.query("SELECT COUNT(*) AS n FROM records WHERE expires_at_ms <= $now AND tombstone = 0");
     this.deleteExact = this.db.query(
       "DELETE FROM records WHERE key = $key AND version_wall_ms = $wallMs AND version_counter = $counter AND version_node = $node RETURNING tombstone",
@@ -227,21 +230,24 @@ export class SqliteBackend implements Backend {
     return this.guard(() => this.liveCount(this.options.clock()));
   }
 
-  /** One index range read of the segments' span (expired records too, as the digests count them). */
+  /** One index range read of the segments' span (expired records too, as the digests count them), row by row as arrays. */
   async verifySegments(first: number, count: number): Promise<number> {
     return this.guard(() => {
       const last = Math.min(SEGMENT_COUNT, first + count) - 1;
-      const rows = this.selectSpan.iterate({ $lo: storedRing(segmentStart(first)), $hi: storedRing(segmentEnd(last)) });
-      const counted = recount((function* () {
-        for (const row of rows) yield toRecord(row);
-      })(), first, last - first + 1);
+      const sums = new Uint32Array(last - first + 1);
+      const live = new Int32Array(last - first + 1);
+      for (const [key, wallMs, counter, node, tombstone, segment] of this.selectSpan.values({ $lo: storedRing(segmentStart(first)), $hi: storedRing(segmentEnd(last)) })) {
+        const i = (segment as number) - first;
+        sums[i] = (sums[i]! + fingerprintOf(key as string, wallMs as number, counter as number, node as string, tombstone === 1)) >>> 0;
+        if (tombstone === 0) live[i]!++;
+      }
       let wrong = 0;
       for (let i = 0; i <= last - first; i++) {
         const segment = first + i;
-        if (this.digests.sums[segment] === counted.sums[i] && this.live[segment] === counted.live[i]) continue;
-        this.liveTotal += counted.live[i]! - this.live[segment]!;
-        this.digests.sums[segment] = this.committed.sums[segment] = counted.sums[i]!;
-        this.live[segment] = this.committed.live[segment] = counted.live[i]!;
+        if (this.digests.sums[segment] === sums[i] && this.live[segment] === live[i]) continue;
+        this.liveTotal += live[i]! - this.live[segment]!;
+        this.digests.sums[segment] = this.committed.sums[segment] = sums[i]!;
+        this.live[segment] = this.committed.live[segment] = live[i]!;
         wrong++;
       }
       this.committed.liveTotal = this.liveTotal;
