@@ -7,7 +7,7 @@ import type { StoredRecord } from "../store/record.ts";
 import { rangesInSegments } from "./anti-entropy.ts";
 
 /** Records read from the store per step of a pass. */
-export const SCAN_BATCH_RECORDS = 256;
+export const SCAN_BATCH_RECORDS = 1024;
 /** Pause before a pass that could not reach every target is tried again. */
 export const REBALANCE_RETRY_MS = 1000;
 
@@ -189,6 +189,32 @@ export class Rebalancer {
       return differing.get(target)!;
     };
     let discarding: Promise<void> = Promise.resolve();
+    /** Sends a batch to the job's targets; once all hold it and the range is given up, drops it here. */
+    const deliver = async (job: Job, batch: readonly StoredRecord[]): Promise<void> => {
+      // A target that failed once in this pass is not waited on again; the retry pass tries it.
+      const delivered = await Promise.all(
+        job.targets.map(async (node) => {
+          if (failed.has(node)) return false;
+          try {
+            await push(node, batch);
+            streamed += batch.length;
+            return true;
+          } catch {
+            failed.add(node);
+            return false;
+          }
+        }),
+      );
+      if (job.leaving && job.targets.length > 0 && delivered.every(Boolean)) {
+        // Discards go through the store's group commit together, while the next batch is read and sent.
+        await discarding;
+        discarding = Promise.all(batch.map((record) => store.discard(record.key, record.version))).then((outcomes) => {
+          dropped += outcomes.filter(Boolean).length;
+        });
+      }
+    };
+    // One batch in flight while the next is read: the store's scan overlaps the wire and the receiver.
+    let sending: Promise<void> = Promise.resolve();
     for (const job of this.jobs(from, to)) {
       // A kept range goes out only where digests say its (single) target lacks something.
       const segments = job.leaving || job.targets.length !== 1 ? undefined : await differingWith(job.targets[0]!);
@@ -198,31 +224,13 @@ export class Rebalancer {
           if (batch.length === 0) break;
           after = batch.at(-1)!.key;
           scanned += batch.length;
-          // A target that failed once in this pass is not waited on again; the retry pass tries it.
-          const delivered = await Promise.all(
-            job.targets.map(async (node) => {
-              if (failed.has(node)) return false;
-              try {
-                await push(node, batch);
-                streamed += batch.length;
-                return true;
-              } catch {
-                failed.add(node);
-                return false;
-              }
-            }),
-          );
-          if (job.leaving && job.targets.length > 0 && delivered.every(Boolean)) {
-            // Discards go through the store's group commit together, while the next batch is read and sent.
-            await discarding;
-            discarding = Promise.all(batch.map((record) => store.discard(record.key, record.version))).then((outcomes) => {
-              dropped += outcomes.filter(Boolean).length;
-            });
-          }
+          await sending;
+          sending = deliver(job, batch);
           if (batch.length < SCAN_BATCH_RECORDS) break;
         }
       }
     }
+    await sending;
     await discarding;
     return { scanned, streamed, dropped, failedTargets: [...failed].sort(), durationMs: Math.round(performance.now() - started) };
   }

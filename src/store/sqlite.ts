@@ -10,6 +10,7 @@ import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
 import { decidePut, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { fingerprintOf, ringPosition, SEGMENT_COUNT, SegmentDigests, segmentEnd, segmentOf, segmentStart } from "./segments.ts";
+import { WalCheckpointer } from "./wal-checkpointer.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
 export interface SqliteOptions extends BackendOptions {
@@ -65,6 +66,10 @@ const LIVE = "tombstone = 0 AND (expires_at_ms IS NULL OR expires_at_ms > $now)"
 
 /** How long a statement waits on a lock held by another connection (a second process, a backup). */
 const BUSY_TIMEOUT_MS = 5000;
+/** The write-ahead log is cut back to this size, in bytes, when it starts over (see wal-checkpointer.ts). */
+const JOURNAL_BYTES_LIMIT = 64 * 1024 * 1024;
+/** SQLite's own checkpoint interval, in log pages, used only if the checkpoint thread fails (SQLite's default). */
+const INLINE_CHECKPOINT_PAGES = 1000;
 /** SQLite's page cache for this connection, in KiB (negative in the pragma): keeps the ring index's upper levels hot at 1M keys. */
 const CACHE_KIB = 64 * 1024;
 /** Rows a purge step deletes in one transaction before it yields to requests. */
@@ -118,6 +123,8 @@ export class SqliteBackend implements Backend {
   private liveTotal = 0;
   /** Digests and counts as of the last commit; a failed transaction restores them. */
   private readonly committed = { sums: new Uint32Array(this.digests.sums.length), live: new Int32Array(this.digests.sums.length), liveTotal: 0, changed: new Set<number>() };
+  /** Copies the write-ahead log into the file on a worker thread; undefined once it failed (SQLite's own checkpoints then). */
+  private walCheckpointer: WalCheckpointer | undefined;
   private closed = false;
 
   constructor(private readonly options: SqliteOptions) {
@@ -130,6 +137,7 @@ export class SqliteBackend implements Backend {
       db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
       db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.exec(`PRAGMA cache_size = -${CACHE_KIB}`);
+      db.exec(`PRAGMA journal_size_limit = ${JOURNAL_BYTES_LIMIT}`);
       db.exec(SCHEMA);
       migrate(db);
       db.exec(DERIVED);
@@ -176,7 +184,13 @@ export class SqliteBackend implements Backend {
     const commit = this.db.transaction((items: readonly (StoredRecord | Discard)[]) =>
       items.map((item) => ("discard" in item ? this.applyDiscard(item) : this.apply(item))),
     );
-    this.batcher = new WriteBatcher((records) => this.inTransaction(() => commit(records)));
+    this.batcher = new WriteBatcher(async (records) => {
+      await this.walCheckpointer?.beforeCommit();
+      const results = this.inTransaction(() => commit(records));
+      this.walCheckpointer?.afterCommit();
+      return results;
+    });
+    this.startCheckpointer();
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
@@ -275,6 +289,7 @@ export class SqliteBackend implements Backend {
             return deleted.length;
           })(),
         );
+        this.walCheckpointer?.afterCommit();
         purged += rows;
         if (rows < PURGE_STEP_ROWS) break;
         await new Promise((resolve) => setImmediate(resolve));
@@ -294,7 +309,23 @@ export class SqliteBackend implements Backend {
     try {
       this.saveSegments();
     } finally {
+      // The thread's connection closes first, so this one is the last and its close copies and removes the log.
+      await this.walCheckpointer?.close();
       this.db.close();
+    }
+  }
+
+  /** Commits stop running SQLite's checkpoint inline; a thread runs it (see wal-checkpointer.ts). */
+  private startCheckpointer(): void {
+    const inline = () => {
+      this.walCheckpointer = undefined;
+      if (!this.closed) this.db.exec(`PRAGMA wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+    };
+    try {
+      this.walCheckpointer = new WalCheckpointer({ path: this.options.path, sync: this.options.sync, busyTimeoutMs: BUSY_TIMEOUT_MS, onFailure: inline });
+      this.db.exec("PRAGMA wal_autocheckpoint = 0");
+    } catch {
+      inline();
     }
   }
 

@@ -1,0 +1,78 @@
+// The sqlite store's log checkpoints on a worker thread: the log starts over under steady writes, the
+// thread's connection closes before the store's, and a thread that cannot open the file gives way to
+// SQLite's own checkpoints.
+import { describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { SqliteBackend } from "../../src/store/sqlite.ts";
+import { RESTART_FRAMES, WalCheckpointer } from "../../src/store/wal-checkpointer.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { waitUntil } from "../support/cluster.ts";
+import { live, version } from "./conformance.ts";
+
+const PAGE_BYTES = 4096;
+/** Values of 8 KiB: each put adds a few pages to the log. */
+const VALUE = "v".repeat(8 * 1024);
+/** Puts in flight at once, as a node under load has them. */
+const IN_FLIGHT = 64;
+/** What the test writes without a pause: five times the log length at which it must start over. */
+const WRITTEN_BYTES = 5 * RESTART_FRAMES * PAGE_BYTES;
+
+function walBytes(path: string): number {
+  return existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0;
+}
+
+describe("WAL checkpoints on a thread", () => {
+  test("under writes with no pause the log starts over instead of growing with what is written", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, "store.sqlite");
+    const store = new SqliteBackend({ path, sync: "normal", valueBytesMax: 1024 * 1024, clock: Date.now });
+    let largest = 0;
+    try {
+      const puts = Math.ceil(WRITTEN_BYTES / VALUE.length);
+      for (let sent = 0; sent < puts; sent += IN_FLIGHT) {
+        await Promise.all(
+          Array.from({ length: IN_FLIGHT }, (_, i) => store.put(live(`key-${(sent + i) * 7919 % puts}`, VALUE, version(sent + i + 1)))),
+        );
+        largest = Math.max(largest, walBytes(path));
+      }
+    } finally {
+      await store.close();
+    }
+    // Without the restart the log would hold everything written (the file never shrinks between restarts).
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(WRITTEN_BYTES / 2);
+  });
+
+  test("closing the store closes the thread's connection too, so the last close copies and removes the log", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, "store.sqlite");
+    const store = new SqliteBackend({ path, sync: "normal", valueBytesMax: 1024 * 1024, clock: Date.now });
+    for (let i = 0; i < 200; i++) await store.put(live(`key-${i}`, VALUE, version(i + 1)));
+    // Let at least one checkpoint run, so the thread's connection is open when the store closes.
+    await Bun.sleep(300);
+    expect(walBytes(path)).toBeGreaterThan(0);
+    await store.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const reopened = new SqliteBackend({ path, sync: "normal", valueBytesMax: 1024 * 1024, clock: Date.now });
+    try {
+      expect(await reopened.count()).toBe(200);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test("a thread that cannot open the file reports it once, holds no commit, and closes at once", async () => {
+    await using dir = await tempDir();
+    const failures: string[] = [];
+    const checkpointer = new WalCheckpointer({ path: join(dir.path, "missing", "store.sqlite"), sync: "normal", busyTimeoutMs: 100, onFailure: (message) => failures.push(message) });
+    checkpointer.afterCommit();
+    await waitUntil("the thread reports it cannot open the file", async () => failures.length, (n) => n > 0, 5000);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toContain("unable to open");
+    expect(checkpointer.beforeCommit()).toBeUndefined();
+    const started = performance.now();
+    await checkpointer.close();
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
