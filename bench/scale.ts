@@ -6,6 +6,7 @@ import { VIRTUAL_NODES_DEFAULT } from "../src/config/settings.ts";
 import { AntiEntropy } from "../src/node/anti-entropy-loop.ts";
 import { HybridClock } from "../src/node/hlc.ts";
 import { PeerClient } from "../src/node/peer-client.ts";
+import { RECORDS_PER_REQUEST_MAX } from "../src/node/record-wire.ts";
 import { ReplicaService } from "../src/node/replica-service.ts";
 import { NO_FUTURE_BOUND } from "../src/clock/future-bound.ts";
 import { arcsOf } from "../src/ring/arcs.ts";
@@ -35,8 +36,8 @@ const SET_SCRIPT = join(import.meta.dir, "wrk-set.lua");
 const AE_ROUNDS = 10;
 /** Share of keys made newer on one side before the divergence exchange. */
 const DIVERGED_SHARE = 0.01;
-/** Newer records written to the copy, and later given to the other replicas, per step. */
-const NEWER_CHUNK_RECORDS = 1000;
+/** Newer records written to the copy, and later given to the other replicas, per step: what one replica put may carry. */
+const NEWER_CHUNK_RECORDS = RECORDS_PER_REQUEST_MAX;
 /** Bounds on the waits for a join's data to be placed and for re-replication after kill -9. */
 const JOIN_BOUND_MS = 300_000;
 const REREPLICATE_BOUND_MS = 300_000;
@@ -90,11 +91,10 @@ async function seedFile(path: string, count: number, writer: string): Promise<nu
   db.run("DELETE FROM segment_state");
   const insert = db.query("INSERT INTO records (key, value, version_wall_ms, version_counter, version_node, tombstone, expires_at_ms, ring) VALUES (?, ?, ?, ?, ?, 0, NULL, ?)");
   const wallMs = Date.now() - 60_000;
+  // In ring order, the table's own order, so the load appends.
+  const rows = Array.from({ length: count }, (_, i) => ({ key: `scale-${i}`, counter: i, ring: storedRing(xxHash64(`scale-${i}`)) })).sort((a, b) => (a.ring < b.ring ? -1 : a.ring > b.ring ? 1 : 0));
   db.transaction(() => {
-    for (let i = 0; i < count; i++) {
-      const key = `scale-${i}`;
-      insert.run(key, VALUE, wallMs, i, writer, storedRing(xxHash64(key)));
-    }
+    for (const row of rows) insert.run(row.key, VALUE, wallMs, row.counter, writer, row.ring);
   })();
   db.close();
   const started = performance.now();

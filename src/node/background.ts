@@ -17,12 +17,12 @@ export const HINT_INTERVAL_MS = 1000;
 export const PURGE_INTERVAL_MS = 60_000;
 /**
  * Segments recounted from the records per anti-entropy interval: the whole hash space every 512
- * intervals (about 85 minutes at the default 10 s). At 1M keys a segment holds ~15 records, read by
- * the ring index at ~10–35 µs each (each a lookup in the table), so a round costs 20–70 ms of CPU
- * (bun bench/verify-cost.ts FILE): under 1 % of a core at the default interval.
+ * intervals (about 85 minutes at the default 10 s). At 1M keys a segment holds ~15 records, read in
+ * order from the table (sqlite stores records in ring order), so a round costs ~6 ms of CPU
+ * (bun bench/verify-cost.ts FILE; 84 ms when records were keyed by key): far under 1 % of a core.
  */
 export const VERIFY_SEGMENTS_PER_ROUND = 128;
-/** Segments recounted in one synchronous store call: ~8 ms at 1M keys, what a request may wait behind it. */
+/** Segments recounted in one synchronous store call: ~2 ms at 1M keys, what a request may wait behind it. */
 const VERIFY_SEGMENTS_PER_STEP = 32;
 
 export interface BackgroundDeps {

@@ -5,6 +5,8 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fetchNode, waitUntil } from "../support/cluster.ts";
 import { runNodeToExit, startNode } from "../support/node-process.ts";
+import { storedRing } from "../../src/store/sqlite.ts";
+import { ringPosition } from "../../src/store/segments.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { expectStillServes, setKey } from "./serving.ts";
 
@@ -33,7 +35,7 @@ test(
     const db = new Database(await storeFile(dir.path));
     try {
       db.exec("PRAGMA busy_timeout = 5000");
-      db.query("INSERT INTO records (key, value, version_wall_ms, version_counter, version_node, tombstone, expires_at_ms) VALUES ($key, $value, 1, 0, 'x', 0, NULL)").run({ $key: SECRETS.blobKey, $value: new TextEncoder().encode(SECRETS.value) });
+      db.query("INSERT INTO records (ring, key, value, version_wall_ms, version_counter, version_node, tombstone, expires_at_ms) VALUES ($ring, $key, $value, 1, 0, 'x', 0, NULL)").run({ $ring: storedRing(ringPosition(SECRETS.blobKey)), $key: SECRETS.blobKey, $value: new TextEncoder().encode(SECRETS.value) });
     } finally {
       db.close();
     }

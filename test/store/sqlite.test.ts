@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { SQLITE_SYNC_MODES, type SqliteSyncMode } from "../../src/config/settings.ts";
 import type { BackendOptions } from "../../src/store/backend.ts";
 import { StoreError } from "../../src/store/errors.ts";
-import { SqliteBackend } from "../../src/store/sqlite.ts";
+import { SqliteBackend, storedRing } from "../../src/store/sqlite.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { Database } from "bun:sqlite";
 import { WHOLE_RING } from "../../src/ring/range.ts";
@@ -186,7 +186,7 @@ describe("sqlite ring positions and segment figures", () => {
     }
   });
 
-  test("ring scans and purges use their indexes, not a walk of the table", async () => {
+  test("lookups and ring scans use the table's ring order, listings the key index, purges theirs: never a walk of the table", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, FILE_NAME);
     const store = openAt(path, options());
@@ -194,10 +194,49 @@ describe("sqlite ring positions and segment figures", () => {
     await store.close();
     const direct = new Database(path);
     const plan = (sql: string) => (direct.query(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((row) => row.detail).join("; ");
-    expect(plan("SELECT * FROM records WHERE (ring, key) > (1, 'a') AND ring >= 1 AND ring <= 5 ORDER BY ring, key LIMIT 10")).toContain("USING INDEX records_ring");
+    expect(plan("SELECT * FROM records NOT INDEXED WHERE ring = 3 AND key = 'k'")).toBe("SEARCH records USING PRIMARY KEY (ring=? AND key=?)");
+    expect(plan("DELETE FROM records NOT INDEXED WHERE ring = 3 AND key = 'k' AND version_wall_ms = 1")).toBe("SEARCH records USING PRIMARY KEY (ring=? AND key=?)");
+    expect(plan("SELECT * FROM records WHERE (ring, key) > (1, 'a') AND ring >= 1 AND ring <= 5 ORDER BY ring, key LIMIT 10")).toBe("SEARCH records USING PRIMARY KEY ((ring,key)>(?,?) AND ring<?)");
+    expect(plan("SELECT key, value FROM records WHERE key > 'a' AND tombstone = 0 ORDER BY key LIMIT 10")).toBe("SEARCH records USING INDEX records_key (key>?)");
     expect(plan("SELECT key FROM records WHERE tombstone = 1 AND version_wall_ms < 5 LIMIT 10")).toContain("records_tombstone_age");
     expect(plan("SELECT key FROM records WHERE expires_at_ms <= 5 LIMIT 10")).toContain("records_expiry");
     expect(plan("SELECT COUNT(*) FROM records WHERE expires_at_ms <= 5 AND tombstone = 0")).toContain("records_expiry");
+    expect(plan("DELETE FROM records WHERE (ring, key) IN (SELECT ring, key FROM records WHERE tombstone = 1 AND version_wall_ms < 5 LIMIT 10)")).not.toContain("SCAN records");
     direct.close();
+  });
+
+  test("a file keyed by key with a ring column is rewritten in ring order on open, records, digests and count unchanged", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, FILE_NAME);
+    const old = new Database(path, { create: true });
+    old.run(`CREATE TABLE records (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, version_wall_ms INTEGER NOT NULL,
+      version_counter INTEGER NOT NULL, version_node TEXT NOT NULL, tombstone INTEGER NOT NULL, expires_at_ms INTEGER, ring INTEGER) WITHOUT ROWID`);
+    old.run("CREATE INDEX records_ring ON records (ring, key)");
+    old.run("CREATE INDEX records_expiry ON records (expires_at_ms) WHERE expires_at_ms IS NOT NULL");
+    const insert = old.query("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const r of records) insert.run(r.key, r.value, r.version.wallMs, r.version.counter, r.version.node, 0, null, storedRing(ringPosition(r.key)));
+    insert.run("expiring", "v", 1, 1, "n", 0, 10_000_000_000_000, storedRing(ringPosition("expiring")));
+    old.close();
+    const store = openAt(path, options());
+    try {
+      expect(await store.count()).toBe(201);
+      expect((await store.get("expiring"))?.expiresAtMs).toBe(10_000_000_000_000);
+      const walked = await store.scanRing(WHOLE_RING, undefined, 1000);
+      expect(walked).toHaveLength(201);
+      expect(walked.map((r) => r.key)).toEqual([...walked.map((r) => r.key)].sort((a, b) => (ringPosition(a) < ringPosition(b) ? -1 : 1)));
+      await store.put(live("key-new", "v"));
+      expect(await store.count()).toBe(202);
+    } finally {
+      await store.close();
+    }
+    const direct = new Database(path);
+    try {
+      const columns = direct.query("SELECT name, pk FROM pragma_table_info('records') WHERE pk > 0 ORDER BY pk").all() as { name: string }[];
+      expect(columns.map((c) => c.name)).toEqual(["ring", "key"]);
+      const objects = (direct.query("SELECT name FROM sqlite_schema WHERE tbl_name LIKE 'records%' ORDER BY name").all() as { name: string }[]).map((o) => o.name);
+      expect(objects).toEqual(["records", "records_expiry", "records_key", "records_tombstone_age"]);
+    } finally {
+      direct.close();
+    }
   });
 });
