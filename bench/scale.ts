@@ -216,6 +216,12 @@ async function passes(urls: readonly string[]): Promise<Map<string, number>> {
   return new Map(states.flatMap((s) => (s === undefined ? [] : [[s.nodeUrl, s.replication.rebalance.passes] as const])));
 }
 
+/** Records the nodes' rebalancers have streamed so far, summed. */
+async function streamedTotal(urls: readonly string[]): Promise<number> {
+  const states = await Promise.all(urls.map(clusterState));
+  return states.reduce((sum, s) => sum + (s?.replication.rebalance.streamed ?? 0), 0);
+}
+
 async function keyCount(url: string): Promise<number> {
   const response = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   return ((await response.json()) as { storage: { keys: number } }).storage.keys;
@@ -226,6 +232,7 @@ interface SizeRun {
   readonly rebuildMs: number;
   readonly startMs: number;
   readonly idleCpu: number[];
+  readonly idleStreamed: number;
   readonly health: { p50: number; p99: number };
   readonly ae: Awaited<ReturnType<typeof antiEntropy>>;
   readonly write: { rate: number; errors: number; p99Ms: number };
@@ -248,6 +255,8 @@ async function runSize(stack: AsyncDisposableStack, count: number, commands: str
   }
   const copy = join(base.path, "copy-of-b.sqlite");
   copyFileSync(seed, copy);
+  // The copies' pages reach the disk now, not during the figures (a checkpoint's fsync would wait for them).
+  Bun.spawnSync(["sync"]);
 
   const started = performance.now();
   const nodes = await Promise.all([0, 1, 2].map((i) => startNode(ports[i]!, dirs[i]!, urls.slice(0, 3).filter((_, j) => j !== i))));
@@ -259,10 +268,13 @@ async function runSize(stack: AsyncDisposableStack, count: number, commands: str
   // Let the first gossip rounds and passes settle before the idle window.
   await Bun.sleep(5_000);
 
+  const streamedBeforeIdle = await streamedTotal(urls.slice(0, 3));
   const cpuBefore = nodes.map((node) => cpuSeconds(node.server.pid));
   await Bun.sleep(IDLE_MS);
   const idleCpu = nodes.map((node, i) => ((cpuSeconds(node.server.pid) - cpuBefore[i]!) * 1000 * 100) / IDLE_MS);
-  console.log(`bench: scale ${count}: idle CPU ${idleCpu.map((c) => c.toFixed(2)).join(", ")} %`);
+  // Records rebalancing streamed in the window: an idle cluster should stream none, and any would explain its CPU.
+  const idleStreamed = (await streamedTotal(urls.slice(0, 3))) - streamedBeforeIdle;
+  console.log(`bench: scale ${count}: idle CPU ${idleCpu.map((c) => c.toFixed(2)).join(", ")} %, ${idleStreamed} records streamed`);
   const health = await healthLatency(nodes[0]!.url);
   const ae = await antiEntropy(copy, nodes[0]!, nodes[1]!, nodes.slice(1), count);
   console.log(`bench: scale ${count}: identical AE ${Math.round(ae.identical.bytes)} B, diverged ${ae.diverged.bytes} B in ${ae.diverged.rounds} rounds`);
@@ -284,20 +296,21 @@ async function runSize(stack: AsyncDisposableStack, count: number, commands: str
   const victim = nodes[2]!;
   const survivors = nodes.filter((node) => node !== victim).map((node) => node.url);
   const beforeKill = await passes(survivors);
-  const streamedBefore = (await Promise.all(survivors.map(clusterState))).reduce((sum, s) => sum + (s?.replication.rebalance.streamed ?? 0), 0);
+  const streamedBefore = await streamedTotal(survivors);
   const peakRss = new Map(nodes.map((node) => [node.url, peakRssMb(node.server.pid)]));
   const killedAt = performance.now();
   await victim.server.kill9();
   const isDead = (s: ClusterState) => s.members.some((m) => m.url === victim.url && m.state === "dead");
   const settled = await pollUntilAll(survivors, (s) => isDead(s) && rebalanceIdle(beforeKill)(s), POLL_MS, REREPLICATE_BOUND_MS);
   const rereplicatedMs = settled.size === survivors.length ? Math.max(...settled.values()) - killedAt : undefined;
-  const streamedAfter = (await Promise.all(survivors.map(clusterState))).reduce((sum, s) => sum + (s?.replication.rebalance.streamed ?? 0), 0);
+  const streamedAfter = await streamedTotal(survivors);
   for (const node of nodes) if (node !== victim) peakRss.set(node.url, peakRssMb(node.server.pid));
   return {
     count,
     rebuildMs,
     startMs,
     idleCpu,
+    idleStreamed,
     health,
     ae,
     write,
@@ -382,7 +395,7 @@ export async function benchScale(): Promise<PartResult> {
   for (const run of runs) {
     const group = `${label(run.count)} keys per node`;
     figures.push(
-      single(group, "idle CPU, busiest node", Math.max(...run.idleCpu), "%", `per node over ${IDLE_MS / 1000} s: ${run.idleCpu.map((c) => c.toFixed(2)).join(", ")} % of a core; target ≤ 2 %`),
+      single(group, "idle CPU, busiest node", Math.max(...run.idleCpu), "%", `per node over ${IDLE_MS / 1000} s: ${run.idleCpu.map((c) => c.toFixed(2)).join(", ")} % of a core, ${run.idleStreamed.toLocaleString("en-US")} records streamed by rebalancing meanwhile; target ≤ 2 %`),
       single(group, "GET /api/v1/health p50", run.health.p50, "ms", `p99 ${run.health.p99.toFixed(2)} ms over ${HEALTH_SAMPLES} requests; target ≤ 10 ms`),
       single(group, "anti-entropy round, identical replicas", run.ae.identical.bytes, "B", `bytes both ways per round (target ≤ 65,536); ${run.ae.identical.wallMs.toFixed(1)} ms per round, ${run.ae.identical.peerCpuMs.toFixed(1)} ms CPU on the answering node; ${run.ae.identical.segments} segments differed in ${AE_ROUNDS} rounds`),
       single(group, `anti-entropy after ${DIVERGED_SHARE * 100} % divergence`, run.ae.diverged.bytes, "B", `${run.ae.diverged.changed.toLocaleString("en-US")} keys newer on one side repaired in ${run.ae.diverged.rounds} rounds, ${Math.round(run.ae.diverged.wallMs)} ms, ${run.ae.diverged.pushed.toLocaleString("en-US")} records pushed, ${Math.round(run.ae.diverged.peerCpuMs)} ms CPU on the answering node`),
