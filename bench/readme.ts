@@ -107,15 +107,16 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   its own detection to its pass's end, and the time from the first detection, when streaming can begin.
 - **Scale.** Three sqlite nodes at RF=3 (W=2, R=2), default settings (gossip 1 s, anti-entropy every 10 s,
   256 vnodes), holding N = 100k and then 1M keys each with 100-byte values. The keys are loaded **through the
-  store**, not the API: one SQL transaction writes them into one file (ring positions included), which is then
+  store**, not the API: one SQL transaction writes them into one file in ring order (the table's own order), which is then
   opened once through \`SqliteBackend\` (it finds no saved segment digests and rebuilds them from the records:
-  the "digest rebuild after a crash" row) and copied to the three nodes' data folders before they start; at RF=3
+  the "digest rebuild after a crash" row) and copied to the three nodes' data folders (then \`sync\`) before they start; at RF=3
   on three nodes every node holds every key. Then, in order: **idle CPU** of each node over 60 s from
-  /proc/PID/stat (utime + stime) after a 5 s settle; **health** latency, 200 sequential
+  /proc/PID/stat (utime + stime) after a 5 s settle, with the records rebalancing streamed meanwhile (none expected); **health** latency, 200 sequential
   \`GET /api/v1/health\` on node A; **anti-entropy** as node B runs it against node A, played by the bench from a
   copy of B's file through the real \`AntiEntropy\` and \`PeerClient\` code over HTTP, bytes counted both ways:
   10 rounds between identical replicas (bytes per round, and node A's CPU per round), then after 1 % of the keys
-  were made newer on B's side only, rounds until no segment differs (total bytes, rounds, records pushed);
+  were made newer on B's side only, rounds until no segment differs (total bytes, rounds, records pushed); the
+  newer records are then put on nodes B and C too, so the figures after it meet a calm cluster;
   **writes**, \`wrk -t2 -c16\` SETs of 100-byte values for 10 s on node A, against the same three-node cluster
   started empty in the same run (the baseline); a **4th node joins** seeded with A: the time from its spawn until
   every node lists all four and each old node finished a rebalancing pass that reached every target, and the keys
@@ -130,7 +131,7 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
 - A figure shown as — was not measured; its detail says why (skipped, past its bound, or news LOST).`;
 
 const RUNNING = `\`\`\`sh
-bun run bench              # everything (ring, store, http, cluster, replication, scale; about 20 minutes), prints the tables, rewrites this README and chart.svg
+bun run bench              # everything (ring, store, http, cluster, replication, scale; about 12 minutes), prints the tables, rewrites this README and chart.svg
 bun run bench ring         # one part (or several: bun run bench ring store); prints only, README and chart untouched
 bun run bench store        # memory, fs and sqlite at 1k, 10k and 100k keys, and SQLite durability (about 50 s)
 bun run bench http         # one node against raw Bun.serve, with redis as a reference (about 55 s)
