@@ -137,7 +137,7 @@ bun run bench store        # memory, fs and sqlite at 1k, 10k and 100k keys, and
 bun run bench http         # one node against raw Bun.serve, with redis as a reference (about 55 s)
 bun run bench cluster      # forwarded vs direct requests on 2 nodes, join and death times of gossip on 4 (about 90 s)
 bun run bench replication  # three copies vs one on 3 nodes, re-replication of 10k keys after a kill -9 on 4 (about 65 s when idle)
-bun run bench scale        # 3 sqlite nodes at RF=3 with 100k and 1M keys each (about 12 minutes)
+bun run bench scale        # 3 sqlite nodes at RF=3 with 100k and 1M keys each (about 6 minutes)
 BENCH_SCALE_KEYS=20000 BENCH_SCALE_IDLE_MS=10000 BENCH_SCALE_LOAD_KEYS=5000 bun run bench scale   # a quick trial of the scale part
 BENCH_HTTP_S=1 bun run bench http   # shorter wrk runs (seconds per run, default 2) for a quick look
 BENCH_CLUSTER_S=1 bun run bench cluster   # the same for the cluster part's wrk runs
