@@ -12,9 +12,10 @@ import type { ReplicaService } from "./replica-service.ts";
 export const PULL_PAGES_MAX = 64;
 
 export interface AntiEntropyClient {
-  differingGroups(target: string, from: string, digests: readonly number[]): Promise<number[]>;
-  differingSegments(target: string, from: string, groups: readonly number[], digests: readonly number[]): Promise<number[]>;
-  segmentRecords(target: string, from: string, segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }>;
+  /** `ranges`: the ranges compared, those this node shares with the target on its own ring; the target sums the same ones. */
+  differingGroups(target: string, from: string, ranges: readonly RingRange[], digests: readonly number[]): Promise<number[]>;
+  differingSegments(target: string, from: string, ranges: readonly RingRange[], groups: readonly number[], digests: readonly number[]): Promise<number[]>;
+  segmentRecords(target: string, from: string, ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }>;
   putReplica(target: string, records: readonly StoredRecord[], timeoutMs?: number): Promise<unknown>;
 }
 
@@ -80,7 +81,7 @@ export class AntiEntropy {
       const theirs = new Map<string, number>();
       let after: string | undefined;
       for (let page = 0; page < PULL_PAGES_MAX; page++) {
-        const { records, next } = await client.segmentRecords(peer, self, repairing, after);
+        const { records, next } = await client.segmentRecords(peer, self, ranges, repairing, after);
         for (const record of records) theirs.set(record.key, recordFingerprint(record));
         const outcomes = await replicas.put(records);
         pulled += outcomes.filter((outcome) => outcome.applied).length;
@@ -115,11 +116,11 @@ export class AntiEntropy {
     const { self, store, replicas, client } = this.deps;
     const ranges = replicas.sharedRanges(peer);
     const mine = await sharedDigests(store, ranges);
-    const groups = await client.differingGroups(peer, self, groupDigests(mine));
+    const groups = await client.differingGroups(peer, self, ranges, groupDigests(mine));
     const segments: number[] = [];
     for (let i = 0; i < groups.length && segments.length < limit; i += GROUPS_PER_REQUEST_MAX) {
       const chunk = groups.slice(i, i + GROUPS_PER_REQUEST_MAX);
-      segments.push(...(await client.differingSegments(peer, self, chunk, groupSegments(mine, chunk))));
+      segments.push(...(await client.differingSegments(peer, self, ranges, chunk, groupSegments(mine, chunk))));
     }
     return { ranges, segments };
   }

@@ -2,8 +2,10 @@
 import type { Ack, Ack2, GossipTransport, Syn } from "../membership/messages.ts";
 import { GOSSIP_BODY_BYTES_MAX, isAck } from "../membership/schema.ts";
 import { readBodyText } from "../net/bounded-read.ts";
+import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord } from "../store/record.ts";
 import { NodeError } from "./errors.ts";
+import { rangesToWire } from "./range-wire.ts";
 import {
   GROUPS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX,
   ERROR_ANSWER_BYTES_MAX,
@@ -157,18 +159,18 @@ export class PeerClient implements GossipTransport {
   }
 
   /** Anti-entropy, step one: the groups of the digest tree that differ between this node and the target. */
-  async differingGroups(target: string, from: string, digests: readonly number[]): Promise<number[]> {
-    return this.indexes(target, PEER_ROUTES.digests, "/api/v1/replica/digests", { from, groups: digests }, "groups", GROUPS_ANSWER_BYTES_MAX);
+  async differingGroups(target: string, from: string, ranges: readonly RingRange[], digests: readonly number[]): Promise<number[]> {
+    return this.indexes(target, PEER_ROUTES.digests, "/api/v1/replica/digests", { from, ranges: rangesToWire(ranges), groups: digests }, "groups", GROUPS_ANSWER_BYTES_MAX);
   }
 
   /** Anti-entropy, step two: the segments of those groups whose digests differ. */
-  async differingSegments(target: string, from: string, groups: readonly number[], digests: readonly number[]): Promise<number[]> {
-    return this.indexes(target, PEER_ROUTES.segmentDigests, "/api/v1/replica/segment-digests", { from, groups, digests }, "segments", SEGMENTS_ANSWER_BYTES_MAX);
+  async differingSegments(target: string, from: string, ranges: readonly RingRange[], groups: readonly number[], digests: readonly number[]): Promise<number[]> {
+    return this.indexes(target, PEER_ROUTES.segmentDigests, "/api/v1/replica/segment-digests", { from, ranges: rangesToWire(ranges), groups, digests }, "segments", SEGMENTS_ANSWER_BYTES_MAX);
   }
 
   /** Anti-entropy, step three: the target's shared records in those segments, a bounded page after `after`. */
-  async segmentRecords(target: string, from: string, segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
-    const body = JSON.stringify({ from, segments, after: after ?? null });
+  async segmentRecords(target: string, from: string, ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
+    const body = JSON.stringify({ from, ranges: rangesToWire(ranges), segments, after: after ?? null });
     const response = await this.forward(target, PEER_ROUTES.segmentRecords, "/api/v1/replica/segment-records", { method: "POST", body }, STREAM_TIMEOUT_MS);
     const answer = (await this.readJson(response, target, pageAnswerBytesMax(this.options.valueBytesMax))) as { records?: unknown; next?: unknown };
     if (!isRecordBatch({ records: answer.records }) || !(answer.next === null || typeof answer.next === "string")) throw garbage(target);

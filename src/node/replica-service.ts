@@ -70,25 +70,25 @@ export class ReplicaService {
     return sharedRanges(this.deps.arcs(this.deps.ring()), this.deps.self, peer);
   }
 
-  /** Anti-entropy, step one: the groups of the digest tree where `peer`'s digests (of the keys both hold) differ from this node's. */
-  async differingGroups(peer: string, theirs: readonly number[]): Promise<number[]> {
-    const mine = groupDigests(await this.digestsShared(peer));
+  /** Anti-entropy, step one: the groups of the digest tree where a peer's digests of `ranges` (those it shares with this node, on its ring) differ from this node's. */
+  async differingGroups(ranges: readonly RingRange[], theirs: readonly number[]): Promise<number[]> {
+    const mine = groupDigests(await this.digestsOf(ranges));
     return differingIndexes(mine, theirs);
   }
 
   /** Anti-entropy, step two: within those groups, the segments whose digests differ. */
-  async differingSegments(peer: string, groups: readonly number[], theirs: readonly number[]): Promise<number[]> {
+  async differingSegments(ranges: readonly RingRange[], groups: readonly number[], theirs: readonly number[]): Promise<number[]> {
     const wanted = new Set(groups);
-    const mine = groupSegments(await this.digestsShared(peer, (segment) => wanted.has(Math.floor(segment / SEGMENTS_PER_GROUP))), groups);
+    const mine = groupSegments(await this.digestsOf(ranges, (segment) => wanted.has(Math.floor(segment / SEGMENTS_PER_GROUP))), groups);
     return differingIndexes(mine, theirs).map((i) => groups[Math.floor(i / SEGMENTS_PER_GROUP)]! * SEGMENTS_PER_GROUP + (i % SEGMENTS_PER_GROUP));
   }
 
-  /** Anti-entropy, step three: one bounded page of this node's records shared with `peer` in those segments, in ring order after `after`. */
-  async segmentRecords(peer: string, segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
+  /** Anti-entropy, step three: one bounded page of this node's records of `ranges` in those segments, in ring order after `after`. */
+  async segmentRecords(ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
     const page: StoredRecord[] = [];
     let more = false;
     try {
-      for await (const record of walkRanges(this.deps.store, rangesInSegments(this.sharedRanges(peer), segments), after)) {
+      for await (const record of walkRanges(this.deps.store, rangesInSegments(ranges, segments), after)) {
         if (page.length === RECORDS_PER_REQUEST_MAX) {
           more = true;
           break;
@@ -103,8 +103,8 @@ export class ReplicaService {
     return { records: first, next };
   }
 
-  private digestsShared(peer: string, wanted?: (segment: number) => boolean): Promise<Uint32Array> {
-    return sharedDigests(this.deps.store, this.sharedRanges(peer), wanted).catch((error: unknown) => {
+  private digestsOf(ranges: readonly RingRange[], wanted?: (segment: number) => boolean): Promise<Uint32Array> {
+    return sharedDigests(this.deps.store, ranges, wanted).catch((error: unknown) => {
       throw fromStoreError(error);
     });
   }

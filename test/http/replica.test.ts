@@ -1,14 +1,17 @@
 // The replica and admin endpoints in-process: input validation, the cluster secret, last write wins, and their Swagger entries.
 import { describe, expect, test } from "bun:test";
 import { groupDigests, groupSegments, GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP, SEGMENTS_PER_ROUND_MAX, sharedDigests } from "../../src/node/anti-entropy.ts";
-import { WHOLE_RING } from "../../src/ring/range.ts";
-import { SEGMENT_COUNT, segmentOf } from "../../src/store/segments.ts";
+import { RING_MAX, WHOLE_RING, type RingRange } from "../../src/ring/range.ts";
+import { ringPosition, SEGMENT_COUNT, segmentOf } from "../../src/store/segments.ts";
+import { RANGES_PER_REQUEST_MAX, rangesToWire } from "../../src/node/range-wire.ts";
 import { SECRET_HEADER } from "../../src/node/peer-client.ts";
 import { RECORDS_PER_REQUEST_MAX, toWire, type WireRecord } from "../../src/node/record-wire.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import { BASE, buildTestApp, NODE_URL, START_MS } from "../support/app.ts";
 
 const PEER = "http://127.0.0.1:7002";
+/** The whole ring, as a request names it. */
+const ALL = rangesToWire([WHOLE_RING]);
 const SECRET = "s3cret";
 
 /** Two nodes and two copies a key: this node shares every key with PEER, so digests and bucket pages cover all. */
@@ -143,24 +146,31 @@ describe("POST /api/v1/replica/digests", () => {
   test("answers no group when the digests are equal, and exactly the differing group otherwise", async () => {
     const app = await seeded();
     const groups = groupDigests(await sharedDigests(app.store, [WHOLE_RING]));
-    expect(await (await post(app, "/api/v1/replica/digests", { from: PEER, groups })).json()).toEqual({ groups: [] });
+    expect(await (await post(app, "/api/v1/replica/digests", { from: PEER, ranges: ALL, groups })).json()).toEqual({ groups: [] });
     const changed = [...groups];
     const group = Math.floor(segmentOf("key-7") / SEGMENTS_PER_GROUP);
     changed[group] = (changed[group]! + 1) >>> 0;
-    expect(await (await post(app, "/api/v1/replica/digests", { from: PEER, groups: changed })).json()).toEqual({ groups: [group] });
+    expect(await (await post(app, "/api/v1/replica/digests", { from: PEER, ranges: ALL, groups: changed })).json()).toEqual({ groups: [group] });
   });
 
   test.each<[string, unknown]>([
-    ["from is missing", { groups: new Array<number>(GROUPS).fill(0) }],
-    ["from is not a URL", { from: "not a url", groups: new Array<number>(GROUPS).fill(0) }],
-    ["from has a path", { from: `${PEER}/api`, groups: new Array<number>(GROUPS).fill(0) }],
-    ["groups is missing", { from: PEER }],
-    ["a digest is negative", { from: PEER, groups: [-1, ...new Array<number>(GROUPS - 1).fill(0)] }],
-    ["a digest is over 32 bits", { from: PEER, groups: [2 ** 32, ...new Array<number>(GROUPS - 1).fill(0)] }],
-    ["a digest is a fraction", { from: PEER, groups: [1.5, ...new Array<number>(GROUPS - 1).fill(0)] }],
-    ["a digest is a string", { from: PEER, groups: ["1", ...new Array<number>(GROUPS - 1).fill(0)] }],
-    ["there are fewer digests than groups", { from: PEER, groups: [1, 2, 3] }],
-    ["there are more digests than groups", { from: PEER, groups: new Array<number>(GROUPS + 1).fill(0) }],
+    ["from is missing", { ranges: ALL, groups: new Array<number>(GROUPS).fill(0) }],
+    ["from is not a URL", { from: "not a url", ranges: ALL, groups: new Array<number>(GROUPS).fill(0) }],
+    ["from has a path", { from: `${PEER}/api`, ranges: ALL, groups: new Array<number>(GROUPS).fill(0) }],
+    ["groups is missing", { from: PEER, ranges: ALL }],
+    ["a digest is negative", { from: PEER, ranges: ALL, groups: [-1, ...new Array<number>(GROUPS - 1).fill(0)] }],
+    ["a digest is over 32 bits", { from: PEER, ranges: ALL, groups: [2 ** 32, ...new Array<number>(GROUPS - 1).fill(0)] }],
+    ["a digest is a fraction", { from: PEER, ranges: ALL, groups: [1.5, ...new Array<number>(GROUPS - 1).fill(0)] }],
+    ["a digest is a string", { from: PEER, ranges: ALL, groups: ["1", ...new Array<number>(GROUPS - 1).fill(0)] }],
+    ["there are fewer digests than groups", { from: PEER, ranges: ALL, groups: [1, 2, 3] }],
+    ["there are more digests than groups", { from: PEER, ranges: ALL, groups: new Array<number>(GROUPS + 1).fill(0) }],
+    ["ranges is missing", { from: PEER, groups: new Array<number>(GROUPS).fill(0) }],
+    ["a position is a number", { from: PEER, ranges: [[0, 5]], groups: new Array<number>(GROUPS).fill(0) }],
+    ["a position is past 2^64 - 1", { from: PEER, ranges: [["0", "18446744073709551616"]], groups: new Array<number>(GROUPS).fill(0) }],
+    ["a position has a sign or leading zero", { from: PEER, ranges: [["-1", "5"]], groups: new Array<number>(GROUPS).fill(0) }],
+    ["a range ends before it starts", { from: PEER, ranges: [["9", "5"]], groups: new Array<number>(GROUPS).fill(0) }],
+    ["ranges overlap", { from: PEER, ranges: [["0", "9"], ["9", "20"]], groups: new Array<number>(GROUPS).fill(0) }],
+    ["there are more ranges than a request may name", { from: PEER, ranges: Array.from({ length: RANGES_PER_REQUEST_MAX + 1 }, (_, i) => [String(2 * i), String(2 * i)]), groups: new Array<number>(GROUPS).fill(0) }],
   ])("answers 400 when %s", async (_name, body) => {
     expect(await errorOf(await post(build(), "/api/v1/replica/digests", body))).toEqual({ status: 400, code: "bad_request" });
   });
@@ -175,16 +185,16 @@ describe("POST /api/v1/replica/segment-digests", () => {
     const group = Math.floor(segment / SEGMENTS_PER_GROUP);
     const groups = [group, (group + 1) % GROUPS];
     const digests = groupSegments(segments, groups);
-    expect(await (await post(app, "/api/v1/replica/segment-digests", { from: PEER, groups, digests })).json()).toEqual({ segments: [] });
+    expect(await (await post(app, "/api/v1/replica/segment-digests", { from: PEER, ranges: ALL, groups, digests })).json()).toEqual({ segments: [] });
     digests[segment % SEGMENTS_PER_GROUP] = (digests[segment % SEGMENTS_PER_GROUP]! + 1) >>> 0;
-    expect(await (await post(app, "/api/v1/replica/segment-digests", { from: PEER, groups, digests })).json()).toEqual({ segments: [segment] });
+    expect(await (await post(app, "/api/v1/replica/segment-digests", { from: PEER, ranges: ALL, groups, digests })).json()).toEqual({ segments: [segment] });
   });
 
   test.each<[string, unknown]>([
-    ["digests do not match the groups", { from: PEER, groups: [0], digests: [1, 2] }],
-    ["a group is past the last", { from: PEER, groups: [GROUPS], digests: new Array<number>(SEGMENTS_PER_GROUP).fill(0) }],
-    ["there are too many groups", { from: PEER, groups: Array.from({ length: GROUPS_PER_REQUEST_MAX + 1 }, (_, g) => g), digests: [] }],
-    ["digests is missing", { from: PEER, groups: [0] }],
+    ["digests do not match the groups", { from: PEER, ranges: ALL, groups: [0], digests: [1, 2] }],
+    ["a group is past the last", { from: PEER, ranges: ALL, groups: [GROUPS], digests: new Array<number>(SEGMENTS_PER_GROUP).fill(0) }],
+    ["there are too many groups", { from: PEER, ranges: ALL, groups: Array.from({ length: GROUPS_PER_REQUEST_MAX + 1 }, (_, g) => g), digests: [] }],
+    ["digests is missing", { from: PEER, ranges: ALL, groups: [0] }],
   ])("answers 400 when %s", async (_name, body) => {
     expect(await errorOf(await post(build(), "/api/v1/replica/segment-digests", body))).toEqual({ status: 400, code: "bad_request" });
   });
@@ -196,24 +206,39 @@ describe("POST /api/v1/replica/segment-records", () => {
     const stored = Array.from({ length: 40 }, (_, i) => record(`key-${String(i).padStart(2, "0")}`, "v", START_MS + i, { tombstone: i % 4 === 0, value: i % 4 === 0 ? "" : "v" }));
     for (const r of stored) await app.store.put(r);
     const segments = [segmentOf("key-00"), segmentOf("key-13")];
-    const response = await post(app, "/api/v1/replica/segment-records", { from: PEER, segments, after: null });
+    const response = await post(app, "/api/v1/replica/segment-records", { from: PEER, ranges: ALL, segments, after: null });
     expect(response.status).toBe(200);
     const expected = (await app.store.scanRing(WHOLE_RING, undefined, 100)).filter((r) => segments.includes(segmentOf(r.key)));
     expect(await response.json()).toEqual({ records: expected.map(toWire), next: null });
-    const after = await post(app, "/api/v1/replica/segment-records", { from: PEER, segments, after: expected[0]!.key });
+    const after = await post(app, "/api/v1/replica/segment-records", { from: PEER, ranges: ALL, segments, after: expected[0]!.key });
     expect(((await after.json()) as { records: WireRecord[] }).records.map((r) => r.key)).toEqual(expected.slice(1).map((r) => r.key));
   });
 
+  test("answers only records of the ranges the request names, not of this replica's own view", async () => {
+    const app = build();
+    const stored = Array.from({ length: 40 }, (_, i) => record(`key-${i}`, "v", START_MS + i));
+    for (const r of stored) await app.store.put(r);
+    const inRing = await app.store.scanRing(WHOLE_RING, undefined, 100);
+    const segments = [...new Set(inRing.map((r) => segmentOf(r.key)))];
+    // The first half of the ring only.
+    const half: RingRange = { lo: 0n, hi: RING_MAX / 2n };
+    const response = await post(app, "/api/v1/replica/segment-records", { from: PEER, ranges: rangesToWire([half]), segments, after: null });
+    const keys = ((await response.json()) as { records: WireRecord[] }).records.map((r) => r.key);
+    expect(keys).toEqual(inRing.filter((r) => ringPosition(r.key) <= half.hi).map((r) => r.key));
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.length).toBeLessThan(stored.length);
+  });
+
   test.each<[string, unknown]>([
-    ["a segment is past the last", { from: PEER, segments: [SEGMENT_COUNT], after: null }],
-    ["a segment is negative", { from: PEER, segments: [-1], after: null }],
-    ["a segment is a fraction", { from: PEER, segments: [1.5], after: null }],
-    ["a segment is a string", { from: PEER, segments: ["3"], after: null }],
-    ["there are more segments than a round repairs", { from: PEER, segments: new Array<number>(SEGMENTS_PER_ROUND_MAX + 1).fill(0), after: null }],
-    ["segments is missing", { from: PEER, after: null }],
-    ["after is missing", { from: PEER, segments: [0] }],
-    ["after is a number", { from: PEER, segments: [0], after: 3 }],
-    ["from is not a URL", { from: "peer", segments: [0], after: null }],
+    ["a segment is past the last", { from: PEER, ranges: ALL, segments: [SEGMENT_COUNT], after: null }],
+    ["a segment is negative", { from: PEER, ranges: ALL, segments: [-1], after: null }],
+    ["a segment is a fraction", { from: PEER, ranges: ALL, segments: [1.5], after: null }],
+    ["a segment is a string", { from: PEER, ranges: ALL, segments: ["3"], after: null }],
+    ["there are more segments than a round repairs", { from: PEER, ranges: ALL, segments: new Array<number>(SEGMENTS_PER_ROUND_MAX + 1).fill(0), after: null }],
+    ["segments is missing", { from: PEER, ranges: ALL, after: null }],
+    ["after is missing", { from: PEER, ranges: ALL, segments: [0] }],
+    ["after is a number", { from: PEER, ranges: ALL, segments: [0], after: 3 }],
+    ["from is not a URL", { from: "peer", ranges: ALL, segments: [0], after: null }],
   ])("answers 400 when %s", async (_name, body) => {
     expect(await errorOf(await post(build(), "/api/v1/replica/segment-records", body))).toEqual({ status: 400, code: "bad_request" });
   });
@@ -223,9 +248,9 @@ describe("with a cluster secret", () => {
   const requests: [string, (app: App, secret?: string) => Promise<Response>][] = [
     ["POST /api/v1/replica/put", (app, secret) => putRecords(app, [GOOD], secret)],
     ["GET /api/v1/replica/get/:key", (app, secret) => get(app, "/api/v1/replica/get/k", secret)],
-    ["POST /api/v1/replica/digests", (app, secret) => post(app, "/api/v1/replica/digests", { from: PEER, groups: new Array<number>(GROUPS).fill(0) }, secret)],
-    ["POST /api/v1/replica/segment-digests", (app, secret) => post(app, "/api/v1/replica/segment-digests", { from: PEER, groups: [0], digests: new Array<number>(SEGMENTS_PER_GROUP).fill(0) }, secret)],
-    ["POST /api/v1/replica/segment-records", (app, secret) => post(app, "/api/v1/replica/segment-records", { from: PEER, segments: [0], after: null }, secret)],
+    ["POST /api/v1/replica/digests", (app, secret) => post(app, "/api/v1/replica/digests", { from: PEER, ranges: ALL, groups: new Array<number>(GROUPS).fill(0) }, secret)],
+    ["POST /api/v1/replica/segment-digests", (app, secret) => post(app, "/api/v1/replica/segment-digests", { from: PEER, ranges: ALL, groups: [0], digests: new Array<number>(SEGMENTS_PER_GROUP).fill(0) }, secret)],
+    ["POST /api/v1/replica/segment-records", (app, secret) => post(app, "/api/v1/replica/segment-records", { from: PEER, ranges: ALL, segments: [0], after: null }, secret)],
     ["POST /api/v1/admin/leave", (app, secret) => post(app, "/api/v1/admin/leave", "", secret)],
   ];
 

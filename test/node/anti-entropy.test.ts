@@ -7,7 +7,7 @@ import { WHOLE_RING, type RingRange } from "../../src/ring/range.ts";
 import { segmentOf } from "../../src/store/segments.ts";
 import { HybridClock } from "../../src/node/hlc.ts";
 import { ReplicaService } from "../../src/node/replica-service.ts";
-import { buildRing, replicasOf } from "../../src/ring/ring.ts";
+import { buildRing, replicasOf, type Ring } from "../../src/ring/ring.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import { START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
@@ -34,21 +34,21 @@ function memoryStore(): MemoryBackend {
 }
 
 /** Three nodes, each a store and a ReplicaService, reached in-process the way the HTTP client reaches them. */
-function buildNodes() {
+function buildNodes(rings: Partial<Record<string, Ring>> = {}) {
   const nodes = new Map(
     [A, B, C].map((self) => {
       const store = memoryStore();
       const clock = new HybridClock(self, () => START_MS);
-      const service = new ReplicaService({ self, store, clock, ring: () => RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), arcs: (ring) => arcsOf(ring, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
+      const service = new ReplicaService({ self, store, clock, ring: () => rings[self] ?? RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), arcs: (ring) => arcsOf(ring, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
       return [self, { store, clock, service }] as const;
     }),
   );
   const nodeOf = (url: string) => nodes.get(url)!;
   const calls: string[] = [];
   const client: AntiEntropyClient = {
-    differingGroups: (target, from, digests) => (calls.push("groups"), nodeOf(target).service.differingGroups(from, digests)),
-    differingSegments: (target, from, groups, digests) => (calls.push("segments"), nodeOf(target).service.differingSegments(from, groups, digests)),
-    segmentRecords: (target, from, segments, after) => (calls.push("records"), nodeOf(target).service.segmentRecords(from, segments, after)),
+    differingGroups: (target, _from, ranges, digests) => (calls.push("groups"), nodeOf(target).service.differingGroups(ranges, digests)),
+    differingSegments: (target, _from, ranges, groups, digests) => (calls.push("segments"), nodeOf(target).service.differingSegments(ranges, groups, digests)),
+    segmentRecords: (target, _from, ranges, segments, after) => (calls.push("records"), nodeOf(target).service.segmentRecords(ranges, segments, after)),
     putReplica: (target, records) => (calls.push("put"), nodeOf(target).service.put(records)),
   };
   const antiEntropyOf = (self: string) =>
@@ -203,13 +203,27 @@ describe("an exchange between two replicas", () => {
     expect(nodeOf(A).clock.tick().wallMs).toBe(START_MS + 5_000);
   });
 
+  test("while the peer's ring differs (it has not learned of C yet), identical replicas still compare equal and nothing moves", async () => {
+    // B's ring lacks C, so on B's ring A and B share every key; on A's they share SHARED_AB only.
+    const { nodeOf, antiEntropyOf } = buildNodes({ [B]: buildRing([A, B], 32) });
+    for (const key of SHARED_AB) {
+      await nodeOf(A).store.put(record(key, "same", START_MS + 1));
+      await nodeOf(B).store.put(record(key, "same", START_MS + 1));
+    }
+    // Keys A does not replicate on its ring: B holds them (with C), A must neither compare nor receive them.
+    for (const key of SHARED_BC.filter((key) => !SHARED_AB.includes(key))) await nodeOf(B).store.put(record(key, "b and c", START_MS + 1));
+    const report = await antiEntropyOf(A).exchange(B);
+    expect(report).toMatchObject({ segments: 0, pulled: 0, pushed: 0 });
+    expect((await everything(nodeOf(A).store)).map((r) => r.key).sort()).toEqual([...SHARED_AB].sort());
+  });
+
   test("pages through more records than one request holds", async () => {
     const { nodeOf, antiEntropyOf } = buildNodes();
     // Large values make several pages of the bucket-records answer.
     const big = "x".repeat(200 * 1024);
     const keys = SHARED_AB.slice(0, 40);
     for (const [i, key] of keys.entries()) await nodeOf(B).store.put(record(key, `${i}${big}`, START_MS + 1));
-    const page = await nodeOf(B).service.segmentRecords(A, [...new Set(keys.map(segmentOf))], undefined);
+    const page = await nodeOf(B).service.segmentRecords(nodeOf(A).service.sharedRanges(B), [...new Set(keys.map(segmentOf))], undefined);
     expect(page.next).toBeDefined();
     const report = await antiEntropyOf(A).exchange(B);
     expect(report.pulled).toBe(keys.length);
@@ -233,5 +247,5 @@ describe("an exchange between two replicas", () => {
 
 async function differingGroupsOf(nodeOf: ReturnType<typeof buildNodes>["nodeOf"], self: string, peer: string): Promise<number[]> {
   const digests = await sharedDigests(nodeOf(self).store, nodeOf(self).service.sharedRanges(peer));
-  return nodeOf(peer).service.differingGroups(self, groupDigests(digests));
+  return nodeOf(peer).service.differingGroups(nodeOf(self).service.sharedRanges(peer), groupDigests(digests));
 }

@@ -5,6 +5,7 @@ import { GOSSIP_BODY_BYTES_MAX } from "../../src/membership/schema.ts";
 import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
 import { GROUPS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax } from "../../src/node/peer-answer-limits.ts";
 import { observeAll, PEER_ROUTES, PeerClient, SECRET_HEADER, type PeerCall, type PeerObserver, type PeerRoute } from "../../src/node/peer-client.ts";
+import { WHOLE_RING } from "../../src/ring/range.ts";
 import { freePort } from "../support/free-port.ts";
 import { waitUntil } from "../support/cluster.ts";
 
@@ -230,9 +231,9 @@ describe("the peer observer", () => {
     ["delDirect", (peer, target) => peer.delDirect(target, KEY), PEER_ROUTES.directDel],
     ["putReplica", (peer, target) => peer.putReplica(target, []), PEER_ROUTES.replicaPut],
     ["getReplica", (peer, target) => peer.getReplica(target, KEY), PEER_ROUTES.replicaGet],
-    ["differingGroups", (peer, target) => peer.differingGroups(target, SELF, [1]), PEER_ROUTES.digests],
-    ["differingSegments", (peer, target) => peer.differingSegments(target, SELF, [1], [1]), PEER_ROUTES.segmentDigests],
-    ["segmentRecords", (peer, target) => peer.segmentRecords(target, SELF, [1], undefined), PEER_ROUTES.segmentRecords],
+    ["differingGroups", (peer, target) => peer.differingGroups(target, SELF, [WHOLE_RING], [1]), PEER_ROUTES.digests],
+    ["differingSegments", (peer, target) => peer.differingSegments(target, SELF, [WHOLE_RING], [1], [1]), PEER_ROUTES.segmentDigests],
+    ["segmentRecords", (peer, target) => peer.segmentRecords(target, SELF, [WHOLE_RING], [1], undefined), PEER_ROUTES.segmentRecords],
     ["syn", (peer, target) => peer.syn(target, SYN), PEER_ROUTES.gossip],
     ["ack2", (peer, target) => peer.ack2(target, ACK2), PEER_ROUTES.gossip],
   ];
@@ -329,9 +330,9 @@ describe("answers past their cap", () => {
     ["getDirect", JSON.stringify({ value: "v", nodeUrl: "http://127.0.0.1:2" }), recordAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.getDirect(target, "k")],
     ["putReplica", JSON.stringify({ outcomes: [] }), OUTCOMES_ANSWER_BYTES_MAX, (peer, target) => peer.putReplica(target, [])],
     ["getReplica", JSON.stringify({ record: null }), recordAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.getReplica(target, "k")],
-    ["differingGroups", JSON.stringify({ groups: [1] }), GROUPS_ANSWER_BYTES_MAX, (peer, target) => peer.differingGroups(target, SELF, [1])],
-    ["differingSegments", JSON.stringify({ segments: [1] }), SEGMENTS_ANSWER_BYTES_MAX, (peer, target) => peer.differingSegments(target, SELF, [1], [1])],
-    ["segmentRecords", JSON.stringify({ records: [], next: null }), pageAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.segmentRecords(target, SELF, [1], undefined)],
+    ["differingGroups", JSON.stringify({ groups: [1] }), GROUPS_ANSWER_BYTES_MAX, (peer, target) => peer.differingGroups(target, SELF, [WHOLE_RING], [1])],
+    ["differingSegments", JSON.stringify({ segments: [1] }), SEGMENTS_ANSWER_BYTES_MAX, (peer, target) => peer.differingSegments(target, SELF, [WHOLE_RING], [1], [1])],
+    ["segmentRecords", JSON.stringify({ records: [], next: null }), pageAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.segmentRecords(target, SELF, [WHOLE_RING], [1], undefined)],
   ];
   const padded = (answer: string, bytes: number) => answer + " ".repeat(bytes - answer.length);
 

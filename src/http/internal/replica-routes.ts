@@ -4,6 +4,7 @@ import { Elysia, t } from "elysia";
 import { GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP, SEGMENTS_PER_ROUND_MAX } from "../../node/anti-entropy.ts";
 import { SEGMENT_COUNT } from "../../store/segments.ts";
 import { NodeError } from "../../node/errors.ts";
+import { rangeListSchema, rangesFromWire } from "../../node/range-wire.ts";
 import { fromWire, recordBatchSchema, toWire, wireRecordSchema } from "../../node/record-wire.ts";
 import type { ReplicaService } from "../../node/replica-service.ts";
 import { nodeUrlSchema } from "../../membership/schema.ts";
@@ -26,8 +27,11 @@ const detail = (summary: string) => ({ tags: ["internal"], summary });
  * multiply that, so the limit sits well above it.
  */
 export const REPLICA_BODY_BYTES_MAX = 64 * 1024 * 1024;
-/** Digest requests carry at most GROUPS_PER_REQUEST_MAX × 256 digests of up to 10 digits, segment lists up to 1,024 numbers. */
-const ANTI_ENTROPY_BODY_BYTES_MAX = 128 * 1024;
+/**
+ * Anti-entropy requests carry the ranges compared (up to RANGES_PER_REQUEST_MAX of ~45 bytes), and at
+ * most GROUPS_PER_REQUEST_MAX × 256 digests of up to 10 digits or a list of up to 1,024 segments.
+ */
+const ANTI_ENTROPY_BODY_BYTES_MAX = 512 * 1024;
 
 export function replicaRoutes(replicas: ReplicaService, secret: string) {
   const checkSecret = internalGuard(secret);
@@ -51,9 +55,9 @@ export function replicaRoutes(replicas: ReplicaService, secret: string) {
       },
       { params: keyParams, response: { 200: t.Object({ record: t.Union([wireRecordSchema, t.Null()]) }), ...errors }, detail: detail("This replica's record of a key, tombstones included") },
     )
-    .post("/digests", async ({ body }) => ({ groups: await replicas.differingGroups(body.from, body.groups) }), {
+    .post("/digests", async ({ body }) => ({ groups: await replicas.differingGroups(rangesFromWire(body.ranges), body.groups) }), {
       parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
-      body: t.Object({ from: peer, groups: t.Array(digest, { minItems: GROUPS, maxItems: GROUPS }) }),
+      body: t.Object({ from: peer, ranges: rangeListSchema, groups: t.Array(digest, { minItems: GROUPS, maxItems: GROUPS }) }),
       response: { 200: t.Object({ groups: groupList(GROUPS) }), ...errors },
       detail: detail("Anti-entropy: which groups of the digest tree of shared keys differ"),
     })
@@ -63,12 +67,13 @@ export function replicaRoutes(replicas: ReplicaService, secret: string) {
         if (body.digests.length !== body.groups.length * SEGMENTS_PER_GROUP) {
           throw new NodeError("bad_request", `digests must hold ${SEGMENTS_PER_GROUP} numbers per group`);
         }
-        return { segments: await replicas.differingSegments(body.from, body.groups, body.digests) };
+        return { segments: await replicas.differingSegments(rangesFromWire(body.ranges), body.groups, body.digests) };
       },
       {
         parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
         body: t.Object({
           from: peer,
+          ranges: rangeListSchema,
           groups: groupList(GROUPS_PER_REQUEST_MAX),
           digests: t.Array(digest, { maxItems: GROUPS_PER_REQUEST_MAX * SEGMENTS_PER_GROUP }),
         }),
@@ -79,12 +84,12 @@ export function replicaRoutes(replicas: ReplicaService, secret: string) {
     .post(
       "/segment-records",
       async ({ body }) => {
-        const page = await replicas.segmentRecords(body.from, body.segments, body.after ?? undefined);
+        const page = await replicas.segmentRecords(rangesFromWire(body.ranges), body.segments, body.after ?? undefined);
         return { records: page.records.map(toWire), next: page.next ?? null };
       },
       {
         parse: [checkSecret, ...cappedJson(ANTI_ENTROPY_BODY_BYTES_MAX)],
-        body: t.Object({ from: peer, segments: segmentList(SEGMENTS_PER_ROUND_MAX), after: t.Union([t.String(), t.Null()]) }),
+        body: t.Object({ from: peer, ranges: rangeListSchema, segments: segmentList(SEGMENTS_PER_ROUND_MAX), after: t.Union([t.String(), t.Null()]) }),
         detail: detail("Anti-entropy: this replica's shared records in the given segments, a page at a time"),
       },
     );
