@@ -30,7 +30,8 @@ export function segmentParts(ranges: readonly RingRange[], segment: number): Rin
 export async function sharedDigests(store: Backend, ranges: readonly RingRange[], wanted?: (segment: number) => boolean): Promise<Uint32Array> {
   const sums = await store.segmentDigests();
   const out = new Uint32Array(SEGMENT_COUNT);
-  const partial = new Set<number>();
+  /** Per cut segment, the parts of the ranges inside it, gathered in one pass (ranges may come from a peer, thousands of them). */
+  const partial = new Map<number, RingRange[]>();
   // Read the store's digests before any await: the array is live. Only a range's two end segments can
   // be cut; the ones between are whole.
   for (const range of ranges) {
@@ -42,12 +43,16 @@ export async function sharedDigests(store: Backend, ranges: readonly RingRange[]
       if (wanted !== undefined && !wanted(segment)) continue;
       const whole = (segment > first && segment < last) || (segment === first ? firstWhole : lastWhole);
       if (whole) out[segment] = sums[segment]!;
-      else partial.add(segment);
+      else {
+        const parts = partial.get(segment) ?? [];
+        parts.push(...segmentParts([range], segment));
+        partial.set(segment, parts);
+      }
     }
   }
-  for (const segment of partial) {
+  for (const [segment, parts] of partial) {
     let sum = 0;
-    for await (const record of walkRanges(store, segmentParts(ranges, segment))) sum = (sum + recordFingerprint(record)) >>> 0;
+    for await (const record of walkRanges(store, parts)) sum = (sum + recordFingerprint(record)) >>> 0;
     out[segment] = sum;
   }
   return out;
