@@ -21,6 +21,9 @@ import { countForwards } from "./metrics/forward-observer.ts";
 import { observeAll } from "./node/peer-client.ts";
 import { FutureBound, type FutureKind } from "./clock/future-bound.ts";
 import { throttled } from "./log/throttle.ts";
+import { observeReachability, Reachability } from "./node/reachability.ts";
+import { PauseWatch } from "./node/pause-watch.ts";
+import { PEER_ROUTES } from "./node/peer-client.ts";
 
 /** Exit codes for a bad setting (SPEC §3), a store that cannot open and a port that cannot be bound. */
 const EXIT_BAD_CONFIG = 2;
@@ -109,13 +112,24 @@ const members = new MemberTable(
   {
     future,
     seeds: config.nodePeers,
+    // Silence is measured on the monotonic clock; a gap longer than the stale time is this node's own pause.
+    monotonic: nowMs,
+    pauseAfterMs: config.gossipStaleAfterMs,
     onClockChange: ({ status, offsetMs, peers }) =>
       status === "ok"
         ? logger.log("info", "clock back within the skew of its peers", { offsetMs, peers, maxClockSkewMs: config.maxClockSkewMs })
         : logger.log("warn", `clock ${status} of its peers beyond the skew; check NTP on this machine`, { offsetMs, peers, maxClockSkewMs: config.maxClockSkewMs }),
   },
 );
-const peerClient = new PeerClient({
+// Peers whose calls got no answer are skipped by requests and background work until a probe reaches them,
+// whatever gossip says (a partition bridged by one node lets gossip call a peer alive that cannot be reached).
+const reachability = new Reachability({
+  now: nowMs,
+  probe: (target) => peerClient.ping(target),
+  onChange: (target, down) => logger.log(down ? "warn" : "info", down ? "peer unreachable; requests skip it until it answers" : "peer reachable again", { peer: target }),
+});
+const observeReach = observeReachability(reachability, (route) => route === PEER_ROUTES.gossip);
+const peerClient: PeerClient = new PeerClient({
   secret: config.clusterSecret,
   forwardTimeoutMs: config.forwardTimeoutMs,
   // A gossip exchange must end before the next round starts.
@@ -123,9 +137,36 @@ const peerClient = new PeerClient({
   valueBytesMax: config.valueBytesMax,
   // The table hears only confirmed members and seeds: an unconfirmed one probed here could answer any clock.
   onPeerClock: (peer, peerWallMs, sentAtMs) => members.observeClock(peer, peerWallMs, sentAtMs),
-  observe: telemetry === undefined ? countForwards(metrics, nowMs) : observeAll(telemetry.peerCalls, countForwards(metrics, nowMs)),
+  observe:
+    telemetry === undefined ? observeAll(observeReach, countForwards(metrics, nowMs)) : observeAll(telemetry.peerCalls, observeReach, countForwards(metrics, nowMs)),
 });
-const gossiper = new Gossiper({ table: members, transport: peerClient, seeds: config.nodePeers, random: Math.random });
+const gossiper = new Gossiper({
+  table: members,
+  transport: peerClient,
+  seeds: config.nodePeers,
+  random: Math.random,
+  removeDeadAfterMs: config.removeDeadAfterMs,
+  onRemoved: (urls) => logger.log("warn", "removed members dead for longer than REMOVE_DEAD_AFTER_MS; their ranges get new replicas", { members: urls, removeDeadAfterMs: config.removeDeadAfterMs }),
+});
+/** A down peer, for requests and background work: held dead by gossip, or not answering this node's calls. */
+const isDown = (url: string) => members.isDead(url) || reachability.isDown(url);
+// After a pause (SIGSTOP, a frozen VM) the node coordinates nothing until a gossip round has refreshed its view.
+const pauseWatch = new PauseWatch({
+  now: nowMs,
+  pauseAfterMs: config.gossipStaleAfterMs,
+  refresh: async (pausedMs) => {
+    logger.log("warn", "this process was paused; refreshing its view of the cluster before it coordinates again", { pausedMs: Math.round(pausedMs) });
+    await gossiper.round();
+  },
+});
+/** Why this node must not coordinate a request of this kind now: a pause not yet refreshed, or (writes) a clock beyond the skew. */
+function refusal(kind: "read" | "write"): string | undefined {
+  const paused = pauseWatch.refusal();
+  if (paused !== undefined || kind === "read") return paused;
+  const clock = members.lastClockReading();
+  if (clock.status === "ok") return undefined;
+  return `this node's clock runs ${Math.abs(clock.offsetMs)} ms ${clock.status} of its peers', beyond MAX_CLOCK_SKEW_MS (${config.maxClockSkewMs} ms): it coordinates no write until its clock is back within it (check NTP); other nodes take writes`;
+}
 members.onChange((changes) => {
   for (const change of changes) {
     const leaving = members.get(change.nodeUrl)?.leaving ?? false;
@@ -146,6 +187,10 @@ const replication = new Replication({
   timeoutMs: config.forwardTimeoutMs,
   future,
   onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
+  isDown,
+  onSilent: (replicas) => {
+    for (const replica of replicas) reachability.failed(replica);
+  },
 });
 const node = new LimeNode({
   nodeUrl: config.nodeUrl,
@@ -162,6 +207,8 @@ const node = new LimeNode({
   // Only once every member its peers told it of is confirmed (each waits until this node has gossiped with it):
   // before that its ring lacks them, and it would read and write on the wrong replicas.
   joined: () => config.nodePeers.every((seed) => seed === config.nodeUrl) || (members.list().length > 1 && members.awaitedCount() === 0),
+  refusal,
+  isDown,
 });
 const background = new Background({
   node,
@@ -183,6 +230,7 @@ const background = new Background({
     logger.log("warn", "store digests disagreed with the records (lost or changed outside LimeDB); corrected, anti-entropy repairs them", { segments }),
   detach: telemetry?.detach,
   future,
+  isDown,
 });
 
 const figures = () => clusterFigures(members.list(), background.status(), gossiper.roundCount);
@@ -216,6 +264,7 @@ try {
 
 gossiper.start(config.gossipIntervalMs);
 background.start();
+pauseWatch.start();
 
 logger.log("info", "node started", {
   version: pkg.version,
@@ -246,10 +295,11 @@ async function stop(reason: string, leave: boolean): Promise<void> {
   if (leave) {
     members.setLeaving(true);
     for (let round = 0; round < LEAVE_GOSSIP_ROUNDS; round++) await gossiper.round();
-    const settled = await Promise.race([background.rebalancer.settle().then(() => true), Bun.sleep(LEAVE_TIMEOUT_MS).then(() => false)]);
+    const settled = await Promise.race([background.rebalancer.settle(isDown).then(() => true), Bun.sleep(LEAVE_TIMEOUT_MS).then(() => false)]);
     logger.log(settled ? "info" : "warn", settled ? "data handed off" : "hand-off timed out; anti-entropy will repair", { ...background.status().rebalance });
   }
   gossiper.stop();
+  pauseWatch.stop();
   background.stop();
   await app.stop();
   await store.close();

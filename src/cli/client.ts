@@ -4,6 +4,7 @@ import type { Static } from "@sinclair/typebox";
 import type { gossipResponse, ringResponse, stateResponse } from "../http/cluster/model.ts";
 import type { getResponse, keysResponse, replicasResponse } from "../http/kv/model.ts";
 import type { HealthBody } from "../node/views.ts";
+import { SECRET_HEADER } from "../net/secret-header.ts";
 
 export type StateBody = Static<typeof stateResponse>;
 export type RingBody = Static<typeof ringResponse>;
@@ -59,6 +60,8 @@ export interface NodeClient {
   /** The node's health; a node whose store cannot serve answers 503 with the same body, returned too. */
   health(): Promise<HealthBody>;
   replicas(key: string): Promise<ReplicasBody>;
+  /** Removes a member held dead from the cluster (the admin route, behind CLUSTER_SECRET: `secret`, empty for none). */
+  remove(member: string, secret: string): Promise<void>;
 }
 
 type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -77,7 +80,7 @@ export function parseNodeUrl(text: string): string {
 }
 
 export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_MS_DEFAULT, fetchFn: Fetch = fetch): NodeClient {
-  const call = (method: string, path: string, body?: string) => request(fetchFn, nodeUrl, timeoutMs, method, path, body);
+  const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => request(fetchFn, nodeUrl, timeoutMs, method, path, body, headers);
   const keyPath = (prefix: string, key: string) => `${prefix}/${encodeURIComponent(key)}`;
 
   return {
@@ -121,6 +124,10 @@ export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_
     async replicas(key) {
       return expectJson(await call("GET", keyPath("/api/v1/replicas", key)), ["key", "string"], ["replicas", "array"]);
     },
+    async remove(member, secret) {
+      const headers: Record<string, string> = secret === "" ? {} : { [SECRET_HEADER]: secret };
+      expectJson(await call("POST", "/api/v1/admin/remove", JSON.stringify({ nodeUrl: member }), headers), ["status", "string"], ["nodeUrl", "string"]);
+    },
   };
 }
 
@@ -130,7 +137,7 @@ interface Answer {
   readonly text: string;
 }
 
-async function request(fetchFn: Fetch, nodeUrl: string, timeoutMs: number, method: string, path: string, body?: string): Promise<Answer> {
+async function request(fetchFn: Fetch, nodeUrl: string, timeoutMs: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
   const url = `${nodeUrl}${path}`;
   // One signal bounds the connection, the headers and the whole body.
   const signal = AbortSignal.timeout(timeoutMs);
@@ -138,7 +145,7 @@ async function request(fetchFn: Fetch, nodeUrl: string, timeoutMs: number, metho
     const response = await fetchFn(url, {
       method,
       signal,
-      ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
+      ...(body === undefined ? { headers } : { body, headers: { "content-type": "application/json", ...headers } }),
     });
     return { url, status: response.status, text: await readCapped(response, url) };
   } catch (error) {

@@ -2,7 +2,21 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import packageJson from "../../package.json" with { type: "json" };
 import { ClientError, nodeClient, parseNodeUrl, REQUEST_TIMEOUT_MS_DEFAULT } from "./client.ts";
-import { delCommand, EXIT, exitCodeOf, getCommand, gossipCommand, keysCommand, ringCommand, setCommand, statusCommand, UsageError, type Io, type Output } from "./commands.ts";
+import {
+  delCommand,
+  EXIT,
+  exitCodeOf,
+  getCommand,
+  gossipCommand,
+  keysCommand,
+  removeCommand,
+  ringCommand,
+  setCommand,
+  statusCommand,
+  UsageError,
+  type Io,
+  type Output,
+} from "./commands.ts";
 
 export const NODE_URL_DEFAULT = "http://localhost:8484";
 /** Longest --timeout-ms accepted: ten minutes; a node that needs longer is not answering. */
@@ -124,6 +138,16 @@ export function buildProgram(io: Io, runTui: TuiRunner): Command {
         return run(client, output);
       });
   }
+
+  program
+    .command("remove")
+    .description("remove a dead member from the cluster, so its ranges get new replicas (a dead member keeps them until then)")
+    .argument("<member>", "the member's node URL, as `limedb status` lists it", nodeUrlArg)
+    .addOption(new Option("--secret <secret>", "the cluster's CLUSTER_SECRET (the route is an admin one)").env("CLUSTER_SECRET").default(""))
+    .action((member: string, options: { secret: string }, command: Command) => {
+      const { client, output } = setup(command);
+      return removeCommand(client, member, options.secret, output);
+    });
 
   program
     .command("tui")

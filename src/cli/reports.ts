@@ -18,6 +18,7 @@ export function statusReport(state: StateBody, health: HealthBody, latencyMs: nu
     ["node", `${state.nodeUrl} (${health.status}, v${health.version}, answered in ${duration(latencyMs)})`],
     ["storage", storage],
     ["ring", `${state.totalNodes} ${plural(state.totalNodes, "node")}; members ${describeCounts(states, ["active", "stale", "dead"])}`],
+    ...(state.majority === undefined ? [] : [["majority", majorityLine(state.majority)] as [string, string]]),
     ["replication", `factor ${r.factor} (${state.replicationFactor} ${plural(state.replicationFactor, "copy", "copies")} now), write quorum ${r.writeQuorum}, read quorum ${r.readQuorum}`],
     ["hints", `${r.hintBacklog} waiting, ${r.hintsDelivered} delivered`],
     ["repairs", `${r.readRepairs} on read, ${r.antiEntropyRepairs} by anti-entropy`],
@@ -25,9 +26,26 @@ export function statusReport(state: StateBody, health: HealthBody, latencyMs: nu
   ]);
   const members = table(
     [{ header: "MEMBER" }, { header: "STATE" }, { header: "GENERATION", align: "right" }, { header: "HEARTBEAT", align: "right" }, { header: "NOTE" }],
-    state.members.map((m) => [printable(m.url), m.state, String(m.generation), String(m.heartbeat), [m.url === state.nodeUrl ? "this node" : "", m.leaving ? "leaving" : ""].filter(Boolean).join(", ")]),
+    state.members.map((m) => [printable(m.url), m.state, String(m.generation), String(m.heartbeat), memberNote(m, state.nodeUrl)]),
   );
   return [...head, "", ...members];
+}
+
+/** Whether the node sees a majority of its cluster, in words; without one it is on the minority side of a partition. */
+function majorityLine(view: NonNullable<StateBody["majority"]>): string {
+  const seen = `sees ${view.reachable} of ${view.members} ${plural(view.members, "member")}`;
+  return view.majority ? `yes (${seen})` : `NO (${seen}): on the minority side of a partition; keys whose replicas it cannot reach answer 503`;
+}
+
+function memberNote(member: StateBody["members"][number], self: string): string {
+  const notes = [
+    member.url === self ? "this node" : "",
+    member.leaving ? "leaving" : "",
+    member.removed === true ? "removed" : "",
+    // Alive to gossip yet not answering this node's calls: a link cut between the two.
+    member.reachable === false && member.state !== "dead" && member.removed !== true ? "unreachable" : "",
+  ];
+  return notes.filter(Boolean).join(", ");
 }
 
 export function ringReport(ring: RingBody, barCells = RING_BAR_CELLS): string[] {

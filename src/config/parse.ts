@@ -84,6 +84,9 @@ function checkRelations(config: Config): ConfigError | undefined {
   if (config.gossipDeadAfterMs <= config.gossipStaleAfterMs) {
     return new ConfigError(`invalid GOSSIP_DEAD_AFTER_MS "${config.gossipDeadAfterMs}": expected more than GOSSIP_STALE_AFTER_MS (${config.gossipStaleAfterMs})`);
   }
+  if (config.removeDeadAfterMs !== 0 && config.removeDeadAfterMs <= config.gossipDeadAfterMs) {
+    return new ConfigError(`invalid REMOVE_DEAD_AFTER_MS "${config.removeDeadAfterMs}": expected 0 (off) or more than GOSSIP_DEAD_AFTER_MS (${config.gossipDeadAfterMs})`);
+  }
   for (const [env, quorum] of [["WRITE_QUORUM", config.writeQuorum], ["READ_QUORUM", config.readQuorum]] as const) {
     if (quorum > config.replicationFactor) {
       return new ConfigError(`invalid ${env} "${quorum}": expected 0 (majority) or at most REPLICATION_FACTOR (${config.replicationFactor})`);

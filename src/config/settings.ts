@@ -37,6 +37,14 @@ function setting<T>(env: string, flag: string, fallback: string | undefined, par
   return { env, flag, parse, fallback, help, secret };
 }
 
+/**
+ * An hour: far longer than a restart, a reboot or a partition of the kind a network has, during which the
+ * member keeps its ranges and hints wait for it (moving its data away and back would cost two full streams
+ * of its share), yet a machine that died for good has its copies restored within the hour without anyone
+ * at a terminal. Only a node that sees a majority removes, so the minority side of a partition never does.
+ */
+export const REMOVE_DEAD_AFTER_MS_DEFAULT = 60 * 60 * 1000;
+
 export const SETTINGS = {
   serverPort: setting("SERVER_PORT", "server.port", "8484", integer(1, 65535), "HTTP port"),
   serverHost: setting("SERVER_HOST", "server.host", "127.0.0.1", nonEmptyText, "address to listen on (0.0.0.0 for all interfaces)"),
@@ -58,7 +66,8 @@ export const SETTINGS = {
   maxClockSkewMs: setting("MAX_CLOCK_SKEW_MS", "node.max-clock-skew-ms", String(MAX_CLOCK_SKEW_MS_DEFAULT), integer(1, 3_600_000), "largest clock difference tolerated between nodes; versions and gossip from further in the future are refused"),
   gossipIntervalMs: setting("GOSSIP_INTERVAL_MS", "gossip.interval-ms", "1000", integer(10, 60_000), "milliseconds between gossip rounds"),
   gossipStaleAfterMs: setting("GOSSIP_STALE_AFTER_MS", "gossip.stale-after-ms", "3000", integer(20, 600_000), "silence after which a member is stale (suspect)"),
-  gossipDeadAfterMs: setting("GOSSIP_DEAD_AFTER_MS", "gossip.dead-after-ms", "5000", integer(30, 3_600_000), "silence after which a member is dead and leaves the ring"),
+  gossipDeadAfterMs: setting("GOSSIP_DEAD_AFTER_MS", "gossip.dead-after-ms", "5000", integer(30, 3_600_000), "silence after which a member is dead: requests skip it (its writes wait as hints) but it keeps its ranges"),
+  removeDeadAfterMs: setting("REMOVE_DEAD_AFTER_MS", "gossip.remove-dead-after-ms", String(REMOVE_DEAD_AFTER_MS_DEFAULT), integer(0, 30 * 24 * 3600 * 1000), "a member dead this long is removed from the ring by a node that sees a majority, and its ranges get new replicas; 0: only `limedb remove`"),
   writeQuorum: setting("WRITE_QUORUM", "node.write-quorum", "0", integer(0, 16), "replicas that must acknowledge a write; 0 means a majority"),
   readQuorum: setting("READ_QUORUM", "node.read-quorum", "0", integer(0, 16), "replicas that must answer a read; 0 means a majority"),
   tombstoneTtlMs: setting("TOMBSTONE_TTL_MS", "store.tombstone-ttl-ms", String(24 * 3600 * 1000), integer(1000, 365 * 24 * 3600 * 1000), "how long a delete's tombstone is kept before it is purged"),

@@ -16,6 +16,7 @@ export function OverviewView({ snapshot }: { snapshot: Snapshot | undefined }) {
   const down = statuses.filter((s) => s === "down").length;
   const gossip = snapshot.gossip.ok ? snapshot.gossip.value : undefined;
   const replication = snapshot.state.ok ? snapshot.state.value.replication : undefined;
+  const majority = snapshot.state.ok ? snapshot.state.value.majority : undefined;
 
   return (
     <div class="overview">
@@ -36,6 +37,19 @@ export function OverviewView({ snapshot }: { snapshot: Snapshot | undefined }) {
           status={gossip?.cluster_health}
           value={gossip === undefined ? "—" : gossip.status === "standalone" ? "standalone" : gossip.cluster_health}
           detail={gossip === undefined || gossip.status === "standalone" ? "no peers" : `convergence ${formatPercent(gossip.convergence_rate ?? 0, 0)} · avg lag ${formatMs(gossip.average_lag ?? 0)}`}
+        />
+        <Stat
+          label="Majority"
+          testId="stat-majority"
+          status={majority === undefined ? undefined : majority.majority ? "healthy" : "down"}
+          value={majority === undefined ? "—" : `${majority.majority ? "yes" : "NO"} · sees ${majority.reachable} / ${majority.members}`}
+          detail={
+            majority === undefined
+              ? undefined
+              : majority.majority
+                ? "this node sees most of its cluster"
+                : "minority side of a partition: keys whose replicas it cannot reach answer 503"
+          }
         />
         <Stat
           label="Replication"

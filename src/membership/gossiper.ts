@@ -3,8 +3,12 @@ import type { Digest } from "./member.ts";
 import type { MemberTable } from "./member-table.ts";
 import type { Ack, Ack2, Answered, GossipTransport, Syn } from "./messages.ts";
 
-/** Every this many rounds a dead member is probed, so a node that returns without seeds is found again. */
-export const DEAD_PROBE_EVERY_ROUNDS = 5;
+/**
+ * Every this many rounds a dead member is probed, so a node that returns without seeds is found again. Every
+ * round: a dead member is a member of the ring until it is removed, and a side of a healed partition must
+ * find the other within a round or two, not five (a probe costs one gossip timeout at most).
+ */
+export const DEAD_PROBE_EVERY_ROUNDS = 1;
 
 /** Live peers contacted per round. */
 export const GOSSIP_FANOUT = 2;
@@ -36,11 +40,17 @@ export interface GossiperOptions {
   readonly seeds: readonly string[];
   /** Injected so tests can replay a choice of targets; main passes Math.random. */
   readonly random: () => number;
+  /**
+   * REMOVE_DEAD_AFTER_MS: members dead this long are removed by a node that sees a majority (see
+   * MemberTable.removeDeadAfter); 0 or left out, only an operator removes. Told of each removal.
+   */
+  readonly removeDeadAfterMs?: number;
+  readonly onRemoved?: (nodeUrls: readonly string[]) => void;
 }
 
 export class Gossiper {
   private rounds = 0;
-  private running = false;
+  private running: Promise<void> | undefined;
   private timer: Timer | undefined;
   private readonly seeds: readonly string[];
 
@@ -52,34 +62,41 @@ export class Gossiper {
     return this.rounds;
   }
 
-  /** One round: beat, age the table, and gossip with live members, a missing seed, a few unconfirmed ones and now and then a dead one. */
-  async round(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const { table } = this.options;
-      this.rounds++;
-      table.beat();
-      table.detect();
-      const targets = new Set<string>();
-      const live = table.list().filter((m) => m.state !== "dead" && m.nodeUrl !== table.self);
-      const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(this.options.random() * items.length)];
-      // Several live peers a round: with one, a healthy member of a cluster of 8 or more is falsely
-      // suspected in a few percent of rounds, since news of its heartbeat reaches others by chance.
-      for (const peer of pickDistinct(live, GOSSIP_FANOUT, this.options.random)) targets.add(peer.nodeUrl);
-      const missingSeed = pick(this.seeds.filter((seed) => table.get(seed)?.state !== "active"));
-      if (missingSeed !== undefined) targets.add(missingSeed);
-      if (this.rounds % DEAD_PROBE_EVERY_ROUNDS === 0) {
-        const dead = pick(table.list().filter((m) => m.state === "dead"));
-        if (dead !== undefined) targets.add(dead.nodeUrl);
-      }
-      const unconfirmed = table.unconfirmedUrls().filter((url) => !targets.has(url));
-      for (const url of unconfirmed.slice(0, UNCONFIRMED_PROBES_PER_ROUND)) targets.add(url);
-      // A transport that throws loses that exchange only; the round and the others go on.
-      await Promise.all([...targets].map((target) => this.exchange(target).catch(() => undefined)));
-    } finally {
-      this.running = false;
+  /**
+   * One round: beat, age the table, and gossip with live members, a missing seed, a few unconfirmed ones and now
+   * and then a dead one. Rounds never overlap: a call while one runs returns that round.
+   */
+  round(): Promise<void> {
+    this.running ??= this.runRound().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async runRound(): Promise<void> {
+    const { table } = this.options;
+    this.rounds++;
+    table.beat();
+    table.detect();
+    const removed = table.removeDeadAfter(this.options.removeDeadAfterMs ?? 0);
+    if (removed.length > 0) this.options.onRemoved?.(removed);
+    const targets = new Set<string>();
+    const live = table.list().filter((m) => m.state !== "dead" && m.removed !== true && m.nodeUrl !== table.self);
+    // Nothing to pick draws no random number, so a replayed sequence of choices does not depend on empty lists.
+    const pick = <T>(items: readonly T[]): T | undefined => (items.length === 0 ? undefined : items[Math.floor(this.options.random() * items.length)]);
+    // Several live peers a round: with one, a healthy member of a cluster of 8 or more is falsely
+    // suspected in a few percent of rounds, since news of its heartbeat reaches others by chance.
+    for (const peer of pickDistinct(live, GOSSIP_FANOUT, this.options.random)) targets.add(peer.nodeUrl);
+    const missingSeed = pick(this.seeds.filter((seed) => table.get(seed)?.state !== "active"));
+    if (missingSeed !== undefined) targets.add(missingSeed);
+    if (this.rounds % DEAD_PROBE_EVERY_ROUNDS === 0) {
+      const dead = pick(table.list().filter((m) => m.state === "dead" && m.removed !== true));
+      if (dead !== undefined) targets.add(dead.nodeUrl);
     }
+    const unconfirmed = table.unconfirmedUrls().filter((url) => !targets.has(url));
+    for (const url of unconfirmed.slice(0, UNCONFIRMED_PROBES_PER_ROUND)) targets.add(url);
+    // A transport that throws loses that exchange only; the round and the others go on.
+    await Promise.all([...targets].map((target) => this.exchange(target).catch(() => undefined)));
   }
 
   /**

@@ -9,8 +9,11 @@ import type { Present } from "./messages.ts";
 /** A bound on the table, so a flood of invented URLs cannot grow it without end. */
 export const MEMBERS_MAX = 1024;
 
-/** How long a dead member is remembered (reported as dead, probed now and then) before it is forgotten. */
-export const FORGET_DEAD_AFTER_MS = 60 * 60 * 1000;
+/**
+ * How long a removed member is remembered (its removal passed on by gossip) before it is forgotten. A dead
+ * member is never forgotten: it keeps its place in the ring until it is removed.
+ */
+export const FORGET_REMOVED_AFTER_MS = 60 * 60 * 1000;
 
 /** A peer's clock estimate counts for this many dead-after periods: one heard from less often is as good as dead. */
 const CLOCK_ESTIMATE_LIFETIME_DEAD_PERIODS = 2;
@@ -18,14 +21,31 @@ const CLOCK_ESTIMATE_LIFETIME_DEAD_PERIODS = 2;
 export interface FailureTiming {
   /** Silence after which a member is suspect (stale): still in the ring, reported as such. */
   readonly staleAfterMs: number;
-  /** Silence after which a member is dead and leaves the ring. */
+  /**
+   * Silence after which a member is dead: no request is sent to it (its writes wait as hints), yet it keeps
+   * its place in the ring until it leaves or is removed. Liveness is not ownership: a side of a partition
+   * that took over the ranges of the members it cannot see would take writes for keys it holds no quorum of.
+   */
   readonly deadAfterMs: number;
 }
+
+/** Whether this node sees a majority of the cluster's members (itself included; removed ones not counted). */
+export interface MajorityView {
+  /** Members that own ranges (dead ones too) and this node: the last known cluster. */
+  readonly members: number;
+  /** Of those, the ones this node does not hold dead, itself included. */
+  readonly reachable: number;
+  /** reachable > members / 2. */
+  readonly majority: boolean;
+}
+
+/** Why a removal was refused. */
+export type RemovalRefusal = "unknown" | "self" | "alive" | "removed";
 
 export interface MembershipChange {
   readonly nodeUrl: string;
   readonly from: MemberState | "unknown";
-  readonly to: MemberState;
+  readonly to: MemberState | "removed";
 }
 
 export type ChangeListener = (changes: readonly MembershipChange[]) => void;
@@ -40,6 +60,16 @@ export interface MemberTableOptions {
    * clock runs far ahead is never confirmed by anyone; its seeds' refusals are all it hears of their clocks.
    */
   readonly seeds?: readonly string[];
+  /**
+   * Monotonic ms (main passes performance.now) for the failure detector: silence is measured on it, never on the
+   * wall clock, which NTP can step. Left out, the table's one clock serves both (unit tests with a fake clock).
+   */
+  readonly monotonic?: () => number;
+  /**
+   * A gap between two detector runs longer than this is this node's own pause (SIGSTOP, a frozen VM, a blocked
+   * loop), not its peers' silence, and is excused (see detect). Main passes the stale time; left out, never.
+   */
+  readonly pauseAfterMs?: number;
 }
 
 export class MemberTable {
@@ -51,6 +81,11 @@ export class MemberTable {
   private readonly seeds: ReadonlySet<string>;
   /** The highest view of this node heard from others that outranks its own: one value, outlived once the clock passes it. */
   private outranked: Digest | undefined;
+  private readonly monotonic: () => number;
+  private readonly pauseAfterMs: number;
+  /** Monotonic time of the last detector run: a gap far longer than the gossip interval is this node's own pause. */
+  private detectedAtMs: number | undefined;
+  private lastClock: ClockReading = { status: "ok", offsetMs: 0, peers: 0 };
 
   constructor(
     readonly self: string,
@@ -60,6 +95,8 @@ export class MemberTable {
     options: MemberTableOptions = {},
   ) {
     this.future = options.future ?? NO_FUTURE_BOUND;
+    this.monotonic = options.monotonic ?? clock;
+    this.pauseAfterMs = options.pauseAfterMs ?? Number.POSITIVE_INFINITY;
     this.seeds = new Set(options.seeds ?? []);
     this.candidates = new Candidates(timing.deadAfterMs * UNCONFIRMED_LIFETIME_DEAD_PERIODS);
     this.clockCheck = new ClockCheck({
@@ -69,7 +106,7 @@ export class MemberTable {
       estimatesMax: MEMBERS_MAX,
       onChange: options.onClockChange,
     });
-    this.members.set(self, { nodeUrl: self, generation, heartbeat: 0, leaving: false, state: "active", advancedAtMs: clock() });
+    this.members.set(self, { nodeUrl: self, generation, heartbeat: 0, leaving: false, state: "active", advancedAtMs: this.monotonic() });
   }
 
   onChange(listener: ChangeListener): void {
@@ -113,14 +150,76 @@ export class MemberTable {
     return [...this.members.values()].sort((a, b) => (a.nodeUrl < b.nodeUrl ? -1 : a.nodeUrl > b.nodeUrl ? 1 : 0));
   }
 
-  /** Members that belong in the ring: all but the dead. */
+  /** Members this node can reach, by gossip: all but the dead and the removed. */
   aliveUrls(): string[] {
-    return this.list().filter((m) => m.state !== "dead").map((m) => m.nodeUrl);
+    return this.list().filter((m) => m.state !== "dead" && m.removed !== true).map((m) => m.nodeUrl);
   }
 
-  /** Members that own ranges of the ring: the live ones, less those handing their data off to leave. */
+  /**
+   * Members that own ranges of the ring: all but those handing their data off to leave and the removed. A dead
+   * member keeps its ranges; the ring changes only on a join, a leave or a removal.
+   */
   ringUrls(): string[] {
-    return this.list().filter((m) => m.state !== "dead" && !m.leaving).map((m) => m.nodeUrl);
+    return this.list().filter((m) => !m.leaving && m.removed !== true).map((m) => m.nodeUrl);
+  }
+
+  /** How long ago, on the monotonic clock, this node last heard the member's news advance. */
+  silenceOf(member: Member): number {
+    return Math.max(0, this.monotonic() - member.advancedAtMs);
+  }
+
+  /** Whether `nodeUrl` is a member held dead (and not removed): its requests wait as hints. */
+  isDead(nodeUrl: string): boolean {
+    const member = this.members.get(nodeUrl);
+    return member !== undefined && member.removed !== true && member.state === "dead";
+  }
+
+  /**
+   * Whether this node sees a majority of its cluster: the members that own ranges (and this node, even while it
+   * leaves), counted whether alive or dead, against those it does not hold dead. A node on the minority side of a partition
+   * says so; each key's own quorum still decides whether a request on it can be served.
+   */
+  majority(): MajorityView {
+    let members = 0;
+    let reachable = 0;
+    for (const member of this.members.values()) {
+      if (member.nodeUrl !== this.self && (member.removed === true || member.leaving)) continue;
+      members++;
+      if (member.nodeUrl === this.self || member.state !== "dead") reachable++;
+    }
+    return { members, reachable, majority: reachable * 2 > members };
+  }
+
+  /**
+   * Removes a member held dead from the cluster: it leaves every ring as gossip spreads the removal, and its
+   * ranges go to the next nodes. Refused for this node, an unknown or already removed member, and one not
+   * held dead here (a member that answers gossip is not gone; ask it to leave instead).
+   */
+  remove(nodeUrl: string): { ok: true } | { ok: false; refused: RemovalRefusal } {
+    if (nodeUrl === this.self) return { ok: false, refused: "self" };
+    const member = this.members.get(nodeUrl);
+    if (member === undefined) return { ok: false, refused: "unknown" };
+    if (member.removed === true) return { ok: false, refused: "removed" };
+    if (member.state !== "dead") return { ok: false, refused: "alive" };
+    this.members.set(nodeUrl, { ...member, removed: true, advancedAtMs: this.monotonic() });
+    this.emit([{ nodeUrl, from: member.state, to: "removed" }]);
+    return { ok: true };
+  }
+
+  /**
+   * The automatic removal: members dead for at least `afterMs` are removed, but only by a node that sees a
+   * majority of the cluster, so the minority side of a partition never hands out the other side's ranges.
+   * Returns the members removed; 0 or less turns it off.
+   */
+  removeDeadAfter(afterMs: number): string[] {
+    if (afterMs <= 0 || !this.majority().majority) return [];
+    const now = this.monotonic();
+    const removed: string[] = [];
+    for (const member of this.list()) {
+      if (member.nodeUrl === this.self || member.removed === true || member.state !== "dead" || now - member.advancedAtMs < afterMs) continue;
+      if (this.remove(member.nodeUrl).ok) removed.push(member.nodeUrl);
+    }
+    return removed;
   }
 
   /**
@@ -130,7 +229,7 @@ export class MemberTable {
    */
   beat(): void {
     const own = this.own;
-    this.members.set(this.self, { ...own, heartbeat: Math.max(own.heartbeat + 1, this.clock() - own.generation), advancedAtMs: this.clock() });
+    this.members.set(this.self, { ...own, heartbeat: Math.max(own.heartbeat + 1, this.clock() - own.generation), advancedAtMs: this.monotonic() });
     this.outlive();
   }
 
@@ -153,17 +252,17 @@ export class MemberTable {
   }
 
   /**
-   * Digests of every member this node does not hold dead. Dead members are local knowledge: passing
-   * them on would put a long-gone node into a newcomer's ring until its own detector caught up.
+   * Digests of every member this node does not hold dead, and of the removed ones, whose removal must reach
+   * every node. That a member is dead is local knowledge: a newcomer confirms each member itself anyway.
    */
   digests(): Digest[] {
-    return this.list().filter((m) => m.state !== "dead").map(toDigest);
+    return this.list().filter(passedOn).map(toDigest);
   }
 
   entries(nodeUrls: readonly string[]): Entry[] {
     return nodeUrls.flatMap((url) => {
       const member = this.members.get(url);
-      return member === undefined || member.state === "dead" ? [] : [toEntry(member)];
+      return member === undefined || !passedOn(member) ? [] : [toEntry(member)];
     });
   }
 
@@ -209,8 +308,9 @@ export class MemberTable {
         else if (isNewer(local, digest)) newerHere.push(digest.nodeUrl);
         continue;
       }
-      // Members never heard of are asked for only while they could be taken in, and only a few a message.
-      if (this.candidates.has(digest.nodeUrl) || unknown >= NEW_MEMBERS_PER_MESSAGE_MAX || !this.candidates.room) continue;
+      // Members never heard of are asked for only while they could be taken in, and only a few a message;
+      // the removal of one never known here removes nothing.
+      if (digest.removed === true || this.candidates.has(digest.nodeUrl) || unknown >= NEW_MEMBERS_PER_MESSAGE_MAX || !this.candidates.room) continue;
       requests.push(digest.nodeUrl);
       unknown++;
     }
@@ -229,7 +329,7 @@ export class MemberTable {
    * this is; any other waits as unconfirmed, a few per message, until this node has gossiped with it.
    */
   learn(entries: readonly Entry[], confirmed?: string): MembershipChange[] {
-    const now = this.clock();
+    const now = this.monotonic();
     let introduced = 0;
     return this.merge(entries, (entry) => {
       if (entry.nodeUrl === confirmed) return true;
@@ -253,7 +353,13 @@ export class MemberTable {
 
   /** Whether this node's clock is within MAX_CLOCK_SKEW_MS of its live peers', by the median of their estimates. */
   clockReading(): ClockReading {
-    return this.clockCheck.reading((peer) => this.countsClockOf(peer));
+    this.lastClock = this.clockCheck.reading((peer) => this.countsClockOf(peer));
+    return this.lastClock;
+  }
+
+  /** The reading as of the last detector run or health check: what a write checks, at no cost. */
+  lastClockReading(): ClockReading {
+    return this.lastClock;
   }
 
   /** A confirmed member that is not dead, or a seed not held dead: the peers whose clocks the clock check hears. */
@@ -265,7 +371,7 @@ export class MemberTable {
 
   /** `admit` decides, per entry of a member not in the table, whether it joins now. */
   private merge(entries: readonly Entry[], admit: (entry: Entry) => boolean): MembershipChange[] {
-    const now = this.clock();
+    const now = this.monotonic();
     const changes: MembershipChange[] = [];
     for (const entry of entries) {
       if (entry.nodeUrl === this.self) {
@@ -274,28 +380,43 @@ export class MemberTable {
       }
       const local = this.members.get(entry.nodeUrl);
       if (local !== undefined && !isNewer(entry, local)) continue;
+      if (entry.removed === true) {
+        // A removal of a member never known here has nothing to remove; it is never taken in as a member.
+        if (local === undefined) continue;
+        this.members.set(entry.nodeUrl, { ...toEntry(entry), state: local.state, advancedAtMs: now });
+        if (local.removed !== true) changes.push({ nodeUrl: entry.nodeUrl, from: local.state, to: "removed" });
+        continue;
+      }
       if (local === undefined && (this.members.size >= MEMBERS_MAX || !admit(entry))) continue;
       this.candidates.delete(entry.nodeUrl);
       this.members.set(entry.nodeUrl, { ...toEntry(entry), state: "active", advancedAtMs: now });
-      // A member that starts or stops leaving changes the ring as much as a join or a death does.
-      if (local?.state !== "active" || local.leaving !== entry.leaving) changes.push({ nodeUrl: entry.nodeUrl, from: local?.state ?? "unknown", to: "active" });
+      // A member that starts or stops leaving, or returns after a removal, changes the ring as a join does.
+      if (local?.state !== "active" || local.leaving !== entry.leaving || local.removed === true) {
+        changes.push({ nodeUrl: entry.nodeUrl, from: local?.state ?? "unknown", to: "active" });
+      }
     }
     this.emit(changes);
     return changes;
   }
 
-  /** The failure detector: members silent too long turn stale, then dead. */
+  /**
+   * The failure detector: members silent too long turn stale, then dead. Silence is measured on the monotonic
+   * clock, and a gap since the last run longer than pauseAfterMs is this node's own pause, not its peers'
+   * silence: the gap is excused, so a node that resumes hears from its peers before it judges them.
+   */
   detect(): MembershipChange[] {
-    const now = this.clock();
+    const now = this.monotonic();
     const changes: MembershipChange[] = [];
+    if (this.detectedAtMs !== undefined && now - this.detectedAtMs > this.pauseAfterMs) this.excuse(now - this.detectedAtMs);
+    this.detectedAtMs = now;
     this.candidates.expire(now);
     for (const member of this.members.values()) {
       if (member.nodeUrl === this.self) continue;
       const silentMs = now - member.advancedAtMs;
-      // Long-dead members are forgotten, so URLs that never return do not fill the table; a node that
-      // does return gossips itself and joins again as new.
-      if (member.state === "dead" && silentMs >= this.timing.deadAfterMs + FORGET_DEAD_AFTER_MS) {
-        this.members.delete(member.nodeUrl);
+      // Removed members are forgotten once their removal had time to spread, and members that left once they
+      // went silent; a node that returns gossips itself under a new generation and joins again as new.
+      if (member.removed === true || (member.leaving && member.state === "dead")) {
+        if (silentMs >= FORGET_REMOVED_AFTER_MS) this.members.delete(member.nodeUrl);
         continue;
       }
       const state: MemberState = silentMs >= this.timing.deadAfterMs ? "dead" : silentMs >= this.timing.staleAfterMs ? "stale" : "active";
@@ -310,6 +431,15 @@ export class MemberTable {
     return changes;
   }
 
+  /** Adds `pausedMs` to every member's last advance: silence this node did not hear because it was not running. */
+  excuse(pausedMs: number): void {
+    const now = this.monotonic();
+    for (const member of this.members.values()) {
+      if (member.nodeUrl === this.self) continue;
+      this.members.set(member.nodeUrl, { ...member, advancedAtMs: Math.min(now, member.advancedAtMs + pausedMs) });
+    }
+  }
+
   /**
    * Someone holds news of this node newer than its own: a forgery, or what an earlier process of this node
    * said before a restart with its wall clock set back. This node never believes it, and never takes a view
@@ -318,6 +448,10 @@ export class MemberTable {
    */
   private refute(news: Digest): void {
     if (!isNewer(news, this.own)) return;
+    if (news.removed === true) {
+      this.rejoin(news);
+      return;
+    }
     if (this.outranked === undefined || isNewer(news, this.outranked)) this.outranked = toDigest(news);
     this.outlive();
   }
@@ -341,10 +475,27 @@ export class MemberTable {
     this.outranked = undefined;
   }
 
+  /**
+   * This node was removed (held dead by a side of a partition that removed it, or by an operator) while it
+   * ran: it takes a new generation, newer than the removal, and so joins again as new; data streams to it.
+   */
+  private rejoin(removal: Digest): void {
+    const own = this.own;
+    const generation = Math.max(this.clock(), removal.generation + 1);
+    this.members.set(this.self, { ...own, generation, heartbeat: 0, advancedAtMs: this.monotonic() });
+    this.outranked = undefined;
+    this.emit([{ nodeUrl: this.self, from: "active", to: "active" }]);
+  }
+
   private emit(changes: readonly MembershipChange[]): void {
     if (changes.length === 0) return;
     for (const listener of this.listeners) listener(changes);
   }
+}
+
+/** Members whose news travels: all but the dead, whose death is local knowledge; a removal always travels. */
+function passedOn(member: Member): boolean {
+  return member.state !== "dead" || member.removed === true;
 }
 
 function severity(state: MemberState): number {

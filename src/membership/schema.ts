@@ -23,8 +23,10 @@ export const GOSSIP_BODY_BYTES_MAX = 1024 * 1024;
 export const nodeUrlSchema = Type.String({ minLength: 8, maxLength: NODE_URL_CHARS_MAX, pattern: NODE_URL_PATTERN, format: NODE_URL_FORMAT });
 const nodeUrl = nodeUrlSchema;
 const counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-const digest = Type.Object({ nodeUrl, generation: counter, heartbeat: counter });
-const entry = Type.Object({ nodeUrl, generation: counter, heartbeat: counter, leaving: Type.Boolean() });
+/** Only a removed member's digest or entry carries `removed` (true); see member.ts. */
+const removed = Type.Optional(Type.Boolean());
+const digest = Type.Object({ nodeUrl, generation: counter, heartbeat: counter, removed });
+const entry = Type.Object({ nodeUrl, generation: counter, heartbeat: counter, leaving: Type.Boolean(), removed });
 
 export const synSchema = Type.Object({ type: Type.Literal("syn"), from: nodeUrl, digests: Type.Array(digest, { maxItems: MEMBERS_MAX }) });
 export const ackSchema = Type.Object({

@@ -10,6 +10,7 @@ import { chunkRecords } from "./record-chunks.ts";
 import { ReplicaService } from "./replica-service.ts";
 import { NO_FUTURE_BOUND, type FutureBound } from "../clock/future-bound.ts";
 import { SEGMENT_COUNT } from "../store/segments.ts";
+import { NodeError } from "./errors.ts";
 
 /** How often waiting hints are offered to replicas that are back. */
 export const HINT_INTERVAL_MS = 1000;
@@ -45,6 +46,11 @@ export interface BackgroundDeps {
   readonly detach?: <T>(run: () => T) => T;
   /** The bound on versions from the future that replicas refuse; unbounded when left out (in-process tests). */
   readonly future?: FutureBound;
+  /**
+   * Peers no background work waits on: members held dead and peers whose calls lately got no answer (see
+   * reachability.ts). A pass skips them at once (and tries again later), hints wait for them. Left out, none.
+   */
+  readonly isDown?: (nodeUrl: string) => boolean;
 }
 
 export interface BackgroundStatus {
@@ -93,10 +99,12 @@ export class Background {
       node.ring,
     );
     node.onRingChange((ring) => this.rebalancer.ringChanged(ring));
+    const isDown = deps.isDown ?? (() => false);
     this.delivery = new HintDelivery({
       hints: deps.hints,
-      isActive: (url) => node.members.get(url)?.state === "active",
-      isKnown: (url) => node.members.get(url) !== undefined,
+      isActive: (url) => node.members.get(url)?.state === "active" && !isDown(url),
+      // A removed member owns nothing any more: its hints go the way of a forgotten one's.
+      isKnown: (url) => { const member = node.members.get(url); return member !== undefined && member.removed !== true; },
       hasPeers: () => node.members.list().length > 1,
       forgetAfterMs: deps.hintForgetAfterMs,
       clock: deps.clock,
@@ -108,7 +116,7 @@ export class Background {
       store,
       replicas: this.replicas,
       client: deps.client,
-      peers: () => node.ring.nodes.filter((url) => url !== node.nodeUrl),
+      peers: () => node.ring.nodes.filter((url) => url !== node.nodeUrl && !isDown(url)),
       random: deps.random,
       streamTimeoutMs: deps.streamTimeoutMs,
     });
@@ -168,7 +176,11 @@ export class Background {
     }
   }
 
+  /** Sends records to a replica; one that is down fails at once, so a pass moves on to the others and retries it later. */
   private async push(target: string, records: readonly StoredRecord[]): Promise<void> {
-    for (const chunk of chunkRecords(records)) await this.deps.client.putReplica(target, chunk, this.deps.streamTimeoutMs);
+    for (const chunk of chunkRecords(records)) {
+      if (this.deps.isDown?.(target) === true) throw new NodeError("unavailable", `replica ${target} is down; it is tried again later`);
+      await this.deps.client.putReplica(target, chunk, this.deps.streamTimeoutMs);
+    }
   }
 }

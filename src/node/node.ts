@@ -33,7 +33,17 @@ export interface NodeOptions {
    * it has (a node with no seeds is a cluster of its own). See main.ts.
    */
   readonly joined?: () => boolean;
+  /**
+   * Why this node must not coordinate a request of this kind right now (a clock beyond the skew for a write,
+   * a view of the cluster held from before a pause), or undefined when it may. Left out, it always may.
+   */
+  readonly refusal?: (kind: RequestKind) => string | undefined;
+  /** Whether a peer is down for requests (held dead, or not answering this node's calls); for the views. Left out, none is. */
+  readonly isDown?: (nodeUrl: string) => boolean;
 }
+
+/** What a coordinated request does: a read, or a write (set or delete). */
+export type RequestKind = "read" | "write";
 
 export interface KeysPage {
   readonly keys: { key: string; value: string; size: number }[];
@@ -88,6 +98,9 @@ export class LimeNode {
   private readonly ringListeners: RingListener[] = [];
   private readonly arcsByRing = new WeakMap<Ring, readonly Arc[]>();
   private readonly joined: () => boolean;
+  private readonly refusal: (kind: RequestKind) => string | undefined;
+  /** Whether requests skip this peer now: held dead by gossip or not answering this node's calls. */
+  readonly isDown: (nodeUrl: string) => boolean;
   /** Latched: a node that has joined once stays joined, whatever happens to its peers later. */
   private hasJoined = false;
 
@@ -104,6 +117,8 @@ export class LimeNode {
     this.writeQuorum = options.writeQuorum;
     this.readQuorum = options.readQuorum;
     this.joined = options.joined ?? (() => true);
+    this.refusal = options.refusal ?? (() => undefined);
+    this.isDown = options.isDown ?? ((url) => this.members.isDead(url));
     this.ring = buildRing(this.members.ringUrls(), this.vnodesPerNode);
     this.members.onChange(() => this.rebuildRing());
   }
@@ -129,7 +144,7 @@ export class LimeNode {
 
   async get(key: string): Promise<{ value: string; nodeUrl: string }> {
     checkKey(key);
-    const replicas = this.liveReplicas(key);
+    const replicas = this.liveReplicas(key, "read");
     const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
     const { record, from } = await this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll);
     if (!isLive(record, this.wallClock())) throw notFound();
@@ -221,7 +236,7 @@ export class LimeNode {
    * the write is retried, so an acknowledged write is always the newest where it was acknowledged.
    */
   private async replicate(key: string, make: (version: Version) => StoredRecord, only?: readonly string[]): Promise<Map<string, PutOutcome>> {
-    const replicas = only ?? this.liveReplicas(key);
+    const replicas = only ?? this.liveReplicas(key, "write");
     const needed = only === undefined ? quorumOf(this.writeQuorum, replicas.length) : replicas.length;
     // The newest version a replica held that the clock would not take (beyond the skew bound): the retry
     // is versioned past it all the same, or a key written before a wall-clock step back would be frozen.
@@ -245,18 +260,24 @@ export class LimeNode {
     return this.hasJoined;
   }
 
-  private liveReplicas(key: string): string[] {
+  /**
+   * The key's replicas on the ring, dead or unreachable ones included: the replication layer skips those and
+   * never lets a hint count towards the quorum.
+   */
+  private liveReplicas(key: string, kind: RequestKind): string[] {
     this.isJoined();
     // A node that has not joined yet knows only itself: its ring of one would take every write alone
     // and answer reads from its own store, which after a restart holds whatever it had before.
     if (!this.hasJoined) throw new NodeError("unavailable", "this node is still joining its cluster; retry shortly or ask another node");
+    const refused = this.refusal(kind);
+    if (refused !== undefined) throw new NodeError("unavailable", refused);
     const replicas = this.replicasFor(key);
     // Every node is in its own ring unless it is leaving and the last one: then nothing can hold a key.
     if (replicas.length === 0) throw new NodeError("unavailable", "no node of the cluster can hold keys right now");
     return replicas;
   }
 
-  /** Joins, deaths, revivals and leaves change the ring; the new one replaces the old in one assignment. */
+  /** Joins, leaves and removals change the ring (a death does not); the new one replaces the old in one assignment. */
   private rebuildRing(): void {
     const urls = this.members.ringUrls();
     if (urls.length === this.ring.nodes.length && urls.every((url, i) => url === this.ring.nodes[i])) return;

@@ -2,6 +2,7 @@
 import type { Ack, Ack2, GossipTransport, Syn } from "../membership/messages.ts";
 import { GOSSIP_BODY_BYTES_MAX, isAck } from "../membership/schema.ts";
 import { readBodyText } from "../net/bounded-read.ts";
+import { SECRET_HEADER } from "../net/secret-header.ts";
 import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord } from "../store/record.ts";
 import { NodeError } from "./errors.ts";
@@ -20,7 +21,7 @@ import { fromWire, isOutcomeBatch, isRecordBatch, isReplicaRead, toWire, type Wi
 export const STREAM_TIMEOUT_MS = 30_000;
 
 /** The header that carries CLUSTER_SECRET on internal requests. */
-export const SECRET_HEADER = "x-limedb-secret";
+export { SECRET_HEADER };
 
 /** The route templates this client calls, as the peer names them: what spans and metrics show, never a key. */
 export const PEER_ROUTES = {
@@ -33,6 +34,7 @@ export const PEER_ROUTES = {
   digests: "POST /api/v1/replica/digests",
   segmentDigests: "POST /api/v1/replica/segment-digests",
   segmentRecords: "POST /api/v1/replica/segment-records",
+  health: "GET /api/v1/health",
 } as const;
 export type PeerRoute = (typeof PEER_ROUTES)[keyof typeof PEER_ROUTES];
 
@@ -114,6 +116,17 @@ export class PeerClient implements GossipTransport {
       await readAnswer(response, ERROR_ANSWER_BYTES_MAX);
     } catch {
       // A lost ACK2 is repaired by the next round.
+    }
+  }
+
+  /** Whether the peer answers at all (any status) within the forward timeout: the probe of a peer held unreachable. */
+  async ping(target: string): Promise<boolean> {
+    try {
+      const response = await this.send(target, PEER_ROUTES.health, "/api/v1/health", { method: "GET" }, this.options.forwardTimeoutMs);
+      await response.body?.cancel();
+      return true;
+    } catch {
+      return false;
     }
   }
 

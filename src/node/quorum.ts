@@ -20,6 +20,8 @@ export function awaitQuorum<T>(
   timeoutMs: number,
   what: string,
   onSettled?: (fates: ReadonlyMap<string, Fate<T>>) => void,
+  /** Told, at the timeout, the replicas that had not answered: the earliest news that they do not. */
+  onTimeout?: (silent: readonly string[]) => void,
 ): Promise<QuorumResult<T>> {
   const answers = new Map<string, T>();
   const fates = new Map<string, Fate<T>>();
@@ -42,10 +44,11 @@ export function awaitQuorum<T>(
     };
     // Only a write leaves the client unsure of its effect; a read that fails changed nothing.
     const unsure = what.startsWith("write") ? "; a write may or may not have been applied" : "";
-    const timer = setTimeout(
-      () => finish(() => reject(new NodeError("timeout", `${what}: ${answers.size} of ${needed} replicas answered within ${timeoutMs} ms${unsure}`))),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      if (done) return;
+      onTimeout?.([...calls.keys()].filter((replica) => !fates.has(replica)));
+      finish(() => reject(new NodeError("timeout", `${what}: ${answers.size} of ${needed} replicas answered within ${timeoutMs} ms${unsure}`)));
+    }, timeoutMs);
     if (needed <= 0) finish(() => resolve({ answers, settled }));
     // Fewer replicas than must answer can never meet the quorum: say so now, not at the timeout.
     if (total < needed) {

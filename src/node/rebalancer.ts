@@ -95,11 +95,17 @@ export class Rebalancer {
   }
 
 
-  /** Resolves once the data is placed for the current ring (or the rebalancer stopped). */
-  async settle(): Promise<void> {
+  /**
+   * Resolves once the data is placed for the current ring (or the rebalancer stopped), or once the last pass
+   * missed only targets `unreachable` says are down: a node leaving hands off what it can and goes, and a
+   * replica that was down gets its copies from the others' anti-entropy once it is back.
+   */
+  async settle(unreachable: (target: string) => boolean = () => false): Promise<void> {
     while (!this.stopped && (this.running !== undefined || this.placed !== this.target)) {
       this.kick();
       await this.running;
+      const missed = this.last?.failedTargets ?? [];
+      if (this.placed !== this.target && missed.length > 0 && missed.every(unreachable)) return;
       if (this.placed !== this.target && !this.stopped) await Bun.sleep(REBALANCE_RETRY_MS);
     }
   }

@@ -23,6 +23,13 @@ export interface ReplicationDeps {
   readonly future?: FutureBound;
   /** Failures after the client's answer (a hint that could not be stored), which only a log can report. */
   readonly onError?: (what: string, error: unknown) => void;
+  /**
+   * Replicas no request is sent to: members held dead, and peers whose calls lately got no answer (see
+   * reachability.ts). Their writes become hints at once; they never count towards a quorum. Left out, none.
+   */
+  readonly isDown?: (replica: string) => boolean;
+  /** Told of the replicas that had not answered when a quorum timed out (main marks them unreachable at once). */
+  readonly onSilent?: (replicas: readonly string[]) => void;
 }
 
 export interface ReadResult {
@@ -63,35 +70,59 @@ function newest(answers: Iterable<[string, StoredRecord | undefined]>, self: str
 export class Replication {
   private repairs = 0;
 
+  /** The replicas other than this node that were silent at a quorum's timeout, passed on. */
+  private readonly onSilent = (replicas: readonly string[]) => {
+    const peers = replicas.filter((replica) => replica !== this.deps.self);
+    if (peers.length > 0) this.deps.onSilent?.(peers);
+  };
+
   constructor(private readonly deps: ReplicationDeps) {}
 
   get repairedCount(): number {
     return this.repairs;
   }
 
-  /** Writes to every replica; resolves once `needed` acknowledged. Replicas that fail get a durable hint. */
+  /**
+   * Writes to every replica; resolves once `needed` acknowledged. Replicas that fail get a durable hint. When
+   * fewer than `needed` replicas are up, nothing is sent and the client hears that the write was not applied:
+   * a hint never counts towards the quorum (strict quorums), so the replicas of a key stay the ones it has.
+   */
   async write(record: StoredRecord, replicas: readonly string[], needed: number): Promise<Map<string, PutOutcome>> {
+    const up = this.reachable(replicas, needed, "write of this key", "the write was not applied");
+    for (const replica of replicas) if (!up.includes(replica)) this.hint(replica, record);
     // A replica that fails gets its hint the moment it fails: when that is before the quorum is met,
     // the hint is on disk before the client hears OK.
     const calls = new Map(
-      replicas.map((replica) => [replica, () => this.putOn(replica, record).catch((error: unknown) => this.hintAndRethrow(replica, record, error))] as const),
+      up.map((replica) => [replica, () => this.putOn(replica, record).catch((error: unknown) => this.hintAndRethrow(replica, record, error))] as const),
     );
-    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `write of this key`);
+    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `write of this key`, undefined, this.onSilent);
     return new Map(answers);
   }
 
   /**
-   * Reads from every replica; resolves with the newest of the first `needed` answers and repairs
-   * stale replicas. With `waitForAll` (while rings change) it waits, within the timeout, for every
-   * replica's answer and takes the newest of all that came.
+   * Reads from every replica that is up; resolves with the newest of the first `needed` answers. With
+   * `waitForAll` (while rings change) it waits, within the timeout, for every replica's answer and takes the
+   * newest of all that came. Reads are monotonic: before answering, the replicas that answered with an older
+   * record (or none) are given the newest and the read waits for them (blocking read repair, as in Cassandra
+   * 4), so once a read returned a version it is on enough replicas that every later read quorum meets one of
+   * them. When that cannot be done the read fails rather than return a version a later read might not see.
+   * Replicas that answered after the quorum are repaired in the background.
    */
   async read(key: string, replicas: readonly string[], needed: number, waitForAll = false): Promise<ReadResult> {
-    const calls = new Map(replicas.map((replica) => [replica, () => this.getOn(replica, key)] as const));
-    const { answers, settled } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `read of this key`, (fates) => void this.repair(fates));
-    if (!waitForAll) return newest(answers, this.deps.self);
-    const fates = await withinMs(settled, this.deps.timeoutMs);
-    const all = fates === undefined ? [...answers] : [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, StoredRecord | undefined]] : []));
-    return newest(all, this.deps.self);
+    const up = this.reachable(replicas, needed, "read of this key", "nothing was read");
+    const calls = new Map(up.map((replica) => [replica, () => this.getOn(replica, key)] as const));
+    /** What the blocking repair gave each replica, so the repair after the answer sends only what is newer still. */
+    const repaired = new Map<string, StoredRecord>();
+    const { answers, settled } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `read of this key`, (fates) => void this.repair(fates, repaired), this.onSilent);
+    let answered: [string, StoredRecord | undefined][] = [...answers];
+    if (waitForAll) {
+      const fates = await withinMs(settled, this.deps.timeoutMs);
+      if (fates !== undefined) answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, StoredRecord | undefined]] : []));
+    }
+    const result = newest(answered, this.deps.self);
+    // A later read quorum meets every set of this many replicas: the newest must be on that many before it is returned.
+    await this.makeDurable(result.record, answered, replicas.length - needed + 1, repaired);
+    return result;
   }
 
   /** Each replica's own record of a key, for the replicas route; a replica that fails is reported, not fatal. */
@@ -122,24 +153,71 @@ export class Replication {
     return record;
   }
 
-  private hintAndRethrow(replica: string, record: StoredRecord, error: unknown): never {
-    if (replica !== this.deps.self) {
-      try {
-        this.deps.hints.add(replica, record);
-      } catch (hintError) {
-        // The replica gets the write from read repair or anti-entropy instead; the write itself goes on.
-        this.deps.onError?.("hint", hintError);
-      }
+  /**
+   * The replicas a request is sent to: all but those that are down (this node never is). Fewer than `needed`
+   * fails at once, with `outcome` saying what that means for the client (a write was not applied).
+   */
+  private reachable(replicas: readonly string[], needed: number, what: string, outcome: string): readonly string[] {
+    const isDown = this.deps.isDown;
+    if (isDown === undefined) return replicas;
+    const up = replicas.filter((replica) => replica === this.deps.self || !isDown(replica));
+    if (up.length < needed) {
+      throw new NodeError("unavailable", `${what}: only ${up.length} of its ${replicas.length} replicas can be reached and ${needed} must answer; ${outcome}`);
     }
+    return up;
+  }
+
+  /**
+   * The blocking part of read repair: every replica that answered older than `record` gets it, and the read
+   * waits; throws when fewer than `durable` answered replicas then hold it.
+   */
+  private async makeDurable(
+    record: StoredRecord | undefined,
+    answered: readonly [string, StoredRecord | undefined][],
+    durable: number,
+    repaired: Map<string, StoredRecord>,
+  ): Promise<void> {
+    if (record === undefined) return;
+    const stale = staleOf(answered, record);
+    if (stale.length === 0) return;
+    const fates = await Promise.allSettled(
+      stale.map(async (replica) => {
+        repaired.set(replica, record);
+        await this.putOn(replica, record);
+        this.repairs++;
+      }),
+    );
+    const holders = answered.length - fates.filter((fate) => fate.status === "rejected").length;
+    if (holders >= durable) return;
+    const failure = fates.find((fate): fate is PromiseRejectedResult => fate.status === "rejected")?.reason;
+    const code = failure instanceof NodeError && failure.code === "timeout" ? "timeout" : "unavailable";
+    throw new NodeError(code, `read of this key: the newest version could not be written back to ${durable} replicas, so a later read might not see it`);
+  }
+
+  private hint(replica: string, record: StoredRecord): void {
+    if (replica === this.deps.self) return;
+    try {
+      this.deps.hints.add(replica, record);
+    } catch (hintError) {
+      // The replica gets the write from read repair or anti-entropy instead; the write itself goes on.
+      this.deps.onError?.("hint", hintError);
+    }
+  }
+
+  private hintAndRethrow(replica: string, record: StoredRecord, error: unknown): never {
+    this.hint(replica, record);
     throw error;
   }
 
-  /** Read repair: every replica that answered with an older record, or none, gets the newest one. */
-  private async repair(fates: ReadonlyMap<string, Fate<StoredRecord | undefined>>): Promise<void> {
+  /** Read repair after the answer: every replica that answered with an older record, or none, gets the newest one. */
+  private async repair(fates: ReadonlyMap<string, Fate<StoredRecord | undefined>>, repaired: ReadonlyMap<string, StoredRecord>): Promise<void> {
     const answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, StoredRecord | undefined]] : []));
     const { record } = newest(answered, this.deps.self);
     if (record === undefined) return;
-    const stale = answered.filter(([, held]) => held === undefined || compareVersions(held.version, record.version) < 0).map(([replica]) => replica);
+    const stale = staleOf(
+      answered.map(([replica, held]) => [replica, repaired.get(replica) ?? held]),
+      record,
+    );
     await Promise.all(
       stale.map(async (replica) => {
         try {
@@ -151,6 +229,11 @@ export class Replication {
       }),
     );
   }
+}
+
+/** The replicas that answered with an older record than `record`, or none. */
+function staleOf(answered: readonly [string, StoredRecord | undefined][], record: StoredRecord): string[] {
+  return answered.filter(([, held]) => held === undefined || compareVersions(held.version, record.version) < 0).map(([replica]) => replica);
 }
 
 function rethrowStoreError(error: unknown): never {

@@ -1,5 +1,6 @@
 // What the cluster routes report, built from the node's current ring; shapes match the original's clients.
 import type { ClockStatus } from "../membership/clock-check.ts";
+import type { MajorityView } from "../membership/member-table.ts";
 import { pointRanges, ringShares, toDegrees } from "../ring/ranges.ts";
 import type { BackgroundStatus } from "./background.ts";
 import type { LimeNode } from "./node.ts";
@@ -13,7 +14,16 @@ export function clusterState(node: LimeNode, status: BackgroundStatus) {
     peers,
     status: "active",
     totalNodes: peers.length,
-    members: members.map((m) => ({ url: m.nodeUrl, state: m.state, generation: m.generation, heartbeat: m.heartbeat, leaving: m.leaving })),
+    members: members.map((m) => ({
+      url: m.nodeUrl,
+      state: m.state,
+      generation: m.generation,
+      heartbeat: m.heartbeat,
+      leaving: m.leaving,
+      removed: m.removed === true,
+      reachable: m.nodeUrl === node.nodeUrl || (m.removed !== true && !node.isDown(m.nodeUrl)),
+    })),
+    majority: node.members.majority(),
     replicationFactor: Math.min(node.replicationFactor, peers.length),
     replication: replicationView(node, status),
   };
@@ -79,7 +89,7 @@ export function gossipView(node: LimeNode, nowMs: number) {
     return { node_url: node.nodeUrl, node_heartbeat: own.heartbeat, status: "standalone" as const, cluster_health: "N/A", total_peers: 0 };
   }
   const count = (state: string) => peers.filter((m) => m.state === state).length;
-  const lags = peers.map((m) => Math.max(0, nowMs - m.advancedAtMs));
+  const lags = peers.map((m) => Math.round(node.members.silenceOf(m)));
   const active = count("active");
   const convergence = active / peers.length;
   return {
@@ -109,6 +119,8 @@ export interface HealthBody {
    * still serves. Optional for clients, which may ask nodes of a version before it.
    */
   clock?: { status: ClockStatus; offsetMs: number; peers: number };
+  /** Whether this node sees a majority of its cluster's members; optional for clients of older nodes. */
+  cluster?: MajorityView;
   timestamp: string;
   version: string;
 }
@@ -133,6 +145,7 @@ export async function healthView(node: LimeNode, version: string, status: Backgr
       storage: { type: node.store.kind, keys, ...(problem === undefined ? {} : { error: problem }) },
       replication: { factor: node.replicationFactor, hintBacklog: status.hintBacklog, rebalancing: status.rebalance.running },
       clock: { ...node.members.clockReading() },
+      cluster: node.members.majority(),
       timestamp: new Date().toISOString(),
       version,
     },

@@ -1,12 +1,16 @@
 // The chaos run: clients write, overwrite, delete and read through random nodes of a real cluster while
 // nodes are killed, restarted, added and retired; afterwards every acknowledged write must still be there.
-import { Cluster, fetchNode, freePorts, urlOf, waitForAgreement, waitUntil } from "../support/cluster.ts";
+import { Cluster, fetchNode, freePorts, urlOf, waitForAgreement, waitForDeath, waitUntil } from "../support/cluster.ts";
+import { runLimedb } from "../support/limedb-cli.ts";
 import type { NodeProcess } from "../support/node-process.ts";
-import { fullyReplicated, inParallel, interruptOnExit, ownRecord, readReplicas, replicationArgs, requestLeave } from "../support/replication.ts";
+import { fullyReplicated, inParallel, interruptOnExit, ownRecord, readReplicas, replicationArgs, requestLeave, TEST_CLUSTER_SECRET } from "../support/replication.ts";
 import { seededRandom } from "../support/seeded-random.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
-/** Nodes started at first; the run then restarts one, adds a sixth, retires one gracefully and kills one for good. */
+/**
+ * Nodes started at first; the run then restarts one, adds a sixth, retires one gracefully and kills one for good,
+ * which an operator removes with `limedb remove` once it is held dead (a dead node keeps its ranges until then).
+ */
 const NODES = 5;
 const FACTOR = 3;
 /** Anti-entropy (and the stray sweep) every half second, so a short run also exercises it. */
@@ -14,6 +18,8 @@ const ANTI_ENTROPY_INTERVAL_MS = 500;
 /** Bound on a graceful leave: the node hands its data off, then exits. */
 const LEAVE_EXIT_MS = 30_000;
 const AGREE_WAIT_MS = 20_000;
+/** Bound on the wait for every live node to hold a killed one dead (the dead timeout and a few rounds). */
+const DEATH_WAIT_MS = 20_000;
 /** Requests in flight while checking the end state. */
 const CHECK_CONCURRENCY = 8;
 /** Share of operations that read, and that delete; the rest write. */
@@ -234,6 +240,13 @@ async function faultCycle(run: Run, cluster: Cluster, window: { startMs: number;
   retire(doomed);
   await doomed.kill9();
   event(`killed ${doomed.url} (-9) for good`);
+  // Dead, it keeps its ranges (writes to them go on with two of three replicas, and hints wait for it) until
+  // an operator removes it: then its ranges get new replicas. The removal goes through a live node's admin route.
+  const witnesses = liveNodes().map((node) => node.url);
+  await waitForDeath(witnesses, doomed.url, DEATH_WAIT_MS);
+  const removal = await runLimedb(["remove", doomed.url, "--node", witnesses[0]!], { env: { CLUSTER_SECRET: TEST_CLUSTER_SECRET } });
+  event(`limedb remove ${doomed.url}: exit ${removal.exitCode} ${removal.stdout.trim()}${removal.stderr.trim()}`);
+  if (removal.exitCode !== 0) problem(run, `limedb remove ${doomed.url} failed: exit ${removal.exitCode}, ${removal.stderr.trim()}`);
 
   if (window.last) return;
   await at(0.9);

@@ -164,6 +164,7 @@ describe("looking at the cluster", () => {
       expect(plain.stdout).toStartWith(`node         ${node(0)} (healthy, `);
       expect(plain.stdout).toContain("ring         3 nodes; members 3 active\n");
       expect(plain.stdout).toContain("replication  factor 3 (3 copies now), write quorum 2, read quorum 2\n");
+      expect(plain.stdout).toContain("majority     yes (sees 3 of 3 members)\n");
       for (const url of urls) expect(plain.stdout).toMatch(new RegExp(`^${url}\\s+active\\s+\\d+\\s+\\d+`, "m"));
 
       expectSuccess(json);
@@ -217,6 +218,23 @@ describe("looking at the cluster", () => {
     },
     CLUSTER_TEST_TIMEOUT_MS,
   );
+});
+
+describe("removing a member", () => {
+  test(
+    "remove refuses a member that still answers gossip with exit 2, and the ring keeps it",
+    async () => {
+      const run = await runLimedb(["remove", node(2), "--node", node(0)]);
+      expectFailure(run, 2, /is not held dead by this node/);
+      const ring = await runLimedb(["ring", "--json", "--node", node(0)]);
+      expect((JSON.parse(ring.stdout) as { allNodes: string[] }).allNodes).toEqual(urls);
+    },
+    CLUSTER_TEST_TIMEOUT_MS,
+  );
+
+  test("remove needs a node URL for its member", async () => {
+    expectFailure(await runLimedb(["remove", "node-3"]), 2, /invalid node URL/);
+  });
 });
 
 describe("failures", () => {

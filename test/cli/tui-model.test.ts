@@ -167,6 +167,7 @@ function fakeClient(store: Map<string, string>, failure?: ClientError): NodeClie
     gossip: () => Promise.reject(new Error("unused")),
     health: () => Promise.reject(new Error("unused")),
     replicas: () => Promise.reject(new Error("unused")),
+    remove: () => Promise.reject(new Error("unused")),
   };
 }
 

@@ -40,6 +40,7 @@ const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   gossipIntervalMs: { flag: "500", env: "800", fromFlag: 500, fromEnv: 800, fallback: 1000 },
   gossipStaleAfterMs: { flag: "4000", env: "4500", fromFlag: 4000, fromEnv: 4500, fallback: 3000 },
   gossipDeadAfterMs: { flag: "9000", env: "12000", fromFlag: 9000, fromEnv: 12000, fallback: 5000 },
+  removeDeadAfterMs: { flag: "60000", env: "0", fromFlag: 60000, fromEnv: 0, fallback: 3_600_000 },
   forwardTimeoutMs: { flag: "150", env: "3000", fromFlag: 150, fromEnv: 3000, fallback: 2000 },
   writeQuorum: { flag: "2", env: "1", fromFlag: 2, fromEnv: 1, fallback: 0 },
   readQuorum: { flag: "3", env: "1", fromFlag: 3, fromEnv: 1, fallback: 0 },

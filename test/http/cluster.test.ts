@@ -63,7 +63,8 @@ describe("/cluster/state", () => {
       peers: [NODE_URL],
       status: "active",
       totalNodes: 1,
-      members: [{ url: NODE_URL, state: "active", generation: START_MS, heartbeat: 0, leaving: false }],
+      members: [{ url: NODE_URL, state: "active", generation: START_MS, heartbeat: 0, leaving: false, removed: false, reachable: true }],
+      majority: { members: 1, reachable: 1, majority: true },
       replicationFactor: 1,
       replication: {
         factor: 3,

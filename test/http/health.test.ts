@@ -34,6 +34,7 @@ test("health answers 200 with the node, service, store kind, key count, time and
     replication: { factor: 3, hintBacklog: 0, rebalancing: false },
     // No peer has been heard from, so there is nothing to hold this node's clock against.
     clock: { status: "ok", offsetMs: 0, peers: 0 },
+    cluster: { members: 1, reachable: 1, majority: true },
     timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     version: VERSION,
   });
@@ -54,6 +55,7 @@ test("health answers 503, unhealthy, with the store's error once the store is cl
     storage: { type: "memory", keys: 0, error: expect.stringContaining("closed") },
     replication: { factor: 3, hintBacklog: 0, rebalancing: false },
     clock: { status: "ok", offsetMs: 0, peers: 0 },
+    cluster: { members: 1, reachable: 1, majority: true },
     timestamp: expect.any(String),
     version: VERSION,
   });

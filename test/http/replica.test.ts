@@ -252,6 +252,7 @@ describe("with a cluster secret", () => {
     ["POST /api/v1/replica/segment-digests", (app, secret) => post(app, "/api/v1/replica/segment-digests", { from: PEER, ranges: ALL, groups: [0], digests: new Array<number>(SEGMENTS_PER_GROUP).fill(0) }, secret)],
     ["POST /api/v1/replica/segment-records", (app, secret) => post(app, "/api/v1/replica/segment-records", { from: PEER, ranges: ALL, segments: [0], after: null }, secret)],
     ["POST /api/v1/admin/leave", (app, secret) => post(app, "/api/v1/admin/leave", "", secret)],
+    ["POST /api/v1/admin/remove", (app, secret) => post(app, "/api/v1/admin/remove", { nodeUrl: PEER }, secret)],
   ];
 
   test.each(requests)("%s without the secret, or with a wrong one, is 401 and changes nothing", async (_name, send) => {
@@ -266,6 +267,7 @@ describe("with a cluster secret", () => {
 
   test.each(requests)("%s with the secret is served", async (_name, send) => {
     const app = build({ secret: SECRET });
+    killPeer(app);
     expect([200, 202]).toContain((await send(app, SECRET)).status);
   });
 
@@ -291,6 +293,56 @@ describe("POST /api/v1/admin/leave", () => {
     const app = build({ leave: () => void leaves++ });
     expect((await get(app, "/api/v1/admin/leave")).status).toBe(405);
     expect(leaves).toBe(0);
+  });
+});
+
+/** Lets the dead time pass with no news of PEER, so the node holds it dead (it stays in the ring). */
+function killPeer(app: App): void {
+  app.clock.advance(10_000);
+  app.node.members.detect();
+  expect(app.node.members.get(PEER)?.state).toBe("dead");
+}
+
+describe("POST /api/v1/admin/remove", () => {
+  test("removes a member held dead: 200, it leaves the ring, and the removal is what gossip passes on", async () => {
+    const app = build();
+    killPeer(app);
+    expect(app.node.ring.nodes).toContain(PEER);
+    const response = await post(app, "/api/v1/admin/remove", { nodeUrl: PEER });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "removed", nodeUrl: PEER });
+    expect(app.node.ring.nodes).toEqual([NODE_URL]);
+    expect(app.node.members.digests().find((d) => d.nodeUrl === PEER)?.removed).toBe(true);
+  });
+
+  test.each([
+    ["a member not held dead", PEER, false, 409, "conflict"],
+    ["this node itself", NODE_URL, true, 409, "conflict"],
+    ["a URL that is no member", "http://127.0.0.1:9", true, 404, "not_found"],
+  ] as const)("refuses %s and changes nothing", async (_name, target, kill, status, code) => {
+    const app = build();
+    if (kill) killPeer(app);
+    const ring = app.node.ring;
+    expect(await errorOf(await post(app, "/api/v1/admin/remove", { nodeUrl: target }))).toEqual({ status, code });
+    expect(app.node.ring).toBe(ring);
+  });
+
+  test("refuses a second removal of the same member with 409", async () => {
+    const app = build();
+    killPeer(app);
+    expect((await post(app, "/api/v1/admin/remove", { nodeUrl: PEER })).status).toBe(200);
+    expect(await errorOf(await post(app, "/api/v1/admin/remove", { nodeUrl: PEER }))).toEqual({ status: 409, code: "conflict" });
+  });
+
+  test.each([
+    ["no body", ""],
+    ["a nodeUrl that is no URL", { nodeUrl: "peer" }],
+    ["a nodeUrl that is a number", { nodeUrl: 8484 }],
+  ])("answers 400 for %s", async (_name, body) => {
+    const app = build();
+    killPeer(app);
+    expect(await errorOf(await post(app, "/api/v1/admin/remove", body))).toEqual({ status: 400, code: "bad_request" });
+    expect(app.node.ring.nodes).toContain(PEER);
   });
 });
 

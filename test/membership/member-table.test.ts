@@ -1,7 +1,7 @@
 // The member table on its own: merge rules, SYN reconciliation, news about this node and the failure detector.
 import { describe, expect, test } from "bun:test";
 import { isNewer, type Digest, type Entry } from "../../src/membership/member.ts";
-import { FORGET_DEAD_AFTER_MS, MEMBERS_MAX, MemberTable, type MembershipChange } from "../../src/membership/member-table.ts";
+import { FORGET_REMOVED_AFTER_MS, MEMBERS_MAX, MemberTable, type MembershipChange } from "../../src/membership/member-table.ts";
 import { testClock, type TestClock } from "../support/app.ts";
 
 const SELF = "http://10.0.0.1:8484";
@@ -51,6 +51,9 @@ describe("isNewer", () => {
     ["identical news", false, digest(A, 1, 5), digest(A, 1, 5)],
     ["the same generation with a lower heartbeat", false, digest(A, 1, 4), digest(A, 1, 5)],
     ["an earlier generation with a higher heartbeat", false, digest(A, 1, 9), digest(A, 2, 0)],
+    ["a removal of the same generation with a lower heartbeat", true, { ...digest(A, 1, 1), removed: true }, digest(A, 1, 9)],
+    ["a higher heartbeat against a removal of the same generation", false, digest(A, 1, 9), { ...digest(A, 1, 1), removed: true }],
+    ["a later generation against a removal", true, digest(A, 2, 0), { ...digest(A, 1, 9), removed: true }],
   ])("%s is newer: %p", (_name, expected, a, b) => {
     expect(isNewer(a, b)).toBe(expected);
   });
@@ -256,18 +259,6 @@ describe("the failure detector", () => {
     expect(heard.slice(1)).toEqual([[{ nodeUrl: A, from: "active", to: "stale" }], [{ nodeUrl: A, from: "stale", to: "dead" }]]);
   });
 
-  test("a member dead for FORGET_DEAD_AFTER_MS is forgotten, and rejoins as new when it gossips again", () => {
-    const { table, clock } = tableWithDeadA();
-    clock.advance(FORGET_DEAD_AFTER_MS - 1);
-    table.detect();
-    expect(table.get(A)?.state).toBe("dead");
-    clock.advance(1);
-    table.detect();
-    expect(table.get(A)).toBeUndefined();
-    expect(table.list().map((m) => m.nodeUrl)).not.toContain(A);
-    expect(table.apply([entry(A, GEN, 1)])).toEqual([{ nodeUrl: A, from: "unknown", to: "active" }]);
-  });
-
   test("newer news restarts a member's silence", () => {
     const { table, clock } = newTable();
     table.apply([entry(A, GEN, 1)]);
@@ -340,5 +331,182 @@ describe("the failure detector", () => {
       [E, "active"],
     ]);
     expect(table.aliveUrls()).toEqual([SELF, B, C, E]);
+  });
+});
+
+describe("liveness is not ownership", () => {
+  test("a dead member keeps its place in the ring; it is no longer alive, and requests treat it as down", () => {
+    const { table } = tableWithDeadA();
+    expect(table.ringUrls()).toEqual([SELF, A, B].sort());
+    expect(table.aliveUrls()).toEqual([SELF, B].sort());
+    expect(table.isDead(A)).toBe(true);
+    expect(table.isDead(B)).toBe(false);
+  });
+
+  test("a dead member is never forgotten, however long it stays silent: only a removal ends its ownership", () => {
+    const { table, clock } = tableWithDeadA();
+    clock.advance(FORGET_REMOVED_AFTER_MS * 10);
+    table.detect();
+    expect(table.get(A)?.state).toBe("dead");
+    expect(table.ringUrls()).toContain(A);
+  });
+
+  test("a removal is refused for this node, an unknown member, a member not held dead, and one removed already", () => {
+    const { table } = tableWithDeadA();
+    expect(table.remove(SELF)).toEqual({ ok: false, refused: "self" });
+    expect(table.remove(C)).toEqual({ ok: false, refused: "unknown" });
+    expect(table.remove(B)).toEqual({ ok: false, refused: "alive" });
+    expect(table.ringUrls()).toEqual([SELF, A, B].sort());
+    expect(table.remove(A)).toEqual({ ok: true });
+    expect(table.remove(A)).toEqual({ ok: false, refused: "removed" });
+  });
+
+  test("a removed member leaves the ring, the change is heard, and the removal travels in digests and entries though the member is dead", () => {
+    const { table, heard } = tableWithDeadA();
+    heard.length = 0;
+    table.remove(A);
+    expect(heard).toEqual([[{ nodeUrl: A, from: "dead", to: "removed" }]]);
+    expect(table.ringUrls()).toEqual([SELF, B].sort());
+    expect(table.digests().find((d) => d.nodeUrl === A)).toEqual({ nodeUrl: A, generation: GEN, heartbeat: 7, removed: true });
+    expect(table.entries([A])).toEqual([{ nodeUrl: A, generation: GEN, heartbeat: 7, leaving: false, removed: true }]);
+  });
+
+  test("a removal heard through gossip outranks every heartbeat of that generation; a restart under a later one joins again", () => {
+    const { table, heard } = newTable();
+    table.apply([entry(A, GEN, 50), entry(B, GEN, 1)]);
+    heard.length = 0;
+    expect(table.apply([{ ...entry(A, GEN, 3), removed: true }])).toEqual([{ nodeUrl: A, from: "active", to: "removed" }]);
+    expect(table.ringUrls()).toEqual([SELF, B].sort());
+    // Its own later heartbeats, relayed by a peer that had not heard of the removal, do not undo it.
+    expect(table.apply([entry(A, GEN, 99)])).toEqual([]);
+    expect(table.ringUrls()).not.toContain(A);
+    expect(table.apply([entry(A, GEN + 1, 0)])).toEqual([{ nodeUrl: A, from: "active", to: "active" }]);
+    expect(table.ringUrls()).toContain(A);
+  });
+
+  test("the removal of a member never known here is not taken in, nor asked for", () => {
+    const { table } = newTable();
+    expect(table.learn([{ ...entry(C, GEN, 3), removed: true }], B)).toEqual([]);
+    expect(table.get(C)).toBeUndefined();
+    expect(table.unconfirmedUrls()).toEqual([]);
+    expect(table.reconcile([{ ...digest(C, GEN, 3), removed: true }], B).requests).toEqual([]);
+  });
+
+  test("a removed member is forgotten FORGET_REMOVED_AFTER_MS after its removal", () => {
+    const { table, clock } = tableWithDeadA();
+    table.remove(A);
+    clock.advance(FORGET_REMOVED_AFTER_MS - 1);
+    table.detect();
+    expect(table.get(A)?.removed).toBe(true);
+    clock.advance(1);
+    table.detect();
+    expect(table.get(A)).toBeUndefined();
+  });
+
+  test("a node that hears of its own removal takes a later generation, so it joins again as new", () => {
+    const { table, clock, heard } = newTable();
+    clock.advance(10_000);
+    table.beat();
+    const removal = { ...entry(SELF, GEN, 3), removed: true };
+    table.apply([removal]);
+    expect(table.own.generation).toBeGreaterThan(GEN);
+    expect(isNewer(table.own, removal)).toBe(true);
+    expect(table.ringUrls()).toContain(SELF);
+    expect(heard.at(-1)).toEqual([{ nodeUrl: SELF, from: "active", to: "active" }]);
+  });
+
+  test("a member that left and went silent is forgotten like a removed one; while it hands off it counts for nothing", () => {
+    const { table, clock } = newTable();
+    table.apply([entry(A, GEN, 1, true), entry(B, GEN, 1)]);
+    expect(table.ringUrls()).toEqual([SELF, B].sort());
+    expect(table.majority()).toEqual({ members: 2, reachable: 2, majority: true });
+    clock.advance(DEAD_AFTER_MS);
+    table.apply([entry(B, GEN, 2)]);
+    table.detect();
+    clock.advance(FORGET_REMOVED_AFTER_MS);
+    table.apply([entry(B, GEN, 3)]);
+    table.detect();
+    expect(table.get(A)).toBeUndefined();
+  });
+});
+
+describe("majority", () => {
+  /** SELF with A..D: those in `dead` silent past the dead time, the rest fresh. */
+  function fiveWith(dead: readonly string[]) {
+    const made = newTable();
+    made.table.apply([A, B, C, D].map((url) => entry(url, GEN, 1)));
+    made.clock.advance(DEAD_AFTER_MS);
+    made.table.apply([A, B, C, D].filter((url) => !dead.includes(url)).map((url) => entry(url, GEN, 2)));
+    made.table.detect();
+    return made;
+  }
+
+  test.each([
+    [[], 5, true],
+    [[A, B], 3, true],
+    [[A, B, C], 2, false],
+    [[A, B, C, D], 1, false],
+  ] as const)("with %p dead, this node reaches %p of 5: majority %p", (dead, reachable, majority) => {
+    expect(fiveWith(dead).table.majority()).toEqual({ members: 5, reachable, majority });
+  });
+
+  test("the automatic removal takes members dead for the given time, on the majority side only", () => {
+    const minority = fiveWith([A, B, C]);
+    minority.clock.advance(60_000);
+    expect(minority.table.removeDeadAfter(30_000)).toEqual([]);
+    expect(minority.table.ringUrls()).toHaveLength(5);
+
+    const majority = fiveWith([A, B]);
+    majority.table.apply([entry(C, GEN, 3), entry(D, GEN, 3)]);
+    expect(majority.table.removeDeadAfter(30_000)).toEqual([]);
+    majority.clock.advance(30_000 - DEAD_AFTER_MS);
+    majority.table.apply([entry(C, GEN, 4), entry(D, GEN, 4)]);
+    majority.table.detect();
+    expect(majority.table.removeDeadAfter(30_000)).toEqual([A, B]);
+    expect(majority.table.ringUrls()).toEqual([SELF, C, D].sort());
+    expect(majority.table.removeDeadAfter(0)).toEqual([]);
+  });
+});
+
+describe("clocks and pauses", () => {
+  test("silence is measured on the monotonic clock: the wall clock stepping an hour ahead kills no member", () => {
+    const wall = testClock();
+    const mono = testClock();
+    const table = new MemberTable(SELF, GEN, wall.now, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS }, { monotonic: mono.now });
+    table.apply([entry(A, GEN, 1)]);
+    wall.advance(3_600_000);
+    table.detect();
+    expect(table.get(A)?.state).toBe("active");
+    mono.advance(DEAD_AFTER_MS);
+    table.detect();
+    expect(table.get(A)?.state).toBe("dead");
+  });
+
+  test("a gap between detector runs longer than pauseAfterMs is this node's pause: members keep the silence they had before it", () => {
+    const clock = testClock();
+    const table = new MemberTable(SELF, GEN, clock.now, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS }, { pauseAfterMs: STALE_AFTER_MS });
+    table.apply([entry(A, GEN, 1)]);
+    table.detect();
+    clock.advance(1000);
+    table.detect();
+    clock.advance(10_000);
+    table.detect();
+    expect(table.get(A)?.state).toBe("active");
+    expect(table.silenceOf(table.get(A)!)).toBe(1000);
+    // Once running again, silence counts as before: the member turns dead after the rest of its time.
+    for (let step = 0; step < 4; step++) {
+      clock.advance(1000);
+      table.detect();
+    }
+    expect(table.get(A)?.state).toBe("dead");
+  });
+
+  test("without pauseAfterMs the same gap is silence, and the member is dead", () => {
+    const { table, clock } = newTable();
+    table.apply([entry(A, GEN, 1)]);
+    table.detect();
+    clock.advance(11_000);
+    table.detect();
+    expect(table.get(A)?.state).toBe("dead");
   });
 });

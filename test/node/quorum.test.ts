@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, jest, test } from "bun:test";
 import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
 import { awaitQuorum, type Fate } from "../../src/node/quorum.ts";
+import { failureOf } from "../support/failure.ts";
 
 /** A call the test settles by hand, so the order of answers is the test's choice. */
 function deferred<T>() {
@@ -26,15 +27,7 @@ function failure(code: NodeErrorCode): NodeError {
   return new NodeError(code, `the replica failed with ${code}`);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<NodeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof NodeError) return error;
-    throw error;
-  }
-  throw new Error("the quorum was met; a failure was expected");
-}
+const rejection = failureOf;
 
 /** Collects the fates onSettled reports, and how often it was called. */
 function settledSpy<T>() {
@@ -111,6 +104,21 @@ describe("awaitQuorum", () => {
     const error = await rejection(quorum);
     expect(error.code).toBe("timeout");
     expect(error.message).toContain("read of this key: 1 of 2 replicas answered within 1000 ms");
+  });
+
+  test("at the timeout, onTimeout hears the replicas that had not answered (the earliest news that they do not)", async () => {
+    jest.useFakeTimers();
+    const a = deferred<string>();
+    const b = deferred<string>();
+    const c = deferred<string>();
+    const silent: string[][] = [];
+    const quorum = awaitQuorum(new Map([["a", a.call], ["b", b.call], ["c", c.call]]), 2, 1000, "read of this key", undefined, (replicas) => silent.push([...replicas]));
+    a.resolve("from a");
+    await Promise.resolve();
+    expect(silent).toEqual([]);
+    jest.advanceTimersByTime(1000);
+    expect((await rejection(quorum)).code).toBe("timeout");
+    expect(silent).toEqual([["b", "c"]]);
   });
 
   test.each<[string, readonly (NodeErrorCode | "plain")[], NodeErrorCode]>([

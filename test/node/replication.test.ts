@@ -12,6 +12,7 @@ import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord, Version } from "../../src/store/record.ts";
 import { buildTestApp, NODE_URL, START_MS, testClock, VALUE_BYTES_MAX } from "../support/app.ts";
 import { FakeReplicas } from "../support/fake-replicas.ts";
+import { failureOf } from "../support/failure.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { until } from "../support/until.ts";
 
@@ -22,7 +23,7 @@ const NODES = [SELF, PEER_A, PEER_B];
 const KEY = "user:42";
 
 /** RF=3 over three nodes: every key lives on all of them, and W = R = 2 (a majority). */
-function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boolean } = {}) {
+function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boolean; down?: ReadonlySet<string> } = {}) {
   const errors: { what: string; error: unknown }[] = [];
   const clock = testClock();
   const members = new MemberTable(SELF, START_MS, clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 });
@@ -31,7 +32,16 @@ function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boole
   const replicas = new FakeReplicas([PEER_A, PEER_B], clock.now);
   const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: clock.now });
   const hints = new HintStore(options.hintsPath ?? ":memory:", clock.now);
-  const replication = new Replication({ self: SELF, store, peers: replicas, hints, timeoutMs: 1000, onError: (what, error) => errors.push({ what, error }) });
+  const down = options.down;
+  const replication = new Replication({
+    self: SELF,
+    store,
+    peers: replicas,
+    hints,
+    timeoutMs: 1000,
+    onError: (what, error) => errors.push({ what, error }),
+    isDown: down === undefined ? undefined : (url) => down.has(url),
+  });
   const node = new LimeNode({
     nodeUrl: SELF,
     store,
@@ -60,15 +70,6 @@ function record(value: string, version: Partial<Version> = {}, tombstone = false
   return { key: KEY, value, version: { wallMs: START_MS, counter: 0, node: SELF, ...version }, tombstone, expiresAtMs: undefined };
 }
 
-async function failureOf(call: Promise<unknown>): Promise<NodeError> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof NodeError) return error;
-    throw error;
-  }
-  throw new Error("the call succeeded; a failure was expected");
-}
 
 test("every key has all three nodes as replicas, so each test below reaches every node", () => {
   const { node } = buildCluster();
@@ -327,5 +328,71 @@ describe("GET /api/v1/replicas/:key", () => {
     expect(Object.keys(byNode).toSorted()).toEqual([NODE_URL, ...PEERS].toSorted());
     expect(byNode[PEERS[0]!]).toMatchObject({ holds: false, error: expect.stringContaining("unreachable") });
     expect(byNode[PEERS[1]!]).toEqual({ nodeUrl: PEERS[1]!, holds: false, version: null, tombstone: false });
+  });
+});
+
+describe("strict quorums: replicas that are down", () => {
+  test("with one of three down a write is acknowledged by the other two, and the down one gets a hint without being called", async () => {
+    const { node, replicas, hints, held } = buildCluster({ down: new Set([PEER_B]) });
+    replicas.setMode(PEER_B, "slow");
+    await node.set(KEY, "v1", undefined);
+    expect((await held(KEY))[PEER_A]?.value).toBe("v1");
+    expect(hints.backlog().get(PEER_B)).toBe(1);
+    // Never called: a held call would have kept the write waiting for the slow replica.
+    replicas.release();
+    expect((await held(KEY))[PEER_B]).toBeUndefined();
+  });
+
+  test("with two of three down a write answers 503 at once saying it was not applied: nothing is stored, no hint kept", async () => {
+    const { node, store, hints, held } = buildCluster({ down: new Set([PEER_A, PEER_B]) });
+    const failure = await failureOf(node.set(KEY, "v1", undefined));
+    expect(failure.code).toBe("unavailable");
+    expect(statusOf(failure.code)).toBe(503);
+    expect(failure.message).toContain("the write was not applied");
+    expect(await store.get(KEY)).toBeUndefined();
+    expect(Object.values(await held(KEY))).toEqual([undefined, undefined, undefined]);
+    expect(hints.count()).toBe(0);
+  });
+
+  test("with two of three down a read answers 503 without asking anyone", async () => {
+    const { node, store } = buildCluster({ down: new Set([PEER_A, PEER_B]) });
+    await store.put(record("v1"));
+    const failure = await failureOf(node.get(KEY));
+    expect(failure.code).toBe("unavailable");
+    expect(failure.message).toContain("nothing was read");
+  });
+});
+
+describe("monotonic reads", () => {
+  test("a read returns a version only once the replicas of its quorum hold it: a later read of any quorum sees it", async () => {
+    const { node, store, replicas, held } = buildCluster();
+    // A write that reached one replica only (its coordinator failed): whoever reads it first makes it durable.
+    await replicas.store(PEER_A).put(record("v2 on one replica", { wallMs: START_MS + 2 }));
+    await store.put(record("v1", { wallMs: START_MS + 1 }));
+    replicas.setMode(PEER_B, "slow");
+    expect((await node.get(KEY)).value).toBe("v2 on one replica");
+    // Before the answer, this node (the other member of the quorum) was given it, with PEER_B still waiting.
+    expect((await store.get(KEY))?.value).toBe("v2 on one replica");
+    replicas.setMode(PEER_B, "up");
+    replicas.release();
+    // Now the quorum {this node, PEER_B} that would have missed it sees it too.
+    replicas.setMode(PEER_A, "down");
+    expect((await node.get(KEY)).value).toBe("v2 on one replica");
+    await until("every replica holds it", async () => Object.values(await held(KEY)).every((r) => r?.value === "v2 on one replica"));
+  });
+
+  test("a read whose blocking repair cannot be made fails rather than return a version a later read might miss", async () => {
+    const { node, store, replicas } = buildCluster();
+    await store.put(record("v2 here only", { wallMs: START_MS + 2 }));
+    await replicas.store(PEER_A).put(record("v1", { wallMs: START_MS + 1 }));
+    await replicas.store(PEER_B).put(record("v1", { wallMs: START_MS + 1 }));
+    // PEER_A answers the read, then refuses the repair; PEER_B is slow and never part of the quorum.
+    replicas.setMode(PEER_B, "slow");
+    const refuse = replicas.failPutsOf(PEER_A);
+    const failure = await failureOf(node.get(KEY));
+    expect(failure.code).toBe("unavailable");
+    expect(failure.message).toContain("could not be written back");
+    refuse();
+    replicas.release();
   });
 });

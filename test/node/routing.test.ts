@@ -9,6 +9,7 @@ import { Replication, type ReplicaPeers } from "../../src/node/replication.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import { buildRing, ownerOf, type Ring } from "../../src/ring/ring.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
+import { failureOf } from "../support/failure.ts";
 import { testClock, type TestClock } from "../support/app.ts";
 
 const SELF = "http://10.0.0.1:8484";
@@ -71,7 +72,14 @@ function buildNode(clock: TestClock = testClock()) {
     nodeUrl: SELF,
     store,
     members,
-    replication: new Replication({ self: SELF, store, peers: recording.peers, hints: new HintStore(":memory:", clock.now), timeoutMs: 1000 }),
+    replication: new Replication({
+      self: SELF,
+      store,
+      peers: recording.peers,
+      hints: new HintStore(":memory:", clock.now),
+      timeoutMs: 1000,
+      isDown: (url) => members.isDead(url),
+    }),
     vnodesPerNode: VNODES,
     clock: new HybridClock(SELF, clock.now),
     wallClock: clock.now,
@@ -167,18 +175,42 @@ describe("routing by owner", () => {
 });
 
 describe("routing follows membership", () => {
-  test("a member that dies leaves the ring: its keys go to their next owners and it is never chosen", async () => {
-    const { node, members, clock, calls } = buildNode();
+  test("a member that dies keeps its keys: no request goes to it, its keys answer 503 saying nothing was applied, the others' keys route as before", async () => {
+    const { node, members, clock, calls, storeOf } = buildNode();
     const victimKeys = KEYS.filter((key) => expectedOwner(ALL, key) === VICTIM);
     expect(victimKeys.length).toBeGreaterThan(0);
+    const ring = node.ring;
     silence(members, clock, VICTIM, DEAD_AFTER_MS);
     expect(members.get(VICTIM)?.state).toBe("dead");
-    expect(node.ring.nodes).not.toContain(VICTIM);
+    expect(node.ring).toBe(ring);
+    expect(node.ring.nodes).toContain(VICTIM);
 
-    const alive = ALL.filter((url) => url !== VICTIM);
-    for (const key of KEYS) await node.set(key, "v", undefined);
+    for (const key of KEYS) {
+      const written = node.set(key, "v", undefined);
+      if (!victimKeys.includes(key)) {
+        await written;
+        continue;
+      }
+      const failure = await failureOf(written);
+      expect(failure.code).toBe("unavailable");
+      expect(failure.message).toContain("the write was not applied");
+    }
     expect(calls.map((c) => c.target)).not.toContain(VICTIM);
-    expect(calls.map((c) => `${c.key} ${c.target}`)).toEqual(KEYS.filter((key) => expectedOwner(alive, key) !== SELF).map((key) => `${key} ${expectedOwner(alive, key)}`));
+    expect(storeOf(VICTIM).size).toBe(0);
+    // No other node took the dead member's keys: with one copy, each key has exactly its one owner.
+    expect(calls.map((c) => `${c.key} ${c.target}`)).toEqual(
+      KEYS.filter((key) => !victimKeys.includes(key) && expectedOwner(ALL, key) !== SELF).map((key) => `${key} ${expectedOwner(ALL, key)}`),
+    );
+  });
+
+  test("a removed member leaves the ring: its keys go to their next owners", async () => {
+    const { node, members, clock, calls } = buildNode();
+    silence(members, clock, VICTIM, DEAD_AFTER_MS);
+    expect(members.remove(VICTIM)).toEqual({ ok: true });
+    expect(node.ring.nodes).not.toContain(VICTIM);
+    const rest = ALL.filter((url) => url !== VICTIM);
+    for (const key of KEYS) await node.set(key, "v", undefined);
+    expect(calls.map((c) => `${c.key} ${c.target}`)).toEqual(KEYS.filter((key) => expectedOwner(rest, key) !== SELF).map((key) => `${key} ${expectedOwner(rest, key)}`));
   });
 
   test("a stale member is only suspect: it keeps its keys", async () => {
@@ -206,12 +238,14 @@ describe("routing follows membership", () => {
     expect(calls.map((c) => c.target)).toContain(VICTIM);
   });
 
-  test("the ring is swapped whole: a change that moves no one keeps the same ring, one that does builds a new one", () => {
+  test("the ring is swapped whole: a change that moves no one (stale, dead) keeps the same ring, one that does (a removal) builds a new one", () => {
     const { node, members, clock } = buildNode();
     const before = node.ring;
     silence(members, clock, VICTIM, STALE_AFTER_MS);
     expect(node.ring).toBe(before);
     silence(members, clock, VICTIM, DEAD_AFTER_MS - STALE_AFTER_MS);
+    expect(node.ring).toBe(before);
+    members.remove(VICTIM);
     expect(node.ring).not.toBe(before);
     expect(before.nodes).toContain(VICTIM);
   });

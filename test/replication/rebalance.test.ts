@@ -1,6 +1,6 @@
 // Rebalancing across real processes: after a join, a graceful leave or a death, every key is on its RF replicas again without client action.
 import { describe, expect, test } from "bun:test";
-import { CLUSTER_TEST_TIMEOUT_MS, startCluster, waitForAgreement, waitUntil } from "../support/cluster.ts";
+import { CLUSTER_TEST_TIMEOUT_MS, readRing, removeMember, startCluster, waitForAgreement, waitForDeath, waitUntil } from "../support/cluster.ts";
 import {
   fetchInternal,
   fullyReplicated,
@@ -15,6 +15,7 @@ import {
   REPLICATION_TIMING,
   requestLeave,
   setKey,
+  TEST_CLUSTER_SECRET,
 } from "../support/replication.ts";
 
 const KEYS = 300;
@@ -136,7 +137,7 @@ describe("rebalancing with RF=3 as the ring changes", () => {
     await expectReadsEverywhere(rest);
   }, CLUSTER_TEST_TIMEOUT_MS * 2);
 
-  test("a node killed for good: once it is dead, every key has three live replicas again", async () => {
+  test("a node killed for good: dead, it keeps its place in every ring; once removed, every key has three live replicas again", async () => {
     await using cluster = await startCluster({ size: 4, timing: REPLICATION_TIMING, args: replicationArgs(ANTI_ENTROPY_MS) });
     await using _stop = interruptOnExit(cluster);
     await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
@@ -145,10 +146,20 @@ describe("rebalancing with RF=3 as the ring changes", () => {
     const victim = cluster.node(3);
     const rest = cluster.urls.filter((url) => url !== victim.url);
     await victim.kill9();
-    const dead = await waitForAgreement(rest, rest, AGREE_WAIT_MS);
+    const dead = await waitForDeath(rest, victim.url, AGREE_WAIT_MS);
+    // Dead is not gone: every ring still holds it, and nothing was streamed for it.
+    for (const url of rest) expect((await readRing(url)).allNodes).toEqual(cluster.urls);
+    expect((await Promise.all(rest.map(readReplication))).map((r) => r.rebalance.streamed)).toEqual(rest.map(() => 0));
+    await expectReadsEverywhere(rest);
+
+    expect((await removeMember(rest[0]!, victim.url, TEST_CLUSTER_SECRET)).status).toBe(200);
+    const removed = await waitForAgreement(rest, rest, AGREE_WAIT_MS);
     const { elapsedMs } = await waitForFullReplication(rest);
     const streamed = (await Promise.all(rest.map(readReplication))).map((r) => r.rebalance.streamed);
-    console.log(`death: the rest dropped the victim ${Math.round(dead.elapsedMs)} ms after the kill; every key had three replicas ${Math.round(elapsedMs)} ms after that (streamed ${streamed.join("/")})`);
+    console.log(
+      `death: the rest held the victim dead ${Math.round(dead.elapsedMs)} ms after the kill; removed, it left every ring within ${Math.round(removed.elapsedMs)} ms; ` +
+        `every key had three replicas ${Math.round(elapsedMs)} ms after that (streamed ${streamed.join("/")})`,
+    );
     await expectReadsEverywhere(rest);
   }, CLUSTER_TEST_TIMEOUT_MS * 2);
 });

@@ -1,7 +1,7 @@
 // Attack: a member answers replica reads, writes and gossip with 50 MiB bodies, to blow up a real node's memory.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, waitUntil, type ClusterTiming } from "../support/cluster.ts";
+import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, readState, removeMember, waitUntil, type ClusterTiming } from "../support/cluster.ts";
 import type { Ack } from "../../src/membership/messages.ts";
 import { startFakeMember, startNodeBeside, type FakeMember } from "../support/fake-member.ts";
 import { getKey, inParallel, setKey, type Answer } from "../support/replication.ts";
@@ -117,7 +117,9 @@ describe("a member that answers with 50 MiB bodies", () => {
       await using beside = await startNodeBeside(member, dir.path, ATTACK_TIMING);
       const { node } = beside;
       await waitForRing(node.url, member, true);
-      expect((await setKey(node.url, "before", "v")).status).toBe(200);
+      const before = await setKey(node.url, "before", "v");
+      expect(before.text).toBe("OK");
+      expect(before.status).toBe(200);
 
       const baseline = rssBytes(node.process.pid);
       let peak = baseline;
@@ -132,15 +134,21 @@ describe("a member that answers with 50 MiB bodies", () => {
       });
       expectRefusals(answers);
 
-      // Gossip too: an ACK past the gossip body limit is ignored, so the member, never heard from, leaves the ring.
+      // Gossip too: an ACK past the gossip body limit is ignored, so the member, never heard from, is held dead.
       member.sendAck = paddedAck;
       const synsBefore = member.syns();
-      await waitForRing(node.url, member, false, sample);
+      await waitUntil(`${member.url} is dead on ${node.url}`, () => (sample(), readState(node.url)), (state) => state.members.some((m) => m.url === member.url && m.state === "dead"), RING_WAIT_MS);
       expect(member.syns()).toBeGreaterThan(synsBefore);
       sample();
       expect(Math.round((peak - baseline) / MIB)).toBeLessThan(RSS_GROWTH_BYTES_MAX / MIB);
 
-      // Alone again, the node serves every request itself.
+      // Dead, it keeps its ranges: with two copies a write needs it, and is refused at once, unapplied.
+      const refused = await setKey(node.url, "after", "v");
+      expect(refused.status).toBe(503);
+      expect(refused.text).toContain("the write was not applied");
+      // Once removed, the node is alone and serves every request itself.
+      expect((await removeMember(node.url, member.url, "")).status).toBe(200);
+      await waitForRing(node.url, member, false, sample);
       expect((await setKey(node.url, "after", "v")).status).toBe(200);
       expect((await getKey(node.url, "after")).value).toBe("v");
       expect((await fetchNode(`${node.url}/api/v1/health`)).status).toBe(200);

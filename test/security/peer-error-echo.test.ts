@@ -72,7 +72,8 @@ describe("a client's error messages", () => {
         { status: 503, leaks: false, json: true },
         { status: 200, leaks: false, json: true },
       ]);
-      expect(closed[0]!.text).toContain(`${member.url} is unreachable`);
+      // In this node's own words: the call that found the port closed, or (once any call did) that the replica is skipped.
+      expect(closed[0]!.text).toMatch(new RegExp(`${member.url} is unreachable|replicas can be reached`));
     },
     CLUSTER_TEST_TIMEOUT_MS,
   );

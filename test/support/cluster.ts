@@ -1,6 +1,7 @@
 // A cluster of real node processes for cluster tests: started one seed each, read through the cluster routes, stopped together.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { SECRET_HEADER } from "../../src/net/secret-header.ts";
 import { buildRing, ownerOf, type Ring } from "../../src/ring/ring.ts";
 import { freePort } from "./free-port.ts";
 import { startNode, type NodeProcess, type NodeProcessOptions } from "./node-process.ts";
@@ -179,6 +180,8 @@ export interface MemberOut {
   generation: number;
   heartbeat: number;
   leaving: boolean;
+  removed: boolean;
+  reachable: boolean;
 }
 
 export interface StateOut {
@@ -187,6 +190,7 @@ export interface StateOut {
   status: string;
   totalNodes: number;
   members: MemberOut[];
+  majority: { members: number; reachable: number; majority: boolean };
 }
 
 export interface GossipOut {
@@ -222,6 +226,25 @@ async function json<T>(url: string): Promise<T> {
 
 export function readState(nodeUrl: string): Promise<StateOut> {
   return json<StateOut>(`${nodeUrl}/api/v1/cluster/state`);
+}
+
+/**
+ * POST /api/v1/admin/remove on `nodeUrl`: removes `member`, which that node must hold dead, from the cluster.
+ * `secret` is the cluster's CLUSTER_SECRET, empty for none.
+ */
+export async function removeMember(nodeUrl: string, member: string, secret: string): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...(secret === "" ? {} : { [SECRET_HEADER]: secret }) };
+  return fetchNode(`${nodeUrl}/api/v1/admin/remove`, { method: "POST", headers, body: JSON.stringify({ nodeUrl: member }) });
+}
+
+/** Waits until every node in `nodeUrls` holds `member` dead (it stays in their rings until it is removed). */
+export function waitForDeath(nodeUrls: readonly string[], member: string, timeoutMs: number) {
+  return waitUntil(
+    `every node holds ${member} dead`,
+    () => Promise.all(nodeUrls.map(readState)),
+    (states) => states.every((state) => state.members.some((m) => m.url === member && m.state === "dead")),
+    timeoutMs,
+  );
 }
 
 export function readGossip(nodeUrl: string): Promise<GossipOut> {

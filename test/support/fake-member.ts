@@ -26,6 +26,7 @@ export interface FakeMember extends AsyncDisposable {
 export function startFakeMember(answer: MemberAnswer): FakeMember {
   const generation = Date.now();
   let heartbeat = 0;
+  let syns = 0;
   const handlers = { answer, sendAck: (ack: Ack) => Response.json(ack) };
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -35,14 +36,16 @@ export function startFakeMember(answer: MemberAnswer): FakeMember {
       if (path !== "/gossip") return handlers.answer(request, path);
       const message = (await request.json()) as Syn | { type: "ack2" };
       if (message.type !== "syn") return Response.json({ type: "done" });
-      heartbeat++;
+      // A real node's heartbeat is the time since its generation (at least one more each time), so its clock reads right.
+      heartbeat = Math.max(heartbeat + 1, Date.now() - generation);
+      syns++;
       return handlers.sendAck({ type: "ack", from: url, entries: [{ nodeUrl: url, generation, heartbeat, leaving: false }], requests: [] });
     },
   });
   const url: string = `http://127.0.0.1:${server.port}`;
   return {
     url,
-    syns: () => heartbeat,
+    syns: () => syns,
     get answer() {
       return handlers.answer;
     },

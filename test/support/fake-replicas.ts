@@ -18,6 +18,7 @@ export class FakeReplicas implements ReplicaPeers {
   private readonly stores = new Map<string, MemoryBackend>();
   private readonly modes = new Map<string, ReplicaMode>();
   private waiting: (() => void)[] = [];
+  private readonly refusingPuts = new Set<string>();
 
   constructor(urls: readonly string[], clock: () => number, valueBytesMax = 1024 * 1024) {
     for (const url of urls) this.stores.set(url, new MemoryBackend({ valueBytesMax, clock }));
@@ -35,6 +36,13 @@ export class FakeReplicas implements ReplicaPeers {
     this.modes.set(url, mode);
   }
 
+  /** Puts to `url` fail as an unreachable peer's do, while its gets are answered; the function returned undoes it. */
+  failPutsOf(url: string): () => void {
+    this.store(url);
+    this.refusingPuts.add(url);
+    return () => this.refusingPuts.delete(url);
+  }
+
   /** Calls a slow replica holds right now. */
   get held(): number {
     return this.waiting.length;
@@ -50,6 +58,7 @@ export class FakeReplicas implements ReplicaPeers {
   async putReplica(target: string, records: readonly StoredRecord[]): Promise<PutOutcome[]> {
     for (const record of records) this.calls.push({ op: "put", target, key: record.key });
     const store = await this.reach(target);
+    if (this.refusingPuts.has(target)) throw new NodeError("unavailable", `replica ${target} is unreachable`);
     return Promise.all(records.map((record) => store.put(record)));
   }
 

@@ -1,9 +1,19 @@
 // Schemas of the cluster routes, for validation of what we send and for Swagger.
 import { t } from "elysia";
 
+/** Whether a node sees a majority of its cluster; shared by the state and health answers. */
+export const majoritySchema = t.Object(
+  {
+    members: t.Integer({ description: "Members that own ranges, dead ones included, and this node" }),
+    reachable: t.Integer({ description: "Of those, the ones this node does not hold dead, itself included" }),
+    majority: t.Boolean({ description: "reachable > members / 2; a node without it is on the minority side of a partition" }),
+  },
+  { description: "Whether this node sees a majority of its cluster. Without one it still coordinates: each key's own quorum decides" },
+);
+
 export const stateResponse = t.Object({
   nodeUrl: t.String(),
-  peers: t.Array(t.String(), { description: "Members in the ring (all but the dead), this node included, sorted" }),
+  peers: t.Array(t.String(), { description: "Members in the ring (dead ones too, until they are removed), this node included, sorted" }),
   status: t.String(),
   totalNodes: t.Integer(),
   members: t.Array(
@@ -13,8 +23,12 @@ export const stateResponse = t.Object({
       generation: t.Integer({ description: "Raised on every restart of the member" }),
       heartbeat: t.Integer(),
       leaving: t.Boolean(),
+      // Optional for clients of older nodes; this node always sends them.
+      removed: t.Optional(t.Boolean({ description: "Removed from the cluster (limedb remove, or dead for REMOVE_DEAD_AFTER_MS): no longer in the ring" })),
+      reachable: t.Optional(t.Boolean({ description: "Whether requests go to it: not dead, not removed, and answering this node's calls" })),
     }),
   ),
+  majority: t.Optional(majoritySchema),
   replicationFactor: t.Integer({ description: "Copies of each key, capped at the cluster size" }),
   replication: t.Object({
     factor: t.Integer({ description: "REPLICATION_FACTOR as configured" }),

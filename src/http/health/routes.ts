@@ -3,6 +3,7 @@ import { Elysia, t } from "elysia";
 import type { LimeNode } from "../../node/node.ts";
 import type { BackgroundStatus } from "../../node/background.ts";
 import { healthView } from "../../node/views.ts";
+import { majoritySchema } from "../cluster/model.ts";
 
 const healthResponse = t.Object({
   nodeUrl: t.String(),
@@ -23,6 +24,8 @@ const healthResponse = t.Object({
     },
     { description: "This node's clock against its peers'; informative only, the node serves either way" },
   )),
+  // Optional as in HealthBody; this node always sends it.
+  cluster: t.Optional(majoritySchema),
   timestamp: t.String({ description: "ISO 8601" }),
   version: t.String(),
 });
