@@ -132,6 +132,20 @@ export async function pollUntilAll(urls: readonly string[], holds: (state: Clust
   return since;
 }
 
+/**
+ * Removes `member`, which `url` holds dead, from the cluster (POST /api/v1/admin/remove; bench clusters run without
+ * CLUSTER_SECRET). A dead member keeps its ranges until then. Throws when the node refuses.
+ */
+export async function removeMember(url: string, member: string): Promise<void> {
+  const response = await fetch(`${url}/api/v1/admin/remove`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ nodeUrl: member }),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  if (!response.ok) throw new Error(`bench: ${url} refused to remove ${member}: ${response.status} ${await response.text()}`);
+}
+
 /** Members every node must list before a cluster counts as formed. */
 const FORM_TIMEOUT_MS = 20_000;
 const FORM_POLL_MS = 50;

@@ -1,9 +1,10 @@
-// Time to re-replicate after a crash: 4 nodes at three copies hold 10k keys; one is killed with -9; until every key again has three live replicas.
+// Time to re-replicate after a crash: 4 nodes at three copies hold 10k keys; one is killed with -9 and, once held dead,
+// removed (a dead node keeps its ranges until then); until every key again has three live replicas.
 import { LOAD_VALUE } from "./wrk.ts";
 import { VIRTUAL_NODES_DEFAULT } from "../src/config/settings.ts";
 import { buildRing, replicasOf } from "../src/ring/ring.ts";
 import { tempDir } from "./cleanup.ts";
-import { clusterState, pollUntilAll, startCluster, THREE_COPIES, type ClusterState, type GossipTiming, type RebalanceState } from "./cluster-nodes.ts";
+import { clusterState, pollUntilAll, removeMember, startCluster, THREE_COPIES, type ClusterState, type GossipTiming, type RebalanceState } from "./cluster-nodes.ts";
 import { againstBaseline, type Figure } from "./figures.ts";
 import { seededRandom } from "./load-loop.ts";
 import { preload } from "./preload.ts";
@@ -163,20 +164,20 @@ async function measure(stack: AsyncDisposableStack, commands: string[]): Promise
 
   const isDead = (s: ClusterState) => s.members.some((m) => m.url === killed && m.state === "dead");
   const idleState = new Map<string, RebalanceState>();
-  // Idle: the killed node is dead here, and a pass begun since has ended having reached every new replica.
+  // Idle: the killed node is out of the ring here (removed), and a pass begun since has ended having reached every new replica.
   const isIdle = (s: ClusterState) => {
     const rebalance = s.replication.rebalance;
-    const idle = isDead(s) && !rebalance.running && rebalance.passes > (passesBefore.get(s.nodeUrl) ?? 0) && (rebalance.lastPass?.failedTargets.length ?? 0) === 0;
+    const idle = !s.peers.includes(killed) && !rebalance.running && rebalance.passes > (passesBefore.get(s.nodeUrl) ?? 0) && (rebalance.lastPass?.failedTargets.length ?? 0) === 0;
     if (idle) idleState.set(s.nodeUrl, rebalance);
     return idle;
   };
   const killedAt = performance.now();
   process.kill(cluster.servers[NODES - 1]!.pid, "SIGKILL");
   const deathBoundMs = TIMING.deadAfterMs + NEWS_INTERVALS_MAX * TIMING.intervalMs;
-  const [dead, idle] = await Promise.all([
-    pollUntilAll(survivors, isDead, POLL_MS, deathBoundMs),
-    pollUntilAll(survivors, isIdle, POLL_MS, REREPLICATE_BOUND_MS),
-  ]);
+  const dead = await pollUntilAll(survivors, isDead, POLL_MS, deathBoundMs);
+  // Dead, it keeps its ranges; the operator's removal (here the moment every survivor holds it dead) hands them on.
+  if (dead.size === survivors.length) await removeMember(survivors[0]!, killed);
+  const idle = await pollUntilAll(survivors, isIdle, POLL_MS, Math.max(0, killedAt + REREPLICATE_BOUND_MS - performance.now()));
   const confirmed = await confirm(survivors, sample, killed, Math.max(0, killedAt + REREPLICATE_BOUND_MS - performance.now()));
   return { loadMs, killedAt, dead, idle, idleState, streamedBefore, passesBefore, confirmed, moved };
 }

@@ -1,5 +1,5 @@
-// A node whose clock runs beyond MAX_CLOCK_SKEW_MS of its peers' finds out and says so, in its health and its log;
-// its gossip from the future is refused, so it never drags the others. The bad clock is real: libfaketime, preloaded
+// A node whose clock runs beyond MAX_CLOCK_SKEW_MS of its peers' finds out and says so, in its health and its log,
+// and coordinates no write until it is back; its gossip from the future is refused, so it never drags the others. The bad clock is real: libfaketime, preloaded
 // into one node process (Bun reads the wall clock through libc); .ci/run installs Debian's faketime package.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, freePorts, readState, TEST_TIMING, timingArgs, urlOf, waitUntil } from "../support/cluster.ts";
 import { startNode } from "../support/node-process.ts";
 import { tempDir } from "../support/temp-dir.ts";
-import { clockOffsetEnv, LIBFAKETIME, WAIT_MAX_MS } from "./gossip-attacks.ts";
+import { clockOffsetEnv, LIBFAKETIME, steppableClockEnv, WAIT_MAX_MS } from "./gossip-attacks.ts";
 
 const AHEAD_MS = 10_000;
 /** Room for the round trip and scheduling in the estimate of a 10 s offset. */
@@ -47,6 +47,39 @@ describe("a node whose clock runs ahead of its peers'", () => {
         expect((await readState(url)).peers).not.toContain(c);
       }
       expect((await readState(nodeA.url)).peers).toEqual([a, b].sort());
+
+    },
+    CLUSTER_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a member whose clock steps ahead after it joined coordinates no write until it is back within the skew, and its peers take them",
+    async () => {
+      await using dir = await tempDir();
+      const [pa, pb, pc] = freePorts(3) as [number, number, number];
+      const [a, b, c] = [urlOf(pa), urlOf(pb), urlOf(pc)];
+      const offsetFile = join(dir.path, "faketime-offset");
+      await Bun.write(offsetFile, "+0");
+      const start = (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
+        startNode({ dataDir: join(dir.path, name), backend: "memory", port, args: [...timingArgs(TEST_TIMING), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
+      await using nodeA = await start(pa, "a", [b, c]);
+      await using nodeB = await start(pb, "b", [a, c]);
+      // The offset is read from the file (cached for at most a second), so the clock steps while the node runs.
+      await using nodeC = await start(pc, "c", [a, b], steppableClockEnv(offsetFile));
+      const set = (url: string) => fetchNode(`${url}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "k", value: url }) });
+      await waitUntil("the member coordinates writes", async () => (await set(nodeC.url)).status, (status) => status === 200, WAIT_MAX_MS);
+
+      await Bun.write(offsetFile, `+${AHEAD_MS / 1000}`);
+      await waitUntil("the member reports its clock ahead", () => healthOf(nodeC.url), (clock) => clock?.status === "ahead", WAIT_MAX_MS);
+      const refused = await set(nodeC.url);
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toEqual({ error: expect.stringContaining("beyond MAX_CLOCK_SKEW_MS"), code: "unavailable" });
+      expect(await (await set(nodeA.url)).text()).toBe("OK");
+
+      await Bun.write(offsetFile, "+0");
+      await waitUntil("the member is back within the skew", () => healthOf(nodeC.url), (clock) => clock?.status === "ok", WAIT_MAX_MS);
+      await waitUntil("the member coordinates writes again", async () => (await set(nodeC.url)).status, (status) => status === 200, WAIT_MAX_MS);
+      void nodeB;
     },
     CLUSTER_TEST_TIMEOUT_MS,
   );

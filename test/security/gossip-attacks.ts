@@ -22,6 +22,14 @@ export function clockOffsetEnv(offsetMs: number): Record<string, string> {
   return { LD_PRELOAD: LIBFAKETIME, FAKETIME: `${offsetMs < 0 ? "-" : "+"}${Math.abs(offsetMs) / 1000}`, DONT_FAKE_MONOTONIC: "1" };
 }
 
+/**
+ * Like clockOffsetEnv, but the offset (libfaketime's form: "+10", "-0.5") is read from `offsetFile`, at most a
+ * second stale, so a test can step the clock of a running node, as NTP or an operator would.
+ */
+export function steppableClockEnv(offsetFile: string): Record<string, string> {
+  return { LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_CACHE_DURATION: "1", DONT_FAKE_MONOTONIC: "1" };
+}
+
 export function postGossip(url: string, message: unknown): Promise<Response> {
   return fetchNode(`${url}/gossip`, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(message) });
 }
