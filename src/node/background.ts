@@ -90,7 +90,8 @@ export class Background {
         store,
         arcs: (ring) => node.arcsFor(ring),
         joined: () => node.isJoined(),
-        differing: async (target) => (await this.antiEntropy.differingSegments(target)).segments.sort((a, b) => a - b),
+        // A target that is down is not asked (a partitioned one would hold the pass for the stream timeout): the push fails at once.
+        differing: async (target) => (deps.isDown?.(target) === true ? undefined : (await this.antiEntropy.differingSegments(target)).segments.sort((a, b) => a - b)),
         push,
         onPass: deps.onPass,
         onError: (error) => deps.onError?.("rebalance", error),
@@ -104,7 +105,10 @@ export class Background {
       hints: deps.hints,
       isActive: (url) => node.members.get(url)?.state === "active" && !isDown(url),
       // A removed member owns nothing any more: its hints go the way of a forgotten one's.
-      isKnown: (url) => { const member = node.members.get(url); return member !== undefined && member.removed !== true; },
+      isKnown: (url) => {
+        const member = node.members.get(url);
+        return member !== undefined && member.removed !== true;
+      },
       hasPeers: () => node.members.list().length > 1,
       forgetAfterMs: deps.hintForgetAfterMs,
       clock: deps.clock,

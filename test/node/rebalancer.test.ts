@@ -277,6 +277,26 @@ describe("passes", () => {
   });
 });
 
+describe("a target that is down", () => {
+  test("settle(unreachable) ends once the last pass missed only targets said to be down; otherwise it retries until they answer", async () => {
+    using nodes = await buildNodes(RING_3);
+    nodes.failing.add(N4);
+    const rebalancer = nodes.rebalancer(N1);
+    rebalancer.ringChanged(RING_4);
+    // A node leaving hands off what it can and goes: N4 gets its copies from anti-entropy once it is back.
+    await rebalancer.settle((target) => target === N4);
+    expect(rebalancer.progress.pending).toBe(true);
+    expect(rebalancer.progress.last?.failedTargets).toEqual([N4]);
+    let settled = false;
+    const settling = rebalancer.settle((target) => target === N2).then(() => (settled = true));
+    await Bun.sleep(REBALANCE_RETRY_MS / 2);
+    expect(settled).toBe(false);
+    nodes.failing.delete(N4);
+    await settling;
+    expect(rebalancer.progress.pending).toBe(false);
+  });
+});
+
 describe("before the node has joined", () => {
   test("rings learnt while joining are taken as placed, and the first change after the join is streamed", async () => {
     using nodes = await buildNodes(RING_3);
