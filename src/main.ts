@@ -241,7 +241,8 @@ const background = new Background({
   isDown,
 });
 
-const figures = () => clusterFigures(members.list(), background.status(), gossiper.roundCount);
+const figures = () =>
+  clusterFigures(members.list(), background.status(), gossiper.roundCount, { majority: members.majority().majority, unreachablePeers: reachability.downPeers().length });
 telemetry?.exportMetrics(() => metrics.families(figures()));
 
 const app = createApp(node, {

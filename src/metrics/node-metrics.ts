@@ -15,12 +15,28 @@ export interface ClusterFigures {
   readonly gossipRounds: number;
   readonly rebalanceStreamed: number;
   readonly readRepairs: number;
+  /** Whether this node sees a majority of its cluster's members (1) or not (0): the minority side of a partition. */
+  readonly majority: boolean;
+  /** Peers this node's calls lately got no answer from, whatever gossip says (see node/reachability.ts). */
+  readonly unreachablePeers: number;
 }
 
-/** Counts members by state, naming every state even at zero so a dashboard sees a series vanish to 0, not to nothing. */
-export function countByState(members: readonly { readonly state: string }[]): Record<string, number> {
-  const counts: Record<string, number> = { active: 0, stale: 0, dead: 0 };
-  for (const { state } of members) counts[state] = (counts[state] ?? 0) + 1;
+/** What the figures need of the cluster's shape beyond the member list; main passes the member table's view. */
+export interface ReachFigures {
+  readonly majority: boolean;
+  readonly unreachablePeers: number;
+}
+
+/**
+ * Counts members by state, naming every state even at zero so a dashboard sees a series vanish to 0, not to
+ * nothing; a removed member counts as "removed", whatever gossip last said of it.
+ */
+export function countByState(members: readonly { readonly state: string; readonly removed?: boolean }[]): Record<string, number> {
+  const counts: Record<string, number> = { active: 0, stale: 0, dead: 0, removed: 0 };
+  for (const { state, removed } of members) {
+    const key = removed === true ? "removed" : state;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
   return counts;
 }
 
@@ -31,13 +47,20 @@ interface StatusFigures {
   readonly rebalance: { readonly streamed: number };
 }
 
-export function clusterFigures(members: readonly { readonly state: string }[], status: StatusFigures, gossipRounds: number): ClusterFigures {
+export function clusterFigures(
+  members: readonly { readonly state: string; readonly removed?: boolean }[],
+  status: StatusFigures,
+  gossipRounds: number,
+  reach: ReachFigures = { majority: true, unreachablePeers: 0 },
+): ClusterFigures {
   return {
     membersByState: countByState(members),
     hintBacklog: status.hintBacklog,
     gossipRounds,
     rebalanceStreamed: status.rebalance.streamed,
     readRepairs: status.readRepairs,
+    majority: reach.majority,
+    unreachablePeers: reach.unreachablePeers,
   };
 }
 
@@ -92,6 +115,8 @@ export function clusterFamilies(figures: ClusterFigures): MetricFamily[] {
   return [
     gauge("limedb_members", "Members this node knows, by state.", Object.entries(figures.membersByState).map(([state, value]) => ({ labels: { state }, value }))),
     gauge("limedb_hint_backlog", "Writes waiting here for replicas that were down.", [{ value: figures.hintBacklog }]),
+    gauge("limedb_cluster_majority", "1 while this node sees a majority of its cluster's members, 0 on the minority side of a partition.", [{ value: figures.majority ? 1 : 0 }]),
+    gauge("limedb_peers_unreachable", "Peers this node's calls lately got no answer from; requests skip them until a probe does.", [{ value: figures.unreachablePeers }]),
     counter("limedb_gossip_rounds_total", "Gossip rounds this node has started.", figures.gossipRounds),
     counter("limedb_rebalance_streamed_total", "Keys streamed to new replicas by rebalancing.", figures.rebalanceStreamed),
     counter("limedb_read_repairs_total", "Stale replicas repaired by reads.", figures.readRepairs),

@@ -56,7 +56,7 @@ describe("countForwards", () => {
   test("forward figures appear in the Prometheus text", () => {
     const metrics = new NodeMetrics();
     metrics.recordForward(ROUTE, 2, "timeout");
-    const text = metrics.render({ membersByState: { active: 1 }, hintBacklog: 0, gossipRounds: 0, rebalanceStreamed: 0, readRepairs: 0 });
+    const text = metrics.render({ membersByState: { active: 1 }, hintBacklog: 0, gossipRounds: 0, rebalanceStreamed: 0, readRepairs: 0, majority: true, unreachablePeers: 0 });
     expect(text).toContain(`limedb_forwards_total{route="${ROUTE}"} 1`);
     expect(text).toContain(`limedb_forward_failures_total{route="${ROUTE}",reason="timeout"} 1`);
   });

@@ -54,17 +54,22 @@ describe("NodeMetrics", () => {
   });
 
   test("names every member state even when none is in it", () => {
-    expect(countByState([{ state: "active" }, { state: "active" }, { state: "dead" }])).toEqual({ active: 2, stale: 0, dead: 1 });
+    expect(countByState([{ state: "active" }, { state: "active" }, { state: "dead" }])).toEqual({ active: 2, stale: 0, dead: 1, removed: 0 });
+    expect(countByState([{ state: "dead", removed: true }, { state: "dead" }])).toEqual({ active: 0, stale: 0, dead: 1, removed: 1 });
   });
 
   test("renders the cluster figures as gauges and counters", () => {
-    const text = renderText(clusterFamilies({ membersByState: { active: 3, stale: 0, dead: 1 }, hintBacklog: 7, gossipRounds: 12, rebalanceStreamed: 40, readRepairs: 2 }));
+    const text = renderText(
+      clusterFamilies({ membersByState: { active: 3, stale: 0, dead: 1 }, hintBacklog: 7, gossipRounds: 12, rebalanceStreamed: 40, readRepairs: 2, majority: false, unreachablePeers: 2 }),
+    );
     const samples = parsePrometheusText(text);
     expect(select(samples, "limedb_members", { state: "dead" })[0]?.value).toBe(1);
     expect(select(samples, "limedb_hint_backlog")[0]?.value).toBe(7);
     expect(select(samples, "limedb_gossip_rounds_total")[0]?.value).toBe(12);
     expect(select(samples, "limedb_rebalance_streamed_total")[0]?.value).toBe(40);
     expect(select(samples, "limedb_read_repairs_total")[0]?.value).toBe(2);
+    expect(select(samples, "limedb_cluster_majority")[0]?.value).toBe(0);
+    expect(select(samples, "limedb_peers_unreachable")[0]?.value).toBe(2);
     expect(text).toContain("# TYPE limedb_members gauge\n");
     expect(text).toContain("# TYPE limedb_gossip_rounds_total counter\n");
   });

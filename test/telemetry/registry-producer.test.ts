@@ -4,7 +4,7 @@ import { DataPointType, type MetricData } from "@opentelemetry/sdk-metrics";
 import { NodeMetrics } from "../../src/metrics/node-metrics.ts";
 import { otelName, registryProducer } from "../../src/telemetry/registry-producer.ts";
 
-const FIGURES = { membersByState: { active: 3, stale: 0, dead: 1 }, hintBacklog: 7, gossipRounds: 12, rebalanceStreamed: 0, readRepairs: 2 };
+const FIGURES = { membersByState: { active: 3, stale: 0, dead: 1 }, hintBacklog: 7, gossipRounds: 12, rebalanceStreamed: 0, readRepairs: 2, majority: true, unreachablePeers: 0 };
 
 async function exported(metrics: NodeMetrics): Promise<Map<string, MetricData>> {
   const result = await registryProducer({ name: "limedb", version: "0.0.0-test" }, () => metrics.families(FIGURES)).collect();
