@@ -164,19 +164,27 @@ const pauseWatch = new PauseWatch({
   pauseAfterMs: config.gossipStaleAfterMs,
   refresh: async (pausedMs) => {
     logger.log("warn", "this process was paused; refreshing its view of the cluster before it coordinates again", { pausedMs: Math.round(pausedMs) });
-    await gossiper.round();
+    await gossiper.freshRound();
   },
 });
 /** Why this node must not coordinate a request of this kind now: a pause not yet refreshed, or (writes) a clock beyond the skew. */
 function refusal(kind: "read" | "write"): string | undefined {
   const paused = pauseWatch.refusal();
-  if (paused !== undefined || kind === "read") return paused;
+  if (paused !== undefined) return paused;
+  // A minority side that outlasts half the automatic removal's wait fences itself before the majority can hand its
+  // ranges to others: from then on it would be serving keys whose replicas the other side may have replaced.
+  const minorityMs = members.minorityForMs();
+  if (config.removeDeadAfterMs > 0 && minorityMs >= config.removeDeadAfterMs / 2) {
+    return `this node has not seen a majority of its cluster for ${Math.round(minorityMs / 1000)} s; the majority may remove the members it cannot see (REMOVE_DEAD_AFTER_MS), so it coordinates nothing until it sees a majority again`;
+  }
+  if (kind === "read") return undefined;
   const clock = members.lastClockReading();
   if (clock.status === "ok" || clockOffSinceMs === undefined || nowMs() - clockOffSinceMs < config.gossipStaleAfterMs) return undefined;
   return `this node's clock runs ${Math.abs(clock.offsetMs)} ms ${clock.status} of its peers', beyond MAX_CLOCK_SKEW_MS (${config.maxClockSkewMs} ms): it coordinates no write until its clock is back within it (check NTP); other nodes take writes`;
 }
 members.onChange((changes) => {
   for (const change of changes) {
+    if (change.to === "removed") reachability.forget(change.nodeUrl);
     const leaving = members.get(change.nodeUrl)?.leaving ?? false;
     logger.log("info", leaving ? "member leaving" : "membership changed", { member: change.nodeUrl, from: change.from, to: change.to });
   }
@@ -304,7 +312,8 @@ async function stop(reason: string, leave: boolean): Promise<void> {
   if (leave) {
     members.setLeaving(true);
     for (let round = 0; round < LEAVE_GOSSIP_ROUNDS; round++) await gossiper.round();
-    const settled = await Promise.race([background.rebalancer.settle(isDown).then(() => true), Bun.sleep(LEAVE_TIMEOUT_MS).then(() => false)]);
+    // Only a target gossip holds dead is given up on: one that is merely cut off from this node may hold the only other copy.
+    const settled = await Promise.race([background.rebalancer.settle((url) => members.isDead(url)).then(() => true), Bun.sleep(LEAVE_TIMEOUT_MS).then(() => false)]);
     logger.log(settled ? "info" : "warn", settled ? "data handed off" : "hand-off timed out; anti-entropy will repair", { ...background.status().rebalance });
   }
   gossiper.stop();

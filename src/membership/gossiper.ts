@@ -73,6 +73,15 @@ export class Gossiper {
     return this.running;
   }
 
+  /**
+   * A round begun after this call: waits for one that is running (it may hold a view from before a pause,
+   * its exchanges sent then), then runs a new one. What a node resuming from a pause refreshes its view with.
+   */
+  async freshRound(): Promise<void> {
+    await this.running;
+    await this.round();
+  }
+
   private async runRound(): Promise<void> {
     const { table } = this.options;
     this.rounds++;

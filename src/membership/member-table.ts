@@ -10,10 +10,11 @@ import type { Present } from "./messages.ts";
 export const MEMBERS_MAX = 1024;
 
 /**
- * How long a removed member is remembered (its removal passed on by gossip) before it is forgotten. A dead
- * member is never forgotten: it keeps its place in the ring until it is removed.
+ * How long a removed member is remembered (its removal passed on by gossip) before it is forgotten: a week, so a
+ * node cut off or frozen for days still hears of the removal when it returns (MEMBERS_MAX bounds what is kept).
+ * A dead member is never forgotten: it keeps its place in the ring until it is removed.
  */
-export const FORGET_REMOVED_AFTER_MS = 60 * 60 * 1000;
+export const FORGET_REMOVED_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** A peer's clock estimate counts for this many dead-after periods: one heard from less often is as good as dead. */
 const CLOCK_ESTIMATE_LIFETIME_DEAD_PERIODS = 2;
@@ -40,7 +41,7 @@ export interface MajorityView {
 }
 
 /** Why a removal was refused. */
-export type RemovalRefusal = "unknown" | "self" | "alive" | "removed";
+export type RemovalRefusal = "unknown" | "self" | "alive" | "removed" | "minority";
 
 export interface MembershipChange {
   readonly nodeUrl: string;
@@ -86,6 +87,8 @@ export class MemberTable {
   /** Monotonic time of the last detector run: a gap far longer than the gossip interval is this node's own pause. */
   private detectedAtMs: number | undefined;
   private lastClock: ClockReading = { status: "ok", offsetMs: 0, peers: 0 };
+  /** Monotonic time since which the detector has found this node without a majority, or undefined. */
+  private minoritySinceMs: number | undefined;
 
   constructor(
     readonly self: string,
@@ -192,8 +195,9 @@ export class MemberTable {
 
   /**
    * Removes a member held dead from the cluster: it leaves every ring as gossip spreads the removal, and its
-   * ranges go to the next nodes. Refused for this node, an unknown or already removed member, and one not
-   * held dead here (a member that answers gossip is not gone; ask it to leave instead).
+   * ranges go to the next nodes. Refused for this node, an unknown or already removed member, one not held
+   * dead here (a member that answers gossip is not gone; ask it to leave instead), and by a node that does not
+   * see a majority: on the minority side of a partition every member across it looks dead.
    */
   remove(nodeUrl: string): { ok: true } | { ok: false; refused: RemovalRefusal } {
     if (nodeUrl === this.self) return { ok: false, refused: "self" };
@@ -201,6 +205,7 @@ export class MemberTable {
     if (member === undefined) return { ok: false, refused: "unknown" };
     if (member.removed === true) return { ok: false, refused: "removed" };
     if (member.state !== "dead") return { ok: false, refused: "alive" };
+    if (!this.majority().majority) return { ok: false, refused: "minority" };
     this.members.set(nodeUrl, { ...member, removed: true, advancedAtMs: this.monotonic() });
     this.emit([{ nodeUrl, from: member.state, to: "removed" }]);
     return { ok: true };
@@ -428,7 +433,13 @@ export class MemberTable {
     this.emit(changes);
     // Each round, so a clock that drifts off (or back) is logged even when no one asks for health.
     this.clockReading();
+    this.minoritySinceMs = this.majority().majority ? undefined : (this.minoritySinceMs ?? now);
     return changes;
+  }
+
+  /** How long (monotonic ms) the detector has found this node without a majority of its cluster; 0 while it has one. */
+  minorityForMs(): number {
+    return this.minoritySinceMs === undefined ? 0 : this.monotonic() - this.minoritySinceMs;
   }
 
   /** Adds `pausedMs` to every member's last advance: silence this node did not hear because it was not running. */

@@ -41,6 +41,11 @@ export class Reachability {
     this.deps.onChange?.(target, true);
   }
 
+  /** Forgets `target` (a member removed or forgotten): nothing asks after it any more, so no probe would clear it. */
+  forget(target: string): void {
+    this.down.delete(target);
+  }
+
   /** `target` answered a call: it is reachable. */
   answered(target: string): void {
     if (this.down.delete(target)) this.deps.onChange?.(target, false);

@@ -83,17 +83,36 @@ export class Replication {
   }
 
   /**
-   * Writes to every replica; resolves once `needed` acknowledged. Replicas that fail get a durable hint. When
+   * Writes to every replica; resolves once `needed` acknowledged. The coordinator stores its own copy only once
+   * another replica has accepted the version (peers refuse one from beyond MAX_CLOCK_SKEW_MS): a node whose
+   * clock jumped ahead must not keep a version from the future that, once the time comes, would beat writes
+   * acknowledged after it. A write with no other replica up is stored here at once. Replicas that fail get a durable hint. When
    * fewer than `needed` replicas are up, nothing is sent and the client hears that the write was not applied:
    * a hint never counts towards the quorum (strict quorums), so the replicas of a key stay the ones it has.
    */
   async write(record: StoredRecord, replicas: readonly string[], needed: number): Promise<Map<string, PutOutcome>> {
     const up = this.reachable(replicas, needed, "write of this key", "the write was not applied");
     for (const replica of replicas) if (!up.includes(replica)) this.hint(replica, record);
+    const remotes = up.filter((replica) => replica !== this.deps.self);
+    const accepted = firstSuccess(remotes.length);
     // A replica that fails gets its hint the moment it fails: when that is before the quorum is met,
     // the hint is on disk before the client hears OK.
     const calls = new Map(
-      up.map((replica) => [replica, () => this.putOn(replica, record).catch((error: unknown) => this.hintAndRethrow(replica, record, error))] as const),
+      up.map((replica) => {
+        if (replica === this.deps.self) return [replica, (): Promise<PutOutcome> => accepted.promise.then(() => this.putOn(replica, record))] as const;
+        const call = (): Promise<PutOutcome> =>
+          this.putOn(replica, record).then(
+            (outcome) => {
+              accepted.succeed();
+              return outcome;
+            },
+            (error: unknown) => {
+              accepted.fail();
+              return this.hintAndRethrow(replica, record, error);
+            },
+          );
+        return [replica, call] as const;
+      }),
     );
     const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `write of this key`, undefined, this.onSilent);
     return new Map(answers);
@@ -229,6 +248,23 @@ export class Replication {
       }),
     );
   }
+}
+
+/** Settles on the first of `count` calls to succeed, or fails once all of them failed; at once for none. */
+function firstSuccess(count: number): { readonly promise: Promise<void>; succeed(): void; fail(): void } {
+  if (count === 0) return { promise: Promise.resolve(), succeed: () => undefined, fail: () => undefined };
+  let failures = 0;
+  let succeed: () => void = () => {};
+  let fail: () => void = () => {};
+  const promise = new Promise<void>((resolve, reject) => {
+    succeed = resolve;
+    fail = () => {
+      if (++failures === count) reject(new NodeError("unavailable", "no other replica accepted this version, so this node did not store it either"));
+    };
+  });
+  // Nobody may be waiting (the quorum met elsewhere): a rejection left unhandled would end the process.
+  promise.catch(() => undefined);
+  return { promise, succeed: () => succeed(), fail: () => fail() };
 }
 
 /** The replicas that answered with an older record than `record`, or none. */

@@ -266,7 +266,7 @@ describe("with a cluster secret", () => {
   });
 
   test.each(requests)("%s with the secret is served", async (_name, send) => {
-    const app = build({ secret: SECRET });
+    const app = buildThree({ secret: SECRET });
     killPeer(app);
     expect([200, 202]).toContain((await send(app, SECRET)).status);
   });
@@ -296,22 +296,34 @@ describe("POST /api/v1/admin/leave", () => {
   });
 });
 
-/** Lets the dead time pass with no news of PEER, so the node holds it dead (it stays in the ring). */
+/** A third member, heard from throughout: with it this node sees a majority (two of three) when PEER is dead. */
+const WITNESS = "http://127.0.0.1:7003";
+
+/**
+ * Lets the dead time pass with no news of PEER, so the node holds it dead (it stays in the ring); news of
+ * WITNESS, when the app has it, keeps that one alive.
+ */
 function killPeer(app: App): void {
   app.clock.advance(10_000);
+  if (app.node.members.get(WITNESS) !== undefined) app.node.members.apply([{ nodeUrl: WITNESS, generation: 1, heartbeat: 2, leaving: false }]);
   app.node.members.detect();
   expect(app.node.members.get(PEER)?.state).toBe("dead");
 }
 
+/** Three ring members, so a removal is made from the majority side. */
+function buildThree(options: { secret?: string } = {}) {
+  return buildTestApp({ ringNodes: [NODE_URL, PEER, WITNESS], replicationFactor: 2, ...options });
+}
+
 describe("POST /api/v1/admin/remove", () => {
   test("removes a member held dead: 200, it leaves the ring, and the removal is what gossip passes on", async () => {
-    const app = build();
+    const app = buildThree();
     killPeer(app);
     expect(app.node.ring.nodes).toContain(PEER);
     const response = await post(app, "/api/v1/admin/remove", { nodeUrl: PEER });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: "removed", nodeUrl: PEER });
-    expect(app.node.ring.nodes).toEqual([NODE_URL]);
+    expect(app.node.ring.nodes).toEqual([NODE_URL, WITNESS]);
     expect(app.node.members.digests().find((d) => d.nodeUrl === PEER)?.removed).toBe(true);
   });
 
@@ -320,15 +332,22 @@ describe("POST /api/v1/admin/remove", () => {
     ["this node itself", NODE_URL, true, 409, "conflict"],
     ["a URL that is no member", "http://127.0.0.1:9", true, 404, "not_found"],
   ] as const)("refuses %s and changes nothing", async (_name, target, kill, status, code) => {
-    const app = build();
+    const app = buildThree();
     if (kill) killPeer(app);
     const ring = app.node.ring;
     expect(await errorOf(await post(app, "/api/v1/admin/remove", { nodeUrl: target }))).toEqual({ status, code });
     expect(app.node.ring).toBe(ring);
   });
 
-  test("refuses a second removal of the same member with 409", async () => {
+  test("refuses with 409 on the minority side: there every member across a partition looks dead", async () => {
     const app = build();
+    killPeer(app);
+    expect(await errorOf(await post(app, "/api/v1/admin/remove", { nodeUrl: PEER }))).toEqual({ status: 409, code: "conflict" });
+    expect(app.node.ring.nodes).toContain(PEER);
+  });
+
+  test("refuses a second removal of the same member with 409", async () => {
+    const app = buildThree();
     killPeer(app);
     expect((await post(app, "/api/v1/admin/remove", { nodeUrl: PEER })).status).toBe(200);
     expect(await errorOf(await post(app, "/api/v1/admin/remove", { nodeUrl: PEER }))).toEqual({ status: 409, code: "conflict" });
@@ -339,7 +358,7 @@ describe("POST /api/v1/admin/remove", () => {
     ["a nodeUrl that is no URL", { nodeUrl: "peer" }],
     ["a nodeUrl that is a number", { nodeUrl: 8484 }],
   ])("answers 400 for %s", async (_name, body) => {
-    const app = build();
+    const app = buildThree();
     killPeer(app);
     expect(await errorOf(await post(app, "/api/v1/admin/remove", body))).toEqual({ status: 400, code: "bad_request" });
     expect(app.node.ring.nodes).toContain(PEER);

@@ -16,6 +16,11 @@ const REFUSALS: Record<RemovalRefusal, { status: 404 | 409; code: string; error:
     error: (url) => `${url} is not held dead by this node (it answers gossip); stop it first, or ask it to leave (POST /api/v1/admin/leave)`,
   },
   removed: { status: 409, code: "conflict", error: (url) => `${url} was removed already` },
+  minority: {
+    status: 409,
+    code: "conflict",
+    error: (url) => `this node does not see a majority of its cluster, so ${url} may only be cut off from it; ask a node on the majority side`,
+  },
 };
 
 export function adminRoutes(node: LimeNode, leave: () => void, secret: string) {
