@@ -1,5 +1,9 @@
-// `bun run chaos`: the chaos run for minutes (CHAOS_DURATION_MS, default three), replayable with SEED=; exits 1 on any loss.
+// `bun run chaos`: the chaos run for minutes (CHAOS_DURATION_MS, default three), replayable with SEED=, then the
+// fault suite (test/fault/fault-main.ts; skipped with a line when the machine lacks root or iptables). Exits 1 on
+// any loss in the chaos run or a fault run that could not complete. `--only chaos` or `--only faults` runs one
+// of the two; every other argument goes to the fault suite (`bun run chaos --only faults --seconds 10 --faults a,d`).
 import { runSeed } from "../support/seeded-random.ts";
+import { faultMain, parseArgs } from "../fault/fault-main.ts";
 import { runChaos } from "./chaos-run.ts";
 
 const DURATION_MS_DEFAULT = 180_000;
@@ -17,12 +21,30 @@ function durationMs(): number {
   return value;
 }
 
-const seed = runSeed();
-console.log(`chaos seed ${seed} (SEED=${seed} replays its choices)`);
-const duration = durationMs();
-const report = await runChaos({ durationMs: duration, seed, cycles: Math.max(1, Math.floor(duration / CYCLE_MS)), keysPerClient: KEYS_PER_CLIENT, settleTimeoutMs: SETTLE_TIMEOUT_MS, log: (line) => console.log(line) });
-console.log(`maybe applied: ${report.maybeWrites}, reads: ${report.reads}, under-replicated keys: ${report.underReplicated}, unexpected answers: ${report.unexpected}, settled in ${report.settleMs} ms`);
-for (const line of report.problems) console.log(`problem: ${line}`);
-console.log(report.summary);
-const failed = report.lost > 0 || report.staleReads > 0 || report.underReplicated > 0 || report.unexpected > 0 || report.acknowledgedWrites === 0;
-process.exit(failed ? 1 : 0);
+/** Which parts to run, and the arguments left for the fault suite. */
+function parseOnly(argv: readonly string[]): { chaos: boolean; faults: boolean; rest: string[] } {
+  const at = argv.indexOf("--only");
+  if (at === -1) return { chaos: true, faults: true, rest: [...argv] };
+  const which = argv[at + 1];
+  if (which !== "chaos" && which !== "faults") throw new Error(`--only takes chaos or faults, got "${which}"`);
+  return { chaos: which === "chaos", faults: which === "faults", rest: argv.filter((_, i) => i !== at && i !== at + 1) };
+}
+
+async function chaosMain(): Promise<number> {
+  const seed = runSeed();
+  console.log(`chaos seed ${seed} (SEED=${seed} replays its choices)`);
+  const duration = durationMs();
+  const report = await runChaos({ durationMs: duration, seed, cycles: Math.max(1, Math.floor(duration / CYCLE_MS)), keysPerClient: KEYS_PER_CLIENT, settleTimeoutMs: SETTLE_TIMEOUT_MS, log: (line) => console.log(line) });
+  console.log(`maybe applied: ${report.maybeWrites}, reads: ${report.reads}, under-replicated keys: ${report.underReplicated}, unexpected answers: ${report.unexpected}, settled in ${report.settleMs} ms`);
+  for (const line of report.problems) console.log(`problem: ${line}`);
+  console.log(report.summary);
+  const failed = report.lost > 0 || report.staleReads > 0 || report.underReplicated > 0 || report.unexpected > 0 || report.acknowledgedWrites === 0;
+  return failed ? 1 : 0;
+}
+
+const only = parseOnly(process.argv.slice(2));
+// The fault suite's arguments are checked before the chaos run, so a typo does not wait three minutes to show.
+parseArgs(only.rest);
+const chaosExit = only.chaos ? await chaosMain() : 0;
+const faultExit = only.faults ? await faultMain(only.rest) : 0;
+process.exit(Math.max(chaosExit, faultExit));
