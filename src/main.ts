@@ -207,6 +207,7 @@ const replication = new Replication({
   onSilent: (replicas) => {
     for (const replica of replicas) reachability.failed(replica);
   },
+  clockSuspect: () => members.lastClockReading().status !== "ok",
 });
 const node = new LimeNode({
   nodeUrl: config.nodeUrl,

@@ -61,7 +61,7 @@ export interface NodeClient {
   health(): Promise<HealthBody>;
   replicas(key: string): Promise<ReplicasBody>;
   /** Removes a member held dead from the cluster (the admin route, behind CLUSTER_SECRET: `secret`, empty for none). */
-  remove(member: string, secret: string): Promise<void>;
+  remove(member: string, secret: string, force?: boolean): Promise<void>;
 }
 
 type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -124,9 +124,10 @@ export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_
     async replicas(key) {
       return expectJson(await call("GET", keyPath("/api/v1/replicas", key)), ["key", "string"], ["replicas", "array"]);
     },
-    async remove(member, secret) {
+    async remove(member, secret, force = false) {
       const headers: Record<string, string> = secret === "" ? {} : { [SECRET_HEADER]: secret };
-      expectJson(await call("POST", "/api/v1/admin/remove", JSON.stringify({ nodeUrl: member }), headers), ["status", "string"], ["nodeUrl", "string"]);
+      const body = JSON.stringify(force ? { nodeUrl: member, force } : { nodeUrl: member });
+      expectJson(await call("POST", "/api/v1/admin/remove", body, headers), ["status", "string"], ["nodeUrl", "string"]);
     },
   };
 }

@@ -93,8 +93,8 @@ export async function delCommand(client: NodeClient, key: string, output: Output
  * Removes a member the node holds dead: it leaves every ring as gossip spreads the removal, and its ranges get
  * new replicas. The node refuses one that still answers gossip (exit 2), so a live node is never cut out by it.
  */
-export async function removeCommand(client: NodeClient, member: string, secret: string, output: Output): Promise<void> {
-  await client.remove(member, secret);
+export async function removeCommand(client: NodeClient, member: string, secret: string, force: boolean, output: Output): Promise<void> {
+  await client.remove(member, secret, force);
   if (output.json) printJson(output, { nodeUrl: member, removed: true });
   else output.io.out(`removed ${member}; its ranges move to the other members as gossip spreads the news\n`);
 }

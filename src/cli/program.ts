@@ -144,9 +144,10 @@ export function buildProgram(io: Io, runTui: TuiRunner): Command {
     .description("remove a dead member from the cluster, so its ranges get new replicas (a dead member keeps them until then)")
     .argument("<member>", "the member's node URL, as `limedb status` lists it", nodeUrlArg)
     .addOption(new Option("--secret <secret>", "the cluster's CLUSTER_SECRET (the route is an admin one)").env("CLUSTER_SECRET").default(""))
-    .action((member: string, options: { secret: string }, command: Command) => {
+    .option("--force", "remove even when the node asked sees no majority (a cluster of two, say): you know the member is gone for good")
+    .action((member: string, options: { secret: string; force?: boolean }, command: Command) => {
       const { client, output } = setup(command);
-      return removeCommand(client, member, options.secret, output);
+      return removeCommand(client, member, options.secret, options.force === true, output);
     });
 
   program

@@ -55,6 +55,10 @@ export class Candidates {
     return count;
   }
 
+  get(nodeUrl: string): Candidate | undefined {
+    return this.held.get(nodeUrl);
+  }
+
   delete(nodeUrl: string): void {
     this.held.delete(nodeUrl);
   }

@@ -149,9 +149,11 @@ export class Gossiper {
     const sentAtMs = table.now();
     const ack = await transport.syn(target, { type: "syn", from: table.self, digests: table.digests() });
     const accepted = ack !== undefined && this.acceptAck(target, ack, sentAtMs);
-    // Only an answer from the target in its own name confirms it; an unconfirmed one that gives none is
-    // forgotten, after its answer was taken in, so that answer cannot bring it straight back.
-    if (ack?.from !== target) table.forgetUnconfirmed(target);
+    // Only an answer from the target in its own name confirms it. An unconfirmed one that answers in another's
+    // name is forgotten, after its answer was taken in, so that answer cannot bring it straight back; one that
+    // gives no answer is taken in as dead when a member named it to this node (see MemberTable.unanswered).
+    if (ack === undefined) table.unanswered(target);
+    else if (ack.from !== target) table.forgetUnconfirmed(target);
     if (ack === undefined || !accepted || ack.requests.length === 0) return;
     await transport.ack2(target, { type: "ack2", from: table.self, entries: table.entries(ack.requests) });
   }

@@ -143,9 +143,26 @@ export class MemberTable {
     return this.candidates.urls();
   }
 
-  /** A probe of an unconfirmed member went unanswered (or was answered in another's name): it is forgotten. */
+  /** A probe of an unconfirmed member was answered in another's name: it is forgotten. */
   forgetUnconfirmed(nodeUrl: string): void {
     this.candidates.delete(nodeUrl);
+  }
+
+  /**
+   * A probe of an unconfirmed member went unanswered. One that a member named in its answer to this node's own
+   * SYN is a member of the cluster as that member knows it: down, yet owning ranges, so it is taken in as dead
+   * and this node's ring is the cluster's (a node restarting while another is down would otherwise place keys
+   * on a ring of its own). One named unasked is forgotten.
+   */
+  unanswered(nodeUrl: string): MembershipChange[] {
+    const candidate = this.candidates.get(nodeUrl);
+    if (candidate === undefined) return [];
+    this.candidates.delete(nodeUrl);
+    if (!candidate.answered || this.members.has(nodeUrl) || this.members.size >= MEMBERS_MAX) return [];
+    this.members.set(nodeUrl, { ...toEntry(candidate), state: "dead", advancedAtMs: this.monotonic() - this.timing.deadAfterMs });
+    const changes: MembershipChange[] = [{ nodeUrl, from: "unknown", to: "dead" }];
+    this.emit(changes);
+    return changes;
   }
 
   /** Every confirmed member, this node included, sorted by URL. */
@@ -197,15 +214,16 @@ export class MemberTable {
    * Removes a member held dead from the cluster: it leaves every ring as gossip spreads the removal, and its
    * ranges go to the next nodes. Refused for this node, an unknown or already removed member, one not held
    * dead here (a member that answers gossip is not gone; ask it to leave instead), and by a node that does not
-   * see a majority: on the minority side of a partition every member across it looks dead.
+   * see a majority (on the minority side of a partition every member across it looks dead) unless `force`: the
+   * operator's word that the member is gone, the one way out for a cluster of two, or of mostly dead nodes.
    */
-  remove(nodeUrl: string): { ok: true } | { ok: false; refused: RemovalRefusal } {
+  remove(nodeUrl: string, force = false): { ok: true } | { ok: false; refused: RemovalRefusal } {
     if (nodeUrl === this.self) return { ok: false, refused: "self" };
     const member = this.members.get(nodeUrl);
     if (member === undefined) return { ok: false, refused: "unknown" };
     if (member.removed === true) return { ok: false, refused: "removed" };
     if (member.state !== "dead") return { ok: false, refused: "alive" };
-    if (!this.majority().majority) return { ok: false, refused: "minority" };
+    if (!force && !this.majority().majority) return { ok: false, refused: "minority" };
     this.members.set(nodeUrl, { ...member, removed: true, advancedAtMs: this.monotonic() });
     this.emit([{ nodeUrl, from: member.state, to: "removed" }]);
     return { ok: true };
@@ -230,11 +248,19 @@ export class MemberTable {
   /**
    * Advances this node's own heartbeat: called once per gossip round. The heartbeat is the time since the
    * generation, so generation + heartbeat is this node's wall clock and peers can bound it by theirs; it
-   * still rises by at least 1 when the wall clock steps back, so the news is always newer.
+   * still rises by at least 1 when the wall clock steps back, so the news is always newer. When the clock steps
+   * back from beyond the skew bound (it ran an hour ahead, and NTP set it right), heartbeats counted on from
+   * there would stay beyond every peer's bound, refused, until real time caught up: this node would look dead
+   * for that long. It takes a new generation from its clock instead, newer than all it said before.
    */
   beat(): void {
     const own = this.own;
-    this.members.set(this.self, { ...own, heartbeat: Math.max(own.heartbeat + 1, this.clock() - own.generation), advancedAtMs: this.monotonic() });
+    const now = this.clock();
+    if (own.generation + own.heartbeat > now + this.future.maxSkewMs && now > own.generation) {
+      this.members.set(this.self, { ...own, generation: now, heartbeat: 0, advancedAtMs: this.monotonic() });
+    } else {
+      this.members.set(this.self, { ...own, heartbeat: Math.max(own.heartbeat + 1, now - own.generation), advancedAtMs: this.monotonic() });
+    }
     this.outlive();
   }
 
@@ -257,17 +283,18 @@ export class MemberTable {
   }
 
   /**
-   * Digests of every member this node does not hold dead, and of the removed ones, whose removal must reach
-   * every node. That a member is dead is local knowledge: a newcomer confirms each member itself anyway.
+   * Digests of every member, dead ones too: a dead member keeps its ranges, so a node that joins or restarts
+   * while it is down must still place it in its ring (see unanswered), and a removal must reach every node.
+   * That a member is dead is local knowledge and does not travel; its last news does.
    */
   digests(): Digest[] {
-    return this.list().filter(passedOn).map(toDigest);
+    return this.list().map(toDigest);
   }
 
   entries(nodeUrls: readonly string[]): Entry[] {
     return nodeUrls.flatMap((url) => {
       const member = this.members.get(url);
-      return member === undefined || !passedOn(member) ? [] : [toEntry(member)];
+      return member === undefined ? [] : [toEntry(member)];
     });
   }
 
@@ -320,12 +347,9 @@ export class MemberTable {
       unknown++;
     }
     const missing = [...this.members.keys()].filter((url) => !named.has(url));
-    const entries = this.entries([...newerHere, ...missing]);
-    // A sender held dead here under newer news than its own restarted after its clock went back. Dead
-    // entries are never passed on, yet it must hear of that old self to outlive it, or it never rejoins.
-    const senderHere = this.members.get(sender);
-    if (senderHere?.state === "dead" && newerHere.includes(sender)) entries.push(toEntry(senderHere));
-    return { entries, requests };
+    // Dead members included: a sender held dead here under newer news than its own (restarted after its clock
+    // went back) hears of that old self and outlives it, and a newcomer learns of members that are down.
+    return { entries: this.entries([...newerHere, ...missing]), requests };
   }
 
   /**
@@ -502,11 +526,6 @@ export class MemberTable {
     if (changes.length === 0) return;
     for (const listener of this.listeners) listener(changes);
   }
-}
-
-/** Members whose news travels: all but the dead, whose death is local knowledge; a removal always travels. */
-function passedOn(member: Member): boolean {
-  return member.state !== "dead" || member.removed === true;
 }
 
 function severity(state: MemberState): number {

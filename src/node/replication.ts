@@ -30,6 +30,12 @@ export interface ReplicationDeps {
   readonly isDown?: (replica: string) => boolean;
   /** Told of the replicas that had not answered when a quorum timed out (main marks them unreachable at once). */
   readonly onSilent?: (replicas: readonly string[]) => void;
+  /**
+   * True while this node's clock reads off its peers' by more than the skew (main: the clock check, from the
+   * first reading, before writes are refused). Then its own copy of a write waits for another replica to
+   * accept the version. Left out, never.
+   */
+  readonly clockSuspect?: () => boolean;
 }
 
 export interface ReadResult {
@@ -83,10 +89,10 @@ export class Replication {
   }
 
   /**
-   * Writes to every replica; resolves once `needed` acknowledged. The coordinator stores its own copy only once
-   * another replica has accepted the version (peers refuse one from beyond MAX_CLOCK_SKEW_MS): a node whose
-   * clock jumped ahead must not keep a version from the future that, once the time comes, would beat writes
-   * acknowledged after it. A write with no other replica up is stored here at once. Replicas that fail get a durable hint. When
+   * Writes to every replica; resolves once `needed` acknowledged. While this node's clock is suspect, it stores
+   * its own copy only once another replica has accepted the version (peers refuse one from beyond
+   * MAX_CLOCK_SKEW_MS): a node whose clock jumped ahead must not keep a version from the future that, once the
+   * time comes, would beat writes acknowledged after it. Replicas that fail get a durable hint. When
    * fewer than `needed` replicas are up, nothing is sent and the client hears that the write was not applied:
    * a hint never counts towards the quorum (strict quorums), so the replicas of a key stay the ones it has.
    */
@@ -94,7 +100,7 @@ export class Replication {
     const up = this.reachable(replicas, needed, "write of this key", "the write was not applied");
     for (const replica of replicas) if (!up.includes(replica)) this.hint(replica, record);
     const remotes = up.filter((replica) => replica !== this.deps.self);
-    const accepted = firstSuccess(remotes.length);
+    const accepted = firstSuccess(this.deps.clockSuspect?.() === true ? remotes.length : 0);
     // A replica that fails gets its hint the moment it fails: when that is before the quorum is met,
     // the hint is on disk before the client hears OK.
     const calls = new Map(

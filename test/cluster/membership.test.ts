@@ -5,6 +5,7 @@ import { freePort } from "../support/free-port.ts";
 import { CLUSTER_TEST_TIMEOUT_MS,
   fetchNode,
   readGossip,
+  readRing,
   readState,
   removeMember,
   readViews,
@@ -12,6 +13,7 @@ import { CLUSTER_TEST_TIMEOUT_MS,
   TEST_TIMING,
   urlOf,
   waitForAgreement,
+  waitForDeath,
   waitUntil,
   type MemberOut,
   type StateOut, ONE_COPY } from "../support/cluster.ts";
@@ -131,6 +133,35 @@ describe("a cluster started with one seed per node", () => {
       expect(member?.state).toBe("active");
       expect(member!.generation).toBeGreaterThan(oldGeneration!);
     }
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  test("a node that restarts while a member is dead builds the cluster's ring, the dead member in it, before it serves", async () => {
+    await using cluster = await startCluster({ size: 4, backend: "sqlite", args: ONE_COPY });
+    await waitForAgreement(cluster.urls, cluster.urls, WAIT_MAX_MS);
+    const all = cluster.urls;
+    // Not the first node: it has no seed, and a node without seeds is a cluster of its own when it starts.
+    const [, restarted, , dead] = cluster.nodes;
+    const others = all.filter((url) => url !== dead!.url);
+    await dead!.kill9();
+    await waitForDeath(others, dead!.url, WAIT_MAX_MS);
+    await restarted!.interrupt();
+    await restarted!.restart();
+    // The moment it coordinates, its ring is everyone's: a key the dead member owns is refused, not placed elsewhere.
+    const ring = await readRing(restarted!.url);
+    const deadKey = Array.from({ length: 1000 }, (_, i) => `owned-by-dead-${i}`).find((key) => ownerOf(buildRing(all, ring.virtualNodesPerNode), key) === dead!.url)!;
+    const { value: answer } = await waitUntil(
+      "the restarted node coordinates",
+      async () => {
+        const response = await fetchNode(`${restarted!.url}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: deadKey, value: "v" }) });
+        return { status: response.status, text: await response.text() };
+      },
+      (answer) => !answer.text.includes("still joining"),
+      WAIT_MAX_MS,
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.text).toContain("the write was not applied");
+    expect((await readRing(restarted!.url)).allNodes).toEqual(all);
+    expect(memberOf(await readState(restarted!.url), dead!.url)?.state).toBe("dead");
   }, CLUSTER_TEST_TIMEOUT_MS);
 
   test("a node started before its seed joins by itself once the seed is up, and gossip reports a healthy cluster", async () => {

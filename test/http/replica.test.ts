@@ -339,11 +339,13 @@ describe("POST /api/v1/admin/remove", () => {
     expect(app.node.ring).toBe(ring);
   });
 
-  test("refuses with 409 on the minority side: there every member across a partition looks dead", async () => {
+  test("refuses with 409 on the minority side (there every member across a partition looks dead), unless forced", async () => {
     const app = build();
     killPeer(app);
     expect(await errorOf(await post(app, "/api/v1/admin/remove", { nodeUrl: PEER }))).toEqual({ status: 409, code: "conflict" });
     expect(app.node.ring.nodes).toContain(PEER);
+    expect((await post(app, "/api/v1/admin/remove", { nodeUrl: PEER, force: true })).status).toBe(200);
+    expect(app.node.ring.nodes).toEqual([NODE_URL]);
   });
 
   test("refuses a second removal of the same member with 409", async () => {

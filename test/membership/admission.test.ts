@@ -58,18 +58,26 @@ describe("the heartbeat is the time since the generation", () => {
     expect(table.own.generation + table.own.heartbeat).toBe(nowMs());
   });
 
-  test("it still rises by one when the wall clock steps back, and refresh never forces a rise", () => {
+  test("it still rises by one when the wall clock steps back within the skew, and refresh never forces a rise", () => {
     const { table, clock } = bounded();
     table.beat();
     const before = table.own.heartbeat;
-    clock.advance(-10_000);
+    clock.advance(-SKEW_MS);
     table.beat();
     expect(table.own.heartbeat).toBe(before + 1);
     table.refresh();
     expect(table.own.heartbeat).toBe(before + 1);
     clock.advance(20_000);
     table.refresh();
-    expect(table.own.heartbeat).toBe(UP_MS + 10_000);
+    expect(table.own.heartbeat).toBe(UP_MS + 20_000 - SKEW_MS);
+  });
+
+  test("a step back beyond the skew takes a new generation: counting on would be refused by every peer until real time caught up", () => {
+    const { table, clock } = bounded();
+    table.beat();
+    clock.advance(-10_000);
+    table.beat();
+    expect(table.own).toMatchObject({ generation: clock.now(), heartbeat: 0 });
   });
 });
 

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { isNewer, type Digest, type Entry } from "../../src/membership/member.ts";
 import { FORGET_REMOVED_AFTER_MS, MEMBERS_MAX, MemberTable, type MembershipChange } from "../../src/membership/member-table.ts";
+import { FutureBound } from "../../src/clock/future-bound.ts";
 import { testClock, type TestClock } from "../support/app.ts";
 
 const SELF = "http://10.0.0.1:8484";
@@ -146,12 +147,14 @@ describe("reconcile", () => {
 });
 
 describe("dead members", () => {
-  test("a dead member is never passed on: not in digests, not in entries, not to a sender that lacks it or holds it older", () => {
+  test("a dead member is passed on like any other (it still owns ranges): in digests, in entries, to a sender that lacks it", () => {
     const { table } = tableWithDeadA();
-    expect(table.digests().map((d) => d.nodeUrl)).toEqual([SELF, B]);
-    expect(table.entries([A, B])).toEqual([entry(B, GEN, 8)]);
-    expect(table.reconcile([], C).entries.map((e) => e.nodeUrl)).not.toContain(A);
-    expect(table.reconcile([digest(A, GEN, 2)], C).entries.map((e) => e.nodeUrl)).not.toContain(A);
+    expect(table.digests().map((d) => d.nodeUrl)).toEqual([SELF, A, B]);
+    expect(table.entries([A, B])).toEqual([entry(A, GEN, 7), entry(B, GEN, 8)]);
+    expect(table.reconcile([], C).entries.map((e) => e.nodeUrl)).toContain(A);
+    // One that holds older news of it hears this node's; one that holds the same hears nothing of it.
+    expect(table.reconcile([digest(A, GEN, 2)], C).entries).toContainEqual(entry(A, GEN, 7));
+    expect(table.reconcile([digest(A, GEN, 7)], C).entries.map((e) => e.nodeUrl)).not.toContain(A);
   });
 
   test("a dead member is requested from a sender with newer news of it, and that news revives it", () => {
@@ -162,12 +165,11 @@ describe("dead members", () => {
     expect(table.aliveUrls()).toContain(A);
   });
 
-  test("a sender held dead here under a newer generation than it now has hears of that old self, and only it does", () => {
+  test("a sender held dead here under a newer generation than it now has hears of that old self", () => {
     const { table } = tableWithDeadA();
     // A restarted after its clock went back: its new generation is older than the one held here.
     const restarted = digest(A, GEN - 60_000, 1);
     expect(table.reconcile([restarted], A).entries).toContainEqual(entry(A, GEN, 7));
-    expect(table.reconcile([restarted], C).entries.map((e) => e.nodeUrl)).not.toContain(A);
   });
 
   test("a node restarted with an older generation than the one held dead rejoins after two exchanges", () => {
@@ -508,5 +510,71 @@ describe("clocks and pauses", () => {
     clock.advance(11_000);
     table.detect();
     expect(table.get(A)?.state).toBe("dead");
+  });
+});
+
+describe("a member that is down when this node joins", () => {
+  test("named in a member's answer to this node's own SYN and silent to its probe, it is taken in as dead: in the ring, not alive", () => {
+    const { table, heard } = newTable();
+    table.learn([entry(B, GEN, 3), entry(A, GEN, 9)], B);
+    expect(table.awaitedCount()).toBe(1);
+    heard.length = 0;
+    expect(table.unanswered(A)).toEqual([{ nodeUrl: A, from: "unknown", to: "dead" }]);
+    expect(heard).toEqual([[{ nodeUrl: A, from: "unknown", to: "dead" }]]);
+    expect(table.ringUrls()).toEqual([SELF, A, B].sort());
+    expect(table.isDead(A)).toBe(true);
+    expect(table.awaitedCount()).toBe(0);
+    // Its own gossip later revives it as any dead member.
+    expect(table.apply([entry(A, GEN, 10)])).toEqual([{ nodeUrl: A, from: "dead", to: "active" }]);
+  });
+
+  test("named unasked (an ACK2 or a SYN anyone can send) and silent, it is forgotten: never in the ring", () => {
+    const { table } = newTable();
+    table.learn([entry(A, GEN, 9)]);
+    expect(table.unconfirmedUrls()).toEqual([A]);
+    expect(table.unanswered(A)).toEqual([]);
+    expect(table.get(A)).toBeUndefined();
+    expect(table.unconfirmedUrls()).toEqual([]);
+  });
+
+  test("answered in another's name, it is forgotten however it was named", () => {
+    const { table } = newTable();
+    table.learn([entry(B, GEN, 3), entry(A, GEN, 9)], B);
+    table.forgetUnconfirmed(A);
+    expect(table.get(A)).toBeUndefined();
+    expect(table.unanswered(A)).toEqual([]);
+  });
+});
+
+describe("a wall clock that steps back from beyond the skew", () => {
+  test("the next beat takes a new generation from the clock, so peers take this node's news again at once", () => {
+    const wall = testClock();
+    const future = new FutureBound({ maxSkewMs: 500, clock: wall.now });
+    const table = new MemberTable(SELF, wall.now(), wall.now, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS }, { future });
+    const before = table.own;
+    // An hour ahead for a while: the heartbeat follows the clock.
+    wall.advance(3_600_000);
+    table.beat();
+    const ahead = table.own;
+    expect(ahead.generation + ahead.heartbeat).toBe(wall.now());
+    // Set right again: counting on from an hour ahead would stay past every peer's bound for an hour.
+    wall.advance(-3_600_000 + 1000);
+    table.beat();
+    expect(table.own.generation).toBe(wall.now());
+    expect(table.own.heartbeat).toBe(0);
+    expect(isNewer(table.own, ahead)).toBe(true);
+    expect(table.own.generation).toBeGreaterThan(before.generation);
+  });
+
+  test("a step back within the skew keeps the generation: the heartbeat rises by one", () => {
+    const wall = testClock();
+    const future = new FutureBound({ maxSkewMs: 500, clock: wall.now });
+    const table = new MemberTable(SELF, wall.now(), wall.now, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS }, { future });
+    wall.advance(10_000);
+    table.beat();
+    const { generation, heartbeat } = table.own;
+    wall.advance(-400);
+    table.beat();
+    expect(table.own).toMatchObject({ generation, heartbeat: heartbeat + 1 });
   });
 });

@@ -23,7 +23,7 @@ const NODES = [SELF, PEER_A, PEER_B];
 const KEY = "user:42";
 
 /** RF=3 over three nodes: every key lives on all of them, and W = R = 2 (a majority). */
-function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boolean; down?: ReadonlySet<string> } = {}) {
+function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boolean; down?: ReadonlySet<string>; clockSuspect?: boolean } = {}) {
   const errors: { what: string; error: unknown }[] = [];
   const clock = testClock();
   const members = new MemberTable(SELF, START_MS, clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 });
@@ -41,6 +41,7 @@ function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boole
     timeoutMs: 1000,
     onError: (what, error) => errors.push({ what, error }),
     isDown: down === undefined ? undefined : (url) => down.has(url),
+    clockSuspect: () => options.clockSuspect === true,
   });
   const node = new LimeNode({
     nodeUrl: SELF,
@@ -126,9 +127,8 @@ describe("writes", () => {
     expect(error.code).toBe("unavailable");
     expect(statusOf(error.code)).toBe(503);
     expect(error.message).toContain("may or may not have been applied");
-    // Not stored here: this node keeps its own copy only once another replica accepted the version. The hints may
-    // still deliver it later, so the client cannot know, which is what the message says.
-    expect(await store.get(KEY)).toBeUndefined();
+    // It was applied here: the client cannot know, which is what the message says.
+    expect((await store.get(KEY))?.value).toBe("v1");
     await until("both down replicas have a hint", () => hints.count() === 2);
     expect(hints.backlog()).toEqual(new Map([[PEER_A, 1], [PEER_B, 1]]));
   });
@@ -398,9 +398,9 @@ describe("monotonic reads", () => {
   });
 });
 
-describe("the coordinator's own copy", () => {
+describe("the coordinator's own copy while its clock is suspect", () => {
   test("is stored only once another replica accepted the version, and then the write is acknowledged as before", async () => {
-    const { node, store, replicas, held } = buildCluster();
+    const { node, store, replicas, held } = buildCluster({ clockSuspect: true });
     replicas.setMode(PEER_A, "slow");
     replicas.setMode(PEER_B, "slow");
     const written = node.set(KEY, "v1", undefined);
@@ -411,5 +411,14 @@ describe("the coordinator's own copy", () => {
     replicas.release();
     await written;
     expect(Object.values(await held(KEY)).map((r) => r?.value)).toEqual(["v1", "v1", "v1"]);
+  });
+
+  test("is not stored at all when no other replica accepts the version: the write fails, 'may or may not'", async () => {
+    const { node, store, replicas } = buildCluster({ clockSuspect: true });
+    replicas.setMode(PEER_A, "down");
+    replicas.setMode(PEER_B, "down");
+    const failure = await failureOf(node.set(KEY, "v1", undefined));
+    expect(failure.message).toContain("may or may not have been applied");
+    expect(await store.get(KEY)).toBeUndefined();
   });
 });

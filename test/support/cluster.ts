@@ -232,9 +232,9 @@ export function readState(nodeUrl: string): Promise<StateOut> {
  * POST /api/v1/admin/remove on `nodeUrl`: removes `member`, which that node must hold dead, from the cluster.
  * `secret` is the cluster's CLUSTER_SECRET, empty for none.
  */
-export async function removeMember(nodeUrl: string, member: string, secret: string): Promise<Response> {
+export async function removeMember(nodeUrl: string, member: string, secret: string, force = false): Promise<Response> {
   const headers: Record<string, string> = { "content-type": "application/json", ...(secret === "" ? {} : { [SECRET_HEADER]: secret }) };
-  return fetchNode(`${nodeUrl}/api/v1/admin/remove`, { method: "POST", headers, body: JSON.stringify({ nodeUrl: member }) });
+  return fetchNode(`${nodeUrl}/api/v1/admin/remove`, { method: "POST", headers, body: JSON.stringify(force ? { nodeUrl: member, force } : { nodeUrl: member }) });
 }
 
 /** Waits until every node in `nodeUrls` holds `member` dead (it stays in their rings until it is removed). */

@@ -19,7 +19,8 @@ const REFUSALS: Record<RemovalRefusal, { status: 404 | 409; code: string; error:
   minority: {
     status: 409,
     code: "conflict",
-    error: (url) => `this node does not see a majority of its cluster, so ${url} may only be cut off from it; ask a node on the majority side`,
+    error: (url) =>
+      `this node does not see a majority of its cluster, so ${url} may only be cut off from it; ask a node on the majority side, or, if you know ${url} is gone for good, remove it with force`,
   },
 };
 
@@ -42,14 +43,17 @@ export function adminRoutes(node: LimeNode, leave: () => void, secret: string) {
     .post(
       "/remove",
       ({ body, set }) => {
-        const outcome = node.members.remove(body.nodeUrl);
+        const outcome = node.members.remove(body.nodeUrl, body.force === true);
         if (outcome.ok) return { status: "removed" as const, nodeUrl: body.nodeUrl };
         const refusal = REFUSALS[outcome.refused];
         set.status = refusal.status;
         return { error: refusal.error(body.nodeUrl), code: refusal.code };
       },
       {
-        body: t.Object({ nodeUrl: nodeUrlSchema }),
+        body: t.Object({
+          nodeUrl: nodeUrlSchema,
+          force: t.Optional(t.Boolean({ description: "Remove even without a majority in sight: the operator's word that the member is gone for good" })),
+        }),
         response: { 200: t.Object({ status: t.Literal("removed"), nodeUrl: t.String() }), 401: errorModel, 404: errorModel, 409: errorModel },
         detail: {
           tags: ["admin"],
