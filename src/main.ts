@@ -107,6 +107,8 @@ try {
  * (measured: 613 ms off, from one peer, for under a second while it took 60 MiB of hints) is no step of the clock.
  */
 let clockOffSinceMs: number | undefined;
+/** When (monotonic) a replica last refused this node's own write as from the future: its clock is suspect from then. */
+let versionRefusedAtMs = Number.NEGATIVE_INFINITY;
 
 // The generation is the start time: a restarted node's news supersedes everything its old self said.
 // Gossip from beyond the skew is refused; a clock of this node's own that is off from its peers' is logged once
@@ -207,7 +209,10 @@ const replication = new Replication({
   onSilent: (replicas) => {
     for (const replica of replicas) reachability.failed(replica);
   },
-  clockSuspect: () => members.lastClockReading().status !== "ok",
+  clockSuspect: () => members.lastClockReading().status !== "ok" || nowMs() - versionRefusedAtMs < config.gossipStaleAfterMs,
+  onVersionRefused: () => {
+    versionRefusedAtMs = nowMs();
+  },
 });
 const node = new LimeNode({
   nodeUrl: config.nodeUrl,

@@ -226,6 +226,8 @@ export class PeerClient implements GossipTransport {
   private async failure(response: Response, target: string): Promise<never> {
     const code = await errorCode(response);
     if (response.status === 400 && code === "bad_request") throw new NodeError("bad_request", `owner ${target} refused the request as malformed`);
+    // Its bound refused versions from beyond MAX_CLOCK_SKEW_MS: this node's clock runs ahead (replication acts on it).
+    if (response.status === 400 && code === "clock_skew") throw new NodeError("clock_skew", `replica ${target} refused this node's version as from the future: this node's clock runs ahead of it`);
     if (response.status === 413) throw new NodeError("too_large", `owner ${target} refused the request as too large`);
     if (response.status === 401) throw new NodeError("unavailable", `owner ${target} refused this node's cluster secret; check CLUSTER_SECRET on both`);
     throw new NodeError("unavailable", `owner ${target} answered status ${response.status}`);

@@ -36,6 +36,8 @@ export interface ReplicationDeps {
    * accept the version. Left out, never.
    */
   readonly clockSuspect?: () => boolean;
+  /** Told when a replica refused this node's own write for a version from beyond its clock bound (main: clock suspect at once). */
+  readonly onVersionRefused?: () => void;
 }
 
 export interface ReadResult {
@@ -101,11 +103,19 @@ export class Replication {
     for (const replica of replicas) if (!up.includes(replica)) this.hint(replica, record);
     const remotes = up.filter((replica) => replica !== this.deps.self);
     const accepted = firstSuccess(this.deps.clockSuspect?.() === true ? remotes.length : 0);
+    let ownPut: Promise<unknown> = Promise.resolve();
     // A replica that fails gets its hint the moment it fails: when that is before the quorum is met,
     // the hint is on disk before the client hears OK.
     const calls = new Map(
       up.map((replica) => {
-        if (replica === this.deps.self) return [replica, (): Promise<PutOutcome> => accepted.promise.then(() => this.putOn(replica, record))] as const;
+        if (replica === this.deps.self) {
+          const call = (): Promise<PutOutcome> => {
+            const put = accepted.promise.then(() => this.putOn(replica, record));
+            ownPut = put;
+            return put;
+          };
+          return [replica, call] as const;
+        }
         const call = (): Promise<PutOutcome> =>
           this.putOn(replica, record).then(
             (outcome) => {
@@ -114,6 +124,7 @@ export class Replication {
             },
             (error: unknown) => {
               accepted.fail();
+              if (error instanceof NodeError && error.code === "clock_skew") return this.withdraw(record, ownPut, error);
               return this.hintAndRethrow(replica, record, error);
             },
           );
@@ -217,6 +228,21 @@ export class Replication {
     const failure = fates.find((fate): fate is PromiseRejectedResult => fate.status === "rejected")?.reason;
     const code = failure instanceof NodeError && failure.code === "timeout" ? "timeout" : "unavailable";
     throw new NodeError(code, `read of this key: the newest version could not be written back to ${durable} replicas, so a later read might not see it`);
+  }
+
+  /**
+   * A replica refused this write's version as from the future: this node's clock jumped ahead. Its own copy,
+   * if it was stored, is taken back once its put settles (the version from the future would otherwise sit here
+   * until the time came, then beat every write made meanwhile), no hint is kept (it would be refused too), and
+   * the client hears 503: the write was never acknowledged, and a replica missing the key is repaired.
+   */
+  private withdraw(record: StoredRecord, ownPut: Promise<unknown>, error: NodeError): never {
+    this.deps.onVersionRefused?.();
+    void ownPut
+      .catch(() => undefined)
+      .then(() => this.deps.store.discard(record.key, record.version))
+      .catch((discardError: unknown) => this.deps.onError?.("withdrawing a version from the future", discardError));
+    throw new NodeError("unavailable", `${error.message}; the write may or may not have been applied`, { cause: error });
   }
 
   private hint(replica: string, record: StoredRecord): void {

@@ -99,6 +99,7 @@ describe("the dashboard", () => {
     await page.selectOption('select[aria-label="Refresh interval"]', "1000");
     await until("three healthy nodes", () => document.querySelectorAll('table.nodes tr[data-status="healthy"]').length === 3, null);
     expect(await page.textContent('[data-testid="stat-nodes"] .stat-value')).toBe("3 / 3 healthy");
+    expect(await page.textContent('[data-testid="stat-majority"] .stat-value')).toBe("yes · sees 3 / 3");
     for (const url of cluster.urls) expect(await page.locator(`table.nodes tr${byUrl(url)} .badge`).first().textContent()).toBe("healthy");
 
     // The ring chart: one slice per node drawn on the canvas, and a legend whose shares add up to the whole ring.
@@ -283,6 +284,8 @@ describe("the dashboard", () => {
     await victim.kill9();
     await until("the killed node down", (url) => document.querySelector(`table.nodes tr[data-node="${url}"][data-status="down"]`) !== null, victim.url);
     expect(await page.textContent('[data-testid="stat-nodes"] .stat-value')).toBe("2 / 3 healthy");
+    // Dead, the node still counts as a member: the serving node sees two of three, a majority.
+    await until("the majority card counts the dead member", () => document.querySelector('[data-testid="stat-majority"] .stat-value')?.textContent === "yes · sees 2 / 3", null);
     expect(await page.locator(`table.nodes tr${byUrl(victim.url)} .badge`).first().textContent()).toBe("down");
     await shot("desktop-09-overview-node-down");
   }, STEP_TIMEOUT_MS);

@@ -23,7 +23,9 @@ const NODES = [SELF, PEER_A, PEER_B];
 const KEY = "user:42";
 
 /** RF=3 over three nodes: every key lives on all of them, and W = R = 2 (a majority). */
-function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boolean; down?: ReadonlySet<string>; clockSuspect?: boolean } = {}) {
+function buildCluster(
+  options: { hintsPath?: string; peersJoinAfterStart?: boolean; down?: ReadonlySet<string>; clockSuspect?: boolean; onVersionRefused?: () => void } = {},
+) {
   const errors: { what: string; error: unknown }[] = [];
   const clock = testClock();
   const members = new MemberTable(SELF, START_MS, clock.now, { staleAfterMs: 3000, deadAfterMs: 5000 });
@@ -42,6 +44,7 @@ function buildCluster(options: { hintsPath?: string; peersJoinAfterStart?: boole
     onError: (what, error) => errors.push({ what, error }),
     isDown: down === undefined ? undefined : (url) => down.has(url),
     clockSuspect: () => options.clockSuspect === true,
+    onVersionRefused: options.onVersionRefused,
   });
   const node = new LimeNode({
     nodeUrl: SELF,
@@ -411,6 +414,20 @@ describe("the coordinator's own copy while its clock is suspect", () => {
     replicas.release();
     await written;
     expect(Object.values(await held(KEY)).map((r) => r?.value)).toEqual(["v1", "v1", "v1"]);
+  });
+
+  test("a version the other replicas refuse as from the future is taken back here, and the write fails with 503, no hint kept", async () => {
+    let refusals = 0;
+    const { node, store, replicas, hints } = buildCluster({ onVersionRefused: () => refusals++ });
+    await store.put(record("v0", { wallMs: START_MS - 1 }));
+    replicas.failPutsOf(PEER_A, "clock_skew");
+    replicas.failPutsOf(PEER_B, "clock_skew");
+    const failure = await failureOf(node.set(KEY, "v1 from a clock ahead", undefined));
+    expect(failure.code).toBe("unavailable");
+    expect(statusOf(failure.code)).toBe(503);
+    expect(refusals).toBeGreaterThan(0);
+    await until("the own copy is taken back", async () => (await store.get(KEY)) === undefined);
+    expect(hints.count()).toBe(0);
   });
 
   test("is not stored at all when no other replica accepts the version: the write fails, 'may or may not'", async () => {

@@ -1,5 +1,5 @@
 // In-process replicas for replication tests: one MemoryBackend per node behind ReplicaPeers, each one up, down or slow.
-import { NodeError } from "../../src/node/errors.ts";
+import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
 import type { ReplicaPeers } from "../../src/node/replication.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { PutOutcome, StoredRecord } from "../../src/store/record.ts";
@@ -18,7 +18,7 @@ export class FakeReplicas implements ReplicaPeers {
   private readonly stores = new Map<string, MemoryBackend>();
   private readonly modes = new Map<string, ReplicaMode>();
   private waiting: (() => void)[] = [];
-  private readonly refusingPuts = new Set<string>();
+  private readonly refusingPuts = new Map<string, NodeErrorCode>();
 
   constructor(urls: readonly string[], clock: () => number, valueBytesMax = 1024 * 1024) {
     for (const url of urls) this.stores.set(url, new MemoryBackend({ valueBytesMax, clock }));
@@ -36,10 +36,13 @@ export class FakeReplicas implements ReplicaPeers {
     this.modes.set(url, mode);
   }
 
-  /** Puts to `url` fail as an unreachable peer's do, while its gets are answered; the function returned undoes it. */
-  failPutsOf(url: string): () => void {
+  /**
+   * Puts to `url` fail with `code` (as an unreachable peer's do, by default; clock_skew as a peer's bound refuses
+   * a version from the future), while its gets are answered; the function returned undoes it.
+   */
+  failPutsOf(url: string, code: NodeErrorCode = "unavailable"): () => void {
     this.store(url);
-    this.refusingPuts.add(url);
+    this.refusingPuts.set(url, code);
     return () => this.refusingPuts.delete(url);
   }
 
@@ -58,7 +61,8 @@ export class FakeReplicas implements ReplicaPeers {
   async putReplica(target: string, records: readonly StoredRecord[]): Promise<PutOutcome[]> {
     for (const record of records) this.calls.push({ op: "put", target, key: record.key });
     const store = await this.reach(target);
-    if (this.refusingPuts.has(target)) throw new NodeError("unavailable", `replica ${target} is unreachable`);
+    const refusal = this.refusingPuts.get(target);
+    if (refusal !== undefined) throw new NodeError(refusal, `replica ${target} refused the put (${refusal})`);
     return Promise.all(records.map((record) => store.put(record)));
   }
 
