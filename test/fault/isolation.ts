@@ -5,6 +5,7 @@ import type { Subprocess } from "bun";
 import { chmod, chown, mkdir, rename, writeFile } from "node:fs/promises";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { OutputTail } from "../support/node-process.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..", "..");
 /** Debian's faketime package puts it here; every fault node preloads it so its clock can be skewed while it runs. */
@@ -133,7 +134,7 @@ export interface FaultNodeOptions {
 export class FaultNode {
   readonly url: string;
   private child: Subprocess<"ignore", "ignore", "pipe"> | undefined;
-  private stderrTail = "";
+  private stderrTail: OutputTail | undefined;
   paused = false;
 
   constructor(readonly options: FaultNodeOptions) {
@@ -149,7 +150,7 @@ export class FaultNode {
   }
 
   get stderr(): string {
-    return this.stderrTail;
+    return this.stderrTail?.text ?? "";
   }
 
   /** Prepares the data dir and clock file (no offset), starts the process and waits for its health check. */
@@ -231,24 +232,14 @@ export class FaultNode {
     this.paused = false;
     livePids.add(child.pid);
     void child.exited.then(() => livePids.delete(child.pid));
-    void this.pump(child.stderr);
-  }
-
-  private async pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true as const, value: undefined }));
-      if (done) return;
-      this.stderrTail = (this.stderrTail + decoder.decode(value, { stream: true })).slice(-STDERR_CHARS_MAX);
-    }
+    this.stderrTail = new OutputTail(child.stderr, STDERR_CHARS_MAX);
   }
 
   private async waitUntilHealthy(): Promise<void> {
     const deadline = performance.now() + START_TIMEOUT_MS;
     let last = "no answer yet";
     while (performance.now() < deadline) {
-      if (this.pid === undefined) throw new Error(`node ${this.url} exited before it answered its health check; stderr:\n${this.stderrTail}`);
+      if (this.pid === undefined) throw new Error(`node ${this.url} exited before it answered its health check; stderr:\n${this.stderr}`);
       try {
         const response = await fetch(`${this.url}/api/v1/health`, { signal: AbortSignal.timeout(HEALTH_REQUEST_TIMEOUT_MS) });
         last = `${response.status}`;
@@ -259,7 +250,7 @@ export class FaultNode {
       await Bun.sleep(HEALTH_POLL_INTERVAL_MS);
     }
     await this.kill9();
-    throw new Error(`node ${this.url} did not answer its health check within ${START_TIMEOUT_MS} ms (last: ${last}); stderr:\n${this.stderrTail}`);
+    throw new Error(`node ${this.url} did not answer its health check within ${START_TIMEOUT_MS} ms (last: ${last}); stderr:\n${this.stderr}`);
   }
 }
 

@@ -38,12 +38,15 @@ export interface NodeExit {
 
 type NodeSubprocess = Subprocess<"ignore", "pipe", "pipe">;
 
-/** The last OUTPUT_CHARS_MAX characters a stream produced, read continuously so the child never blocks on a full pipe. */
-class OutputTail {
+/** The last `charsMax` characters a stream produced, read continuously so the child never blocks on a full pipe. */
+export class OutputTail {
   text = "";
   readonly done: Promise<void>;
 
-  constructor(stream: ReadableStream<Uint8Array>) {
+  constructor(
+    stream: ReadableStream<Uint8Array>,
+    private readonly charsMax = OUTPUT_CHARS_MAX,
+  ) {
     this.done = this.pump(stream);
   }
 
@@ -53,7 +56,7 @@ class OutputTail {
     for (;;) {
       const { done, value } = await reader.read().catch(() => ({ done: true as const, value: undefined }));
       if (done) break;
-      this.text = (this.text + decoder.decode(value, { stream: true })).slice(-OUTPUT_CHARS_MAX);
+      this.text = (this.text + decoder.decode(value, { stream: true })).slice(-this.charsMax);
     }
   }
 }
