@@ -1,7 +1,7 @@
 // A node paused with SIGSTOP and resumed: it excuses its peers the silence it did not hear (none is held dead),
 // and the requests that queued up during the pause get a 503, or the right answer, never one from its old view.
 import { expect, test } from "bun:test";
-import { CLUSTER_TEST_TIMEOUT_MS, readState, startCluster, waitForAgreement, type ClusterTiming } from "../support/cluster.ts";
+import { CLUSTER_TEST_TIMEOUT_MS, readState, REQUEST_TIMEOUT_MS, startCluster, waitForAgreement, type ClusterTiming } from "../support/cluster.ts";
 import { getKey, replicationArgs, REPLICATION_TIMING, setKey } from "../support/replication.ts";
 
 /** A pause of three dead-after periods: long enough that a detector on the wall clock, run first, kills every peer. */
@@ -25,7 +25,8 @@ test("a node resumed after a pause holds no peer dead, and answers what queued d
   paused!.process.kill("SIGSTOP");
   // Written while it is stopped: the paused node holds v1 of every key, so an answer from its own view would be stale.
   for (const key of keys) expect((await setKey(b!.url, key, `v2 of ${key}`)).status).toBe(200);
-  const queued = keys.map((key) => getKey(paused!.url, key));
+  // They wait out the pause: the client's deadline is the pause plus the usual one (a loaded CI machine took over 5 s).
+  const queued = keys.map((key) => getKey(paused!.url, key, PAUSE_MS + REQUEST_TIMEOUT_MS));
   await Bun.sleep(PAUSE_MS);
   paused!.process.kill("SIGCONT");
 

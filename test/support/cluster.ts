@@ -213,9 +213,9 @@ export interface RingOut {
   shape: string;
 }
 
-/** Fetches with the test bound on every request. */
-export function fetchNode(url: string, init?: RequestInit): Promise<Response> {
-  return fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+/** Fetches with the test bound on every request (a longer one for a request known to wait, e.g. on a paused node). */
+export function fetchNode(url: string, init?: RequestInit, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
+  return fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
 }
 
 async function json<T>(url: string): Promise<T> {

@@ -47,8 +47,9 @@ export async function setKey(nodeUrl: string, key: string, value: string): Promi
   return { status: response.status, text };
 }
 
-export async function getKey(nodeUrl: string, key: string): Promise<Answer> {
-  const response = await fetchNode(`${nodeUrl}/api/v1/get/${encodeURIComponent(key)}`);
+/** `timeoutMs` is the client's deadline: longer for a read known to wait (sent to a paused node). */
+export async function getKey(nodeUrl: string, key: string, timeoutMs?: number): Promise<Answer> {
+  const response = await fetchNode(`${nodeUrl}/api/v1/get/${encodeURIComponent(key)}`, undefined, timeoutMs);
   const text = await response.text();
   if (response.status !== 200) return { status: response.status, text };
   return { status: 200, value: (JSON.parse(text) as { value: string }).value, text };
