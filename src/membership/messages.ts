@@ -37,6 +37,12 @@ export type Present<T> = { readonly ok: true; readonly kept: readonly T[] } | { 
 /** How a node answered an inbound message: with its answer, or by refusing it whole (nothing of it applied). */
 export type Answered<T> = { readonly ok: true; readonly answer: T } | { readonly ok: false; readonly refused: FutureNews };
 
+/** The two sides of gossip a node answers; the Gossiper provides them. Either may refuse a message whole. */
+export interface GossipHandler {
+  answerSyn(syn: Syn): Answered<Ack>;
+  acceptAck2(ack2: Ack2): Answered<{ type: "done" }>;
+}
+
 /** How a node reaches another; the real one speaks HTTP, tests pass an in-process fake network. */
 export interface GossipTransport {
   /** Sends a SYN and returns the ACK, or undefined when the target is down, slow or answers garbage. */

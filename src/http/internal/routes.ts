@@ -1,6 +1,6 @@
 // Internal endpoints: the direct key routes a coordinator forwards to, and gossip. Guarded by CLUSTER_SECRET.
 import { Elysia, t } from "elysia";
-import type { Ack, Ack2, Answered, Syn } from "../../membership/messages.ts";
+import type { GossipHandler } from "../../membership/messages.ts";
 import { GOSSIP_BODY_BYTES_MAX, inboundGossipSchema } from "../../membership/schema.ts";
 import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
@@ -9,11 +9,7 @@ import { getResponse, keyParams, setBody } from "../kv/model.ts";
 import { errorModel, okText } from "../model.ts";
 import { internalGuard } from "./guard.ts";
 
-/** The two sides of gossip this node answers; the Gossiper provides them. Either may refuse a message whole. */
-export interface GossipHandler {
-  answerSyn(syn: Syn): Answered<Ack>;
-  acceptAck2(ack2: Ack2): Answered<{ type: "done" }>;
-}
+export type { GossipHandler };
 
 const errors = { 400: errorModel, 401: errorModel, 404: errorModel, 413: errorModel, 503: errorModel };
 const internal = (summary: string) => ({ tags: ["internal"], summary });

@@ -1,0 +1,47 @@
+// The node's one listening socket: Bun.serve carrying the bus's WebSocket (on BUS_PATH) and the HTTP app.
+import type { Server } from "bun";
+import { BUS_PATH, busWebSocket, newBusConnection, type BusConnection, type BusServerOptions } from "../bus/bus-server.ts";
+import { errorResponse } from "./errors.ts";
+import { splitRequestUrl } from "./origins.ts";
+
+/** Bun refuses a declared body beyond this itself; anything between a route's limit and this gets our JSON 413. */
+export const BUN_BODY_BYTES_MAX = 1024 * 1024 * 1024;
+
+export interface ServeOptions {
+  readonly port: number;
+  readonly hostname: string;
+  /** The HTTP app: every request that is not the bus's upgrade. */
+  readonly handle: (request: Request) => Response | Promise<Response>;
+  readonly bus: BusServerOptions;
+  /** Whether a Host header names this node (the DNS-rebinding check every route applies). */
+  readonly hostAllowed: (host: string) => boolean;
+}
+
+/**
+ * The bus's upgrade: only from a program, never a browser (a page's WebSocket always sends Origin, and would
+ * otherwise reach the bus from any site), and only for a Host that names this node. Undefined when upgraded.
+ */
+export function upgradeBus(request: Request, server: Server<BusConnection>, hostAllowed: (host: string) => boolean): Response | undefined {
+  if (request.headers.has("origin")) return errorResponse("forbidden", "the bus takes no request from a web page");
+  const host = request.headers.get("host");
+  if (host === null || !hostAllowed(host)) return errorResponse("forbidden", "this node does not answer to the host this request names");
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return errorResponse("bad_request", "the bus speaks WebSocket only");
+  if (server.upgrade(request, { data: newBusConnection() })) return undefined;
+  return errorResponse("bad_request", "the WebSocket upgrade failed");
+}
+
+export function serveNode(options: ServeOptions): Server<BusConnection> {
+  return Bun.serve<BusConnection>({
+    port: options.port,
+    hostname: options.hostname,
+    // A port already in use must stop the start: SO_REUSEPORT would silently split its traffic between two stores.
+    reusePort: false,
+    maxRequestBodySize: BUN_BODY_BYTES_MAX,
+    fetch(request, server) {
+      // A cheap test first: nearly every request is not the bus's.
+      if (request.url.endsWith(BUS_PATH) && splitRequestUrl(request.url).pathname === BUS_PATH) return upgradeBus(request, server, options.hostAllowed);
+      return options.handle(request);
+    },
+    websocket: busWebSocket(options.bus),
+  });
+}

@@ -1,0 +1,206 @@
+// The peer transport over the bus: each call is one entry of a frame on the persistent, authenticated link to
+// its peer (src/bus). Answers are held to the same byte caps and schemas as the HTTP client's, and failures
+// come out in the same words: unreachable and refused are 503, a missed deadline is 504.
+import { BUS_PATH } from "../bus/bus-server.ts";
+import { LinkError, PeerLink, type LinkFailure } from "../bus/peer-link.ts";
+import type { Ack, Ack2, Syn } from "../membership/messages.ts";
+import { GOSSIP_BODY_BYTES_MAX } from "../membership/schema.ts";
+import type { RingRange } from "../ring/range.ts";
+import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
+import { NodeError, type NodeErrorCode } from "./errors.ts";
+import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
+import { PeerRefusal, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
+import { isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
+import { rangesToWire } from "./range-wire.ts";
+import { fromWire, toWire } from "./record-wire.ts";
+
+/** Bound on one streaming call (rebalancing, anti-entropy): many records, but never an endless wait. */
+export const STREAM_TIMEOUT_MS = 30_000;
+/** How often the links' deadlines are checked: a call fails at most this late after its deadline. */
+export const BUS_SWEEP_MS = 20;
+
+export interface BusTransportOptions {
+  readonly self: string;
+  readonly secret: string;
+  /** Bound on a replica call; past it the call fails as a timeout (504). */
+  readonly forwardTimeoutMs: number;
+  /** Bound on one gossip exchange; a slow peer only delays news to the next round. */
+  readonly gossipTimeoutMs: number;
+  /** VALUE_BYTES_MAX: bounds the answers that carry values. */
+  readonly valueBytesMax: number;
+  /** Monotonic ms. */
+  readonly now: () => number;
+  readonly observe?: PeerObserver;
+  /** Told the wall time a peer gave when it refused this node's SYN as from the future (see peer-client.ts). */
+  readonly onPeerClock?: (peer: string, peerWallMs: number, sentAtMs: number) => void;
+  /** What carries calls to a peer; left out, a PeerLink on the bus. Tests pass an in-process one. */
+  readonly channel?: (target: string) => Channel;
+}
+
+/** One peer's end of the transport: a PeerLink, or a test's in-process stand-in. Failures throw LinkError. */
+export interface Channel {
+  call(op: number, body: string, timeoutMs: number, trace: string): Promise<{ ok: boolean; body: string }>;
+  /** Fails the calls whose deadline passed. */
+  sweep(): void;
+  close(): void;
+}
+
+interface ErrorReply {
+  readonly code?: unknown;
+  readonly nowMs?: unknown;
+}
+
+export class BusTransport implements PeerTransport {
+  private readonly links = new Map<string, Channel>();
+  private readonly sweeper: Timer;
+  private closed = false;
+
+  constructor(private readonly options: BusTransportOptions) {
+    this.sweeper = setInterval(() => {
+      for (const link of this.links.values()) link.sweep();
+    }, BUS_SWEEP_MS);
+  }
+
+  async syn(target: string, message: Syn): Promise<Ack | undefined> {
+    const sentAtMs = Date.now();
+    try {
+      const answer = await this.call(target, "gossip", message, this.options.gossipTimeoutMs, GOSSIP_BODY_BYTES_MAX);
+      return answer.type === "ack" ? answer : undefined;
+    } catch (error) {
+      if (error instanceof PeerRefusal && error.peerCode === "clock_skew" && error.peerNowMs !== undefined) this.options.onPeerClock?.(target, error.peerNowMs, sentAtMs);
+      return undefined;
+    }
+  }
+
+  async ack2(target: string, message: Ack2): Promise<void> {
+    try {
+      await this.call(target, "gossip", message, this.options.gossipTimeoutMs, ERROR_ANSWER_BYTES_MAX);
+    } catch {
+      // A lost ACK2 is repaired by the next round.
+    }
+  }
+
+  async ping(target: string): Promise<boolean> {
+    try {
+      await this.call(target, "ping", null, this.options.forwardTimeoutMs, ERROR_ANSWER_BYTES_MAX);
+      return true;
+    } catch (error) {
+      return error instanceof PeerRefusal;
+    }
+  }
+
+  async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.forwardTimeoutMs): Promise<PutOutcome[]> {
+    const answer = await this.call(target, "put", { records: records.map(toWire) }, timeoutMs, OUTCOMES_ANSWER_BYTES_MAX);
+    if (answer.outcomes.length !== records.length) throw garbage(target);
+    return answer.outcomes;
+  }
+
+  async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
+    const answer = await this.call(target, "get", { key }, this.options.forwardTimeoutMs, recordAnswerBytesMax(this.options.valueBytesMax));
+    return answer.record === null ? undefined : fromWire(answer.record);
+  }
+
+  async versionOf(target: string, key: string): Promise<Version | undefined> {
+    const answer = await this.call(target, "version", { key }, this.options.forwardTimeoutMs, ERROR_ANSWER_BYTES_MAX);
+    return answer.version ?? undefined;
+  }
+
+  async differingGroups(target: string, from: string, ranges: readonly RingRange[], digests: readonly number[]): Promise<number[]> {
+    const answer = await this.call(target, "digests", { from, ranges: rangesToWire(ranges), groups: [...digests] }, STREAM_TIMEOUT_MS, GROUPS_ANSWER_BYTES_MAX);
+    return answer.groups;
+  }
+
+  async differingSegments(target: string, from: string, ranges: readonly RingRange[], groups: readonly number[], digests: readonly number[]): Promise<number[]> {
+    const body = { from, ranges: rangesToWire(ranges), groups: [...groups], digests: [...digests] };
+    return (await this.call(target, "segmentDigests", body, STREAM_TIMEOUT_MS, SEGMENTS_ANSWER_BYTES_MAX)).segments;
+  }
+
+  async segmentRecords(target: string, from: string, ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
+    const body = { from, ranges: rangesToWire(ranges), segments: [...segments], after: after ?? null };
+    const answer = await this.call(target, "segmentRecords", body, STREAM_TIMEOUT_MS, pageAnswerBytesMax(this.options.valueBytesMax));
+    return { records: answer.records.map(fromWire), next: answer.next ?? undefined };
+  }
+
+  /** Closes the link to a member that was removed: nothing will call it again. */
+  forget(target: string): void {
+    this.links.get(target)?.close();
+    this.links.delete(target);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+  }
+
+  private link(target: string): Channel {
+    let link = this.links.get(target);
+    if (link === undefined) {
+      link =
+        this.options.channel?.(target) ??
+        new PeerLink({ target, self: this.options.self, secret: this.options.secret, connectTimeoutMs: this.options.forwardTimeoutMs, now: this.options.now, path: BUS_PATH });
+      if (this.closed) link.close();
+      this.links.set(target, link);
+    }
+    return link;
+  }
+
+  /** One call: sent on the target's link, its answer capped at `answerBytesMax` and checked against its schema. */
+  private call<Op extends PeerOp>(target: string, op: Op, body: PeerBody<Op>, timeoutMs: number, answerBytesMax: number): Promise<PeerAnswer<Op>> {
+    const carrier: Record<string, string> = {};
+    const send = async (): Promise<PeerAnswer<Op>> => {
+      let reply: { ok: boolean; body: string };
+      try {
+        reply = await this.link(target).call(PEER_OPS[op], JSON.stringify(body), timeoutMs, carrier.traceparent ?? "");
+      } catch (error) {
+        throw linkFailure(target, timeoutMs, error);
+      }
+      // UTF-16 units: a JSON answer of this many is at least as many bytes.
+      if (reply.body.length > answerBytesMax) throw garbage(target);
+      let answer: unknown;
+      try {
+        answer = JSON.parse(reply.body);
+      } catch {
+        throw garbage(target);
+      }
+      if (!reply.ok) throw refusal(target, answer as ErrorReply | null);
+      if (!isAnswer(op, answer)) throw garbage(target);
+      return answer;
+    };
+    return this.options.observe === undefined ? send() : this.options.observe({ op, target }, carrier, send);
+  }
+}
+
+/** The link's failure in the node's words: never the system's (which would tell a client which ports are open). */
+function linkFailure(target: string, timeoutMs: number, error: unknown): NodeError {
+  if (!(error instanceof LinkError)) return new NodeError("unavailable", `owner ${target} is unreachable`, { cause: error });
+  const failure: LinkFailure = error.failure;
+  switch (failure.kind) {
+    case "timeout":
+      return new NodeError("timeout", `owner ${target} did not answer within ${timeoutMs} ms; the write may or may not have been applied`, { cause: error });
+    case "unreachable":
+      return new NodeError("unavailable", failure.sent ? `owner ${target} was lost before it answered; the write may or may not have been applied` : `owner ${target} is unreachable`, { cause: error });
+    case "refused":
+      return new NodeError("unavailable", `owner ${target} refused this node's cluster secret; check CLUSTER_SECRET on both`, { cause: error });
+    case "too_large":
+      return new NodeError("too_large", `the call to ${target} is larger than a bus frame`, { cause: error });
+  }
+}
+
+/** A peer's error answer passes on its code when a client could get it anyway, always in this node's own words. */
+function refusal(target: string, reply: ErrorReply | null): PeerRefusal {
+  const code = typeof reply?.code === "string" ? reply.code : "";
+  const nowMs = typeof reply?.nowMs === "number" && Number.isSafeInteger(reply.nowMs) ? reply.nowMs : undefined;
+  const known: Partial<Record<string, [NodeErrorCode, string]>> = {
+    bad_request: ["bad_request", `owner ${target} refused the request as malformed`],
+    clock_skew: ["clock_skew", `replica ${target} refused this node's version as from the future: this node's clock runs ahead of it`],
+    too_large: ["too_large", `owner ${target} refused the request as too large`],
+  };
+  const [mapped, message] = known[code] ?? ["unavailable", `owner ${target} answered ${code === "" ? "an error" : code.slice(0, 32).replace(/[^a-z_]/g, "")}`];
+  return new PeerRefusal(mapped, message, code.slice(0, 32), nowMs);
+}
+
+function garbage(target: string): NodeError {
+  return new NodeError("unavailable", `owner ${target} answered something that is not a LimeDB reply`);
+}

@@ -1,0 +1,70 @@
+// The answering side of the peer protocol: one handler per operation over the replica service and gossip,
+// each body checked against its schema first. The bus calls it; the internal HTTP routes call the same
+// ReplicaService and gossip methods.
+import type { GossipHandler } from "../membership/messages.ts";
+import { NodeError } from "./errors.ts";
+import { bodyProblem, peerOpOf, type PeerAnswer, type PeerInbound, type PeerOp } from "./peer-wire.ts";
+import { rangesFromWire } from "./range-wire.ts";
+import { fromWire, toWire } from "./record-wire.ts";
+import type { ReplicaService } from "./replica-service.ts";
+import { SEGMENTS_PER_GROUP } from "./anti-entropy.ts";
+
+export interface PeerServiceDeps {
+  readonly replicas: ReplicaService;
+  readonly gossip: GossipHandler;
+}
+
+type Handlers = { [Op in PeerOp]: (body: PeerInbound<Op>) => Promise<PeerAnswer<Op>> | PeerAnswer<Op> };
+
+export class PeerService {
+  private readonly handlers: Handlers;
+
+  constructor(deps: PeerServiceDeps) {
+    const { replicas, gossip } = deps;
+    this.handlers = {
+      ping: () => null,
+      gossip: (body) => {
+        const outcome = body.type === "syn" ? gossip.answerSyn(body) : gossip.acceptAck2(body);
+        if (!outcome.ok) throw new NodeError("clock_skew", `gossip carries a ${outcome.refused.kind} beyond this node's clock + MAX_CLOCK_SKEW_MS`);
+        return outcome.answer as PeerAnswer<"gossip">;
+      },
+      put: async (body) => ({ outcomes: await replicas.put(body.records.map(fromWire)) }),
+      get: async (body) => {
+        const record = await replicas.get(body.key);
+        return { record: record === undefined ? null : toWire(record) };
+      },
+      version: async (body) => ({ version: (await replicas.get(body.key))?.version ?? null }),
+      digests: async (body) => ({ groups: await replicas.differingGroups(rangesFromWire(body.ranges), body.groups) }),
+      segmentDigests: async (body) => {
+        if (body.digests.length !== body.groups.length * SEGMENTS_PER_GROUP) throw new NodeError("bad_request", `digests must hold ${SEGMENTS_PER_GROUP} numbers per group`);
+        return { segments: await replicas.differingSegments(rangesFromWire(body.ranges), body.groups, body.digests) };
+      },
+      segmentRecords: async (body) => {
+        const page = await replicas.segmentRecords(rangesFromWire(body.ranges), body.segments, body.after ?? undefined);
+        return { records: page.records.map(toWire), next: page.next ?? null };
+      },
+    };
+  }
+
+  /** Runs operation `code` on a JSON body; throws NodeError for an unknown operation or a body that breaks its schema. */
+  async handle(code: number, text: string): Promise<string> {
+    const op = peerOpOf(code);
+    if (op === undefined) throw new NodeError("bad_request", `operation ${code} is unknown`);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new NodeError("bad_request", "the body is not valid JSON");
+    }
+    const problem = bodyProblem(op, body);
+    if (problem !== undefined) throw new NodeError("bad_request", problem);
+    const handler = this.handlers[op] as (body: unknown) => Promise<unknown> | unknown;
+    return JSON.stringify(await handler(body));
+  }
+}
+
+/** A failure as a reply body: the node's code and message; a clock refusal carries this node's wall time. */
+export function errorReplyBody(error: unknown, nowMs: number): string {
+  if (error instanceof NodeError) return JSON.stringify({ code: error.code, error: error.message, ...(error.code === "clock_skew" ? { nowMs } : {}) });
+  return JSON.stringify({ code: "internal", error: "the node failed to handle this call; it has been logged" });
+}

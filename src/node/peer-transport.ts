@@ -1,0 +1,101 @@
+// The one seam for everything nodes say to each other: gossip, replica reads and writes, anti-entropy, probes.
+// The bus (src/bus) carries it between processes; the HTTP client (peer-client.ts) speaks the same operations to
+// the internal routes; tests plug in an in-process fake. Observers (metrics, spans, reachability) wrap each call
+// without knowing what carries it.
+import type { Ack, Ack2, Syn } from "../membership/messages.ts";
+import type { RingRange } from "../ring/range.ts";
+import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
+import { NodeError, type NodeErrorCode } from "./errors.ts";
+import type { PeerOp } from "./peer-wire.ts";
+
+export interface PeerTransport {
+  /** Sends a SYN and returns the ACK, or undefined when the target is down, slow or answers garbage. */
+  syn(target: string, message: Syn): Promise<Ack | undefined>;
+  /** Sends an ACK2; a lost one only delays news to the next round. */
+  ack2(target: string, message: Ack2): Promise<void>;
+  /** Whether the peer answers at all within the forward timeout: the probe of a peer held unreachable. */
+  ping(target: string): Promise<boolean>;
+  /** Stores records on a replica (last write wins there) and returns its outcome for each. */
+  putReplica(target: string, records: readonly StoredRecord[], timeoutMs?: number): Promise<PutOutcome[]>;
+  /** A replica's record of a key, tombstones included, or undefined when it holds none. */
+  getReplica(target: string, key: string): Promise<StoredRecord | undefined>;
+  /** Only the version of a replica's record (a digest read), or undefined when it holds none. */
+  versionOf(target: string, key: string): Promise<Version | undefined>;
+  /** Anti-entropy, step one: the groups of the digest tree that differ between this node and the target. */
+  differingGroups(target: string, from: string, ranges: readonly RingRange[], digests: readonly number[]): Promise<number[]>;
+  /** Anti-entropy, step two: the segments of those groups whose digests differ. */
+  differingSegments(target: string, from: string, ranges: readonly RingRange[], groups: readonly number[], digests: readonly number[]): Promise<number[]>;
+  /** Anti-entropy, step three: the target's shared records in those segments, a bounded page after `after`. */
+  segmentRecords(target: string, from: string, ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }>;
+  /** Ends every connection; calls still waiting fail as unavailable, later ones too. */
+  close(): void;
+}
+
+/** One call to a peer as an observer sees it: the operation (a metric label, a span name) and the peer. */
+export interface PeerCall {
+  readonly op: PeerOp;
+  readonly target: string;
+}
+
+/**
+ * Wraps every call to a peer: tracing puts its trace context into `carrier` and times a client span, metrics
+ * count the call and its failures, reachability learns whether the peer answered. It calls `send` exactly once
+ * and returns (or throws) what `send` did.
+ */
+export type PeerObserver = <T>(call: PeerCall, carrier: Record<string, string>, send: () => Promise<T>) => Promise<T>;
+
+/** Several observers as one; the first sees each call outermost. */
+export function observeAll(...observers: readonly PeerObserver[]): PeerObserver {
+  return observers.reduceRight<PeerObserver>(
+    (inner, outer) =>
+      <T>(call: PeerCall, carrier: Record<string, string>, send: () => Promise<T>) =>
+        outer(call, carrier, () => inner(call, carrier, send)),
+    <T>(_call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>) => send(),
+  );
+}
+
+/**
+ * The peer answered, with an error: it is reachable, and judged the call (a malformed body, a version from the
+ * future) or failed itself (its store, its own quorum). `peerCode` is its code; the message is in this node's words.
+ */
+export class PeerRefusal extends NodeError {
+  constructor(
+    code: NodeErrorCode,
+    message: string,
+    readonly peerCode: string,
+    /** The peer's wall time, when it refused a message of this node's as from the future. */
+    readonly peerNowMs?: number,
+  ) {
+    super(code, message);
+  }
+}
+
+/** How a call to a peer ended, for metrics: undefined when it answered as it should (or judged the request). */
+export function peerFailure(outcome: { readonly value: unknown } | { readonly error: unknown }): string | undefined {
+  if ("value" in outcome) {
+    // The HTTP client observes the raw answer: a 5xx or a refused secret is the peer failing.
+    if (outcome.value instanceof Response) {
+      const status = outcome.value.status;
+      return status >= 500 || status === 401 ? String(status) : undefined;
+    }
+    return undefined;
+  }
+  const { error } = outcome;
+  if (error instanceof PeerRefusal) return PEER_FAULTS.has(error.peerCode) ? error.peerCode : undefined;
+  return timedOut(error) ? "timeout" : "unreachable";
+}
+
+/** Codes of a refusal that are the peer's own failure, not its judgement of the call. */
+const PEER_FAULTS = new Set(["unavailable", "store_unavailable", "internal", "unauthorized", "timeout"]);
+
+/** Whether a call failed because its deadline passed (or it was aborted), not because the peer was unreachable. */
+export function timedOut(error: unknown): boolean {
+  if (error instanceof NodeError) return error.code === "timeout" && !(error instanceof PeerRefusal);
+  const name = error instanceof Error ? error.name : "";
+  return name === "TimeoutError" || name === "AbortError";
+}
+
+/** Whether the peer got the call and answered (any answer, an error included). */
+export function peerAnswered(outcome: { readonly value: unknown } | { readonly error: unknown }): boolean {
+  return "value" in outcome || outcome.error instanceof PeerRefusal;
+}

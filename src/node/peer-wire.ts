@@ -1,0 +1,79 @@
+// What nodes say to each other, whatever carries it: the operations, their bodies' schemas (checked where they
+// arrive, on the bus and on the internal HTTP routes alike) and the answers' schemas (checked where they return).
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP, SEGMENTS_PER_ROUND_MAX } from "./anti-entropy.ts";
+import { SEGMENT_COUNT } from "../store/segments.ts";
+import { ackSchema, inboundGossipSchema, nodeUrlSchema } from "../membership/schema.ts";
+import { KEY_BYTES_MAX } from "../store/limits.ts";
+import { rangeListSchema } from "./range-wire.ts";
+import { outcomeBatchSchema, recordBatchSchema, replicaReadSchema, versionSchema, wireRecordSchema } from "./record-wire.ts";
+
+/** The operations of the peer protocol, with the number each travels as on the bus. */
+export const PEER_OPS = { ping: 1, gossip: 2, put: 3, get: 4, version: 5, digests: 6, segmentDigests: 7, segmentRecords: 8 } as const;
+export type PeerOp = keyof typeof PEER_OPS;
+export const PEER_OP_NAMES: readonly PeerOp[] = Object.keys(PEER_OPS) as PeerOp[];
+
+/** An operation by its number, or undefined for one no version of LimeDB speaks. */
+export function peerOpOf(code: number): PeerOp | undefined {
+  return PEER_OP_NAMES.find((op) => PEER_OPS[op] === code);
+}
+
+const peer = nodeUrlSchema;
+// TypeBox's own Integer: Elysia's t.Integer also takes a string of digits, which no peer sends.
+const digest = Type.Integer({ minimum: 0, maximum: 0xffffffff });
+const groupList = (maxItems: number) => Type.Array(Type.Integer({ minimum: 0, maximum: GROUPS - 1 }), { maxItems });
+const segmentList = (maxItems: number) => Type.Array(Type.Integer({ minimum: 0, maximum: SEGMENT_COUNT - 1 }), { maxItems });
+const keyBody = Type.Object({ key: Type.String({ minLength: 1, maxLength: KEY_BYTES_MAX }) });
+
+export const digestsBody = Type.Object({ from: peer, ranges: rangeListSchema, groups: Type.Array(digest, { minItems: GROUPS, maxItems: GROUPS }) });
+export const digestsAnswer = Type.Object({ groups: groupList(GROUPS) });
+export const segmentDigestsBody = Type.Object({
+  from: peer,
+  ranges: rangeListSchema,
+  groups: groupList(GROUPS_PER_REQUEST_MAX),
+  digests: Type.Array(digest, { maxItems: GROUPS_PER_REQUEST_MAX * SEGMENTS_PER_GROUP }),
+});
+export const segmentDigestsAnswer = Type.Object({ segments: segmentList(GROUPS_PER_REQUEST_MAX * SEGMENTS_PER_GROUP) });
+export const segmentRecordsBody = Type.Object({ from: peer, ranges: rangeListSchema, segments: segmentList(SEGMENTS_PER_ROUND_MAX), after: Type.Union([Type.String(), Type.Null()]) });
+export const segmentRecordsAnswer = Type.Object({ records: recordBatchSchema.properties.records, next: Type.Union([Type.String(), Type.Null()]) });
+export const versionAnswer = Type.Object({ version: Type.Union([versionSchema, Type.Null()]) });
+
+/** Each operation's body and answer. */
+export const PEER_WIRE = {
+  ping: { body: Type.Null(), answer: Type.Null() },
+  gossip: { body: inboundGossipSchema, answer: Type.Union([ackSchema, Type.Object({ type: Type.Literal("done") })]) },
+  put: { body: recordBatchSchema, answer: outcomeBatchSchema },
+  get: { body: keyBody, answer: replicaReadSchema },
+  version: { body: keyBody, answer: versionAnswer },
+  digests: { body: digestsBody, answer: digestsAnswer },
+  segmentDigests: { body: segmentDigestsBody, answer: segmentDigestsAnswer },
+  segmentRecords: { body: segmentRecordsBody, answer: segmentRecordsAnswer },
+} satisfies Record<PeerOp, { body: TSchema; answer: TSchema }>;
+
+/** A body as it arrives, checked against its schema. */
+export type PeerInbound<Op extends PeerOp> = Static<(typeof PEER_WIRE)[Op]["body"]>;
+/** What a caller passes: the schema's type, with its arrays readonly. */
+export type PeerBody<Op extends PeerOp> = DeepReadonly<Static<(typeof PEER_WIRE)[Op]["body"]>>;
+type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+export type PeerAnswer<Op extends PeerOp> = Static<(typeof PEER_WIRE)[Op]["answer"]>;
+
+type Check = { Check(value: unknown): boolean; Errors(value: unknown): { First(): { path: string; message: string } | undefined } };
+const compiled = (part: "body" | "answer") => Object.fromEntries(PEER_OP_NAMES.map((op) => [op, TypeCompiler.Compile(PEER_WIRE[op][part] as TSchema)])) as unknown as Record<PeerOp, Check>;
+const bodyChecks = compiled("body");
+const answerChecks = compiled("answer");
+
+/** The first complaint about a body that breaks its operation's schema, or undefined when it fits. */
+export function bodyProblem(op: PeerOp, body: unknown): string | undefined {
+  const check = bodyChecks[op];
+  if (check.Check(body)) return undefined;
+  const first = check.Errors(body).First();
+  return first === undefined ? "the body does not fit its operation" : `${first.path || "body"}: ${first.message}`;
+}
+
+export function isAnswer<Op extends PeerOp>(op: Op, answer: unknown): answer is PeerAnswer<Op> {
+  return answerChecks[op].Check(answer);
+}
+
+export type { WireRecord } from "./record-wire.ts";
+export { wireRecordSchema };

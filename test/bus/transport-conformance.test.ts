@@ -1,0 +1,144 @@
+// One suite for the PeerTransport contract, run against the real bus (Bun.serve and WebSockets on 127.0.0.1) and
+// the in-process fake tests use: records travel with their versions, many calls at once each get their own
+// answer, failures come out as the node's errors (unavailable, timeout, a peer's refusal), and close ends it all.
+import { afterEach, describe, expect, test } from "bun:test";
+import { NodeError } from "../../src/node/errors.ts";
+import type { BusTransport } from "../../src/node/bus-transport.ts";
+import { groupDigests, sharedDigests } from "../../src/node/anti-entropy.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
+import type { StoredRecord } from "../../src/store/record.ts";
+import { busPeer, FUTURE_SENDER, inProcessChannels, inProcessPeer, PEER_NOW_MS, transport, type TestPeer } from "../support/peers.ts";
+
+interface Setup {
+  readonly peer: TestPeer;
+  readonly client: BusTransport;
+  /** A URL nothing answers at. */
+  readonly nowhere: string;
+  readonly clock: { peer: string; peerWallMs: number }[];
+}
+
+const kinds: Record<string, (forwardTimeoutMs?: number) => Setup> = {
+  bus: (forwardTimeoutMs) => {
+    const peer = busPeer("s3cret");
+    const clock: Setup["clock"] = [];
+    const client = transport({ secret: "s3cret", forwardTimeoutMs, onPeerClock: (p, peerWallMs) => clock.push({ peer: p, peerWallMs }) });
+    return { peer, client, nowhere: "http://127.0.0.1:1", clock };
+  },
+  "in-process fake": (forwardTimeoutMs) => {
+    const peer = inProcessPeer("http://127.0.0.1:3");
+    const clock: Setup["clock"] = [];
+    const client = transport({ forwardTimeoutMs, channel: inProcessChannels(() => [peer]), onPeerClock: (p, peerWallMs) => clock.push({ peer: p, peerWallMs }) });
+    return { peer, client, nowhere: "http://127.0.0.1:1", clock };
+  },
+};
+
+function record(key: string, wallMs: number, value = `value of ${key}`): StoredRecord {
+  return { key, value, version: { wallMs, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined };
+}
+
+async function failure(promise: Promise<unknown>): Promise<NodeError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(NodeError);
+  return error as NodeError;
+}
+
+for (const [kind, setUp] of Object.entries(kinds)) {
+  describe(`the peer transport (${kind})`, () => {
+    let current: Setup | undefined;
+    const start = (forwardTimeoutMs?: number) => (current = setUp(forwardTimeoutMs));
+    afterEach(async () => {
+      current?.client.close();
+      await current?.peer.stop();
+      current = undefined;
+    });
+
+    test("puts records, reads them back whole or as a version only, and says which writes lost to newer ones", async () => {
+      const { peer, client } = start();
+      const now = Date.now();
+      expect(await client.putReplica(peer.url, [record("a", now), record("b", now)])).toEqual([
+        { applied: true, replacedLive: false },
+        { applied: true, replacedLive: false },
+      ]);
+      expect(await client.putReplica(peer.url, [record("a", now - 1, "older")])).toEqual([{ applied: false, replacedLive: false }]);
+      expect(await client.getReplica(peer.url, "a")).toEqual(record("a", now));
+      expect(await client.versionOf(peer.url, "b")).toEqual(record("b", now).version);
+      expect(await client.getReplica(peer.url, "missing")).toBeUndefined();
+      expect(await client.versionOf(peer.url, "missing")).toBeUndefined();
+    });
+
+    test("answers 2,000 calls made at once, each with its own answer", async () => {
+      const { peer, client } = start();
+      const now = Date.now();
+      const keys = Array.from({ length: 2000 }, (_, i) => `key-${i}`);
+      const outcomes = await Promise.all(keys.map((key, i) => client.putReplica(peer.url, [record(key, now + (i % 7))])));
+      expect(outcomes.every(([outcome]) => outcome?.applied === true)).toBe(true);
+      const read = await Promise.all(keys.map((key) => client.getReplica(peer.url, key)));
+      expect(read.map((r) => r?.key)).toEqual(keys);
+      expect(read.map((r) => r?.version.wallMs)).toEqual(keys.map((_, i) => now + (i % 7)));
+    });
+
+    test("gossips: a SYN gets the ACK, an ACK2 is taken, and a SYN refused as from the future tells the sender the peer's time", async () => {
+      const { peer, client, clock } = start();
+      const ack = await client.syn(peer.url, { type: "syn", from: "http://127.0.0.1:2", digests: [] });
+      expect(ack).toEqual({ type: "ack", from: "http://127.0.0.1:1", entries: [], requests: ["http://127.0.0.1:2"] });
+      await client.ack2(peer.url, { type: "ack2", from: "http://127.0.0.1:2", entries: [] });
+      expect(await client.syn(peer.url, { type: "syn", from: FUTURE_SENDER, digests: [] })).toBeUndefined();
+      expect(clock).toEqual([{ peer: peer.url, peerWallMs: PEER_NOW_MS }]);
+    });
+
+    test("compares anti-entropy digests: equal trees differ nowhere, and a record the peer holds makes its group differ", async () => {
+      const { peer, client } = start();
+      const ranges = [{ lo: 0n, hi: 2n ** 64n - 1n }];
+      const empty = groupDigests(await sharedDigests(new MemoryBackend({ valueBytesMax: 1024, clock: Date.now }), ranges));
+      expect(await client.differingGroups(peer.url, "http://127.0.0.1:2", ranges, empty)).toEqual([]);
+      await client.putReplica(peer.url, [record("a", Date.now())]);
+      expect(await client.differingGroups(peer.url, "http://127.0.0.1:2", ranges, empty)).toHaveLength(1);
+      expect(await client.segmentRecords(peer.url, "http://127.0.0.1:2", ranges, [0, 1, 2], undefined)).toEqual({ records: [], next: undefined });
+    });
+
+    test("a body the peer refuses comes back as its refusal, in this node's words", async () => {
+      const { peer, client } = start();
+      const error = await failure(client.putReplica(peer.url, [record("", Date.now())]));
+      expect(error.code).toBe("bad_request");
+      expect(error.message).toBe(`owner ${peer.url} refused the request as malformed`);
+      // A version far in the future is refused as clock skew.
+      expect((await failure(client.putReplica(peer.url, [record("k", Date.now() + 3_600_000)]))).code).toBe("clock_skew");
+    });
+
+    test("a peer that is not there is unavailable at once, and a ping says so", async () => {
+      const { client, nowhere, peer } = start();
+      const started = performance.now();
+      const error = await failure(client.getReplica(nowhere, "k"));
+      expect(error.code).toBe("unavailable");
+      expect(error.message).toBe(`owner ${nowhere} is unreachable`);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(await client.ping(nowhere)).toBe(false);
+      expect(await client.ping(peer.url)).toBe(true);
+    });
+
+    test("a stalled peer's calls fail as timeouts at their deadline, not later", async () => {
+      const { peer, client } = start(300);
+      peer.stallMs = 2_000;
+      const started = performance.now();
+      const errors = await Promise.all(Array.from({ length: 20 }, (_, i) => failure(client.getReplica(peer.url, `k${i}`))));
+      const tookMs = performance.now() - started;
+      expect(new Set(errors.map((error) => error.code))).toEqual(new Set(["timeout"]));
+      expect(tookMs).toBeGreaterThanOrEqual(290);
+      expect(tookMs).toBeLessThan(1_500);
+      peer.stallMs = 0;
+      // The link recovers: the next calls are answered.
+      await Bun.sleep(2_100);
+      expect(await client.getReplica(peer.url, "k0")).toBeUndefined();
+    });
+
+    test("after close every call fails as unavailable", async () => {
+      const { peer, client } = start();
+      expect(await client.ping(peer.url)).toBe(true);
+      client.close();
+      expect((await failure(client.getReplica(peer.url, "k"))).code).toBe("unavailable");
+    });
+  });
+}
