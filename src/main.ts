@@ -9,7 +9,12 @@ import { Gossiper } from "./membership/gossiper.ts";
 import { MemberTable } from "./membership/member-table.ts";
 import { Background } from "./node/background.ts";
 import { HINT_DROP_REASONS, HintStore } from "./node/hint-store.ts";
-import { PeerClient, STREAM_TIMEOUT_MS } from "./node/peer-client.ts";
+import { BusTransport, STREAM_TIMEOUT_MS } from "./node/bus-transport.ts";
+import { errorReplyBody, PeerService } from "./node/peer-service.ts";
+import { peerOpOf } from "./node/peer-wire.ts";
+import { observeAll, type PeerTransport } from "./node/peer-transport.ts";
+import { serveNode } from "./http/serve.ts";
+import { hostPolicy } from "./http/host-check.ts";
 import { Replication } from "./node/replication.ts";
 import { fileStem } from "./store/file-name.ts";
 import { join } from "node:path";
@@ -17,13 +22,12 @@ import type { Backend } from "./store/backend.ts";
 import { openBackend, storePath } from "./store/open-backend.ts";
 import { clusterFigures, NodeMetrics, UNMATCHED_ROUTE } from "./metrics/node-metrics.ts";
 import { TimedBackend } from "./metrics/timed-backend.ts";
-import { countForwards } from "./metrics/forward-observer.ts";
-import { observeAll } from "./node/peer-client.ts";
+import { countPeerCalls } from "./metrics/forward-observer.ts";
 import { FutureBound, type FutureKind } from "./clock/future-bound.ts";
 import { throttled } from "./log/throttle.ts";
 import { observeReachability, Reachability } from "./node/reachability.ts";
 import { PauseWatch } from "./node/pause-watch.ts";
-import { PEER_ROUTES } from "./node/peer-client.ts";
+import { NodeError } from "./node/errors.ts";
 
 /** Exit codes for a bad setting (SPEC §3), a store that cannot open and a port that cannot be bound. */
 const EXIT_BAD_CONFIG = 2;
@@ -135,12 +139,15 @@ const members = new MemberTable(
 // whatever gossip says (a partition bridged by one node lets gossip call a peer alive that cannot be reached).
 const reachability = new Reachability({
   now: nowMs,
-  probe: (target) => peerClient.ping(target),
+  probe: (target) => peers.ping(target),
   onChange: (target, down) => logger.log(down ? "warn" : "info", down ? "peer unreachable; requests skip it until it answers" : "peer reachable again", { peer: target }),
 });
-const observeReach = observeReachability(reachability, (route) => route === PEER_ROUTES.gossip);
-const peerClient: PeerClient = new PeerClient({
+const observeReach = observeReachability(reachability);
+// Everything this node says to its peers travels on the bus: one persistent, authenticated connection per peer.
+const peers: PeerTransport = new BusTransport({
+  self: config.nodeUrl,
   secret: config.clusterSecret,
+  now: nowMs,
   forwardTimeoutMs: config.forwardTimeoutMs,
   // A gossip exchange must end before the next round starts.
   gossipTimeoutMs: Math.max(GOSSIP_TIMEOUT_MS_MIN, Math.floor(config.gossipIntervalMs * 0.8)),
@@ -148,11 +155,11 @@ const peerClient: PeerClient = new PeerClient({
   // The table hears only confirmed members and seeds: an unconfirmed one probed here could answer any clock.
   onPeerClock: (peer, peerWallMs, sentAtMs) => members.observeClock(peer, peerWallMs, sentAtMs),
   observe:
-    telemetry === undefined ? observeAll(observeReach, countForwards(metrics, nowMs)) : observeAll(telemetry.peerCalls, observeReach, countForwards(metrics, nowMs)),
+    telemetry === undefined ? observeAll(observeReach, countPeerCalls(metrics, nowMs)) : observeAll(telemetry.peerCalls, observeReach, countPeerCalls(metrics, nowMs)),
 });
 const gossiper = new Gossiper({
   table: members,
-  transport: peerClient,
+  transport: peers,
   seeds: config.nodePeers,
   random: Math.random,
   removeDeadAfterMs: config.removeDeadAfterMs,
@@ -186,7 +193,10 @@ function refusal(kind: "read" | "write"): string | undefined {
 }
 members.onChange((changes) => {
   for (const change of changes) {
-    if (change.to === "removed") reachability.forget(change.nodeUrl);
+    if (change.to === "removed") {
+      reachability.forget(change.nodeUrl);
+      peers.forget(change.nodeUrl);
+    }
     const leaving = members.get(change.nodeUrl)?.leaving ?? false;
     logger.log("info", leaving ? "member leaving" : "membership changed", { member: change.nodeUrl, from: change.from, to: change.to });
   }
@@ -200,7 +210,7 @@ for (const reason of HINT_DROP_REASONS) metrics.hintsDropped.inc({ reason }, 0);
 const replication = new Replication({
   self: config.nodeUrl,
   store,
-  peers: peerClient,
+  peers,
   hints,
   timeoutMs: config.forwardTimeoutMs,
   future,
@@ -236,7 +246,7 @@ const background = new Background({
   node,
   store,
   hints,
-  client: peerClient,
+  client: peers,
   streamTimeoutMs: STREAM_TIMEOUT_MS,
   antiEntropyIntervalMs: config.antiEntropyIntervalMs,
   tombstoneTtlMs: config.tombstoneTtlMs,
@@ -274,10 +284,38 @@ const app = createApp(node, {
   tracing: telemetry?.requests,
   onAnswered: config.logLevel === "debug" ? (answered) => logger.log("debug", "request answered", { ...answered, route: answered.route ?? UNMATCHED_ROUTE }) : undefined,
 });
-// Elysia turns on SO_REUSEPORT by default, which lets a second node bind a port already in use and
-// silently split that port's traffic between two stores; a port that is taken must stop the start.
+// The bus's calls are answered by the same replica service and gossip handler as the internal HTTP routes.
+const peerService = new PeerService({ replicas: background.replicas, gossip: gossiper });
+let server: ReturnType<typeof serveNode>;
 try {
-  app.listen({ port: config.serverPort, hostname: config.serverHost, reusePort: false });
+  server = serveNode({
+    port: config.serverPort,
+    hostname: config.serverHost,
+    handle: (request) => app.handle(request),
+    hostAllowed: hostPolicy({ nodeUrl: config.nodeUrl, allowedHosts: config.allowedHosts }),
+    bus: {
+      secret: config.clusterSecret,
+      handle: (call) => {
+        const op = peerOpOf(call.op);
+        const handled = telemetry === undefined || op === undefined ? peerService.handle(call.op, call.body) : telemetry.peerServing.run(op, call.trace, () => peerService.handle(call.op, call.body));
+        return handled.then(
+          (answer) => {
+            metrics.peerCallsServed.inc({ op: op ?? "unknown", outcome: "ok" });
+            return answer;
+          },
+          (error: unknown) => {
+            metrics.peerCallsServed.inc({ op: op ?? "unknown", outcome: error instanceof NodeError ? error.code : "internal" });
+            throw error;
+          },
+        );
+      },
+      errorBody: (error) => {
+        if (!(error instanceof NodeError)) logger.log("error", "a peer's call failed", describeError(error));
+        return errorReplyBody(error, Date.now());
+      },
+      onRefused: throttled<string>((reason, suppressed) => logger.log("warn", "refused a bus connection", { reason, suppressed }), CLOCK_REFUSAL_LOG_INTERVAL_MS, nowMs),
+    },
+  });
 } catch (error) {
   logger.log("error", "cannot listen", { listen: `${config.serverHost}:${config.serverPort}`, ...describeError(error) });
   console.error(`limedb: cannot listen on ${config.serverHost}:${config.serverPort}: ${error instanceof Error ? error.message : String(error)}`);
@@ -325,7 +363,9 @@ async function stop(reason: string, leave: boolean): Promise<void> {
   gossiper.stop();
   pauseWatch.stop();
   background.stop();
-  await app.stop();
+  // Peers keep their bus connections open: a graceful stop would wait for them forever.
+  peers.close();
+  await server.stop(true);
   await store.close();
   hints.close();
   await telemetry?.shutdown(TELEMETRY_SHUTDOWN_MS);

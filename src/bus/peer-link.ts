@@ -34,6 +34,12 @@ export interface LinkOptions {
   readonly secret: string;
   /** Bound on connecting and the handshake together. */
   readonly connectTimeoutMs: number;
+  /**
+   * A connection on which calls have waited this long with nothing heard is dropped (a cut or frozen peer): TCP
+   * would retry it with ever longer waits, while a new connection goes through as soon as the cut heals. The
+   * calls it carried still fail at their own deadlines, as timeouts.
+   */
+  readonly stallAfterMs: number;
   /** Monotonic ms. */
   readonly now: () => number;
   readonly path: string;
@@ -59,7 +65,10 @@ export class PeerLink {
   private nextId = 1;
   private retryAtMs = 0;
   private backoffMs = RECONNECT_MIN_MS;
-  private lastHeardMs = Number.NEGATIVE_INFINITY;
+  /** Since when calls have been waiting on this connection with nothing heard from the peer, or undefined. */
+  private unansweredSinceMs: number | undefined;
+  /** Calls sent on a connection dropped as stalled: they fail at their deadlines, as timeouts. */
+  private orphans: Pending[] = [];
   private flushScheduled = false;
   private connectTimer: Timer | undefined;
   private clientNonce: Uint8Array | undefined;
@@ -69,7 +78,7 @@ export class PeerLink {
 
   /** Calls waiting for an answer or a slot in a frame. */
   get pending(): number {
-    return this.queue.length + this.inflight.size;
+    return this.queue.length + this.inflight.size + this.orphans.length;
   }
 
   call(op: number, body: string, timeoutMs: number, trace: string): Promise<{ ok: boolean; body: string }> {
@@ -90,24 +99,27 @@ export class PeerLink {
     });
   }
 
-  /** Fails the calls whose deadline passed. A sent one that expired with nothing heard since it left means the connection is dead: it is dropped. */
+  /** Fails the calls whose deadline passed, and drops a connection that stalled (see stallAfterMs). */
   sweep(): void {
-    if (this.pending === 0) return;
+    if (this.pending === 0 && this.unansweredSinceMs === undefined) return;
     const now = this.options.now();
-    let stalled = false;
-    if (this.queue.some((pending) => now >= pending.deadlineMs)) {
-      const expired = this.queue.filter((pending) => now >= pending.deadlineMs);
-      this.queue = this.queue.filter((pending) => now < pending.deadlineMs);
-      for (const pending of expired) pending.reject(new LinkError({ kind: "timeout", sent: false }));
+    const expired = (pending: Pending) => now >= pending.deadlineMs;
+    if (this.queue.some(expired)) {
+      const late = this.queue.filter(expired);
+      this.queue = this.queue.filter((pending) => !expired(pending));
+      for (const pending of late) pending.reject(new LinkError({ kind: "timeout", sent: false }));
+    }
+    if (this.orphans.some(expired)) {
+      const late = this.orphans.filter(expired);
+      this.orphans = this.orphans.filter((pending) => !expired(pending));
+      for (const pending of late) pending.reject(new LinkError({ kind: "timeout", sent: true }));
     }
     for (const [id, pending] of this.inflight) {
-      if (now < pending.deadlineMs) continue;
+      if (!expired(pending)) continue;
       this.inflight.delete(id);
-      if (this.lastHeardMs < pending.sentAtMs!) stalled = true;
       pending.reject(new LinkError({ kind: "timeout", sent: true }));
     }
-    // TCP would retry a cut connection with ever longer waits; a fresh one after the cut heals goes through at once.
-    if (stalled) this.drop("the peer stopped answering on this connection");
+    if (this.unansweredSinceMs !== undefined && now - this.unansweredSinceMs >= this.options.stallAfterMs) this.drop("the peer stopped answering on this connection", false, true);
   }
 
   close(): void {
@@ -141,6 +153,7 @@ export class PeerLink {
         pending.sentAtMs = now;
         this.inflight.set(pending.id, pending);
       }
+      this.unansweredSinceMs ??= now;
       this.ws.send(encodeCalls(batch, chars + count * 16));
     }
   }
@@ -162,7 +175,8 @@ export class PeerLink {
     }, this.options.connectTimeoutMs);
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
-      this.lastHeardMs = this.options.now();
+      // Heard from: whatever still waits, waits from now.
+      this.unansweredSinceMs = this.inflight.size > 0 ? this.options.now() : undefined;
       if (!(event.data instanceof ArrayBuffer)) return this.drop("the peer sent text on the bus");
       let frame: Frame;
       try {
@@ -211,6 +225,7 @@ export class PeerLink {
           this.inflight.delete(reply.id);
           pending.resolve(reply);
         }
+        if (this.inflight.size === 0) this.unansweredSinceMs = undefined;
         return;
       }
       default:
@@ -218,10 +233,14 @@ export class PeerLink {
     }
   }
 
-  /** Ends the connection; every call waiting on it fails, and the next connects after the backoff. */
-  private drop(reason: string, refused = false): void {
+  /**
+   * Ends the connection; every call waiting on it fails (those sent on a stalled one at their deadlines, as
+   * timeouts: the peer may yet have applied them), and the next connects after the backoff.
+   */
+  private drop(reason: string, refused = false, stalled = false): void {
     const ws = this.ws;
     this.ws = undefined;
+    this.unansweredSinceMs = undefined;
     clearTimeout(this.connectTimer);
     this.serverNonce = undefined;
     this.clientNonce = undefined;
@@ -243,6 +262,13 @@ export class PeerLink {
     for (const pending of queued) pending.reject(new LinkError(refused ? { kind: "refused", reason } : { kind: "unreachable", sent: false, reason }));
     const sent = [...this.inflight.values()];
     this.inflight.clear();
+    if (stalled && this.state !== "closed") {
+      this.orphans.push(...sent);
+      return;
+    }
     for (const pending of sent) pending.reject(new LinkError(refused ? { kind: "refused", reason } : { kind: "unreachable", sent: true, reason }));
+    const orphans = this.orphans;
+    this.orphans = [];
+    for (const pending of orphans) pending.reject(new LinkError({ kind: "unreachable", sent: true, reason }));
   }
 }

@@ -69,11 +69,12 @@ export class NodeMetrics {
   readonly requestDuration = new Histogram("limedb_http_request_duration_ms", "Time to answer an HTTP request in milliseconds, by route template, method and status.", ["route", "method", "status"]);
   readonly storeDuration = new Histogram("limedb_store_operation_duration_ms", "Time a store operation took in milliseconds, by backend and operation.", ["backend", "operation"]);
   readonly storeFailures = new Counter("limedb_store_operation_failures_total", "Store operations that threw, by backend and operation.", ["backend", "operation"]);
-  readonly forwards = new Counter("limedb_forwards_total", "Requests this node sent to peers (forwarded, replicated, hinted, streamed and gossip), by the peer's route template.", ["route"]);
-  readonly forwardFailures = new Counter("limedb_forward_failures_total", "Requests to peers that failed, by route template and reason: timeout, unreachable, or the peer's status (5xx, 401).", ["route", "reason"]);
+  readonly peerCalls = new Counter("limedb_peer_calls_total", "Calls this node made to peers (replica reads and writes, hints, streams, anti-entropy, gossip, probes), by operation.", ["op"]);
+  readonly peerCallFailures = new Counter("limedb_peer_call_failures_total", "Calls to peers that failed, by operation and reason: timeout, unreachable, or the peer's own failure (its code).", ["op", "reason"]);
+  readonly peerCallsServed = new Counter("limedb_peer_calls_served_total", "Calls peers made to this node on the bus, by operation and outcome (ok or the error's code).", ["op", "outcome"]);
   readonly clockRefused = new Counter("limedb_clock_refused_total", "Versions, gossip generations and heartbeats refused because their wall time lay beyond now + MAX_CLOCK_SKEW_MS, by kind.", ["kind"]);
   readonly hintsDropped = new Counter("limedb_hints_dropped_total", "Hints dropped undelivered, by reason: bytes_cap or rows_cap (the backlog was full), forgotten (the cluster forgot the target), refused (the replica refused the record).", ["reason"]);
-  readonly forwardDuration = new Histogram("limedb_forward_duration_ms", "Time until a peer's answer began in milliseconds, by route template.", ["route"]);
+  readonly peerCallDuration = new Histogram("limedb_peer_call_duration_ms", "Time until a peer's answer in milliseconds, by operation.", ["op"]);
 
   recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
     const labels = { route: route ?? UNMATCHED_ROUTE, method: KNOWN_METHODS.has(method) ? method : "OTHER" };
@@ -89,15 +90,15 @@ export class NodeMetrics {
   }
 
   /** `failure` is undefined for a call the peer answered as it should. */
-  recordForward(route: string, durationMs: number, failure: string | undefined): void {
-    this.forwards.inc({ route });
-    this.forwardDuration.observe({ route }, durationMs);
-    if (failure !== undefined) this.forwardFailures.inc({ route, reason: failure });
+  recordPeerCall(op: string, durationMs: number, failure: string | undefined): void {
+    this.peerCalls.inc({ op });
+    this.peerCallDuration.observe({ op }, durationMs);
+    if (failure !== undefined) this.peerCallFailures.inc({ op, reason: failure });
   }
 
   /** Every figure as it stands: what /metrics renders and what the OTLP exporter sends. */
   families(figures: ClusterFigures): MetricFamily[] {
-    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.forwards, this.forwardFailures, this.forwardDuration, this.clockRefused, this.hintsDropped];
+    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.peerCalls, this.peerCallFailures, this.peerCallDuration, this.peerCallsServed, this.clockRefused, this.hintsDropped];
     return [...recorded.map((metric) => metric.collect()), ...clusterFamilies(figures)];
   }
 

@@ -139,7 +139,7 @@ export class BusTransport implements PeerTransport {
     if (link === undefined) {
       link =
         this.options.channel?.(target) ??
-        new PeerLink({ target, self: this.options.self, secret: this.options.secret, connectTimeoutMs: this.options.forwardTimeoutMs, now: this.options.now, path: BUS_PATH });
+        new PeerLink({ target, self: this.options.self, secret: this.options.secret, connectTimeoutMs: this.options.forwardTimeoutMs, stallAfterMs: this.options.forwardTimeoutMs, now: this.options.now, path: BUS_PATH });
       if (this.closed) link.close();
       this.links.set(target, link);
     }

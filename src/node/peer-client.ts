@@ -1,10 +1,11 @@
-// The node's outgoing HTTP: gossip and the direct endpoints of its peers, each call with a timeout.
-import type { Ack, Ack2, GossipTransport, Syn } from "../membership/messages.ts";
+// The peer transport over HTTP: each call its own request to a peer's internal routes, with a timeout. The bus
+// (bus-transport.ts) is what nodes use; this one speaks to the routes old tools and older nodes serve.
+import type { Ack, Ack2, Syn } from "../membership/messages.ts";
 import { GOSSIP_BODY_BYTES_MAX, isAck } from "../membership/schema.ts";
 import { readBodyText } from "../net/bounded-read.ts";
 import { SECRET_HEADER } from "../net/secret-header.ts";
 import type { RingRange } from "../ring/range.ts";
-import type { PutOutcome, StoredRecord } from "../store/record.ts";
+import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import { NodeError } from "./errors.ts";
 import { rangesToWire } from "./range-wire.ts";
 import {
@@ -13,51 +14,29 @@ import {
   OUTCOMES_ANSWER_BYTES_MAX,
   pageAnswerBytesMax,
   recordAnswerBytesMax,
-  WORD_ANSWER_BYTES_MAX,
 } from "./peer-answer-limits.ts";
+import { timedOut, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
+import type { PeerOp } from "./peer-wire.ts";
+import { STREAM_TIMEOUT_MS } from "./bus-transport.ts";
 import { fromWire, isOutcomeBatch, isRecordBatch, isReplicaRead, toWire, type WireRecord } from "./record-wire.ts";
 
-/** Bound on one streaming request (rebalancing, anti-entropy): many records, but never an endless wait. */
-export const STREAM_TIMEOUT_MS = 30_000;
+export { STREAM_TIMEOUT_MS, timedOut };
+export type { PeerObserver };
 
 /** The header that carries CLUSTER_SECRET on internal requests. */
 export { SECRET_HEADER };
 
-/** The route templates this client calls, as the peer names them: what spans and metrics show, never a key. */
-export const PEER_ROUTES = {
-  gossip: "POST /gossip",
-  directGet: "GET /api/v1/direct/get/:key",
-  directSet: "POST /api/v1/set/direct",
-  directDel: "DELETE /api/v1/direct/del/:key",
-  replicaPut: "POST /api/v1/replica/put",
-  replicaGet: "GET /api/v1/replica/get/:key",
-  digests: "POST /api/v1/replica/digests",
-  segmentDigests: "POST /api/v1/replica/segment-digests",
-  segmentRecords: "POST /api/v1/replica/segment-records",
-  health: "GET /api/v1/health",
-} as const;
-export type PeerRoute = (typeof PEER_ROUTES)[keyof typeof PEER_ROUTES];
-
-/** One call to a peer as an observer sees it. */
-export interface PeerCall {
-  readonly route: PeerRoute;
-  readonly target: string;
-}
-
-/**
- * Wraps every call to a peer: tracing puts its trace context into `headers` and times a client
- * span, metrics count the call and its failures. It calls `send` exactly once and returns (or
- * throws) what `send` did.
- */
-export type PeerObserver = (call: PeerCall, headers: Record<string, string>, send: () => Promise<Response>) => Promise<Response>;
-
-/** Several observers as one; the first sees each call outermost. */
-export function observeAll(...observers: readonly PeerObserver[]): PeerObserver {
-  return observers.reduceRight<PeerObserver>(
-    (inner, outer) => (call, headers, send) => outer(call, headers, () => inner(call, headers, send)),
-    (_call, _headers, send) => send(),
-  );
-}
+/** The route each operation is sent to. */
+export const PEER_ROUTES: Record<PeerOp, string> = {
+  ping: "/api/v1/health",
+  gossip: "/gossip",
+  put: "/api/v1/replica/put",
+  get: "/api/v1/replica/get/",
+  version: "/api/v1/replica/get/",
+  digests: "/api/v1/replica/digests",
+  segmentDigests: "/api/v1/replica/segment-digests",
+  segmentRecords: "/api/v1/replica/segment-records",
+};
 
 export interface PeerClientOptions {
   readonly secret: string;
@@ -84,7 +63,7 @@ interface ErrorBody {
   code?: unknown;
 }
 
-export class PeerClient implements GossipTransport {
+export class PeerClient implements PeerTransport {
   private readonly fetch: typeof fetch;
 
   constructor(private readonly options: PeerClientOptions) {
@@ -94,7 +73,7 @@ export class PeerClient implements GossipTransport {
   async syn(target: string, message: Syn): Promise<Ack | undefined> {
     try {
       const sentAtMs = Date.now();
-      const response = await this.send(target, PEER_ROUTES.gossip, "/gossip", { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
+      const response = await this.send(target, "gossip", PEER_ROUTES.gossip, { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
       if (!response.ok) {
         const peerWallMs = Number(response.headers.get(NOW_HEADER) ?? Number.NaN);
         if (response.status === 400 && Number.isSafeInteger(peerWallMs)) this.options.onPeerClock?.(target, peerWallMs, sentAtMs);
@@ -111,7 +90,7 @@ export class PeerClient implements GossipTransport {
 
   async ack2(target: string, message: Ack2): Promise<void> {
     try {
-      const response = await this.send(target, PEER_ROUTES.gossip, "/gossip", { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
+      const response = await this.send(target, "gossip", PEER_ROUTES.gossip, { method: "POST", body: JSON.stringify(message) }, this.options.gossipTimeoutMs);
       // Read to the end (a short {"type":"done"} or error) so the connection can be reused; more is cut off.
       await readAnswer(response, ERROR_ANSWER_BYTES_MAX);
     } catch {
@@ -122,7 +101,7 @@ export class PeerClient implements GossipTransport {
   /** Whether the peer answers at all (any status) within the forward timeout: the probe of a peer held unreachable. */
   async ping(target: string): Promise<boolean> {
     try {
-      const response = await this.send(target, PEER_ROUTES.health, "/api/v1/health", { method: "GET" }, this.options.forwardTimeoutMs);
+      const response = await this.send(target, "ping", PEER_ROUTES.ping, { method: "GET" }, this.options.forwardTimeoutMs);
       await response.body?.cancel();
       return true;
     } catch {
@@ -130,78 +109,64 @@ export class PeerClient implements GossipTransport {
     }
   }
 
-  /** The owner's value, or undefined when it holds none. */
-  async getDirect(target: string, key: string): Promise<{ value: string; nodeUrl: string } | undefined> {
-    const response = await this.forward(target, PEER_ROUTES.directGet, `/api/v1/direct/get/${encodeURIComponent(key)}`, { method: "GET" });
-    if (response.status === 404) {
-      await this.expectCode(response, target, "not_found");
-      return undefined;
-    }
-    const body = (await this.readJson(response, target, recordAnswerBytesMax(this.options.valueBytesMax))) as { value?: unknown; nodeUrl?: unknown };
-    if (typeof body.value !== "string" || typeof body.nodeUrl !== "string") throw garbage(target);
-    return { value: body.value, nodeUrl: body.nodeUrl };
-  }
-
-  async setDirect(target: string, key: string, value: string, ttlMs: number | undefined): Promise<void> {
-    const response = await this.forward(target, PEER_ROUTES.directSet, "/api/v1/set/direct", { method: "POST", body: JSON.stringify({ key, value, ttlMs }) });
-    if ((await this.readText(response, target, WORD_ANSWER_BYTES_MAX)) !== "OK") throw garbage(target);
-  }
-
-  async delDirect(target: string, key: string): Promise<boolean> {
-    const response = await this.forward(target, PEER_ROUTES.directDel, `/api/v1/direct/del/${encodeURIComponent(key)}`, { method: "DELETE" });
-    const text = await this.readText(response, target, WORD_ANSWER_BYTES_MAX);
-    if (text !== "1" && text !== "0") throw garbage(target);
-    return text === "1";
-  }
-
   /** Stores records on a replica (last write wins there) and returns its outcome for each. */
   async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.forwardTimeoutMs): Promise<PutOutcome[]> {
     const body = JSON.stringify({ records: records.map(toWire) });
-    const response = await this.forward(target, PEER_ROUTES.replicaPut, "/api/v1/replica/put", { method: "POST", body }, timeoutMs);
+    const response = await this.forward(target, "put", PEER_ROUTES.put, { method: "POST", body }, timeoutMs);
     const answer = await this.readJson(response, target, OUTCOMES_ANSWER_BYTES_MAX);
     if (!isOutcomeBatch(answer) || answer.outcomes.length !== records.length) throw garbage(target);
     return answer.outcomes;
   }
 
   /** A replica's record of a key, tombstones included, or undefined when it holds none. */
-  async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
-    const response = await this.forward(target, PEER_ROUTES.replicaGet, `/api/v1/replica/get/${encodeURIComponent(key)}`, { method: "GET" });
+  async getReplica(target: string, key: string, op: PeerOp = "get"): Promise<StoredRecord | undefined> {
+    const response = await this.forward(target, op, `${PEER_ROUTES.get}${encodeURIComponent(key)}`, { method: "GET" });
     const answer = await this.readJson(response, target, recordAnswerBytesMax(this.options.valueBytesMax));
     if (!isReplicaRead(answer)) throw garbage(target);
     return answer.record === null ? undefined : fromWire(answer.record);
   }
 
+  /** The internal routes have no version-only read: the whole record is read and its version kept. */
+  async versionOf(target: string, key: string): Promise<Version | undefined> {
+    return (await this.getReplica(target, key, "version"))?.version;
+  }
+
+  /** Nothing to close or forget: each call is its own request. */
+  close(): void {}
+
+  forget(_target: string): void {}
+
   /** Anti-entropy, step one: the groups of the digest tree that differ between this node and the target. */
   async differingGroups(target: string, from: string, ranges: readonly RingRange[], digests: readonly number[]): Promise<number[]> {
-    return this.indexes(target, PEER_ROUTES.digests, "/api/v1/replica/digests", { from, ranges: rangesToWire(ranges), groups: digests }, "groups", GROUPS_ANSWER_BYTES_MAX);
+    return this.indexes(target, "digests", PEER_ROUTES.digests, { from, ranges: rangesToWire(ranges), groups: digests }, "groups", GROUPS_ANSWER_BYTES_MAX);
   }
 
   /** Anti-entropy, step two: the segments of those groups whose digests differ. */
   async differingSegments(target: string, from: string, ranges: readonly RingRange[], groups: readonly number[], digests: readonly number[]): Promise<number[]> {
-    return this.indexes(target, PEER_ROUTES.segmentDigests, "/api/v1/replica/segment-digests", { from, ranges: rangesToWire(ranges), groups, digests }, "segments", SEGMENTS_ANSWER_BYTES_MAX);
+    return this.indexes(target, "segmentDigests", PEER_ROUTES.segmentDigests, { from, ranges: rangesToWire(ranges), groups, digests }, "segments", SEGMENTS_ANSWER_BYTES_MAX);
   }
 
   /** Anti-entropy, step three: the target's shared records in those segments, a bounded page after `after`. */
   async segmentRecords(target: string, from: string, ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
     const body = JSON.stringify({ from, ranges: rangesToWire(ranges), segments, after: after ?? null });
-    const response = await this.forward(target, PEER_ROUTES.segmentRecords, "/api/v1/replica/segment-records", { method: "POST", body }, STREAM_TIMEOUT_MS);
+    const response = await this.forward(target, "segmentRecords", PEER_ROUTES.segmentRecords, { method: "POST", body }, STREAM_TIMEOUT_MS);
     const answer = (await this.readJson(response, target, pageAnswerBytesMax(this.options.valueBytesMax))) as { records?: unknown; next?: unknown };
     if (!isRecordBatch({ records: answer.records }) || !(answer.next === null || typeof answer.next === "string")) throw garbage(target);
     return { records: (answer.records as WireRecord[]).map(fromWire), next: answer.next ?? undefined };
   }
 
   /** A list of non-negative integers under `field`, the answer of the digest steps. */
-  private async indexes(target: string, route: PeerRoute, path: string, body: object, field: string, bytesMax: number): Promise<number[]> {
-    const response = await this.forward(target, route, path, { method: "POST", body: JSON.stringify(body) }, STREAM_TIMEOUT_MS);
+  private async indexes(target: string, op: PeerOp, path: string, body: object, field: string, bytesMax: number): Promise<number[]> {
+    const response = await this.forward(target, op, path, { method: "POST", body: JSON.stringify(body) }, STREAM_TIMEOUT_MS);
     const list = ((await this.readJson(response, target, bytesMax)) as Record<string, unknown>)[field];
     if (!Array.isArray(list) || !list.every((i) => Number.isInteger(i) && i >= 0)) throw garbage(target);
     return list as number[];
   }
 
   /** Sends a forwarded request; a peer that is down is 503, one that is too slow is 504. */
-  private async forward(target: string, route: PeerRoute, path: string, init: RequestInit, timeoutMs = this.options.forwardTimeoutMs): Promise<Response> {
+  private async forward(target: string, op: PeerOp, path: string, init: RequestInit, timeoutMs = this.options.forwardTimeoutMs): Promise<Response> {
     try {
-      return await this.send(target, route, path, init, timeoutMs);
+      return await this.send(target, op, path, init, timeoutMs);
     } catch (error) {
       if (timedOut(error)) {
         throw new NodeError("timeout", `owner ${target} did not answer within ${timeoutMs} ms; the write may or may not have been applied`, { cause: error });
@@ -211,12 +176,12 @@ export class PeerClient implements GossipTransport {
     }
   }
 
-  private send(target: string, route: PeerRoute, path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  private send(target: string, op: PeerOp, path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.options.secret !== "") headers[SECRET_HEADER] = this.options.secret;
     // The observer may add headers (trace context) before `send` runs, so they are read when it does.
     const send = () => this.fetch(`${target}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
-    return this.options.observe === undefined ? send() : this.options.observe({ route, target }, headers, send);
+    return this.options.observe === undefined ? send() : this.options.observe({ op, target }, headers, send);
   }
 
   /**
@@ -277,12 +242,6 @@ async function errorCode(response: Response): Promise<unknown> {
  */
 function readAnswer(response: Response, bytesMax: number): Promise<string> {
   return readBodyText(response, { bytesMax });
-}
-
-/** Whether a fetch failed because its timeout fired (or it was aborted), not because the peer was unreachable. */
-export function timedOut(error: unknown): boolean {
-  const name = error instanceof Error ? error.name : "";
-  return name === "TimeoutError" || name === "AbortError";
 }
 
 /**

@@ -27,6 +27,8 @@ export interface PeerTransport {
   differingSegments(target: string, from: string, ranges: readonly RingRange[], groups: readonly number[], digests: readonly number[]): Promise<number[]>;
   /** Anti-entropy, step three: the target's shared records in those segments, a bounded page after `after`. */
   segmentRecords(target: string, from: string, ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }>;
+  /** Drops what is kept for a peer that was removed from the cluster (its connection). */
+  forget(target: string): void;
   /** Ends every connection; calls still waiting fail as unavailable, later ones too. */
   close(): void;
 }
@@ -43,6 +45,12 @@ export interface PeerCall {
  * and returns (or throws) what `send` did.
  */
 export type PeerObserver = <T>(call: PeerCall, carrier: Record<string, string>, send: () => Promise<T>) => Promise<T>;
+
+/** Server spans for the calls peers make; given only when OTEL_ENDPOINT is set. */
+export interface PeerCallTracing {
+  /** Runs one call's handler inside a span continuing the caller's trace (`traceparent`, "" for none). */
+  run<T>(op: PeerOp, traceparent: string, handle: () => Promise<T>): Promise<T>;
+}
 
 /** Several observers as one; the first sees each call outermost. */
 export function observeAll(...observers: readonly PeerObserver[]): PeerObserver {

@@ -18,7 +18,7 @@ export function awaitQuorum<T>(
   calls: ReadonlyMap<string, () => Promise<T>>,
   needed: number,
   timeoutMs: number,
-  what: string,
+  kind: "read" | "write",
   onSettled?: (fates: ReadonlyMap<string, Fate<T>>) => void,
   /** Told, at the timeout, the replicas that had not answered: the earliest news that they do not. */
   onTimeout?: (silent: readonly string[]) => void,
@@ -42,8 +42,9 @@ export function awaitQuorum<T>(
       clearTimeout(timer);
       outcome();
     };
+    const what = `${kind} of this key`;
     // Only a write leaves the client unsure of its effect; a read that fails changed nothing.
-    const unsure = what.startsWith("write") ? "; a write may or may not have been applied" : "";
+    const unsure = kind === "write" ? "; a write may or may not have been applied" : "";
     const timer = setTimeout(() => {
       if (done) return;
       onTimeout?.([...calls.keys()].filter((replica) => !fates.has(replica)));

@@ -2,6 +2,7 @@
 // routing until a probe gets an answer from it, whatever gossip says. Gossip can call a peer alive that this
 // node cannot reach (two halves of a partition bridged by one node hear each other's heartbeats through it);
 // requests then skip it, as they skip a dead member, instead of each waiting out the forward timeout.
+import { peerAnswered, type PeerCall, type PeerObserver } from "./peer-transport.ts";
 
 /** A failed peer is first left alone this long before a probe; each failed probe doubles it. */
 export const DOWN_FIRST_MS = 250;
@@ -89,18 +90,20 @@ export class Reachability {
 }
 
 /**
- * A peer observer (see peer-client.ts) that tells `reachability` of every call's fate: an answer of any status
- * means the peer is reachable; a call that got none (refused, cut off, timed out) marks it down. Gossip calls
- * only ever count as answers: their short timeout misses under load, and a slow gossip answer costs no client.
+ * A peer observer (see peer-transport.ts) that tells `reachability` of every call's fate: an answer of any kind
+ * (an error included) means the peer is reachable; a call that got none (refused, cut off, timed out) marks it
+ * down. Gossip calls only ever count as answers: their short timeout misses under load, and a slow gossip answer
+ * costs no client.
  */
-export function observeReachability(reachability: Reachability, isGossip: (route: string) => boolean) {
-  return async (call: { readonly route: string; readonly target: string }, _headers: Record<string, string>, send: () => Promise<Response>): Promise<Response> => {
+export function observeReachability(reachability: Reachability): PeerObserver {
+  return async <T>(call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>): Promise<T> => {
     try {
-      const response = await send();
+      const value = await send();
       reachability.answered(call.target);
-      return response;
+      return value;
     } catch (error) {
-      if (!isGossip(call.route)) reachability.failed(call.target);
+      if (peerAnswered({ error })) reachability.answered(call.target);
+      else if (call.op !== "gossip") reachability.failed(call.target);
       throw error;
     }
   };

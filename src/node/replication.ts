@@ -1,15 +1,20 @@
 // Quorum reads and writes over a key's replicas: hints for replicas that miss a write, repair for stale ones.
 import type { Backend } from "../store/backend.ts";
-import { compareVersions, type PutOutcome, type StoredRecord } from "../store/record.ts";
+import { compareVersions, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
 import { fromStoreError, NodeError } from "./errors.ts";
 import type { FutureBound } from "../clock/future-bound.ts";
 import type { HintStore } from "./hint-store.ts";
 import { awaitQuorum, type Fate } from "./quorum.ts";
+import type { PeerTransport } from "./peer-transport.ts";
 
-/** Versioned record traffic to other replicas; the real one speaks HTTP with timeouts, tests may fake it. */
-export interface ReplicaPeers {
-  putReplica(target: string, records: readonly StoredRecord[], timeoutMs?: number): Promise<PutOutcome[]>;
-  getReplica(target: string, key: string): Promise<StoredRecord | undefined>;
+/** Versioned record traffic to other replicas: the part of the peer transport replication uses. */
+export type ReplicaPeers = Pick<PeerTransport, "putReplica" | "getReplica" | "versionOf">;
+
+/** What a replica answered a read with: its version, and the record itself when it was asked for it. */
+interface Held {
+  readonly version: Version | undefined;
+  /** Present when the whole record was read (this node's own copy, or a coordinator that is no replica). */
+  readonly record?: StoredRecord | undefined;
 }
 
 export interface ReplicationDeps {
@@ -65,12 +70,13 @@ async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefin
   }
 }
 
-function newest(answers: Iterable<[string, StoredRecord | undefined]>, self: string): ReadResult {
-  let best: ReadResult = { record: undefined, from: self };
-  for (const [from, record] of answers) {
-    if (record === undefined) continue;
-    const order = best.record === undefined ? 1 : compareVersions(record.version, best.record.version);
-    if (order > 0 || (order === 0 && from === self)) best = { record, from };
+/** The replica holding the newest version among the answers (this node on a tie), and that version. */
+function newest(answers: Iterable<[string, Held]>, self: string): { from: string; held: Held | undefined } {
+  let best: { from: string; held: Held | undefined } = { from: self, held: undefined };
+  for (const [from, held] of answers) {
+    if (held.version === undefined) continue;
+    const order = best.held?.version === undefined ? 1 : compareVersions(held.version, best.held.version);
+    if (order > 0 || (order === 0 && from === self)) best = { from, held };
   }
   return best;
 }
@@ -131,34 +137,53 @@ export class Replication {
         return [replica, call] as const;
       }),
     );
-    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `write of this key`, undefined, this.onSilent);
+    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, "write", undefined, this.onSilent);
     return new Map(answers);
   }
 
   /**
-   * Reads from every replica that is up; resolves with the newest of the first `needed` answers. With
-   * `waitForAll` (while rings change) it waits, within the timeout, for every replica's answer and takes the
-   * newest of all that came. Reads are monotonic: before answering, the replicas that answered with an older
-   * record (or none) are given the newest and the read waits for them (blocking read repair, as in Cassandra
-   * 4), so once a read returned a version it is on enough replicas that every later read quorum meets one of
-   * them. When that cannot be done the read fails rather than return a version a later read might not see.
-   * Replicas that answered after the quorum are repaired in the background.
+   * Reads from every replica that is up; resolves with the newest of the first `needed` answers. When this node
+   * is a replica it reads its own copy and asks the others for their versions only (a digest read, as Cassandra
+   * does); the whole record is fetched from another replica only when that one holds a newer version. This
+   * node alone (one replica) reads its store and nothing else. With `waitForAll` (while rings change) it waits,
+   * within the timeout, for every replica's answer and takes the newest of all that came. Reads are monotonic:
+   * before answering, the replicas that answered with an older version (or none) are given the newest and the
+   * read waits for them (blocking read repair, as in Cassandra 4), so once a read returned a version it is on
+   * enough replicas that every later read quorum meets one of them. When that cannot be done the read fails
+   * rather than return a version a later read might not see. Replicas that answered after the quorum are
+   * repaired in the background.
    */
   async read(key: string, replicas: readonly string[], needed: number, waitForAll = false): Promise<ReadResult> {
+    const self = this.deps.self;
+    if (replicas.length === 1 && replicas[0] === self) return { record: await this.getOn(self, key), from: self };
     const up = this.reachable(replicas, needed, "read of this key", "nothing was read");
-    const calls = new Map(up.map((replica) => [replica, () => this.getOn(replica, key)] as const));
+    const whole = !up.includes(self);
+    const calls = new Map(
+      up.map((replica) => {
+        const call = replica === self || whole ? () => this.getOn(replica, key).then((record): Held => ({ version: record?.version, record })) : () => this.versionOn(replica, key);
+        return [replica, call] as const;
+      }),
+    );
     /** What the blocking repair gave each replica, so the repair after the answer sends only what is newer still. */
     const repaired = new Map<string, StoredRecord>();
-    const { answers, settled } = await awaitQuorum(calls, needed, this.deps.timeoutMs, `read of this key`, (fates) => void this.repair(fates, repaired), this.onSilent);
-    let answered: [string, StoredRecord | undefined][] = [...answers];
-    if (waitForAll) {
-      const fates = await withinMs(settled, this.deps.timeoutMs);
-      if (fates !== undefined) answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, StoredRecord | undefined]] : []));
+    // The repair after the answer starts from the record the read returned, so it waits for the read's outcome.
+    const returned = Promise.withResolvers<StoredRecord | undefined>();
+    try {
+      const { answers, settled } = await awaitQuorum(calls, needed, this.deps.timeoutMs, "read", (fates) => void returned.promise.then((record) => this.repair(key, fates, record, repaired)), this.onSilent);
+      let answered: [string, Held][] = [...answers];
+      if (waitForAll) {
+        const fates = await withinMs(settled, this.deps.timeoutMs);
+        if (fates !== undefined) answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, Held]] : []));
+      }
+      const best = newest(answered, self);
+      const record = best.held === undefined ? undefined : "record" in best.held ? best.held.record : await this.fetchNewest(best.from, key, best.held.version!);
+      returned.resolve(record);
+      // A later read quorum meets every set of this many replicas: the newest must be on that many before it is returned.
+      await this.makeDurable(record, answered, replicas.length - needed + 1, repaired);
+      return { record, from: best.from };
+    } finally {
+      returned.resolve(undefined);
     }
-    const result = newest(answered, this.deps.self);
-    // A later read quorum meets every set of this many replicas: the newest must be on that many before it is returned.
-    await this.makeDurable(result.record, answered, replicas.length - needed + 1, repaired);
-    return result;
   }
 
   /** Each replica's own record of a key, for the replicas route; a replica that fails is reported, not fatal. */
@@ -177,6 +202,24 @@ export class Replication {
   private putOn(replica: string, record: StoredRecord): Promise<PutOutcome> {
     if (replica === this.deps.self) return this.deps.store.put(record).catch(rethrowStoreError);
     return this.deps.peers.putReplica(replica, [record]).then((outcomes) => outcomes[0]!);
+  }
+
+  /** A remote replica's version of a key, held to the clock bound like a whole record. */
+  private async versionOn(replica: string, key: string): Promise<Held> {
+    const version = await this.deps.peers.versionOf(replica, key);
+    if (version !== undefined && this.deps.future?.accepts("version", version.wallMs) === false) {
+      throw new NodeError("clock_skew", `replica ${replica} answered with a version from beyond MAX_CLOCK_SKEW_MS; its clock or its data is wrong`);
+    }
+    return { version };
+  }
+
+  /** The whole record from the replica that answered the newest version; it may have moved on since, never back. */
+  private async fetchNewest(replica: string, key: string, version: Version): Promise<StoredRecord | undefined> {
+    const record = await this.getOn(replica, key);
+    if (record === undefined || compareVersions(record.version, version) < 0) {
+      throw new NodeError("unavailable", `read of this key: replica ${replica} no longer holds the version it answered with`);
+    }
+    return record;
   }
 
   private async getOn(replica: string, key: string): Promise<StoredRecord | undefined> {
@@ -209,7 +252,7 @@ export class Replication {
    */
   private async makeDurable(
     record: StoredRecord | undefined,
-    answered: readonly [string, StoredRecord | undefined][],
+    answered: readonly [string, Held][],
     durable: number,
     repaired: Map<string, StoredRecord>,
   ): Promise<void> {
@@ -260,13 +303,23 @@ export class Replication {
     throw error;
   }
 
-  /** Read repair after the answer: every replica that answered with an older record, or none, gets the newest one. */
-  private async repair(fates: ReadonlyMap<string, Fate<StoredRecord | undefined>>, repaired: ReadonlyMap<string, StoredRecord>): Promise<void> {
-    const answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, StoredRecord | undefined]] : []));
-    const { record } = newest(answered, this.deps.self);
+  /**
+   * Read repair after the answer: every replica that answered with an older version, or none, gets the newest
+   * record of all answers: the one the read returned, or one a replica that answered late holds (fetched from it).
+   */
+  private async repair(key: string, fates: ReadonlyMap<string, Fate<Held>>, returned: StoredRecord | undefined, repaired: ReadonlyMap<string, StoredRecord>): Promise<void> {
+    const answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, Held]] : []));
+    const best = newest(answered, this.deps.self);
+    let record = returned;
+    if (best.held?.version !== undefined && (record === undefined || compareVersions(best.held.version, record.version) > 0)) {
+      record = "record" in best.held ? best.held.record : await this.fetchNewest(best.from, key, best.held.version).catch(() => undefined);
+    }
     if (record === undefined) return;
     const stale = staleOf(
-      answered.map(([replica, held]) => [replica, repaired.get(replica) ?? held]),
+      answered.map(([replica, held]): [string, Held] => {
+        const given = repaired.get(replica);
+        return [replica, given === undefined ? held : { version: given.version }];
+      }),
       record,
     );
     await Promise.all(
@@ -299,9 +352,9 @@ function firstSuccess(count: number): { readonly promise: Promise<void>; succeed
   return { promise, succeed: () => succeed(), fail: () => fail() };
 }
 
-/** The replicas that answered with an older record than `record`, or none. */
-function staleOf(answered: readonly [string, StoredRecord | undefined][], record: StoredRecord): string[] {
-  return answered.filter(([, held]) => held === undefined || compareVersions(held.version, record.version) < 0).map(([replica]) => replica);
+/** The replicas that answered with an older version than `record`'s, or none. */
+function staleOf(answered: readonly [string, Held][], record: StoredRecord): string[] {
+  return answered.filter(([, held]) => held.version === undefined || compareVersions(held.version, record.version) < 0).map(([replica]) => replica);
 }
 
 function rethrowStoreError(error: unknown): never {

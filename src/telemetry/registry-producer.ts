@@ -14,9 +14,10 @@ const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
   state: "limedb.member.state",
   backend: "limedb.store.backend",
   operation: "limedb.store.operation",
+  op: "limedb.peer.op",
 };
 
-/** limedb_http_request_duration_ms → limedb.http.request.duration in ms; limedb_forwards_total → limedb.forwards. */
+/** limedb_http_request_duration_ms → limedb.http.request.duration in ms; limedb_peer_calls_total → limedb.peer.calls. */
 export function otelName(family: string): { name: string; unit: string } {
   const unit = family.endsWith("_ms") ? "ms" : "";
   return { name: family.replace(/_total$/, "").replace(/_ms$/, "").replaceAll("_", "."), unit };

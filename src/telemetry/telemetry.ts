@@ -9,10 +9,10 @@ import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { RequestTracing } from "../http/request-hooks.ts";
 import type { MetricFamily } from "../metrics/registry.ts";
-import type { PeerObserver } from "../node/peer-client.ts";
+import type { PeerCallTracing, PeerObserver } from "../node/peer-transport.ts";
 import { throttled } from "../log/throttle.ts";
 import { registryProducer } from "./registry-producer.ts";
-import { tracePeerCalls } from "./peer-tracing.ts";
+import { tracePeerCalls, tracePeerServing } from "./peer-tracing.ts";
 import { otelRequestTracing } from "./request-tracing.ts";
 
 /**
@@ -43,6 +43,7 @@ export interface TelemetryOptions {
 export interface Telemetry {
   readonly requests: RequestTracing;
   readonly peerCalls: PeerObserver;
+  readonly peerServing: PeerCallTracing;
   /** Runs background work in a trace of its own, whatever request or gossip exchange woke it. */
   detach<T>(run: () => T): T;
   /** Starts exporting the node's figures, the families /metrics renders; called once the node is built. */
@@ -119,6 +120,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   return {
     requests: otelRequestTracing(tracer),
     peerCalls: tracePeerCalls(tracer),
+    peerServing: tracePeerServing(tracer),
     detach: detachFromTrace,
     exportMetrics: (source) => {
       families = source;

@@ -33,7 +33,7 @@ function countingPeers(): { peers: ReplicaPeers; calls: string[] } {
     calls.push(`${call} ${target}`);
     return Promise.reject(new NodeError("unavailable", `replica ${target} is unreachable`));
   };
-  return { peers: { getReplica: refuse("getReplica"), putReplica: refuse("putReplica") }, calls };
+  return { peers: { getReplica: refuse("getReplica"), putReplica: refuse("putReplica"), versionOf: refuse("versionOf") }, calls };
 }
 
 function clusterApp(secret = "") {

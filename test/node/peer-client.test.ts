@@ -4,7 +4,10 @@ import type { Ack, Ack2, Syn } from "../../src/membership/messages.ts";
 import { GOSSIP_BODY_BYTES_MAX } from "../../src/membership/schema.ts";
 import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
 import { GROUPS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax } from "../../src/node/peer-answer-limits.ts";
-import { observeAll, PEER_ROUTES, PeerClient, SECRET_HEADER, type PeerCall, type PeerObserver, type PeerRoute } from "../../src/node/peer-client.ts";
+import { PeerClient, SECRET_HEADER } from "../../src/node/peer-client.ts";
+import { observeAll, type PeerCall, type PeerObserver } from "../../src/node/peer-transport.ts";
+import type { PeerOp } from "../../src/node/peer-wire.ts";
+import type { StoredRecord } from "../../src/store/record.ts";
 import { WHOLE_RING } from "../../src/ring/range.ts";
 import { freePort } from "../support/free-port.ts";
 import { waitUntil } from "../support/cluster.ts";
@@ -76,10 +79,12 @@ function client(secret = ""): PeerClient {
 
 type Call = (peer: PeerClient, target: string) => Promise<unknown>;
 
+const RECORD: StoredRecord = { key: "k", value: "v", version: { wallMs: 1, counter: 0, node: SELF }, tombstone: false, expiresAtMs: undefined };
+
 const DIRECT_CALLS: [string, Call][] = [
-  ["getDirect", (peer, target) => peer.getDirect(target, "k")],
-  ["setDirect", (peer, target) => peer.setDirect(target, "k", "v", undefined)],
-  ["delDirect", (peer, target) => peer.delDirect(target, "k")],
+  ["getReplica", (peer, target) => peer.getReplica(target, "k")],
+  ["versionOf", (peer, target) => peer.versionOf(target, "k")],
+  ["putReplica", (peer, target) => peer.putReplica(target, [RECORD])],
 ];
 
 const SYN: Syn = { type: "syn", from: SELF, digests: [{ nodeUrl: SELF, generation: 1, heartbeat: 2 }] };
@@ -97,7 +102,7 @@ async function failure(run: () => Promise<unknown>): Promise<{ code: NodeErrorCo
   throw new Error("the call succeeded; a failure was expected");
 }
 
-describe("direct calls to a peer that cannot answer", () => {
+describe("replica calls to a peer that cannot answer", () => {
   test.each(DIRECT_CALLS)("%s to a closed port fails as unavailable, in this node's words, not the system's", async (_name, call) => {
     const target = `http://127.0.0.1:${freePort()}`;
     expect(await failure(() => call(client(), target))).toMatchObject({ code: "unavailable", message: `owner ${target} is unreachable` });
@@ -119,18 +124,19 @@ describe("direct calls to a peer that cannot answer", () => {
   });
 });
 
-describe("direct calls to a peer that answers garbage", () => {
+describe("replica calls to a peer that answers garbage", () => {
   const html = () => new Response("<html><body>Welcome to nginx!</body></html>", { headers: { "content-type": "text/html" } });
   const answers: [string, () => Response][] = [
     ["an HTML page", html],
     ["an HTML error page", () => new Response("<html>Bad Gateway</html>", { status: 502, headers: { "content-type": "text/html" } })],
     ["JSON of the wrong shape", () => Response.json({ val: 1, node: 2 })],
+    ["a record of the wrong shape", () => Response.json({ record: { key: "k" }, outcomes: [{ applied: "yes" }] })],
     ["the wrong text", () => new Response("YES")],
     ["an empty body", () => new Response("")],
     ["JSON null", () => Response.json(null)],
     ["a 500 of JSON null", () => Response.json(null, { status: 500 })],
     ["a 404 of JSON null", () => Response.json(null, { status: 404 })],
-    ["a 404 that is not a key's absence", () => Response.json({ error: "no route", code: "route_not_found" }, { status: 404 })],
+    ["a 404", () => Response.json({ error: "no route", code: "route_not_found" }, { status: 404 })],
     ["a 404 HTML page", () => new Response("<h1>Not Found</h1>", { status: 404 })],
   ];
   const cases = DIRECT_CALLS.flatMap(([name, call]) => answers.map(([what, answer]) => [name, what, call, answer] as const));
@@ -157,58 +163,36 @@ describe("direct calls to a peer that answers garbage", () => {
   });
 });
 
-describe("direct calls to a healthy peer", () => {
-  test("getDirect gives undefined for a key the peer answers not_found for", async () => {
-    await using peer = fakePeer(() => Response.json({ error: "key not found", code: "not_found" }, { status: 404 }));
-    expect(await client().getDirect(peer.url, "absent")).toBeUndefined();
-  });
+describe("replica calls to a healthy peer", () => {
+  const WIRE = { key: "k", value: "lime", version: { wallMs: 5, counter: 1, node: SELF }, tombstone: false, expiresAtMs: null };
 
-  test("each call reaches its endpoint and reads the answer", async () => {
+  test("each call reaches its route and reads the answer", async () => {
     await using peer = fakePeer((request) => {
       const path = new URL(request.url).pathname;
-      if (path.startsWith("/api/v1/direct/get/")) return Response.json({ value: "lime", nodeUrl: "http://owner:1" });
-      if (path === "/api/v1/set/direct") return new Response("OK");
-      return new Response(path.endsWith("/gone") ? "1" : "0");
+      if (path.startsWith("/api/v1/replica/get/")) return Response.json({ record: path.endsWith("/gone") ? null : WIRE });
+      return Response.json({ outcomes: [{ applied: true, replacedLive: false }] });
     });
     const peerClient = client();
-    expect(await peerClient.getDirect(peer.url, "k")).toEqual({ value: "lime", nodeUrl: "http://owner:1" });
-    expect(await peerClient.setDirect(peer.url, "k", "v", 5000)).toBeUndefined();
-    expect(await peerClient.delDirect(peer.url, "gone")).toBe(true);
-    expect(await peerClient.delDirect(peer.url, "never-there")).toBe(false);
-    expect(peer.seen.map((s) => `${s.method} ${s.rawPath}`)).toEqual([
-      "GET /api/v1/direct/get/k",
-      "POST /api/v1/set/direct",
-      "DELETE /api/v1/direct/del/gone",
-      "DELETE /api/v1/direct/del/never-there",
-    ]);
-    expect(JSON.parse(peer.seen[1]!.body)).toEqual({ key: "k", value: "v", ttlMs: 5000 });
+    expect(await peerClient.getReplica(peer.url, "k")).toEqual({ ...WIRE, expiresAtMs: undefined });
+    expect(await peerClient.getReplica(peer.url, "gone")).toBeUndefined();
+    expect(await peerClient.versionOf(peer.url, "k")).toEqual(WIRE.version);
+    expect(await peerClient.putReplica(peer.url, [RECORD])).toEqual([{ applied: true, replacedLive: false }]);
+    expect(peer.seen.map((s) => `${s.method} ${s.rawPath}`)).toEqual(["GET /api/v1/replica/get/k", "GET /api/v1/replica/get/gone", "GET /api/v1/replica/get/k", "POST /api/v1/replica/put"]);
+    expect(JSON.parse(peer.seen[3]!.body)).toEqual({ records: [{ ...RECORD, expiresAtMs: null }] });
   });
 
   const KEYS = ["a/b/c", "what?now", "#fragment", "100%", "%2F", "two words", "plus+sign", "🍋 lime", "ключ", "...", "a\\b", "&x=1;y", "tab\there"];
 
-  test.each(KEYS)("the key %p reaches the peer exactly, in every direct call", async (key) => {
-    await using peer = fakePeer((request) => {
-      if (request.method === "POST") return new Response("OK");
-      if (request.method === "DELETE") return new Response("1");
-      const path = new URL(request.url).pathname;
-      return Response.json({ value: decodeURIComponent(path.slice("/api/v1/direct/get/".length)), nodeUrl: "http://owner:1" });
-    });
-    const peerClient = client();
-    expect((await peerClient.getDirect(peer.url, key))?.value).toBe(key);
-    await peerClient.setDirect(peer.url, key, "v", undefined);
-    await peerClient.delDirect(peer.url, key);
-    const [get, set, del] = peer.seen;
-    // One path segment each: a "/" in the key must not split it, nor a "?" or "#" end it.
-    for (const [seen, prefix] of [
-      [get!, "/api/v1/direct/get/"],
-      [del!, "/api/v1/direct/del/"],
-    ] as const) {
-      expect(seen.rawPath).toStartWith(prefix);
-      const segment = seen.rawPath.slice(prefix.length);
-      expect(segment).not.toMatch(/[/?#\s]/);
-      expect(decodeURIComponent(segment)).toBe(key);
-    }
-    expect(JSON.parse(set!.body)).toEqual({ key, value: "v" });
+  test.each(KEYS)("the key %p reaches the peer exactly", async (key) => {
+    await using peer = fakePeer(() => Response.json({ record: null }));
+    await client().getReplica(peer.url, key);
+    const prefix = "/api/v1/replica/get/";
+    const [get] = peer.seen;
+    // One path segment: a "/" in the key must not split it, nor a "?" or "#" end it.
+    expect(get!.rawPath).toStartWith(prefix);
+    const segment = get!.rawPath.slice(prefix.length);
+    expect(segment).not.toMatch(/[/?#\s]/);
+    expect(decodeURIComponent(segment)).toBe(key);
   });
 });
 
@@ -225,20 +209,18 @@ describe("the cluster secret", () => {
 
 describe("the peer observer", () => {
   const KEY = "a/key?that#must-not-show";
-  const CALLS: [string, (peer: PeerClient, target: string) => Promise<unknown>, PeerRoute][] = [
-    ["getDirect", (peer, target) => peer.getDirect(target, KEY), PEER_ROUTES.directGet],
-    ["setDirect", (peer, target) => peer.setDirect(target, KEY, "v", undefined), PEER_ROUTES.directSet],
-    ["delDirect", (peer, target) => peer.delDirect(target, KEY), PEER_ROUTES.directDel],
-    ["putReplica", (peer, target) => peer.putReplica(target, []), PEER_ROUTES.replicaPut],
-    ["getReplica", (peer, target) => peer.getReplica(target, KEY), PEER_ROUTES.replicaGet],
-    ["differingGroups", (peer, target) => peer.differingGroups(target, SELF, [WHOLE_RING], [1]), PEER_ROUTES.digests],
-    ["differingSegments", (peer, target) => peer.differingSegments(target, SELF, [WHOLE_RING], [1], [1]), PEER_ROUTES.segmentDigests],
-    ["segmentRecords", (peer, target) => peer.segmentRecords(target, SELF, [WHOLE_RING], [1], undefined), PEER_ROUTES.segmentRecords],
-    ["syn", (peer, target) => peer.syn(target, SYN), PEER_ROUTES.gossip],
-    ["ack2", (peer, target) => peer.ack2(target, ACK2), PEER_ROUTES.gossip],
+  const CALLS: [string, (peer: PeerClient, target: string) => Promise<unknown>, PeerOp][] = [
+    ["putReplica", (peer, target) => peer.putReplica(target, []), "put"],
+    ["getReplica", (peer, target) => peer.getReplica(target, KEY), "get"],
+    ["versionOf", (peer, target) => peer.versionOf(target, KEY), "version"],
+    ["differingGroups", (peer, target) => peer.differingGroups(target, SELF, [WHOLE_RING], [1]), "digests"],
+    ["differingSegments", (peer, target) => peer.differingSegments(target, SELF, [WHOLE_RING], [1], [1]), "segmentDigests"],
+    ["segmentRecords", (peer, target) => peer.segmentRecords(target, SELF, [WHOLE_RING], [1], undefined), "segmentRecords"],
+    ["syn", (peer, target) => peer.syn(target, SYN), "gossip"],
+    ["ack2", (peer, target) => peer.ack2(target, ACK2), "gossip"],
   ];
 
-  test.each(CALLS)("%s shows the observer its route template and target, never the key, and headers it adds reach the peer", async (_name, call, route) => {
+  test.each(CALLS)("%s shows the observer its operation and target, never the key, and headers it adds reach the peer", async (_name, call, op) => {
     await using peer = fakePeer(() => new Response("nope", { status: 500 }));
     const calls: PeerCall[] = [];
     const observe: PeerObserver = (seen, headers, send) => {
@@ -247,8 +229,7 @@ describe("the peer observer", () => {
       return send();
     };
     await call(new PeerClient({ secret: "", forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, valueBytesMax: VALUE_BYTES_MAX, observe }), peer.url).catch(() => undefined);
-    expect(calls).toEqual([{ route, target: peer.url }]);
-    expect(route).not.toContain("must-not-show");
+    expect(calls).toEqual([{ op, target: peer.url }]);
     expect(peer.seen.map((seen) => seen.traceparent)).toEqual(["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]);
   });
 
@@ -256,14 +237,14 @@ describe("the peer observer", () => {
     const order: string[] = [];
     const tagged =
       (name: string): PeerObserver =>
-      async (_call, _headers, send) => {
+      async <T>(_call: PeerCall, _headers: Record<string, string>, send: () => Promise<T>) => {
         order.push(`${name} in`);
         const response = await send();
         order.push(`${name} out`);
         return response;
       };
     let sends = 0;
-    const response = await observeAll(tagged("outer"), tagged("inner"))({ route: PEER_ROUTES.gossip, target: SELF }, {}, async () => {
+    const response = await observeAll(tagged("outer"), tagged("inner"))({ op: "gossip", target: SELF }, {}, async () => {
       sends += 1;
       order.push("send");
       return new Response("ok", { status: 201 });
@@ -327,7 +308,6 @@ describe("gossip calls", () => {
 describe("answers past their cap", () => {
   /** A valid answer of each route padded with spaces (still valid JSON) to `bytes`, and a call that reads it. */
   const ROUTES: [string, string, number, Call][] = [
-    ["getDirect", JSON.stringify({ value: "v", nodeUrl: "http://127.0.0.1:2" }), recordAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.getDirect(target, "k")],
     ["putReplica", JSON.stringify({ outcomes: [] }), OUTCOMES_ANSWER_BYTES_MAX, (peer, target) => peer.putReplica(target, [])],
     ["getReplica", JSON.stringify({ record: null }), recordAnswerBytesMax(VALUE_BYTES_MAX), (peer, target) => peer.getReplica(target, "k")],
     ["differingGroups", JSON.stringify({ groups: [1] }), GROUPS_ANSWER_BYTES_MAX, (peer, target) => peer.differingGroups(target, SELF, [WHOLE_RING], [1])],
@@ -375,7 +355,7 @@ describe("answers past their cap", () => {
     const body = endless();
     await using peer = fakePeer(() => new Response(body.response().body, { status }));
     const slowClient = new PeerClient({ secret: "", forwardTimeoutMs: 30_000, gossipTimeoutMs: 30_000, valueBytesMax: VALUE_BYTES_MAX });
-    expect((await failure(() => slowClient.getDirect(peer.url, "k"))).code).toBe("unavailable");
+    expect((await failure(() => slowClient.getReplica(peer.url, "k"))).code).toBe("unavailable");
   });
 
   test("syn reads an ACK of exactly the gossip body limit and ignores one byte more", async () => {

@@ -70,7 +70,7 @@ describe("awaitQuorum", () => {
     const a = deferred<string>();
     const b = deferred<string>();
     const c = deferred<string>();
-    const quorum = awaitQuorum(new Map([["a", a.call], ["b", b.call], ["c", c.call]]), 2, NO_TIMEOUT_MS, "write of this key");
+    const quorum = awaitQuorum(new Map([["a", a.call], ["b", b.call], ["c", c.call]]), 2, NO_TIMEOUT_MS, "write");
     a.reject(failure("unavailable"));
     b.reject(new Error("connection refused"));
     const error = await rejection(quorum);
@@ -92,7 +92,7 @@ describe("awaitQuorum", () => {
     const a = deferred<string>();
     const b = deferred<string>();
     const c = deferred<string>();
-    const quorum = awaitQuorum(new Map([["a", a.call], ["b", b.call], ["c", c.call]]), 2, 1000, "read of this key");
+    const quorum = awaitQuorum(new Map([["a", a.call], ["b", b.call], ["c", c.call]]), 2, 1000, "read");
     a.resolve("from a");
     await Promise.resolve();
     jest.advanceTimersByTime(999);
@@ -112,7 +112,7 @@ describe("awaitQuorum", () => {
     const b = deferred<string>();
     const c = deferred<string>();
     const silent: string[][] = [];
-    const quorum = awaitQuorum(new Map([["a", a.call], ["b", b.call], ["c", c.call]]), 2, 1000, "read of this key", undefined, (replicas) => silent.push([...replicas]));
+    const quorum = awaitQuorum(new Map([["a", a.call], ["b", b.call], ["c", c.call]]), 2, 1000, "read", undefined, (replicas) => silent.push([...replicas]));
     a.resolve("from a");
     await Promise.resolve();
     expect(silent).toEqual([]);

@@ -1,4 +1,6 @@
 // Reachability on its own: a failed call marks a peer down for routing, a probe (never a client request) brings it back.
+import { PeerRefusal } from "../../src/node/peer-transport.ts";
+import type { PeerOp } from "../../src/node/peer-wire.ts";
 import { describe, expect, test } from "bun:test";
 import { DOWN_ENTRIES_MAX, DOWN_FIRST_MS, DOWN_MAX_MS, observeReachability, Reachability } from "../../src/node/reachability.ts";
 import { testClock } from "../support/app.ts";
@@ -91,22 +93,26 @@ describe("reachability", () => {
 });
 
 describe("the observer", () => {
-  const call = (route: string) => ({ route, target: PEER });
+  const call = (op: PeerOp) => ({ op, target: PEER });
 
-  test("a call that gets no answer marks the peer down; one answered with any status marks it up", async () => {
+  test("a call that gets no answer marks the peer down; one answered with any status, or a refusal, marks it up", async () => {
     const { reach } = build(() => false);
-    const observe = observeReachability(reach, (route) => route === "POST /gossip");
-    await expect(observe(call("GET /api/v1/replica/get/:key"), {}, () => Promise.reject(new Error("refused")))).rejects.toThrow("refused");
+    const observe = observeReachability(reach);
+    await expect(observe(call("get"), {}, () => Promise.reject(new Error("refused")))).rejects.toThrow("refused");
     expect(reach.isDown(PEER)).toBe(true);
-    const answer = await observe(call("GET /api/v1/replica/get/:key"), {}, async () => new Response("no", { status: 503 }));
+    const answer = await observe(call("get"), {}, async () => new Response("no", { status: 503 }));
     expect(answer.status).toBe(503);
+    expect(reach.isDown(PEER)).toBe(false);
+    await expect(observe(call("get"), {}, () => Promise.reject(new Error("refused")))).rejects.toThrow("refused");
+    expect(reach.isDown(PEER)).toBe(true);
+    await expect(observe(call("put"), {}, () => Promise.reject(new PeerRefusal("unavailable", "its store failed", "store_unavailable")))).rejects.toThrow("its store failed");
     expect(reach.isDown(PEER)).toBe(false);
   });
 
   test("a gossip call that fails does not mark the peer down: its short timeout misses under load", async () => {
     const { reach } = build(() => false);
-    const observe = observeReachability(reach, (route) => route === "POST /gossip");
-    await expect(observe(call("POST /gossip"), {}, () => Promise.reject(new Error("timeout")))).rejects.toThrow("timeout");
+    const observe = observeReachability(reach);
+    await expect(observe(call("gossip"), {}, () => Promise.reject(new Error("timeout")))).rejects.toThrow("timeout");
     expect(reach.isDown(PEER)).toBe(false);
   });
 });

@@ -217,6 +217,9 @@ describe("reads", () => {
     replicas.setMode(PEER_B, "slow");
     expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: PEER_A });
     replicas.release();
+    // It answered with a newer version than the read returned: its record is fetched from it for the repair.
+    await until("the slow one is asked for its record", () => replicas.held === 1);
+    replicas.release();
     await until("every replica holds the newest answer", async () => Object.values(await held(KEY)).every((r) => r?.value === late.value));
   });
 });
@@ -232,7 +235,11 @@ describe("reads while the ring changes", () => {
     // Two of three have answered long before this; the read still waits for the third.
     expect(await Promise.race([during.then(() => "answered"), Bun.sleep(50).then(() => "waiting")])).toBe("waiting");
     replicas.release();
+    // It answered with its version only (a digest read); the newest record is then fetched from it.
+    await until("the slow one is asked for its record", () => replicas.held === 1);
+    replicas.release();
     expect(await during).toEqual({ value: "v3 only on the slow one", nodeUrl: PEER_B });
+    expect(replicas.calls.filter((call) => call.target === PEER_B).map((call) => call.op)).toEqual(["version", "get"]);
 
     clock.advance(RING_CHANGE_READ_ALL_MS);
     await replicas.store(PEER_B).put(record("v4 only on the slow one", { wallMs: START_MS + 4 }));

@@ -25,7 +25,7 @@ const VALUE_BYTES_MAX = 1024 * 1024;
 const KEYS = Array.from({ length: 300 }, (_, i) => `key-${i}`);
 
 interface PeerCall {
-  readonly call: "get" | "put";
+  readonly call: "get" | "put" | "version";
   readonly target: string;
   readonly key: string;
   readonly value?: string;
@@ -47,6 +47,11 @@ function recordingPeers() {
       calls.push({ call: "get", target, key });
       fail();
       return storeOf(target).get(key);
+    },
+    async versionOf(target, key) {
+      calls.push({ call: "version", target, key });
+      fail();
+      return storeOf(target).get(key)?.version;
     },
     async putReplica(target, records) {
       fail();

@@ -62,6 +62,7 @@ export interface TestAppOptions {
 const noPeers: ReplicaPeers = {
   putReplica: (target) => Promise.reject(new NodeError("unavailable", `replica ${target} is unreachable`)),
   getReplica: (target) => Promise.reject(new NodeError("unavailable", `replica ${target} is unreachable`)),
+  versionOf: (target) => Promise.reject(new NodeError("unavailable", `replica ${target} is unreachable`)),
 };
 
 const unreachable: GossipTransport = { syn: async () => undefined, ack2: async () => undefined };

@@ -2,13 +2,13 @@
 import { NodeError, type NodeErrorCode } from "../../src/node/errors.ts";
 import type { ReplicaPeers } from "../../src/node/replication.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
-import type { PutOutcome, StoredRecord } from "../../src/store/record.ts";
+import type { PutOutcome, StoredRecord, Version } from "../../src/store/record.ts";
 
 /** Up answers at once; down fails as an unreachable peer does; slow holds each call until the test releases it. */
 export type ReplicaMode = "up" | "down" | "slow";
 
 export interface ReplicaCall {
-  readonly op: "put" | "get";
+  readonly op: "put" | "get" | "version";
   readonly target: string;
   readonly key: string;
 }
@@ -70,6 +70,12 @@ export class FakeReplicas implements ReplicaPeers {
     this.calls.push({ op: "get", target, key });
     const store = await this.reach(target);
     return store.get(key);
+  }
+
+  async versionOf(target: string, key: string): Promise<Version | undefined> {
+    this.calls.push({ op: "version", target, key });
+    const store = await this.reach(target);
+    return (await store.get(key))?.version;
   }
 
   private async reach(target: string): Promise<MemoryBackend> {

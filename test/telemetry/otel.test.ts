@@ -72,10 +72,10 @@ describe("with OTEL_ENDPOINT set", () => {
       expect(root.attributes["http.response.status_code"]).toBe("200");
       const client = spanOf(trace, { node: entry, kind: SPAN_KIND.client })!;
       // The coordinator hands the write to its one replica, the owner, through the replica route.
-      expect(client).toMatchObject({ name: "POST /api/v1/replica/put", parentSpanId: root.spanId });
+      expect(client).toMatchObject({ name: "peer put", parentSpanId: root.spanId });
       expect(client.attributes["server.address"]).toBe(owner);
       const served = spanOf(trace, { node: owner, kind: SPAN_KIND.server })!;
-      expect(served).toMatchObject({ name: "POST /api/v1/replica/put", parentSpanId: client.spanId });
+      expect(served).toMatchObject({ name: "peer put", parentSpanId: client.spanId });
       expect(new Set(trace.map((span) => span.node))).toEqual(new Set([entry, owner]));
       // Nothing else joined the request's trace: background work it woke starts traces of its own.
       expect(trace).toHaveLength(3);
@@ -93,16 +93,16 @@ describe("with OTEL_ENDPOINT set", () => {
         WAIT_MAX_MS,
       );
       expect(spanOf(continued, { node: entry, kind: SPAN_KIND.server })).toMatchObject({ name: "GET /api/v1/get/:key", parentSpanId: "00f067aa0ba902b7" });
-      expect(spanOf(continued, { node: owner, kind: SPAN_KIND.server })?.name).toBe("GET /api/v1/replica/get/:key");
+      expect(spanOf(continued, { node: owner, kind: SPAN_KIND.server })?.name).toBe("peer get");
 
       // Gossip carries trace context too: some node's /gossip span is the child of another node's call.
       await waitUntil(
-        "a /gossip span whose parent is another node's call",
+        "a gossip span whose parent is another node's call",
         async () =>
           receiver.spans.filter((served) => {
-            if (served.name !== "POST /gossip" || served.kind !== SPAN_KIND.server) return false;
+            if (served.name !== "peer gossip" || served.kind !== SPAN_KIND.server) return false;
             const caller = receiver.spans.find((span) => span.spanId === served.parentSpanId && span.traceId === served.traceId);
-            return caller?.kind === SPAN_KIND.client && caller.name === "POST /gossip" && caller.node !== served.node;
+            return caller?.kind === SPAN_KIND.client && caller.name === "peer gossip" && caller.node !== served.node;
           }).length,
         (linked) => linked > 0,
         WAIT_MAX_MS,
@@ -113,8 +113,8 @@ describe("with OTEL_ENDPOINT set", () => {
         "request and forward metrics for the SET",
         async () => ({
           set: pointOf(receiver.points, entry, "limedb.http.requests", { "http.route": "/api/v1/set", "http.response.status_code": "200" })?.value,
-          direct: pointOf(receiver.points, owner, "limedb.http.requests", { "http.route": "/api/v1/replica/put", "http.response.status_code": "200" })?.value,
-          forwards: pointOf(receiver.points, entry, "limedb.forwards", { "http.route": "POST /api/v1/replica/put" })?.value,
+          direct: pointOf(receiver.points, owner, "limedb.peer.calls.served", { "limedb.peer.op": "put", outcome: "ok" })?.value,
+          forwards: pointOf(receiver.points, entry, "limedb.peer.calls", { "limedb.peer.op": "put" })?.value,
           latency: pointOf(receiver.points, entry, "limedb.http.request.duration", { "http.route": "/api/v1/set", "http.response.status_code": "200" })?.value,
           members: pointOf(receiver.points, entry, "limedb.members", { "limedb.member.state": "active" })?.value,
         }),

@@ -17,7 +17,7 @@ describe("otelName", () => {
     ["limedb_http_requests_total", "limedb.http.requests", ""],
     ["limedb_http_request_duration_ms", "limedb.http.request.duration", "ms"],
     ["limedb_members", "limedb.members", ""],
-    ["limedb_forward_failures_total", "limedb.forward.failures", ""],
+    ["limedb_peer_call_failures_total", "limedb.peer.call.failures", ""],
   ])("%s is %s in %p", (family, name, unit) => {
     expect(otelName(family)).toEqual({ name, unit });
   });
@@ -28,14 +28,14 @@ describe("registryProducer", () => {
     const metrics = new NodeMetrics();
     metrics.recordRequest("/api/v1/get/:key", "GET", 404, 1);
     metrics.recordRequest("/api/v1/get/:key", "GET", 404, 2);
-    metrics.recordForward("POST /api/v1/replica/put", 3, "timeout");
+    metrics.recordPeerCall("put", 3, "timeout");
     const data = await exported(metrics);
     const requests = data.get("limedb.http.requests")!;
     expect(requests).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true });
     expect(requests.dataPoints.map((point) => [point.attributes, point.value])).toEqual([
       [{ "http.route": "/api/v1/get/:key", "http.request.method": "GET", "http.response.status_code": 404 }, 2],
     ]);
-    expect(data.get("limedb.forward.failures")?.dataPoints[0]?.attributes).toEqual({ "http.route": "POST /api/v1/replica/put", "error.type": "timeout" });
+    expect(data.get("limedb.peer.call.failures")?.dataPoints[0]?.attributes).toEqual({ "limedb.peer.op": "put", "error.type": "timeout" });
   });
 
   test("histograms keep the registry's bounds, per-bucket counts, sum and count", async () => {

@@ -2,7 +2,6 @@
 import { describe, expect, test } from "bun:test";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
-import { PEER_ROUTES } from "../../src/node/peer-client.ts";
 import { NodeError } from "../../src/node/errors.ts";
 import type { ReplicaPeers } from "../../src/node/replication.ts";
 import { tracePeerCalls } from "../../src/telemetry/peer-tracing.ts";
@@ -68,6 +67,7 @@ describe("server spans", () => {
         throw new NodeError("unavailable", `replica ${target} is unreachable`);
       },
       getReplica: async () => undefined,
+      versionOf: async () => undefined,
     };
     // Two replicas of which one is down and a quorum of two: the write fails with 503.
     const { client } = buildTestApp({ tracing: requests, ringNodes: [NODE_URL, OTHER], replicationFactor: 2, peers });
@@ -84,10 +84,10 @@ describe("client spans", () => {
     const observe = tracePeerCalls(tracer);
     const headers: Record<string, string> = {};
     const parent = tracer.startSpan("parent");
-    await context.with(trace.setSpan(context.active(), parent), () => observe({ route: PEER_ROUTES.replicaPut, target: OTHER }, headers, async () => new Response("{}")));
+    await context.with(trace.setSpan(context.active(), parent), () => observe({ op: "put", target: OTHER }, headers, async () => ({ outcomes: [] })));
     parent.end();
     const [client] = exporter.getFinishedSpans();
-    expect(client?.name).toBe(PEER_ROUTES.replicaPut);
+    expect(client?.name).toBe("peer put");
     expect(client?.kind).toBe(SpanKind.CLIENT);
     expect(client?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
     expect(headers.traceparent).toBe(`00-${parent.spanContext().traceId}-${client?.spanContext().spanId}-01`);
@@ -108,7 +108,7 @@ describe("client spans", () => {
   test("a call that throws ends its span as failed and rethrows", async () => {
     const { exporter, tracer } = tracing();
     const refused = new TypeError("Unable to connect");
-    const thrown = await tracePeerCalls(tracer)({ route: PEER_ROUTES.gossip, target: OTHER }, {}, async () => {
+    const thrown = await tracePeerCalls(tracer)({ op: "gossip", target: OTHER }, {}, async () => {
       throw refused;
     }).catch((error: unknown) => error);
     expect(thrown).toBe(refused);
