@@ -177,7 +177,7 @@ export function chartPanels(results: readonly PartResult[]): Panel[] {
   const backends: readonly LoadBackend[] = ["memory", "sqlite"];
   const replication: Panel = {
     title: "Three nodes: requests/s at node A, three copies against one",
-    note: "wrk -t2 -c64 at node A; RF=1 (one copy) is the baseline, RF=3 writes W=2 and reads R=2",
+    note: "wrk -t2 -c64 at node A; one node alone is the baseline; RF=1 and RF=3 (W=2, R=2) on three nodes",
     series,
     groups: backends.flatMap((backend) =>
       SETUPS.map((setup) => ({ label: `${backend}, ${setup.name}`, bars: shapes.map((shape) => barOf(results, loadGroup(shape, backend), setup.name)) })),

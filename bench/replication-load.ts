@@ -1,4 +1,4 @@
-// Writes/s and reads/s of a 3-node cluster at three copies (W=2, R=2) against the same cluster at one copy, wrk on one node.
+// Writes/s and reads/s of one node alone, of a 3-node cluster at one copy and of one at three copies (W=2, R=2), wrk on one node.
 import { join } from "node:path";
 import { VIRTUAL_NODES_DEFAULT } from "../src/config/settings.ts";
 import { buildRing, ownerOf } from "../src/ring/ring.ts";
@@ -26,6 +26,7 @@ const SHAPE_LABELS: Record<LoadShape, string> = {
 
 interface Setup {
   readonly name: string;
+  readonly nodes: number;
   readonly replication: ReplicationSettings;
 }
 
@@ -34,10 +35,11 @@ export function loadGroup(shape: LoadShape, backend: LoadBackend): string {
   return `${SHAPE_LABELS[shape]} · ${backend}, ${NODES} nodes, wrk on node A`;
 }
 
-/** The baseline first: one copy, so most requests are forwarded to their owner, as before replication. */
-export const SETUPS: readonly [Setup, Setup] = [
-  { name: "RF=1: one copy", replication: ONE_COPY },
-  { name: "RF=3, W=2, R=2", replication: THREE_COPIES },
+/** The baseline first: one node alone (what three copies are held against); then three nodes at one copy, where most requests are forwarded to their owner, and at three. */
+export const SETUPS: readonly [Setup, Setup, Setup] = [
+  { name: "one node", nodes: 1, replication: ONE_COPY },
+  { name: "RF=1: one copy", nodes: NODES, replication: ONE_COPY },
+  { name: "RF=3, W=2, R=2", nodes: NODES, replication: THREE_COPIES },
 ];
 
 /** One wrk target: node A of a cluster. */
@@ -56,9 +58,9 @@ async function expectQuorums(url: string, wanted: ReplicationSettings): Promise<
   }
 }
 
-/** A 3-node cluster of one setup, its GET keys preloaded through node A, the load aimed at node A. */
+/** The cluster of one setup, its GET keys preloaded through node A, the load aimed at node A. */
 async function clusterLoad(stack: AsyncDisposableStack, backend: LoadBackend, setup: Setup, dir: string, commands: string[]): Promise<Load & { urls: readonly string[] }> {
-  const cluster = await startCluster(stack, NODES, { dataDir: dir, backend, replication: setup.replication });
+  const cluster = await startCluster(stack, setup.nodes, { dataDir: dir, backend, replication: setup.replication });
   const receiver = cluster.urls[0]!;
   await expectQuorums(receiver, setup.replication);
   await preload([receiver], keyNames(GET_KEYS), LOAD_VALUE);
@@ -89,12 +91,12 @@ function ownedShare(urls: readonly string[], keys: number): number {
   return keyNames(keys).filter((key) => ownerOf(ring, key) === urls[0]).length / keys;
 }
 
-function backendNote(backend: LoadBackend, results: ReadonlyMap<LoadShape, readonly [LoadResult, LoadResult]>, share: number): string {
-  const parts = [...results].map(([shape, [one, three]]) => {
+function backendNote(backend: LoadBackend, results: ReadonlyMap<LoadShape, readonly [LoadResult, LoadResult, LoadResult]>, share: number): string {
+  const parts = [...results].map(([shape, [alone, one, three]]) => {
     const verb = shape === "get" ? "reads" : "writes";
-    return `${(three.requestsPerS / one.requestsPerS).toFixed(2)}× the ${verb}/s (p50 ${one.p50Ms.toFixed(2)} → ${three.p50Ms.toFixed(2)} ms, p99 ${one.p99Ms.toFixed(2)} → ${three.p99Ms.toFixed(2)} ms)`;
+    return `${(three.requestsPerS / alone.requestsPerS).toFixed(2)}× the ${verb}/s of one node alone and ${(three.requestsPerS / one.requestsPerS).toFixed(2)}× those of one copy on three (p50 ${alone.p50Ms.toFixed(2)} alone → ${three.p50Ms.toFixed(2)} ms, p99 ${alone.p99Ms.toFixed(2)} → ${three.p99Ms.toFixed(2)} ms)`;
   });
-  return `${backend}: three copies at W=2, R=2 serve ${parts.join(" and ")} of one copy, at ${WRK_CONNECTIONS} connections on node A, which owns ${(share * 100).toFixed(0)}% of the keys at one copy and forwards the rest.`;
+  return `${backend}: three copies at W=2, R=2 on three nodes serve ${parts.join(", and ")}, at ${WRK_CONNECTIONS} connections on node A, which owns ${(share * 100).toFixed(0)}% of the keys at one copy and forwards the rest.`;
 }
 
 export async function benchReplicationLoad(): Promise<ReplicationLoadResult> {
@@ -111,27 +113,24 @@ export async function benchReplicationLoad(): Promise<ReplicationLoadResult> {
     const loads = [];
     // Both clusters share the dir: a node's files are named after its URL.
     for (const setup of SETUPS) loads.push(await clusterLoad(stack, backend, setup, dir.path, commands));
-    const share = ownedShare(loads[0]!.urls, SET_KEYS);
-    const results = new Map<LoadShape, readonly [LoadResult, LoadResult]>();
+    const share = ownedShare(loads[1]!.urls, SET_KEYS);
+    const results = new Map<LoadShape, readonly [LoadResult, LoadResult, LoadResult]>();
     for (const shape of ["get", "set"] as const) {
-      const [one, three] = (await measureInRotation(loads, (target, seconds) => load(target, shape, keysFile, seconds), (target) => target.shown, ROTATION)) as [LoadResult, LoadResult];
-      results.set(shape, [one, three]);
-      for (const [name, r] of [[`${shape} ${backend} RF=1`, one], [`${shape} ${backend} RF=3`, three]] as const) if (r.errors > 0) failed.push(`${name}: ${r.errors}`);
+      const [alone, one, three] = (await measureInRotation(loads, (target, seconds) => load(target, shape, keysFile, seconds), (target) => target.shown, ROTATION)) as [LoadResult, LoadResult, LoadResult];
+      results.set(shape, [alone, one, three]);
+      for (const [name, r] of [[`${shape} ${backend} one node`, alone], [`${shape} ${backend} RF=1`, one], [`${shape} ${backend} RF=3`, three]] as const) if (r.errors > 0) failed.push(`${name}: ${r.errors}`);
       figures.push(
-        ...againstBaseline(
-          "replication",
-          loadGroup(shape, backend),
-          "req/s",
-          { name: SETUPS[0].name, value: one.requestsPerS, detail: `${wrkDetail(one)}; A owns ${(share * 100).toFixed(0)}% of the keys, forwards the rest` },
-          [{ name: SETUPS[1].name, value: three.requestsPerS, detail: `${wrkDetail(three)}; p50 ${(three.p50Ms / one.p50Ms).toFixed(2)}×, p99 ${(three.p99Ms / one.p99Ms).toFixed(2)}× of one copy` }],
-        ),
+        ...againstBaseline("replication", loadGroup(shape, backend), "req/s", { name: SETUPS[0].name, value: alone.requestsPerS, detail: wrkDetail(alone) }, [
+          { name: SETUPS[1].name, value: one.requestsPerS, detail: `${wrkDetail(one)}; A owns ${(share * 100).toFixed(0)}% of the keys, forwards the rest` },
+          { name: SETUPS[2].name, value: three.requestsPerS, detail: `${wrkDetail(three)}; p50 ${(three.p50Ms / alone.p50Ms).toFixed(2)}×, p99 ${(three.p99Ms / alone.p99Ms).toFixed(2)}× of one node` },
+        ]),
       );
-      if (backend === "memory") commands.push(one.command);
+      if (backend === "memory") commands.push(alone.command);
     }
     notes.push(backendNote(backend, results, share));
   }
   notes.push(
-    `Why: at one copy node A answers the keys it owns from its own store and sends every other request one hop to the owner (the cluster part's 2-node forwarding figures price that hop). At three copies on three nodes every node holds every key, so A never forwards, but every request fans out: a SET writes A's store and sends the record to both other nodes, answering once one of them (W=2 with A) acknowledged; a GET reads A's store and asks both others, answering with the newest of the first two answers. That is two internal requests per client request instead of about ${(1 - 1 / NODES).toFixed(2)}, on the same two cores as wrk and all three nodes, so the ratio is mostly the CPU price of the fan-out; on separate machines the remote work would run in parallel on other CPUs.`,
+    `The Done-when of the bus issue reads the sqlite rows: three copies against one node alone. Why the cost: at one copy node A answers the keys it owns from its own store and sends every other request one hop to the owner (the cluster part's 2-node forwarding figures price that hop). At three copies on three nodes every node holds every key, so A never forwards, but every request fans out: a SET writes A's store and sends the record to both other nodes, answering once one of them (W=2 with A) acknowledged; a GET reads A's store and asks both others for their versions only, answering once one agreed. Replica calls travel on the bus (one persistent connection per peer, the calls of one event-loop turn in one frame), on the same two cores as wrk and all three nodes, so the ratio is mostly the CPU price of the fan-out; on separate machines the remote work would run in parallel on other CPUs.`,
   );
   if (failed.length > 0) notes.push(`wrk saw failed requests in the replication loads (${failed.join("; ")}); those figures overstate the cluster.`);
   return { figures, notes, commands };

@@ -15,6 +15,7 @@ import { peerOpOf } from "./node/peer-wire.ts";
 import { observeAll, type PeerTransport } from "./node/peer-transport.ts";
 import { serveNode } from "./http/serve.ts";
 import { hostPolicy } from "./http/host-check.ts";
+import { fastGet } from "./http/kv/fast-get.ts";
 import { Replication } from "./node/replication.ts";
 import { fileStem } from "./store/file-name.ts";
 import { join } from "node:path";
@@ -286,13 +287,16 @@ const app = createApp(node, {
 });
 // The bus's calls are answered by the same replica service and gossip handler as the internal HTTP routes.
 const peerService = new PeerService({ replicas: background.replicas, gossip: gossiper });
+const hostAllowed = hostPolicy({ nodeUrl: config.nodeUrl, allowedHosts: config.allowedHosts });
 let server: ReturnType<typeof serveNode>;
 try {
   server = serveNode({
     port: config.serverPort,
     hostname: config.serverHost,
     handle: (request) => app.handle(request),
-    hostAllowed: hostPolicy({ nodeUrl: config.nodeUrl, allowedHosts: config.allowedHosts }),
+    // Reads skip the framework unless tracing or the debug log wants every request through the app's hooks.
+    fast: telemetry === undefined && config.logLevel !== "debug" ? fastGet({ node, hostAllowed, metrics, nowMs }) : undefined,
+    hostAllowed,
     bus: {
       secret: config.clusterSecret,
       handle: (call) => {

@@ -12,6 +12,11 @@ export const BUS_PATH = "/api/v1/bus";
  * JSON-escaped, fits with room; larger closes the connection.
  */
 export const BUS_FRAME_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * Replies ready in one turn travel together up to this many UTF-16 units of bodies; past it the frame goes at
+ * once and the rest follow in the next, so a reply frame stays near the size of its largest answer.
+ */
+export const BUS_REPLY_FRAME_CHARS_MAX = 4 * 1024 * 1024;
 /** Calls one connection may have running at once; more are answered "busy" at once, not queued. */
 export const BUS_INFLIGHT_CALLS_MAX = 8192;
 /** Bytes of replies waiting in one connection's socket buffer before it is closed as a peer that does not read. */
@@ -75,7 +80,7 @@ export function busWebSocket(options: BusServerOptions): WebSocketHandler<BusCon
     connection.replies.push(entry);
     connection.replyChars += entry.body.length;
     // A frame holds at most so many entries; a full one goes at once, the rest at the end of this turn.
-    if (connection.replies.length >= ENTRIES_PER_FRAME_MAX) flush(ws);
+    if (connection.replies.length >= ENTRIES_PER_FRAME_MAX || connection.replyChars >= BUS_REPLY_FRAME_CHARS_MAX) flush(ws);
     else if (!connection.flushing) {
       connection.flushing = true;
       setImmediate(() => flush(ws));

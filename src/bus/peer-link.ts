@@ -43,6 +43,8 @@ export interface LinkOptions {
   /** Monotonic ms. */
   readonly now: () => number;
   readonly path: string;
+  /** The largest reply frame taken: one past it drops the connection unread (a peer cannot make this node parse more). */
+  readonly replyFrameBytesMax: number;
 }
 
 interface Pending {
@@ -178,6 +180,7 @@ export class PeerLink {
       // Heard from: whatever still waits, waits from now.
       this.unansweredSinceMs = this.inflight.size > 0 ? this.options.now() : undefined;
       if (!(event.data instanceof ArrayBuffer)) return this.drop("the peer sent text on the bus");
+      if (event.data.byteLength > this.options.replyFrameBytesMax) return this.drop("the peer sent a frame past the reply cap");
       let frame: Frame;
       try {
         frame = decodeFrame(new Uint8Array(event.data));

@@ -12,6 +12,8 @@ export interface ServeOptions {
   readonly hostname: string;
   /** The HTTP app: every request that is not the bus's upgrade. */
   readonly handle: (request: Request) => Response | Promise<Response>;
+  /** Tried first: answers the hot requests itself, or returns undefined (and on any failure the app answers). */
+  readonly fast?: (request: Request) => Promise<Response> | undefined;
   readonly bus: BusServerOptions;
   /** Whether a Host header names this node (the DNS-rebinding check every route applies). */
   readonly hostAllowed: (host: string) => boolean;
@@ -40,7 +42,8 @@ export function serveNode(options: ServeOptions): Server<BusConnection> {
     fetch(request, server) {
       // A cheap test first: nearly every request is not the bus's.
       if (request.url.endsWith(BUS_PATH) && splitRequestUrl(request.url).pathname === BUS_PATH) return upgradeBus(request, server, options.hostAllowed);
-      return options.handle(request);
+      const quick = options.fast?.(request);
+      return quick === undefined ? options.handle(request) : quick.catch(() => options.handle(request));
     },
     websocket: busWebSocket(options.bus),
   });

@@ -1,7 +1,7 @@
 // The peer transport over the bus: each call is one entry of a frame on the persistent, authenticated link to
 // its peer (src/bus). Answers are held to the same byte caps and schemas as the HTTP client's, and failures
 // come out in the same words: unreachable and refused are 503, a missed deadline is 504.
-import { BUS_PATH } from "../bus/bus-server.ts";
+import { BUS_PATH, BUS_REPLY_FRAME_CHARS_MAX } from "../bus/bus-server.ts";
 import { LinkError, PeerLink, type LinkFailure } from "../bus/peer-link.ts";
 import type { Ack, Ack2, Syn } from "../membership/messages.ts";
 import { GOSSIP_BODY_BYTES_MAX } from "../membership/schema.ts";
@@ -139,7 +139,7 @@ export class BusTransport implements PeerTransport {
     if (link === undefined) {
       link =
         this.options.channel?.(target) ??
-        new PeerLink({ target, self: this.options.self, secret: this.options.secret, connectTimeoutMs: this.options.forwardTimeoutMs, stallAfterMs: this.options.forwardTimeoutMs, now: this.options.now, path: BUS_PATH });
+        new PeerLink({ target, self: this.options.self, secret: this.options.secret, connectTimeoutMs: this.options.forwardTimeoutMs, stallAfterMs: this.options.forwardTimeoutMs, now: this.options.now, path: BUS_PATH, replyFrameBytesMax: replyFrameBytesMax(this.options.valueBytesMax) });
       if (this.closed) link.close();
       this.links.set(target, link);
     }
@@ -170,6 +170,14 @@ export class BusTransport implements PeerTransport {
     };
     return this.options.observe === undefined ? send() : this.options.observe({ op, target }, carrier, send);
   }
+}
+
+/**
+ * The largest reply frame a link takes: the largest single answer (a page of records, or an ACK) with the
+ * replies a peer may put beside it (BUS_REPLY_FRAME_CHARS_MAX, at up to three UTF-8 bytes per unit) and frame headers.
+ */
+export function replyFrameBytesMax(valueBytesMax: number): number {
+  return Math.max(pageAnswerBytesMax(valueBytesMax), recordAnswerBytesMax(valueBytesMax), GOSSIP_BODY_BYTES_MAX) + 3 * BUS_REPLY_FRAME_CHARS_MAX + 1024 * 1024;
 }
 
 /** The link's failure in the node's words: never the system's (which would tell a client which ports are open). */

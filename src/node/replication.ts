@@ -105,6 +105,8 @@ export class Replication {
    * a hint never counts towards the quorum (strict quorums), so the replicas of a key stay the ones it has.
    */
   async write(record: StoredRecord, replicas: readonly string[], needed: number): Promise<Map<string, PutOutcome>> {
+    // This node the only replica: the store call and nothing else (no quorum, timer or hint can apply).
+    if (replicas.length === 1 && replicas[0] === this.deps.self) return new Map([[this.deps.self, await this.putOn(this.deps.self, record)]]);
     const up = this.reachable(replicas, needed, "write of this key", "the write was not applied");
     for (const replica of replicas) if (!up.includes(replica)) this.hint(replica, record);
     const remotes = up.filter((replica) => replica !== this.deps.self);

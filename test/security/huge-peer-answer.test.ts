@@ -1,9 +1,10 @@
-// Attack: a member answers replica reads, writes and gossip with 50 MiB bodies, to blow up a real node's memory.
+// Attack: a member answers replica reads, writes and gossip on the bus with 50 MiB replies, to blow up a real node's memory.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, readState, removeMember, waitUntil, type ClusterTiming } from "../support/cluster.ts";
 import type { Ack } from "../../src/membership/messages.ts";
-import { startFakeMember, startNodeBeside, type FakeMember } from "../support/fake-member.ts";
+import { answered, startFakeMember, startNodeBeside, type FakeMember, type MemberReply } from "../support/fake-member.ts";
+import type { PeerOp } from "../../src/node/peer-wire.ts";
 import { getKey, inParallel, setKey, type Answer } from "../support/replication.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
@@ -29,56 +30,32 @@ const ATTACK_TIMING: ClusterTiming = { intervalMs: 500, staleAfterMs: 2000, dead
 /** Bound on the waits for the member to join and, once its ACKs are ignored, to leave the ring. */
 const RING_WAIT_MS = 15_000;
 
-/** A 50 MiB answer that is valid JSON of the route's shape, so a reader that takes it whole parses it all. */
-function hugeJson(prefix: string, suffix: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(HUGE_ANSWER_BYTES).fill(0x61);
-  bytes.set(new TextEncoder().encode(prefix), 0);
-  bytes.set(new TextEncoder().encode(suffix), HUGE_ANSWER_BYTES - suffix.length);
-  return bytes;
+/** A 50 MiB answer that is valid JSON of the operation's shape, so a reader that takes it whole parses it all. */
+function hugeJson(prefix: string, suffix: string): string {
+  return prefix + "a".repeat(HUGE_ANSWER_BYTES - prefix.length - suffix.length) + suffix;
 }
 
 const HUGE_READ = hugeJson('{"record":{"key":"k","version":{"wallMs":1,"counter":0,"node":"http://127.0.0.1:1"},"tombstone":false,"expiresAtMs":null,"value":"', '"}}');
+const HUGE_VERSION = hugeJson('{"version":{"wallMs":1,"counter":0,"node":"http://127.0.0.1:1"},"padding":"', '"}');
 const HUGE_OUTCOMES = hugeJson('{"outcomes":[{"applied":true,"replacedLive":false}],"padding":"', '"}');
-const HUGE_GOSSIP_PADDING = new Uint8Array(HUGE_ANSWER_BYTES).fill(0x20);
 
-/**
- * A valid ACK after 50 MiB of spaces (JSON allows them), so a reader that takes it whole accepts it.
- * The padding is one shared buffer: a copy per SYN would cost this test process 250 MB a second.
- */
-function paddedAck(ack: Ack): Response {
-  return new Response(chunked([HUGE_GOSSIP_PADDING, new TextEncoder().encode(JSON.stringify(ack))]), { headers: { "content-type": "application/json" } });
+/** A valid ACK after 50 MiB of spaces (JSON allows them), so a reader that takes it whole accepts it. */
+function paddedAck(ack: Ack): MemberReply {
+  return { ok: true, body: " ".repeat(HUGE_ANSWER_BYTES) + JSON.stringify(ack) };
 }
 
-/** A body sent in chunks with no declared length, so only a cap on the bytes read can stop it. */
-function chunked(parts: Uint8Array[]): ReadableStream<Uint8Array> {
-  const left = [...parts];
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const next = left.shift();
-      if (next === undefined) controller.close();
-      else controller.enqueue(next);
-    },
-  });
+/** Answers every replica call with a 50 MiB reply. */
+function hugeAnswers(op: PeerOp): MemberReply {
+  return { ok: true, body: op === "get" ? HUGE_READ : op === "version" ? HUGE_VERSION : HUGE_OUTCOMES };
 }
 
-/**
- * Answers every replica and direct route with a 50 MiB body: every other one declares its length
- * (refused before it is read), the rest arrive in chunks (cut off at the cap).
- */
-function hugeAnswers(): (request: Request, path: string) => Response {
-  let answered = 0;
-  return (_request, path) => {
-    const body = path.startsWith("/api/v1/replica/get/") || path.startsWith("/api/v1/direct/get/") ? HUGE_READ : HUGE_OUTCOMES;
-    return new Response(answered++ % 2 === 0 ? body : chunked([body]), { headers: { "content-type": "application/json" } });
-  };
-}
-
-/** A well-formed answer to each route, so the member is a healthy one until the attack begins. */
-function healthyAnswers(_request: Request, path: string): Response {
-  if (path.startsWith("/api/v1/replica/get/")) return Response.json({ record: null });
-  if (path === "/api/v1/replica/put") return Response.json({ outcomes: [{ applied: true, replacedLive: false }] });
-  if (path === "/api/v1/replica/digests") return Response.json({ buckets: [] });
-  return Response.json({ records: [], next: null });
+/** A well-formed answer to each operation, so the member is a healthy one until the attack begins. */
+function healthyAnswers(op: PeerOp): MemberReply {
+  if (op === "get") return answered({ record: null });
+  if (op === "version") return answered({ version: null });
+  if (op === "put") return answered({ outcomes: [{ applied: true, replacedLive: false }] });
+  if (op === "ping") return answered(null);
+  return answered({ records: [], next: null });
 }
 
 /** The process's resident memory in bytes, from /proc. */
@@ -124,7 +101,7 @@ describe("a member that answers with 50 MiB bodies", () => {
       const baseline = rssBytes(node.process.pid);
       let peak = baseline;
       const sample = () => void (peak = Math.max(peak, rssBytes(node.process.pid)));
-      member.answer = hugeAnswers();
+      member.answer = hugeAnswers;
       const keys = Array.from({ length: REQUESTS }, (_, i) => `attacked-${i}`);
       const answers = await inParallel(keys, CONCURRENCY, async (key, i) => {
         // A node that reads the answers whole may not answer in time at all: that is recorded, not thrown.

@@ -1,7 +1,8 @@
 // Attack: a member's error text, or the system's words for a closed port, passed through to clients (port scanning).
 import { describe, expect, test } from "bun:test";
 import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, TEST_TIMING, waitUntil, type ClusterTiming } from "../support/cluster.ts";
-import { startFakeMember, startNodeBeside } from "../support/fake-member.ts";
+import { refused, startFakeMember, startNodeBeside, type MemberReply } from "../support/fake-member.ts";
+import type { PeerOp } from "../../src/node/peer-wire.ts";
 import { delKey, getKey, setKey, type Answer } from "../support/replication.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
@@ -12,11 +13,11 @@ const RING_WAIT_MS = 15_000;
 /** What a service on some port might say: text a client of the cluster must never read. */
 const PEER_TEXT = `SSH-2.0-OpenSSH_9.6 on 127.0.0.1:22 ${crypto.randomUUID()}`;
 
-/** Refuses every write as malformed, fails every read, and answers anything else 500, each with PEER_TEXT. */
-function echoingAnswers(_request: Request, path: string): Response {
-  if (path === "/api/v1/replica/put") return Response.json({ error: PEER_TEXT, code: "bad_request" }, { status: 400 });
-  if (path.startsWith("/api/v1/replica/get/")) return Response.json({ error: PEER_TEXT, code: "store_unavailable" }, { status: 503 });
-  return Response.json({ error: PEER_TEXT, code: "internal" }, { status: 500 });
+/** Refuses every write as malformed, fails every read, and fails anything else as internal, each with PEER_TEXT. */
+function echoingAnswers(op: PeerOp): MemberReply {
+  if (op === "put") return refused("bad_request", PEER_TEXT);
+  if (op === "get" || op === "version") return refused("store_unavailable", PEER_TEXT);
+  return refused("internal", PEER_TEXT);
 }
 
 /** What a client reads from every route that reaches the member: reads, writes, deletes and the replica listing. */

@@ -1,11 +1,21 @@
-// A fake cluster member for attack tests: a real HTTP server on 127.0.0.1 that gossips just enough to be
-// in a real node's ring, and answers everything else as the test says.
+// A fake cluster member for attack tests: a real bus endpoint on 127.0.0.1 (the same WebSocket and frames a node
+// serves, no secret) that gossips just enough to be in a real node's ring, and answers every other call as the test says.
+import type { BusConnection } from "../../src/bus/bus-server.ts";
+import { busWebSocket } from "../../src/bus/bus-server.ts";
+import { upgradeBus } from "../../src/http/serve.ts";
 import type { Ack, Syn } from "../../src/membership/messages.ts";
+import { peerOpOf, type PeerOp } from "../../src/node/peer-wire.ts";
 import { timingArgs, type ClusterTiming } from "./cluster.ts";
 import { startNode, type NodeProcess } from "./node-process.ts";
 
-/** Answers a request other than gossip; `path` is the URL's path. */
-export type MemberAnswer = (request: Request, path: string) => Response | Promise<Response>;
+/** A reply on the bus: an answer's JSON, or (ok false) an error's {code, error}. */
+export interface MemberReply {
+  readonly ok: boolean;
+  readonly body: string;
+}
+
+/** Answers a call other than gossip: its operation and its parsed body. */
+export type MemberAnswer = (op: PeerOp, body: unknown) => MemberReply | Promise<MemberReply>;
 
 export interface FakeMember extends AsyncDisposable {
   /** Its own URL, as it names itself in every ACK: http://127.0.0.1:<port>. */
@@ -15,8 +25,13 @@ export interface FakeMember extends AsyncDisposable {
   /** How it answers everything but gossip; the test may swap it at any time. */
   answer: MemberAnswer;
   /** How it sends a well-formed ACK back; the default sends it as it is. */
-  sendAck: (ack: Ack) => Response;
+  sendAck: (ack: Ack) => MemberReply;
 }
+
+/** An answer as a reply. */
+export const answered = (answer: unknown): MemberReply => ({ ok: true, body: JSON.stringify(answer) });
+/** An error as a reply, as a node sends it. */
+export const refused = (code: string, error: string): MemberReply => ({ ok: false, body: JSON.stringify({ code, error }) });
 
 /**
  * Starts a member that answers every SYN with an ACK naming itself at a rising heartbeat, so a node
@@ -27,20 +42,31 @@ export function startFakeMember(answer: MemberAnswer): FakeMember {
   const generation = Date.now();
   let heartbeat = 0;
   let syns = 0;
-  const handlers = { answer, sendAck: (ack: Ack) => Response.json(ack) };
-  const server = Bun.serve({
+  const handlers = { answer, sendAck: (ack: Ack) => answered(ack) };
+  const reply = async (op: PeerOp | undefined, text: string): Promise<MemberReply> => {
+    const body: unknown = JSON.parse(text);
+    if (op !== "gossip") return handlers.answer(op ?? "ping", body);
+    const message = body as Syn | { type: "ack2" };
+    if (message.type !== "syn") return answered({ type: "done" });
+    // A real node's heartbeat is the time since its generation (at least one more each time), so its clock reads right.
+    heartbeat = Math.max(heartbeat + 1, Date.now() - generation);
+    syns++;
+    return handlers.sendAck({ type: "ack", from: url, entries: [{ nodeUrl: url, generation, heartbeat, leaving: false }], requests: [] });
+  };
+  const server = Bun.serve<BusConnection>({
     hostname: "127.0.0.1",
     port: 0,
-    async fetch(request): Promise<Response> {
-      const path = new URL(request.url).pathname;
-      if (path !== "/gossip") return handlers.answer(request, path);
-      const message = (await request.json()) as Syn | { type: "ack2" };
-      if (message.type !== "syn") return Response.json({ type: "done" });
-      // A real node's heartbeat is the time since its generation (at least one more each time), so its clock reads right.
-      heartbeat = Math.max(heartbeat + 1, Date.now() - generation);
-      syns++;
-      return handlers.sendAck({ type: "ack", from: url, entries: [{ nodeUrl: url, generation, heartbeat, leaving: false }], requests: [] });
-    },
+    fetch: (request, srv) => upgradeBus(request, srv, () => true),
+    websocket: busWebSocket({
+      secret: "",
+      // The reply's ok and body travel as the member chose: an error body is thrown back as it is.
+      handle: async (call) => {
+        const outcome = await reply(peerOpOf(call.op), call.body);
+        if (outcome.ok) return outcome.body;
+        throw new RawReply(outcome.body);
+      },
+      errorBody: (error) => (error instanceof RawReply ? error.body : JSON.stringify({ code: "internal", error: String(error) })),
+    }),
   });
   const url: string = `http://127.0.0.1:${server.port}`;
   return {
@@ -62,6 +88,13 @@ export function startFakeMember(answer: MemberAnswer): FakeMember {
       await server.stop(true);
     },
   };
+}
+
+/** An error reply's body, passed through the bus server untouched. */
+class RawReply extends Error {
+  constructor(readonly body: string) {
+    super("a scripted error reply");
+  }
 }
 
 /**

@@ -1,0 +1,59 @@
+// The hot read, served without the framework: GET /api/v1/get/:key from a program (no Origin, so no CORS to
+// decide), with the same Host check, path check, key rules, answer and metrics as the Elysia route. Anything
+// else (a page's request, a tracing node, a debug log, a failure that is not the node's own) goes to the app.
+import type { NodeMetrics } from "../../metrics/node-metrics.ts";
+import { NodeError } from "../../node/errors.ts";
+import type { LimeNode } from "../../node/node.ts";
+import { errorResponse } from "../errors.ts";
+import { isWellEncoded } from "../path-check.ts";
+
+const PREFIX = "/api/v1/get/";
+/** The route template the metrics count it under, the Elysia route's own. */
+const ROUTE = "/api/v1/get/:key";
+
+export interface FastGetOptions {
+  readonly node: LimeNode;
+  readonly hostAllowed: (host: string) => boolean;
+  readonly metrics: NodeMetrics;
+  /** Milliseconds, for the request's duration. */
+  readonly nowMs: () => number;
+}
+
+/** The key a fast GET names, or undefined when the request is not one the fast path takes. */
+function keyOf(request: Request): string | undefined {
+  if (request.method !== "GET") return undefined;
+  const url = request.url;
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  if (pathStart === -1 || !url.startsWith(PREFIX, pathStart)) return undefined;
+  const query = url.indexOf("?", pathStart);
+  const hash = url.indexOf("#", pathStart);
+  const end = query === -1 ? (hash === -1 ? url.length : hash) : query;
+  const raw = url.slice(pathStart + PREFIX.length, end);
+  // An empty key, or one spanning segments, is the app's to refuse.
+  if (raw === "" || raw.includes("/")) return undefined;
+  if (!raw.includes("%")) return raw;
+  return isWellEncoded(raw) ? decodeURIComponent(raw) : undefined;
+}
+
+/** A handler that answers the hot read itself, or returns undefined for the app to answer the request. */
+export function fastGet(options: FastGetOptions): (request: Request) => Promise<Response> | undefined {
+  const { node, hostAllowed, metrics, nowMs } = options;
+  return (request) => {
+    const key = keyOf(request);
+    if (key === undefined || request.headers.has("origin")) return undefined;
+    const host = request.headers.get("host");
+    if (host === null || !hostAllowed(host)) return undefined;
+    const started = nowMs();
+    const answered = (response: Response) => {
+      metrics.recordRequest(ROUTE, "GET", response.status, nowMs() - started);
+      return response;
+    };
+    return node.get(key).then(
+      (found) => answered(Response.json(found)),
+      (error: unknown) => {
+        if (!(error instanceof NodeError) || error.code === "internal") throw error;
+        return answered(errorResponse(error.code, error.message));
+      },
+    );
+  };
+}
