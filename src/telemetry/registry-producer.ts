@@ -17,10 +17,10 @@ const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
   op: "limedb.peer.op",
 };
 
-/** limedb_http_request_duration_ms → limedb.http.request.duration in ms; limedb_peer_calls_total → limedb.peer.calls. */
+/** limedb_http_request_duration_seconds → limedb.http.request.duration in s; limedb_peer_calls_total → limedb.peer.calls. */
 export function otelName(family: string): { name: string; unit: string } {
-  const unit = family.endsWith("_ms") ? "ms" : "";
-  return { name: family.replace(/_total$/, "").replace(/_ms$/, "").replaceAll("_", "."), unit };
+  const unit = family.endsWith("_seconds") ? "s" : "";
+  return { name: family.replace(/_total$/, "").replace(/_seconds$/, "").replaceAll("_", "."), unit };
 }
 
 function attributesOf(labels: Labels): Attributes {

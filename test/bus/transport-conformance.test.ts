@@ -2,12 +2,11 @@
 // the in-process fake tests use: records travel with their versions, many calls at once each get their own
 // answer, failures come out as the node's errors (unavailable, timeout, a peer's refusal), and close ends it all.
 import { afterEach, describe, expect, test } from "bun:test";
-import { NodeError } from "../../src/node/errors.ts";
 import type { BusTransport } from "../../src/node/bus-transport.ts";
 import { groupDigests, sharedDigests } from "../../src/node/anti-entropy.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
-import { busPeer, FUTURE_SENDER, inProcessChannels, inProcessPeer, PEER_NOW_MS, transport, type TestPeer } from "../support/peers.ts";
+import { busPeer, FUTURE_SENDER, inProcessChannels, inProcessPeer, PEER_NOW_MS, transport, type TestPeer, nodeFailure } from "../support/peers.ts";
 
 interface Setup {
   readonly peer: TestPeer;
@@ -36,14 +35,6 @@ function record(key: string, wallMs: number, value = `value of ${key}`): StoredR
   return { key, value, version: { wallMs, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined };
 }
 
-async function failure(promise: Promise<unknown>): Promise<NodeError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(NodeError);
-  return error as NodeError;
-}
 
 for (const [kind, setUp] of Object.entries(kinds)) {
   describe(`the peer transport (${kind})`, () => {
@@ -101,17 +92,17 @@ for (const [kind, setUp] of Object.entries(kinds)) {
 
     test("a body the peer refuses comes back as its refusal, in this node's words", async () => {
       const { peer, client } = start();
-      const error = await failure(client.putReplica(peer.url, [record("", Date.now())]));
+      const error = await nodeFailure(client.putReplica(peer.url, [record("", Date.now())]));
       expect(error.code).toBe("bad_request");
       expect(error.message).toBe(`owner ${peer.url} refused the request as malformed`);
       // A version far in the future is refused as clock skew.
-      expect((await failure(client.putReplica(peer.url, [record("k", Date.now() + 3_600_000)]))).code).toBe("clock_skew");
+      expect((await nodeFailure(client.putReplica(peer.url, [record("k", Date.now() + 3_600_000)]))).code).toBe("clock_skew");
     });
 
     test("a peer that is not there is unavailable at once, and a ping says so", async () => {
       const { client, nowhere, peer } = start();
       const started = performance.now();
-      const error = await failure(client.getReplica(nowhere, "k"));
+      const error = await nodeFailure(client.getReplica(nowhere, "k"));
       expect(error.code).toBe("unavailable");
       expect(error.message).toBe(`owner ${nowhere} is unreachable`);
       expect(performance.now() - started).toBeLessThan(1_000);
@@ -123,7 +114,7 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       const { peer, client } = start(300);
       peer.stallMs = 2_000;
       const started = performance.now();
-      const errors = await Promise.all(Array.from({ length: 20 }, (_, i) => failure(client.getReplica(peer.url, `k${i}`))));
+      const errors = await Promise.all(Array.from({ length: 20 }, (_, i) => nodeFailure(client.getReplica(peer.url, `k${i}`))));
       const tookMs = performance.now() - started;
       expect(new Set(errors.map((error) => error.code))).toEqual(new Set(["timeout"]));
       expect(tookMs).toBeGreaterThanOrEqual(290);
@@ -138,7 +129,7 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       const { peer, client } = start();
       expect(await client.ping(peer.url)).toBe(true);
       client.close();
-      expect((await failure(client.getReplica(peer.url, "k"))).code).toBe("unavailable");
+      expect((await nodeFailure(client.getReplica(peer.url, "k"))).code).toBe("unavailable");
     });
   });
 }

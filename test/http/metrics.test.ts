@@ -48,10 +48,10 @@ test("after known requests the counters match them exactly, by route template an
 
   for (const leaked of [KEY, MISSING_KEY, UNKNOWN_PATH]) expect(text).not.toContain(leaked);
 
-  checkHistograms(samples, "limedb_http_request_duration_ms");
+  checkHistograms(samples, "limedb_http_request_duration_seconds");
   for (const { route, method, status } of made) {
     const requests = made.filter((other) => other.route === route && other.method === method && other.status === status).length;
-    expect(select(samples, "limedb_http_request_duration_ms_count", { route, method, status }).map((sample) => sample.value)).toEqual([requests]);
+    expect(select(samples, "limedb_http_request_duration_seconds_count", { route, method, status }).map((sample) => sample.value)).toEqual([requests]);
   }
 });
 
@@ -68,9 +68,9 @@ test("store operations are timed by backend and operation", async () => {
   await client.set("a", "1");
   await client.get("a");
   const samples = parsePrometheusText(await (await client.path("/metrics")).text());
-  checkHistograms(samples, "limedb_store_operation_duration_ms");
-  expect(select(samples, "limedb_store_operation_duration_ms_count", { backend: "memory", operation: "put" })[0]?.value).toBeGreaterThanOrEqual(1);
-  expect(select(samples, "limedb_store_operation_duration_ms_count", { backend: "memory", operation: "get" })[0]?.value).toBeGreaterThanOrEqual(1);
+  checkHistograms(samples, "limedb_store_operation_duration_seconds");
+  expect(select(samples, "limedb_store_operation_duration_seconds_count", { backend: "memory", operation: "put" })[0]?.value).toBeGreaterThanOrEqual(1);
+  expect(select(samples, "limedb_store_operation_duration_seconds_count", { backend: "memory", operation: "get" })[0]?.value).toBeGreaterThanOrEqual(1);
 });
 
 test("cluster figures are read at scrape time", async () => {

@@ -56,8 +56,8 @@ describe("countPeerCalls", () => {
     expect(metrics.peerCalls.value({ op: ROUTE })).toBe(2);
     expect(metrics.peerCallFailures.value({ op: ROUTE, reason: "unreachable" })).toBe(1);
     const samples = metrics.peerCallDuration.collect().samples;
-    expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_ms_sum")?.value).toBe(10);
-    expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_ms_count")?.value).toBe(2);
+    expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_seconds_sum")?.value).toBeCloseTo(0.01, 9);
+    expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_seconds_count")?.value).toBe(2);
   });
 
   test("peer call figures appear in the Prometheus text", () => {

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, readRing, TEST_TIMING, waitUntil, type ClusterTiming } from "../support/cluster.ts";
 import { refused, startFakeMember, startNodeBeside, type MemberReply } from "../support/fake-member.ts";
 import type { PeerOp } from "../../src/node/peer-wire.ts";
-import { delKey, getKey, setKey, type Answer } from "../support/replication.ts";
+import { delKey, getKey, isJson, setKey, type Answer } from "../support/replication.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
 /** Dead only after a minute: a member whose port closed stays in the ring, so requests still go to it. */
@@ -29,15 +29,6 @@ async function clientAnswers(nodeUrl: string, key: string): Promise<Answer[]> {
 /** Each answer: its status, and whether its text contains `secret`. */
 function statusesAndLeaks(answers: readonly Answer[], secret: string) {
   return answers.map((answer) => ({ status: answer.status, leaks: answer.text.includes(secret), json: isJson(answer.text) }));
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("a client's error messages", () => {

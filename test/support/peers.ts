@@ -13,6 +13,7 @@ import { arcsOf } from "../../src/ring/arcs.ts";
 import { buildRing, replicasOf } from "../../src/ring/ring.ts";
 import { upgradeBus } from "../../src/http/serve.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
+import { NodeError } from "../../src/node/errors.ts";
 
 export const VALUE_BYTES_MAX = 1024 * 1024;
 /** The wall time a peer gives when it refuses a SYN as from the future. */
@@ -136,4 +137,14 @@ export function transport(options: TransportOptions = {}): BusTransport {
     onPeerClock: options.onPeerClock,
     channel: options.channel,
   });
+}
+
+/** The NodeError a call failed with; fails the test when it succeeded or threw something else. */
+export async function nodeFailure(promise: Promise<unknown>): Promise<NodeError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof NodeError)) throw new Error(`expected a NodeError, got ${String(error)}`);
+  return error;
 }

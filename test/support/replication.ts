@@ -148,3 +148,13 @@ export function interruptOnExit(cluster: Cluster): AsyncDisposable {
     },
   };
 }
+
+/** Whether a client's answer is JSON (every error answer must be). */
+export function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

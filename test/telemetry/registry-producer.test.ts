@@ -15,7 +15,7 @@ async function exported(metrics: NodeMetrics): Promise<Map<string, MetricData>> 
 describe("otelName", () => {
   test.each([
     ["limedb_http_requests_total", "limedb.http.requests", ""],
-    ["limedb_http_request_duration_ms", "limedb.http.request.duration", "ms"],
+    ["limedb_http_request_duration_seconds", "limedb.http.request.duration", "s"],
     ["limedb_members", "limedb.members", ""],
     ["limedb_peer_call_failures_total", "limedb.peer.call.failures", ""],
   ])("%s is %s in %p", (family, name, unit) => {
@@ -42,14 +42,16 @@ describe("registryProducer", () => {
     const metrics = new NodeMetrics();
     for (const ms of [0.05, 0.3, 0.3, 7, 20_000]) metrics.recordStoreOperation("sqlite", "get", ms, false);
     const histogram = (await exported(metrics)).get("limedb.store.operation.duration")!;
-    expect(histogram.descriptor.unit).toBe("ms");
+    expect(histogram.descriptor.unit).toBe("s");
     expect(histogram.dataPointType).toBe(DataPointType.HISTOGRAM);
     const [point] = histogram.dataPoints;
     expect(point?.attributes).toEqual({ "limedb.store.backend": "sqlite", "limedb.store.operation": "get" });
     const value = point?.value as { buckets: { boundaries: number[]; counts: number[] }; sum: number; count: number };
-    expect(value.buckets.boundaries).toEqual([0.1, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]);
+    // Recorded in ms, kept in seconds, Prometheus's unit of time.
+    expect(value.buckets.boundaries).toEqual([0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
     expect(value.buckets.counts).toEqual([1, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    expect(value).toMatchObject({ sum: 0.05 + 0.3 + 0.3 + 7 + 20_000, count: 5 });
+    expect(value.count).toBe(5);
+    expect(value.sum).toBeCloseTo((0.05 + 0.3 + 0.3 + 7 + 20_000) / 1000, 9);
   });
 
   test("cluster state is read at each export: members by state as a gauge, gossip rounds as a counter", async () => {
