@@ -304,11 +304,11 @@ try {
         const handled = telemetry === undefined || op === undefined ? peerService.handle(call.op, call.body) : telemetry.peerServing.run(op, call.trace, () => peerService.handle(call.op, call.body));
         return handled.then(
           (answer) => {
-            metrics.peerCallsServed.inc({ op: op ?? "unknown", outcome: "ok" });
+            metrics.recordServed(op ?? "unknown", "ok");
             return answer;
           },
           (error: unknown) => {
-            metrics.peerCallsServed.inc({ op: op ?? "unknown", outcome: error instanceof NodeError ? error.code : "internal" });
+            metrics.recordServed(op ?? "unknown", error instanceof NodeError ? error.code : "internal");
             throw error;
           },
         );

@@ -101,5 +101,6 @@ export function publicApiCors(options: CorsOptions) {
     // Set before routing, so error answers (404, 503, …) carry it too and the page can show them.
     set.headers["access-control-allow-origin"] = allowAny ? "*" : origin;
     if (!allowAny) set.headers.vary = "origin";
+    return undefined;
   });
 }

@@ -11,13 +11,21 @@ export interface HostCheckOptions {
   readonly allowedHosts: readonly string[];
 }
 
+/** Host header values whose verdict is remembered: a bound, since the header is the client's to choose. */
+const HOST_VERDICTS_MAX = 256;
+
 /** Whether a Host header names this node: its own NODE_URL host, a loopback name, or an ALLOWED_HOSTS entry. */
 export function hostPolicy({ nodeUrl, allowedHosts }: HostCheckOptions): (host: string) => boolean {
   if (allowedHosts.includes("*")) return () => true;
   const names = new Set([hostnameOf(new URL(nodeUrl).host), ...allowedHosts.map(hostnameOf)]);
+  const verdicts = new Map<string, boolean>();
   return (host) => {
+    const known = verdicts.get(host);
+    if (known !== undefined) return known;
     const name = hostnameOf(host);
-    return names.has(name) || isLoopbackHost(name);
+    const verdict = names.has(name) || isLoopbackHost(name);
+    if (verdicts.size < HOST_VERDICTS_MAX) verdicts.set(host, verdict);
+    return verdict;
   };
 }
 

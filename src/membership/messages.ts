@@ -23,8 +23,6 @@ export interface Ack2 {
   readonly entries: readonly Entry[];
 }
 
-export type GossipMessage = Syn | Ack | Ack2;
-
 /** Why a gossip message was refused whole: its sender's own generation or heartbeat lies beyond now + skew. */
 export interface FutureNews {
   readonly kind: FutureKind;
@@ -43,7 +41,7 @@ export interface GossipHandler {
   acceptAck2(ack2: Ack2): Answered<{ type: "done" }>;
 }
 
-/** How a node reaches another; the real one speaks HTTP, tests pass an in-process fake network. */
+/** The gossip part of the peer transport (node/peer-transport.ts); tests pass an in-process fake network. */
 export interface GossipTransport {
   /** Sends a SYN and returns the ACK, or undefined when the target is down, slow or answers garbage. */
   syn(target: string, message: Syn): Promise<Ack | undefined>;

@@ -4,15 +4,18 @@ import type { NodeMetrics } from "./node-metrics.ts";
 
 /** A peer observer (see node/peer-transport.ts) that records each call's operation, time to answer and failure. */
 export function countPeerCalls(metrics: NodeMetrics, nowMs: () => number): PeerObserver {
-  return async <T>(call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>): Promise<T> => {
+  // Plain promise callbacks rather than an async function: every call to a peer passes through here.
+  return <T>(call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>): Promise<T> => {
     const started = nowMs();
-    try {
-      const value = await send();
-      metrics.recordPeerCall(call.op, nowMs() - started, peerFailure({ value }));
-      return value;
-    } catch (error) {
-      metrics.recordPeerCall(call.op, nowMs() - started, peerFailure({ error }));
-      throw error;
-    }
+    return send().then(
+      (value) => {
+        metrics.recordPeerCall(call.op, nowMs() - started, peerFailure({ value }));
+        return value;
+      },
+      (error: unknown) => {
+        metrics.recordPeerCall(call.op, nowMs() - started, peerFailure({ error }));
+        throw error;
+      },
+    );
   };
 }

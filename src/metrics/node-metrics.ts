@@ -80,6 +80,7 @@ export class NodeMetrics {
   readonly peerCallDuration = new Histogram("limedb_peer_call_duration_seconds", "Time until a peer's answer in seconds, by operation.", ["op"]);
   /** Bound series of the hot paths by a key of their label values: one map lookup per request instead of a key built twice. */
   private readonly bound = new Map<string, (durationMs: number) => void>();
+  private readonly boundCounts = new Map<string, () => void>();
 
   recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
     this.recordBound(`r\n${route ?? ""}\n${method}\n${status}`, () => {
@@ -98,6 +99,17 @@ export class NodeMetrics {
   recordPeerCall(op: string, durationMs: number, failure: string | undefined): void {
     this.recordBound(`p\n${op}`, () => [this.peerCalls.bind({ op }), this.peerCallDuration.bind({ op })], durationMs);
     if (failure !== undefined) this.peerCallFailures.inc({ op, reason: failure });
+  }
+
+  /** Counts one call a peer made here, by operation and outcome (ok, or the error's code). */
+  recordServed(op: string, outcome: string): void {
+    const key = `v\n${op}\n${outcome}`;
+    let count = this.boundCounts.get(key);
+    if (count === undefined) {
+      count = this.peerCallsServed.bind({ op, outcome });
+      if (this.boundCounts.size < BOUND_SERIES_MAX) this.boundCounts.set(key, count);
+    }
+    count();
   }
 
   /** Counts one event and records its duration (ms, kept in seconds) in the series bound under `key`. */

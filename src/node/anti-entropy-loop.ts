@@ -1,4 +1,5 @@
 // Runs anti-entropy rounds: with one random live peer, narrow the digest tree of the keys both hold down to differing segments, and repair those.
+import type { PeerTransport } from "./peer-transport.ts";
 import type { RingRange } from "../ring/range.ts";
 import type { Backend } from "../store/backend.ts";
 import type { StoredRecord } from "../store/record.ts";
@@ -11,13 +12,11 @@ import type { ReplicaService } from "./replica-service.ts";
 /** Pages pulled from a peer in one round: bounds a round's work; the rest follows in later rounds. */
 export const PULL_PAGES_MAX = 64;
 
-export interface AntiEntropyClient {
-  /** `ranges`: the ranges compared, those this node shares with the target on its own ring; the target sums the same ones. */
-  differingGroups(target: string, from: string, ranges: readonly RingRange[], digests: readonly number[]): Promise<number[]>;
-  differingSegments(target: string, from: string, ranges: readonly RingRange[], groups: readonly number[], digests: readonly number[]): Promise<number[]>;
-  segmentRecords(target: string, from: string, ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }>;
-  putReplica(target: string, records: readonly StoredRecord[], timeoutMs?: number): Promise<unknown>;
-}
+/**
+ * The part of the peer transport anti-entropy uses. `ranges` in the digest calls: the ranges compared, those this
+ * node shares with the target on its own ring; the target sums the same ones.
+ */
+export type AntiEntropyClient = Pick<PeerTransport, "differingGroups" | "differingSegments" | "segmentRecords" | "putReplica">;
 
 export interface AntiEntropyDeps {
   readonly self: string;

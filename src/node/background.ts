@@ -159,11 +159,6 @@ export class Background {
     };
   }
 
-  /** Runs one anti-entropy exchange now (tests and the leave path use it). */
-  exchangeWith(peer: string) {
-    return this.antiEntropy.exchange(peer);
-  }
-
   private async verifyStep(): Promise<void> {
     const from = this.verifyFrom;
     this.verifyFrom = (from + VERIFY_SEGMENTS_PER_ROUND) % SEGMENT_COUNT;

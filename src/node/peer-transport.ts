@@ -2,17 +2,13 @@
 // The bus (src/bus) carries it between processes; the HTTP client (peer-client.ts) speaks the same operations to
 // the internal routes; tests plug in an in-process fake. Observers (metrics, spans, reachability) wrap each call
 // without knowing what carries it.
-import type { Ack, Ack2, Syn } from "../membership/messages.ts";
+import type { GossipTransport } from "../membership/messages.ts";
 import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import { NodeError, type NodeErrorCode } from "./errors.ts";
 import type { PeerOp } from "./peer-wire.ts";
 
-export interface PeerTransport {
-  /** Sends a SYN and returns the ACK, or undefined when the target is down, slow or answers garbage. */
-  syn(target: string, message: Syn): Promise<Ack | undefined>;
-  /** Sends an ACK2; a lost one only delays news to the next round. */
-  ack2(target: string, message: Ack2): Promise<void>;
+export interface PeerTransport extends GossipTransport {
   /** Whether the peer answers at all within the forward timeout: the probe of a peer held unreachable. */
   ping(target: string): Promise<boolean>;
   /** Stores records on a replica (last write wins there) and returns its outcome for each. */

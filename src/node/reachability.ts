@@ -96,15 +96,17 @@ export class Reachability {
  * costs no client.
  */
 export function observeReachability(reachability: Reachability): PeerObserver {
-  return async <T>(call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>): Promise<T> => {
-    try {
-      const value = await send();
-      reachability.answered(call.target);
-      return value;
-    } catch (error) {
-      if (peerAnswered({ error })) reachability.answered(call.target);
-      else if (call.op !== "gossip") reachability.failed(call.target);
-      throw error;
-    }
-  };
+  // Plain promise callbacks rather than an async function: every call to a peer passes through here.
+  return <T>(call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>): Promise<T> =>
+    send().then(
+      (value) => {
+        reachability.answered(call.target);
+        return value;
+      },
+      (error: unknown) => {
+        if (peerAnswered({ error })) reachability.answered(call.target);
+        else if (call.op !== "gossip") reachability.failed(call.target);
+        throw error;
+      },
+    );
 }

@@ -15,6 +15,13 @@ interface Held {
   readonly version: Version | undefined;
   /** Present when the whole record was read (this node's own copy, or a coordinator that is no replica). */
   readonly record?: StoredRecord | undefined;
+  /** Who answered, when another replica stood in for the one first asked (see `read`). */
+  readonly replica?: string;
+}
+
+/** Answers by the replica that gave them (a stand-in's answer is its own, not the one first asked's). */
+function byAnswerer(answers: Iterable<readonly [string, Held]>): [string, Held][] {
+  return [...answers].map(([asked, held]) => [held.replica ?? asked, held]);
 }
 
 export interface ReplicationDeps {
@@ -83,6 +90,8 @@ function newest(answers: Iterable<[string, Held]>, self: string): { from: string
 
 export class Replication {
   private repairs = 0;
+  /** Which of the other replicas a read asks first, in turn. */
+  private rotation = 0;
 
   /** The replicas other than this node that were silent at a quorum's timeout, passed on. */
   private readonly onSilent = (replicas: readonly string[]) => {
@@ -159,10 +168,22 @@ export class Replication {
     const self = this.deps.self;
     if (replicas.length === 1 && replicas[0] === self) return { record: await this.getOn(self, key), from: self };
     const up = this.reachable(replicas, needed, "read of this key", "nothing was read");
+    // One replica, another node (a forwarded read): its answer is the read; the call's own deadline bounds it,
+    // and no quorum, repair or second answer can apply.
+    if (replicas.length === 1) return { record: await this.getOn(up[0]!, key), from: up[0]! };
     const whole = !up.includes(self);
+    const asked = whole || waitForAll ? up : this.fewest(up, needed);
+    // Replicas not asked at first stand in, one at a time, for an asked one whose call fails.
+    const spares = up.filter((replica) => !asked.includes(replica));
+    const versionOrStandIn = (replica: string): Promise<Held> =>
+      this.versionOn(replica, key).catch((error: unknown) => {
+        const spare = spares.shift();
+        if (spare === undefined) throw error;
+        return versionOrStandIn(spare).then((held) => (held.replica === undefined ? { ...held, replica: spare } : held));
+      });
     const calls = new Map(
-      up.map((replica) => {
-        const call = replica === self || whole ? () => this.getOn(replica, key).then((record): Held => ({ version: record?.version, record })) : () => this.versionOn(replica, key);
+      asked.map((replica) => {
+        const call = replica === self || whole ? () => this.getOn(replica, key).then((record): Held => ({ version: record?.version, record })) : () => versionOrStandIn(replica);
         return [replica, call] as const;
       }),
     );
@@ -172,10 +193,10 @@ export class Replication {
     const returned = Promise.withResolvers<StoredRecord | undefined>();
     try {
       const { answers, settled } = await awaitQuorum(calls, needed, this.deps.timeoutMs, "read", (fates) => void returned.promise.then((record) => this.repair(key, fates, record, repaired)), this.onSilent);
-      let answered: [string, Held][] = [...answers];
+      let answered = byAnswerer(answers);
       if (waitForAll) {
         const fates = await withinMs(settled, this.deps.timeoutMs);
-        if (fates !== undefined) answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, Held]] : []));
+        if (fates !== undefined) answered = byAnswerer([...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, Held]] : [])));
       }
       const best = newest(answered, self);
       const record = best.held === undefined ? undefined : "record" in best.held ? best.held.record : await this.fetchNewest(best.from, key, best.held.version!);
@@ -204,6 +225,20 @@ export class Replication {
   private putOn(replica: string, record: StoredRecord): Promise<PutOutcome> {
     if (replica === this.deps.self) return this.deps.store.put(record).catch(rethrowStoreError);
     return this.deps.peers.putReplica(replica, [record]).then((outcomes) => outcomes[0]!);
+  }
+
+  /**
+   * The replicas a read asks first when this node is one of them: itself and `needed - 1` others, taken in turn
+   * so the load spreads, as Cassandra asks only the replicas its consistency level needs. The others stand in
+   * for one that fails.
+   */
+  private fewest(up: readonly string[], needed: number): readonly string[] {
+    const others = up.filter((replica) => replica !== this.deps.self);
+    const wanted = Math.max(0, needed - 1);
+    if (wanted >= others.length) return up;
+    const start = this.rotation++ % others.length;
+    const chosen = Array.from({ length: wanted }, (_, i) => others[(start + i) % others.length]!);
+    return [this.deps.self, ...chosen];
   }
 
   /** A remote replica's version of a key, held to the clock bound like a whole record. */
@@ -310,7 +345,7 @@ export class Replication {
    * record of all answers: the one the read returned, or one a replica that answered late holds (fetched from it).
    */
   private async repair(key: string, fates: ReadonlyMap<string, Fate<Held>>, returned: StoredRecord | undefined, repaired: ReadonlyMap<string, StoredRecord>): Promise<void> {
-    const answered = [...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, Held]] : []));
+    const answered = byAnswerer([...fates].flatMap(([replica, fate]) => (fate.ok ? [[replica, fate.value] as [string, Held]] : [])));
     const best = newest(answered, this.deps.self);
     let record = returned;
     if (best.held?.version !== undefined && (record === undefined || compareVersions(best.held.version, record.version) > 0)) {

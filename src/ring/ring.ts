@@ -84,6 +84,8 @@ export function replicasOf(ring: Ring, key: string, count: number): string[] {
   const points = ring.pointOwner.length;
   if (points === 0 || count <= 0) return [];
   const wanted = Math.min(count, ring.nodes.length);
+  // Every key's replicas are every node when there are no more nodes than copies: no hash to compute.
+  if (wanted === ring.nodes.length && wanted === 1) return [ring.nodes[0]!];
   const replicas: string[] = [];
   const start = firstPointAtOrAfter(ring, key);
   for (let step = 0; step < points && replicas.length < wanted; step++) {

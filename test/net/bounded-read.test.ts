@@ -12,6 +12,7 @@ function streamOf(chunks: readonly string[], end: "close" | "stall", onCancel: (
       else if (end === "close") controller.close();
       // Stalled: never enqueues again, so the reader waits until it is cancelled.
       else return new Promise<void>(() => undefined);
+      return undefined;
     },
     cancel: onCancel,
   });

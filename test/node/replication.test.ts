@@ -197,30 +197,39 @@ describe("reads", () => {
     expect((await failureOf(node.get(KEY))).code).toBe("unavailable");
   });
 
-  test("read repair brings a stale replica and a replica missing the key up to the newest", async () => {
+  test("a read asks this node and one other replica, in turn; each it asks that held older is repaired before it answers", async () => {
     const { node, store, replicas, replication, held } = buildCluster();
     const newest = record("v2", { wallMs: START_MS + 2 });
     await store.put(newest);
     await replicas.store(PEER_A).put(record("v1", { wallMs: START_MS + 1 }));
     expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: SELF });
-    await until("both other replicas are repaired", async () => Object.values(await held(KEY)).every((r) => r?.value === "v2"));
+    // One other replica was asked (a digest read), and it alone was repaired.
+    const first = replicas.calls.filter((call) => call.op === "version").map((call) => call.target);
+    expect(first).toHaveLength(1);
+    expect((await held(KEY))[first[0]!]).toEqual(newest);
+    expect(replication.repairedCount).toBe(1);
+    // The next read asks the other one, and repairs it too.
+    expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: SELF });
+    const asked = replicas.calls.filter((call) => call.op === "version").map((call) => call.target);
+    expect(new Set(asked)).toEqual(new Set([PEER_A, PEER_B]));
     expect(await held(KEY)).toEqual({ [SELF]: newest, [PEER_A]: newest, [PEER_B]: newest });
     expect(replication.repairedCount).toBe(2);
   });
 
-  test("read repair reaches a replica that answered after the quorum, with the newest of every answer", async () => {
+  test("when the replica asked fails, one not asked stands in: its newer version is returned and repaired here", async () => {
     const { node, store, replicas, held } = buildCluster();
-    const late = record("v3 from the slow one", { wallMs: START_MS + 3 });
+    const newest = record("v3", { wallMs: START_MS + 3 });
     await store.put(record("v1", { wallMs: START_MS + 1 }));
-    await replicas.store(PEER_A).put(record("v2", { wallMs: START_MS + 2 }));
-    await replicas.store(PEER_B).put(late);
-    replicas.setMode(PEER_B, "slow");
-    expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: PEER_A });
-    replicas.release();
-    // It answered with a newer version than the read returned: its record is fetched from it for the repair.
-    await until("the slow one is asked for its record", () => replicas.held === 1);
-    replicas.release();
-    await until("every replica holds the newest answer", async () => Object.values(await held(KEY)).every((r) => r?.value === late.value));
+    await replicas.store(PEER_A).put(newest);
+    await replicas.store(PEER_B).put(newest);
+    replicas.setMode(PEER_A, "down");
+    // Two reads: in turn, one of them asks PEER_A first, and PEER_B stands in for it.
+    expect(await node.get(KEY)).toEqual({ value: "v3", nodeUrl: PEER_B });
+    // Repaired here by the first, the second finds the same version on this node.
+    expect((await node.get(KEY)).value).toBe("v3");
+    const calls = replicas.calls.map((call) => `${call.op} ${call.target}`);
+    expect(calls.join("|")).toContain(`version ${PEER_A}|version ${PEER_B}|get ${PEER_B}`);
+    expect((await held(KEY))[SELF]).toEqual(newest);
   });
 });
 

@@ -73,6 +73,7 @@ describe("fs backend", () => {
         } catch (error) {
           return error;
         }
+        return undefined;
       })();
       expect(thrown).toMatchObject({ code: "corrupt" });
       const message = (thrown as StoreError).message;

@@ -19,6 +19,7 @@ export function docsRoutes(version: string) {
       if (request.url.includes("/swagger/") && new URL(request.url).pathname === "/swagger/") {
         return new Response(null, { status: 308, headers: { location: "/swagger" } });
       }
+      return undefined;
     })
     .use(
       openapi({
