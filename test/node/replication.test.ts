@@ -206,7 +206,7 @@ describe("reads", () => {
     // One other replica was asked (a digest read), and it alone was repaired.
     const first = replicas.calls.filter((call) => call.op === "version").map((call) => call.target);
     expect(first).toHaveLength(1);
-    expect((await held(KEY))[first[0]!]).toEqual(newest);
+    expect((await held(KEY) as Record<string, unknown>)[first[0]!]).toEqual(newest);
     expect(replication.repairedCount).toBe(1);
     // The next read asks the other one, and repairs it too.
     expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: SELF });
