@@ -1,6 +1,8 @@
-// The cluster part: forwarded against direct requests on 2 nodes, then join and death times of gossip on 4.
+// The cluster part: forwarded against direct requests on 2 nodes, the bus's frames over a WebSocket and over TCP,
+// then join and death times of gossip on 4.
 import type { PartResult } from "./figures.ts";
 import { benchForwarding } from "./cluster-forward.ts";
+import { benchBusTransport } from "./bus-transport.ts";
 import { benchGossip } from "./cluster-gossip.ts";
 import { wrkInstalled } from "./wrk.ts";
 
@@ -13,12 +15,13 @@ export async function benchCluster(): Promise<PartResult> {
     console.warn(`bench: ${note}`);
     notes.push(note);
   }
+  const bus = await benchBusTransport();
   const gossip = await benchGossip();
   return {
     part: "cluster",
-    figures: [...(forwarding?.figures ?? []), ...gossip.figures],
-    notes: [...notes, ...(forwarding?.notes ?? []), ...gossip.notes],
-    commands: [...(forwarding?.commands ?? []), ...gossip.commands],
+    figures: [...(forwarding?.figures ?? []), ...bus.figures, ...gossip.figures],
+    notes: [...notes, ...(forwarding?.notes ?? []), ...bus.notes, ...gossip.notes],
+    commands: [...(forwarding?.commands ?? []), ...bus.commands, ...gossip.commands],
     elapsedMs: performance.now() - started,
   };
 }

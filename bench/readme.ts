@@ -81,15 +81,20 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   a join divided by the gossip interval is a count of intervals, a death divided by the dead timeout says how
   far past the timeout the last member noticed. Times are as seen by polling, so they are good to about 20 ms
   plus one request; news that misses a bound of 30 intervals is reported as LOST.
-- **Replication, throughput.** For each backend (memory, then sqlite at NORMAL) two 3-node clusters run side by
-  side: one at three copies with \`-node.replication-factor 3 -node.write-quorum 2 -node.read-quorum 2\`, and
-  the baseline at one copy (\`-node.replication-factor 1\`, quorums 1). The bench checks the quorums each reports
+- **Cluster, bus transport.** The bus's own frames (bench/bus-echo.ts in another process answers every
+  frame of calls with a frame of replies) carried over a WebSocket as the bus runs them, and over
+  plain TCP with a 4-byte length before each frame (Bun.listen/Bun.connect); 64 callers, each waiting
+  for its reply before its next call, the calls of one event-loop turn in one frame; 2 s runs after a
+  0.5 s warm-up, twice each in rotation. The ratio is why the bus rides a WebSocket (README, "The bus").
+- **Replication, throughput.** For each backend (memory, then sqlite at NORMAL) three clusters run side by
+  side: the baseline, one node alone; three nodes at one copy (\`-node.replication-factor 1\`, quorums 1); and
+  three nodes at three copies with \`-node.replication-factor 3 -node.write-quorum 2 -node.read-quorum 2\`. The bench checks the quorums each reports
   in \`/api/v1/cluster/state\`, preloads \`bench-0\` … \`bench-999\` through node A, and aims wrk (\`-t2 -c64\`,
   bench/wrk-keys.lua) at node A only, over keys of every owner: at one copy A owns about a third of them and
-  forwards the rest one hop, at three copies A holds every key and fans each request out to the other two. GETs
+  forwards the rest one hop, at three copies A holds every key, writes to the other two and reads one of them (a digest read). GETs
   cycle over the 1,000 preloaded keys, SETs write 64-byte values over 5,000 keys. A 1 s warm-up per cluster and
-  shape, then two 2 s runs in rotation (one copy, three copies, one copy, …); a figure is the mean of its runs,
-  p50 and p99 likewise, and the detail gives the three-copy p50 and p99 as multiples of one copy's.
+  shape, then two 2 s runs in rotation (one node, one copy, three copies, one node, …); a figure is the mean of its runs,
+  p50 and p99 likewise, and the detail gives the three-copy p50 and p99 as multiples of one node's.
 - **Replication, re-replication after a kill -9.** A 4-node memory cluster at three copies (W=2, R=2) with a
   short gossip timing (interval 200 ms, stale after 800, dead after 1,600) is loaded with 10,000 keys through
   all four nodes by 64 concurrent writers; that load time is the baseline of the second group. The bench waits

@@ -35,9 +35,11 @@ export interface LinkOptions {
   /** Bound on connecting and the handshake together. */
   readonly connectTimeoutMs: number;
   /**
-   * A connection on which calls have waited this long with nothing heard is dropped (a cut or frozen peer): TCP
-   * would retry it with ever longer waits, while a new connection goes through as soon as the cut heals. The
-   * calls it carried still fail at their own deadlines, as timeouts.
+   * A call with a deadline at least this long (a replica call or a probe, not a gossip exchange, whose short
+   * deadline a busy peer may miss) that expires with nothing heard from the peer since it was sent means the
+   * connection is dead (a cut or frozen peer): it is dropped, since TCP would retry it with ever longer waits
+   * while a new connection goes through as soon as the cut heals. The calls it still carried fail as timeouts
+   * at their own deadlines, or this long after the drop if that is sooner.
    */
   readonly stallAfterMs: number;
   /** Monotonic ms. */
@@ -67,8 +69,8 @@ export class PeerLink {
   private nextId = 1;
   private retryAtMs = 0;
   private backoffMs = RECONNECT_MIN_MS;
-  /** Since when calls have been waiting on this connection with nothing heard from the peer, or undefined. */
-  private unansweredSinceMs: number | undefined;
+  /** When a frame last arrived on this connection (monotonic ms). */
+  private lastHeardMs = Number.NEGATIVE_INFINITY;
   /** Calls sent on a connection dropped as stalled: they fail at their deadlines, as timeouts. */
   private orphans: Pending[] = [];
   private flushScheduled = false;
@@ -103,7 +105,7 @@ export class PeerLink {
 
   /** Fails the calls whose deadline passed, and drops a connection that stalled (see stallAfterMs). */
   sweep(): void {
-    if (this.pending === 0 && this.unansweredSinceMs === undefined) return;
+    if (this.pending === 0) return;
     const now = this.options.now();
     const expired = (pending: Pending) => now >= pending.deadlineMs;
     if (this.queue.some(expired)) {
@@ -116,12 +118,14 @@ export class PeerLink {
       this.orphans = this.orphans.filter((pending) => !expired(pending));
       for (const pending of late) pending.reject(new LinkError({ kind: "timeout", sent: true }));
     }
+    let stalled = false;
     for (const [id, pending] of this.inflight) {
       if (!expired(pending)) continue;
       this.inflight.delete(id);
+      if (pending.timeoutMs >= this.options.stallAfterMs && this.lastHeardMs < pending.sentAtMs!) stalled = true;
       pending.reject(new LinkError({ kind: "timeout", sent: true }));
     }
-    if (this.unansweredSinceMs !== undefined && now - this.unansweredSinceMs >= this.options.stallAfterMs) this.drop("the peer stopped answering on this connection", false, true);
+    if (stalled) this.drop("the peer stopped answering on this connection", false, true);
   }
 
   close(): void {
@@ -155,7 +159,6 @@ export class PeerLink {
         pending.sentAtMs = now;
         this.inflight.set(pending.id, pending);
       }
-      this.unansweredSinceMs ??= now;
       this.ws.send(encodeCalls(batch, chars + count * 16));
     }
   }
@@ -177,8 +180,7 @@ export class PeerLink {
     }, this.options.connectTimeoutMs);
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
-      // Heard from: whatever still waits, waits from now.
-      this.unansweredSinceMs = this.inflight.size > 0 ? this.options.now() : undefined;
+      this.lastHeardMs = this.options.now();
       if (!(event.data instanceof ArrayBuffer)) return this.drop("the peer sent text on the bus");
       if (event.data.byteLength > this.options.replyFrameBytesMax) return this.drop("the peer sent a frame past the reply cap");
       let frame: Frame;
@@ -228,7 +230,6 @@ export class PeerLink {
           this.inflight.delete(reply.id);
           pending.resolve(reply);
         }
-        if (this.inflight.size === 0) this.unansweredSinceMs = undefined;
         return;
       }
       default:
@@ -243,7 +244,6 @@ export class PeerLink {
   private drop(reason: string, refused = false, stalled = false): void {
     const ws = this.ws;
     this.ws = undefined;
-    this.unansweredSinceMs = undefined;
     clearTimeout(this.connectTimer);
     this.serverNonce = undefined;
     this.clientNonce = undefined;
@@ -266,7 +266,8 @@ export class PeerLink {
     const sent = [...this.inflight.values()];
     this.inflight.clear();
     if (stalled && this.state !== "closed") {
-      this.orphans.push(...sent);
+      const cutOffMs = this.options.now() + this.options.stallAfterMs;
+      this.orphans.push(...sent.map((pending) => ({ ...pending, deadlineMs: Math.min(pending.deadlineMs, cutOffMs) })));
       return;
     }
     for (const pending of sent) pending.reject(new LinkError(refused ? { kind: "refused", reason } : { kind: "unreachable", sent: true, reason }));
