@@ -151,7 +151,7 @@ async function antiEntropy(copyPath: string, a: Node, b: Node, others: readonly 
     future: NO_FUTURE_BOUND,
   });
   const counter = { bytes: 0 };
-  const client = new PeerClient({ secret: "", forwardTimeoutMs: 30_000, gossipTimeoutMs: 5_000, valueBytesMax: VALUE_BYTES_MAX, fetch: countingFetch(counter) });
+  const client = new PeerClient({ secret: "", callTimeoutMs: 30_000, gossipTimeoutMs: 5_000, valueBytesMax: VALUE_BYTES_MAX, fetch: countingFetch(counter) });
   const loop = new AntiEntropy({ self: b.url, store, replicas, client, peers: () => [a.url], random: () => 0, streamTimeoutMs: 30_000 });
   try {
     const cpuBefore = cpuSeconds(a.server.pid);

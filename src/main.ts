@@ -23,7 +23,7 @@ import type { Backend } from "./store/backend.ts";
 import { openBackend, storePath } from "./store/open-backend.ts";
 import { clusterFigures, NodeMetrics, UNMATCHED_ROUTE } from "./metrics/node-metrics.ts";
 import { TimedBackend } from "./metrics/timed-backend.ts";
-import { countPeerCalls } from "./metrics/forward-observer.ts";
+import { countPeerCalls } from "./metrics/peer-call-metrics.ts";
 import { FutureBound, type FutureKind } from "./clock/future-bound.ts";
 import { throttled } from "./log/throttle.ts";
 import { observeReachability, Reachability } from "./node/reachability.ts";
@@ -149,7 +149,7 @@ const peers: PeerTransport = new BusTransport({
   self: config.nodeUrl,
   secret: config.clusterSecret,
   now: nowMs,
-  forwardTimeoutMs: config.forwardTimeoutMs,
+  callTimeoutMs: config.peerTimeoutMs,
   // A gossip exchange must end before the next round starts.
   gossipTimeoutMs: Math.max(GOSSIP_TIMEOUT_MS_MIN, Math.floor(config.gossipIntervalMs * 0.8)),
   valueBytesMax: config.valueBytesMax,
@@ -213,7 +213,7 @@ const replication = new Replication({
   store,
   peers,
   hints,
-  timeoutMs: config.forwardTimeoutMs,
+  timeoutMs: config.peerTimeoutMs,
   future,
   onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
   isDown,

@@ -8,11 +8,14 @@ export class ConfigError extends Error {
 export type ConfigResult = { ok: true; config: Config } | { ok: false; error: ConfigError } | { ok: false; help: string };
 
 const NAMES = Object.keys(SETTINGS) as SettingName[];
-const BY_FLAG = new Map(NAMES.map((name) => [SETTINGS[name].flag, name]));
+const BY_FLAG = new Map(NAMES.flatMap((name) => {
+  const s: { flag: string; formerly?: { flag: string } } = SETTINGS[name];
+  return s.formerly === undefined ? [[s.flag, name] as const] : [[s.flag, name] as const, [s.formerly.flag, name] as const];
+}));
 
 /** Reads `-name value`, `-name=value`, `--name=value` and `--name value`. */
-function readFlags(argv: readonly string[]): Map<SettingName, string> | ConfigError | "help" {
-  const flags = new Map<SettingName, string>();
+function readFlags(argv: readonly string[]): Map<SettingName, { value: string; flag: string }> | ConfigError | "help" {
+  const flags = new Map<SettingName, { value: string; flag: string }>();
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i] ?? "";
     if (word === "-h" || word === "--help" || word === "-help") return "help";
@@ -25,12 +28,12 @@ function readFlags(argv: readonly string[]): Map<SettingName, string> | ConfigEr
     const name = BY_FLAG.get(flag);
     if (name === undefined) return new ConfigError(`unknown flag "-${flag}": accepted flags are ${NAMES.map((n) => `-${SETTINGS[n].flag}`).join(", ")}`);
     if (eq !== -1) {
-      flags.set(name, body.slice(eq + 1));
+      flags.set(name, { value: body.slice(eq + 1), flag });
       continue;
     }
     const value = argv[i + 1];
     if (value === undefined) return new ConfigError(`flag -${flag} needs a value: ${SETTINGS[name].help}`);
-    flags.set(name, value);
+    flags.set(name, { value, flag });
     i++;
   }
   return flags;
@@ -52,13 +55,17 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const values: Partial<Record<SettingName, unknown>> = {};
   for (const name of NAMES) {
     const s = SETTINGS[name];
-    const fromFlag = flags.get(name);
-    const fromEnv = env[s.env];
+    const given = flags.get(name);
+    const fromFlag = given?.value;
+    // A renamed setting's old env name is read when the new one is not set.
+    const formerly = (s as { formerly?: { env: string } }).formerly;
+    const envName = (env[s.env] ?? "") === "" && formerly !== undefined && (env[formerly.env] ?? "") !== "" ? formerly.env : s.env;
+    const fromEnv = env[envName];
     const raw = fromFlag ?? (fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined) ?? s.fallback;
     if (raw === undefined) continue;
     const parsed = s.parse(raw);
     if (!parsed.ok) {
-      const source = fromFlag !== undefined ? `-${s.flag}` : fromEnv !== undefined && fromEnv !== "" ? s.env : `default of ${s.env}`;
+      const source = given !== undefined ? `-${given.flag}` : fromEnv !== undefined && fromEnv !== "" ? envName : `default of ${s.env}`;
       const shown = s.secret === true ? "(value not shown)" : `"${raw}"`;
       return { ok: false, error: new ConfigError(`invalid ${source} ${shown}: expected ${parsed.accepted}`) };
     }

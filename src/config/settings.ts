@@ -31,10 +31,17 @@ interface Setting<T> {
   readonly help: string;
   /** A secret's value is never repeated in an error line: it would end up in a terminal or a log. */
   readonly secret?: boolean;
+  /** The setting's former names, still taken (the new name wins when both are given). */
+  readonly formerly?: { readonly env: string; readonly flag: string };
 }
 
 function setting<T>(env: string, flag: string, fallback: string | undefined, parse: Parser<T>, help: string, secret = false): Setting<T> {
   return { env, flag, parse, fallback, help, secret };
+}
+
+/** A setting renamed: its old env name and flag keep working. */
+function renamed<T>(formerly: { env: string; flag: string }, current: Setting<T>): Setting<T> {
+  return { ...current, formerly };
 }
 
 /**
@@ -72,7 +79,10 @@ export const SETTINGS = {
   readQuorum: setting("READ_QUORUM", "node.read-quorum", "0", integer(0, 16), "replicas that must answer a read; 0 means a majority"),
   tombstoneTtlMs: setting("TOMBSTONE_TTL_MS", "store.tombstone-ttl-ms", String(24 * 3600 * 1000), integer(1000, 365 * 24 * 3600 * 1000), "how long a delete's tombstone is kept before it is purged"),
   antiEntropyIntervalMs: setting("ANTI_ENTROPY_INTERVAL_MS", "node.anti-entropy-interval-ms", "10000", integer(100, 3_600_000), "milliseconds between anti-entropy exchanges"),
-  forwardTimeoutMs: setting("FORWARD_TIMEOUT_MS", "node.forward-timeout-ms", "2000", integer(10, 120_000), "bound on a request forwarded to another node"),
+  peerTimeoutMs: renamed(
+    { env: "FORWARD_TIMEOUT_MS", flag: "node.forward-timeout-ms" },
+    setting("PEER_TIMEOUT_MS", "node.peer-timeout-ms", "2000", integer(10, 120_000), "bound on a call to another node and on a quorum (formerly FORWARD_TIMEOUT_MS)"),
+  ),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -23,7 +23,7 @@ export interface BusTransportOptions {
   readonly self: string;
   readonly secret: string;
   /** Bound on a replica call; past it the call fails as a timeout (504). */
-  readonly forwardTimeoutMs: number;
+  readonly callTimeoutMs: number;
   /** Bound on one gossip exchange; a slow peer only delays news to the next round. */
   readonly gossipTimeoutMs: number;
   /** VALUE_BYTES_MAX: bounds the answers that carry values. */
@@ -82,26 +82,26 @@ export class BusTransport implements PeerTransport {
 
   async ping(target: string): Promise<boolean> {
     try {
-      await this.call(target, "ping", null, this.options.forwardTimeoutMs, ERROR_ANSWER_BYTES_MAX);
+      await this.call(target, "ping", null, this.options.callTimeoutMs, ERROR_ANSWER_BYTES_MAX);
       return true;
     } catch (error) {
       return error instanceof PeerRefusal;
     }
   }
 
-  async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.forwardTimeoutMs): Promise<PutOutcome[]> {
+  async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.callTimeoutMs): Promise<PutOutcome[]> {
     const answer = await this.call(target, "put", { records: records.map(toWire) }, timeoutMs, OUTCOMES_ANSWER_BYTES_MAX);
     if (answer.outcomes.length !== records.length) throw garbage(target);
     return answer.outcomes;
   }
 
   async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
-    const answer = await this.call(target, "get", { key }, this.options.forwardTimeoutMs, recordAnswerBytesMax(this.options.valueBytesMax));
+    const answer = await this.call(target, "get", { key }, this.options.callTimeoutMs, recordAnswerBytesMax(this.options.valueBytesMax));
     return answer.record === null ? undefined : fromWire(answer.record);
   }
 
   async versionOf(target: string, key: string): Promise<Version | undefined> {
-    const answer = await this.call(target, "version", { key }, this.options.forwardTimeoutMs, ERROR_ANSWER_BYTES_MAX);
+    const answer = await this.call(target, "version", { key }, this.options.callTimeoutMs, ERROR_ANSWER_BYTES_MAX);
     return answer.version ?? undefined;
   }
 
@@ -139,7 +139,7 @@ export class BusTransport implements PeerTransport {
     if (link === undefined) {
       link =
         this.options.channel?.(target) ??
-        new PeerLink({ target, self: this.options.self, secret: this.options.secret, connectTimeoutMs: this.options.forwardTimeoutMs, stallAfterMs: this.options.forwardTimeoutMs, now: this.options.now, path: BUS_PATH, replyFrameBytesMax: replyFrameBytesMax(this.options.valueBytesMax) });
+        new PeerLink({ target, self: this.options.self, secret: this.options.secret, connectTimeoutMs: this.options.callTimeoutMs, stallAfterMs: this.options.callTimeoutMs, now: this.options.now, path: BUS_PATH, replyFrameBytesMax: replyFrameBytesMax(this.options.valueBytesMax) });
       if (this.closed) link.close();
       this.links.set(target, link);
     }

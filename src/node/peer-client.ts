@@ -40,8 +40,8 @@ export const PEER_ROUTES: Record<PeerOp, string> = {
 
 export interface PeerClientOptions {
   readonly secret: string;
-  /** Bound on a forwarded request; past it the client gets 504. */
-  readonly forwardTimeoutMs: number;
+  /** Bound on a call to a peer (PEER_TIMEOUT_MS); past it the call fails as a timeout (504). */
+  readonly callTimeoutMs: number;
   /** Bound on one gossip exchange; a slow peer only delays news to the next round. */
   readonly gossipTimeoutMs: number;
   /** VALUE_BYTES_MAX: bounds the answers that carry values, so a peer cannot make this node read more. */
@@ -101,7 +101,7 @@ export class PeerClient implements PeerTransport {
   /** Whether the peer answers at all (any status) within the forward timeout: the probe of a peer held unreachable. */
   async ping(target: string): Promise<boolean> {
     try {
-      const response = await this.send(target, "ping", PEER_ROUTES.ping, { method: "GET" }, this.options.forwardTimeoutMs);
+      const response = await this.send(target, "ping", PEER_ROUTES.ping, { method: "GET" }, this.options.callTimeoutMs);
       await response.body?.cancel();
       return true;
     } catch {
@@ -110,7 +110,7 @@ export class PeerClient implements PeerTransport {
   }
 
   /** Stores records on a replica (last write wins there) and returns its outcome for each. */
-  async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.forwardTimeoutMs): Promise<PutOutcome[]> {
+  async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.callTimeoutMs): Promise<PutOutcome[]> {
     const body = JSON.stringify({ records: records.map(toWire) });
     const response = await this.forward(target, "put", PEER_ROUTES.put, { method: "POST", body }, timeoutMs);
     const answer = await this.readJson(response, target, OUTCOMES_ANSWER_BYTES_MAX);
@@ -164,7 +164,7 @@ export class PeerClient implements PeerTransport {
   }
 
   /** Sends a forwarded request; a peer that is down is 503, one that is too slow is 504. */
-  private async forward(target: string, op: PeerOp, path: string, init: RequestInit, timeoutMs = this.options.forwardTimeoutMs): Promise<Response> {
+  private async forward(target: string, op: PeerOp, path: string, init: RequestInit, timeoutMs = this.options.callTimeoutMs): Promise<Response> {
     try {
       return await this.send(target, op, path, init, timeoutMs);
     } catch (error) {

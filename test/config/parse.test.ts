@@ -41,7 +41,7 @@ const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   gossipStaleAfterMs: { flag: "4000", env: "4500", fromFlag: 4000, fromEnv: 4500, fallback: 3000 },
   gossipDeadAfterMs: { flag: "9000", env: "12000", fromFlag: 9000, fromEnv: 12000, fallback: 5000 },
   removeDeadAfterMs: { flag: "60000", env: "0", fromFlag: 60000, fromEnv: 0, fallback: 3_600_000 },
-  forwardTimeoutMs: { flag: "150", env: "3000", fromFlag: 150, fromEnv: 3000, fallback: 2000 },
+  peerTimeoutMs: { flag: "150", env: "3000", fromFlag: 150, fromEnv: 3000, fallback: 2000 },
   writeQuorum: { flag: "2", env: "1", fromFlag: 2, fromEnv: 1, fallback: 0 },
   readQuorum: { flag: "3", env: "1", fromFlag: 3, fromEnv: 1, fallback: 0 },
   tombstoneTtlMs: { flag: "60000", env: "3600000", fromFlag: 60000, fromEnv: 3600000, fallback: 86_400_000 },
@@ -172,7 +172,9 @@ describe("bad values", () => {
     ["a dead timeout not above the stale timeout", ["-gossip.dead-after-ms", "2000"], {}, ["GOSSIP_DEAD_AFTER_MS", '"2000"', "more than GOSSIP_STALE_AFTER_MS"]],
     ["a write quorum above the replication factor", [], { WRITE_QUORUM: "4" }, ["WRITE_QUORUM", '"4"', "at most REPLICATION_FACTOR (3)"]],
     ["a read quorum above the replication factor", ["-node.read-quorum", "2", "-node.replication-factor", "1"], {}, ["READ_QUORUM", '"2"', "at most REPLICATION_FACTOR (1)"]],
-    ["a forward timeout of 5 ms", ["-node.forward-timeout-ms", "5"], {}, ["-node.forward-timeout-ms", '"5"', "an integer from 10 to 120000"]],
+    ["a peer timeout of 5 ms", ["-node.peer-timeout-ms", "5"], {}, ["-node.peer-timeout-ms", '"5"', "an integer from 10 to 120000"]],
+    ["a peer timeout of 5 ms by its former flag", ["-node.forward-timeout-ms", "5"], {}, ["-node.forward-timeout-ms", '"5"', "an integer from 10 to 120000"]],
+    ["a peer timeout of 5 ms by its former env name", [], { FORWARD_TIMEOUT_MS: "5" }, ["FORWARD_TIMEOUT_MS", '"5"', "an integer from 10 to 120000"]],
     ["a host with a scheme in ALLOWED_HOSTS", [], { ALLOWED_HOSTS: "http://db.example.com" }, ["ALLOWED_HOSTS", "without scheme or port"]],
     ["an origin with a path in CORS_ORIGINS", ["-server.cors-origins", "https://app.example.com/x"], {}, ["-server.cors-origins", "no path"]],
     ["a clock skew of 0", [], { MAX_CLOCK_SKEW_MS: "0" }, ["MAX_CLOCK_SKEW_MS", '"0"', "an integer from 1"]],
@@ -245,5 +247,19 @@ describe("the real process", () => {
     expect(lines).toHaveLength(1);
     for (const part of parts) expect(lines[0]).toContain(part);
     expect(stdout).toBe("");
+  });
+});
+
+describe("a renamed setting", () => {
+  test("PEER_TIMEOUT_MS is still taken as FORWARD_TIMEOUT_MS and -node.forward-timeout-ms; the new env name wins over the old", () => {
+    const timeout = (argv: string[], env: Record<string, string>) => {
+      const result = parseConfig(argv, env);
+      if (!result.ok) throw new Error("expected a config");
+      return result.config.peerTimeoutMs;
+    };
+    expect(timeout([], { FORWARD_TIMEOUT_MS: "3000" })).toBe(3000);
+    expect(timeout(["-node.forward-timeout-ms", "150"], {})).toBe(150);
+    expect(timeout([], { FORWARD_TIMEOUT_MS: "3000", PEER_TIMEOUT_MS: "4000" })).toBe(4000);
+    expect(timeout(["-node.forward-timeout-ms", "150"], { PEER_TIMEOUT_MS: "4000" })).toBe(150);
   });
 });

@@ -74,7 +74,7 @@ function stalledBody(): Response {
 }
 
 function client(secret = ""): PeerClient {
-  return new PeerClient({ secret, forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, valueBytesMax: VALUE_BYTES_MAX });
+  return new PeerClient({ secret, callTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, valueBytesMax: VALUE_BYTES_MAX });
 }
 
 type Call = (peer: PeerClient, target: string) => Promise<unknown>;
@@ -228,7 +228,7 @@ describe("the peer observer", () => {
       headers.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
       return send();
     };
-    await call(new PeerClient({ secret: "", forwardTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, valueBytesMax: VALUE_BYTES_MAX, observe }), peer.url).catch(() => undefined);
+    await call(new PeerClient({ secret: "", callTimeoutMs: TIMEOUT_MS, gossipTimeoutMs: TIMEOUT_MS, valueBytesMax: VALUE_BYTES_MAX, observe }), peer.url).catch(() => undefined);
     expect(calls).toEqual([{ op, target: peer.url }]);
     expect(peer.seen.map((seen) => seen.traceparent)).toEqual(["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]);
   });
@@ -343,7 +343,7 @@ describe("answers past their cap", () => {
   test.each(ROUTES)("%s stops reading an endless answer at its cap, well before the timeout, and closes it", async (_name, _answer, _bytesMax, call) => {
     const body = endless();
     await using peer = fakePeer(body.response);
-    const slowClient = new PeerClient({ secret: "", forwardTimeoutMs: 30_000, gossipTimeoutMs: 30_000, valueBytesMax: VALUE_BYTES_MAX });
+    const slowClient = new PeerClient({ secret: "", callTimeoutMs: 30_000, gossipTimeoutMs: 30_000, valueBytesMax: VALUE_BYTES_MAX });
     expect((await failure(() => call(slowClient, peer.url))).code).toBe("unavailable");
     await waitUntil("the peer sees its answer cancelled", async () => body.cancelled(), (cancelled) => cancelled, CANCEL_WAIT_MS);
   });
@@ -354,7 +354,7 @@ describe("answers past their cap", () => {
   ])("%s of endless bytes is read only up to the error cap", async (_name, status) => {
     const body = endless();
     await using peer = fakePeer(() => new Response(body.response().body, { status }));
-    const slowClient = new PeerClient({ secret: "", forwardTimeoutMs: 30_000, gossipTimeoutMs: 30_000, valueBytesMax: VALUE_BYTES_MAX });
+    const slowClient = new PeerClient({ secret: "", callTimeoutMs: 30_000, gossipTimeoutMs: 30_000, valueBytesMax: VALUE_BYTES_MAX });
     expect((await failure(() => slowClient.getReplica(peer.url, "k"))).code).toBe("unavailable");
   });
 

@@ -45,7 +45,7 @@ export function timingArgs(timing: ClusterTiming): string[] {
     "-gossip.interval-ms", String(timing.intervalMs),
     "-gossip.stale-after-ms", String(timing.staleAfterMs),
     "-gossip.dead-after-ms", String(timing.deadAfterMs),
-    "-node.forward-timeout-ms", String(timing.forwardTimeoutMs),
+    "-node.peer-timeout-ms", String(timing.forwardTimeoutMs),
   ];
 }
 

@@ -130,7 +130,7 @@ export function transport(options: TransportOptions = {}): BusTransport {
   return new BusTransport({
     self: "http://127.0.0.1:2",
     secret: options.secret ?? "",
-    forwardTimeoutMs: options.forwardTimeoutMs ?? 2_000,
+    callTimeoutMs: options.forwardTimeoutMs ?? 2_000,
     gossipTimeoutMs: 1_000,
     valueBytesMax: VALUE_BYTES_MAX,
     now: () => performance.now(),

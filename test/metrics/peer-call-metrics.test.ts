@@ -1,6 +1,6 @@
 // Peer call counting: every call to a peer is counted by operation, and only real failures count as failures.
 import { describe, expect, test } from "bun:test";
-import { countPeerCalls } from "../../src/metrics/forward-observer.ts";
+import { countPeerCalls } from "../../src/metrics/peer-call-metrics.ts";
 import { NodeError } from "../../src/node/errors.ts";
 import { peerFailure, PeerRefusal } from "../../src/node/peer-transport.ts";
 import { NodeMetrics } from "../../src/metrics/node-metrics.ts";
