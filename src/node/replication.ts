@@ -117,6 +117,8 @@ export class Replication {
     // This node the only replica: the store call and nothing else (no quorum, timer or hint can apply).
     if (replicas.length === 1 && replicas[0] === this.deps.self) return new Map([[this.deps.self, await this.putOn(this.deps.self, record)]]);
     const up = this.reachable(replicas, needed, "write of this key", "the write was not applied");
+    // One replica, another node (a forwarded write): its answer is the write's; no quorum or own copy to wait on.
+    if (replicas.length === 1) return new Map([[up[0]!, await this.putOnly(up[0]!, record)]]);
     for (const replica of replicas) if (!up.includes(replica)) this.hint(replica, record);
     const remotes = up.filter((replica) => replica !== this.deps.self);
     const accepted = firstSuccess(this.deps.clockSuspect?.() === true ? remotes.length : 0);
@@ -220,6 +222,14 @@ export class Replication {
         }
       }),
     );
+  }
+
+  /** A write's only replica, another node: a failure leaves a hint (or, for a version refused as from the future, none). */
+  private putOnly(replica: string, record: StoredRecord): Promise<PutOutcome> {
+    return this.putOn(replica, record).catch((error: unknown) => {
+      if (error instanceof NodeError && error.code === "clock_skew") return this.withdraw(record, Promise.resolve(), error);
+      return this.hintAndRethrow(replica, record, error);
+    });
   }
 
   private putOn(replica: string, record: StoredRecord): Promise<PutOutcome> {
