@@ -1,27 +1,22 @@
 // The three gossip messages. SYN: my digests. ACK: entries you lack or hold older, and the ones I want. ACK2: those.
 import type { FutureKind } from "../clock/future-bound.ts";
+import type { Static } from "@sinclair/typebox";
 import type { Digest, Entry } from "./member.ts";
+import type { ack2Schema, ackSchema, synSchema } from "./schema.ts";
 
-export interface Syn {
-  readonly type: "syn";
-  readonly from: string;
-  readonly digests: readonly Digest[];
-}
+/** A SYN: my digests. The wire types are the schemas' own (schema.ts), read-only where they are used. */
+export type Syn = ReadonlyWire<Static<typeof synSchema>>;
+/** An ACK: entries the SYN's sender lacks or holds older, and the members the SYN named with newer news than the receiver has (it wants their entries). */
+export type Ack = ReadonlyWire<Static<typeof ackSchema>>;
+/** An ACK2: the entries an ACK asked for. */
+export type Ack2 = ReadonlyWire<Static<typeof ack2Schema>>;
 
-export interface Ack {
-  readonly type: "ack";
-  readonly from: string;
-  /** Entries the SYN's sender lacks or holds older. */
-  readonly entries: readonly Entry[];
-  /** Members the SYN named with newer news than the receiver has: it wants their entries. */
-  readonly requests: readonly string[];
-}
+/** A schema's type with every property and array read-only, as the code that builds and reads messages wants it. */
+type ReadonlyWire<T> = T extends (infer U)[] ? readonly ReadonlyWire<U>[] : T extends object ? { readonly [K in keyof T]: ReadonlyWire<T[K]> } : T;
 
-export interface Ack2 {
-  readonly type: "ack2";
-  readonly from: string;
-  readonly entries: readonly Entry[];
-}
+// The schemas and the member vocabulary agree: what travels is a Digest or an Entry (member.ts).
+true satisfies Syn["digests"][number] extends Digest ? true : false;
+true satisfies Ack["entries"][number] extends Entry ? true : false;
 
 /** Why a gossip message was refused whole: its sender's own generation or heartbeat lies beyond now + skew. */
 export interface FutureNews {
