@@ -1,4 +1,5 @@
 // The Backend contract: one suite that memory, fs and sqlite each run, so they cannot drift apart.
+import { ManualClock, START_MS } from "../support/clock.ts";
 import { describe, expect, test } from "bun:test";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -25,16 +26,7 @@ export const CONTRACT_VALUE_BYTES_MAX = 1024 * 1024;
 
 const NODE_A = "http://node-a:8484";
 const NODE_B = "http://node-b:8484";
-const START_MS = 1_700_000_000_000;
-
-/** A wall clock that moves only when a test says so. */
-export class ManualClock {
-  constructor(public nowMs = START_MS) {}
-  readonly now = (): number => this.nowMs;
-  advance(ms: number): void {
-    this.nowMs += ms;
-  }
-}
+export { ManualClock };
 
 export function version(wallMs: number, counter = 0, node = NODE_A): Version {
   return { wallMs, counter, node };

@@ -1,4 +1,5 @@
 // A standalone node's HTTP app built as src/main.ts builds it, with a memory store and a clock the test moves.
+import { START_MS, testClock, type TestClock } from "./clock.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { RequestTracing } from "../../src/http/request-hooks.ts";
 import { HybridClock } from "../../src/node/hlc.ts";
@@ -19,24 +20,9 @@ import { TimedBackend } from "../../src/metrics/timed-backend.ts";
 export const BASE = "http://localhost";
 export const NODE_URL = "http://127.0.0.1:7001";
 export const VERSION = "0.0.0-test";
-/** 2023-11-14T22:13:20Z: a fixed start, so versions and expiries do not depend on when the test runs. */
-export const START_MS = 1_700_000_000_000;
+export { START_MS, testClock, type TestClock };
 export const VALUE_BYTES_MAX = 1024 * 1024;
 
-export interface TestClock {
-  readonly now: () => number;
-  advance(ms: number): void;
-}
-
-export function testClock(startMs = START_MS): TestClock {
-  let nowMs = startMs;
-  return {
-    now: () => nowMs,
-    advance(ms) {
-      nowMs += ms;
-    },
-  };
-}
 
 export interface TestAppOptions {
   readonly clock?: TestClock;
