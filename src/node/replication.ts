@@ -123,6 +123,15 @@ export class Replication {
     const remotes = up.filter((replica) => replica !== this.deps.self);
     const accepted = firstSuccess(this.deps.clockSuspect?.() === true ? remotes.length : 0);
     let ownPut: Promise<unknown> = Promise.resolve();
+    // A replica refusing the version as from the future means this node's clock runs ahead, or that replica's
+    // behind: told apart once every other replica has answered. Only when none took the version is it this node's
+    // clock, and its own copy is taken back; a replica that alone refused keeps a clock of its own to fix.
+    let remotesLeft = remotes.length;
+    let takenElsewhere = false;
+    let refusedAsFuture = false;
+    const remoteSettled = () => {
+      if (--remotesLeft === 0 && refusedAsFuture && !takenElsewhere) this.withdrawOwn(record, ownPut);
+    };
     // A replica that fails gets its hint the moment it fails: when that is before the quorum is met,
     // the hint is on disk before the client hears OK.
     const calls = new Map(
@@ -139,11 +148,19 @@ export class Replication {
           this.putOn(replica, record).then(
             (outcome) => {
               accepted.succeed();
+              takenElsewhere = true;
+              remoteSettled();
               return outcome;
             },
             (error: unknown) => {
               accepted.fail();
-              if (error instanceof NodeError && error.code === "clock_skew") return this.withdraw(record, ownPut, error);
+              if (error instanceof NodeError && error.code === "clock_skew") {
+                refusedAsFuture = true;
+                remoteSettled();
+                // No hint: the replica would refuse it as well until its clock, or this node's, is right.
+                throw new NodeError("unavailable", `${error.message}; the write may or may not have been applied`, { cause: error });
+              }
+              remoteSettled();
               return this.hintAndRethrow(replica, record, error);
             },
           );
@@ -327,12 +344,17 @@ export class Replication {
    * the client hears 503: the write was never acknowledged, and a replica missing the key is repaired.
    */
   private withdraw(record: StoredRecord, ownPut: Promise<unknown>, error: NodeError): never {
+    this.withdrawOwn(record, ownPut);
+    throw new NodeError("unavailable", `${error.message}; the write may or may not have been applied`, { cause: error });
+  }
+
+  /** Takes this node's own copy of a version its replicas refused as from the future back, once its put settled; its clock is suspect from now. */
+  private withdrawOwn(record: StoredRecord, ownPut: Promise<unknown>): void {
     this.deps.onVersionRefused?.();
     void ownPut
       .catch(() => undefined)
       .then(() => this.deps.store.discard(record.key, record.version))
       .catch((discardError: unknown) => this.deps.onError?.("withdrawing a version from the future", discardError));
-    throw new NodeError("unavailable", `${error.message}; the write may or may not have been applied`, { cause: error });
   }
 
   private hint(replica: string, record: StoredRecord): void {

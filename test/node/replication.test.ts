@@ -446,6 +446,19 @@ describe("the coordinator's own copy while its clock is suspect", () => {
     expect(hints.count()).toBe(0);
   });
 
+  test("a version refused by one replica only (its clock is behind) is kept here: another replica took it, so the write stands on two", async () => {
+    let refusals = 0;
+    const { node, store, replicas } = buildCluster({ onVersionRefused: () => refusals++ });
+    replicas.failPutsOf(PEER_B, "clock_skew");
+    await node.set(KEY, "v1", undefined);
+    // Every call has settled: the refusal did not take this node's copy back, nor make its clock suspect.
+    await until("the refusing replica was asked", () => replicas.calls.some((call) => call.op === "put" && call.target === PEER_B));
+    for (let turn = 0; turn < 20; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+    expect((await store.get(KEY))?.value).toBe("v1");
+    expect((await replicas.store(PEER_A).get(KEY))?.value).toBe("v1");
+    expect(refusals).toBe(0);
+  });
+
   test("is not stored at all when no other replica accepts the version: the write fails, 'may or may not'", async () => {
     const { node, store, replicas } = buildCluster({ clockSuspect: true });
     replicas.setMode(PEER_A, "down");
