@@ -89,7 +89,7 @@ describe("a cluster with CLUSTER_SECRET on every node", () => {
     expect((await postGossip(target, intruderAck2, SECRET)).status).toBe(200);
     const peer = urls[1]!;
     // Stopped first: running, it would hear of its "newer" self within a gossip round and answer it with a newer generation still.
-    await cluster.nodes[1]!.kill9();
+    await cluster.nodes.find((node) => node.url === peer)!.kill9();
     expect((await postGossip(target, JSON.stringify({ type: "ack2", from: peer, entries: [newerEntry(peer)] }), SECRET)).status).toBe(200);
     expect((await readState(target)).members.find((member) => member.url === peer)?.leaving).toBe(true);
   }, CLUSTER_TEST_TIMEOUT_MS);

@@ -42,6 +42,8 @@ describe("a node whose clock runs ahead of its peers'", () => {
       expect(value!.offsetMs).toBeGreaterThan(AHEAD_MS - ESTIMATE_SLACK_MS);
       expect(value!.offsetMs).toBeLessThan(AHEAD_MS + ESTIMATE_SLACK_MS);
       await waitUntil("the warning is in its log", async () => nodeC.stdout, (out) => out.includes("clock ahead of its peers"), WAIT_MAX_MS);
+      // The node ahead may learn it is ahead (its SYNs refused) before the other two have met: wait for them.
+      await waitUntil("the two in time list each other", () => readState(nodeA.url), (state) => state.peers.length === 2, WAIT_MAX_MS);
       for (const url of [nodeA.url, nodeB.url]) {
         expect((await healthOf(url))?.status).toBe("ok");
         expect((await readState(url)).peers).not.toContain(c);
