@@ -41,9 +41,18 @@ export class Candidates {
     return this.held.size < UNCONFIRMED_MAX;
   }
 
-  /** Holds `entry` as unconfirmed; false when it was held already or there is no room. */
+  /**
+   * Holds `entry` as unconfirmed; false when it was held already or there is no room. One held unasked and now
+   * named in an answer to this node's own SYN becomes answered: a node that restarts hears of members from its
+   * peers' SYNs before its own answers come, and must still wait for every member its seeds name before it serves.
+   */
   add(entry: Entry, nowMs: number, answered: boolean): boolean {
-    if (this.held.has(entry.nodeUrl) || !this.room) return false;
+    const held = this.held.get(entry.nodeUrl);
+    if (held !== undefined) {
+      if (answered && !held.answered) this.held.set(entry.nodeUrl, { ...held, answered: true });
+      return false;
+    }
+    if (!this.room) return false;
     this.held.set(entry.nodeUrl, { ...toEntry(entry), learntAtMs: nowMs, answered });
     return true;
   }

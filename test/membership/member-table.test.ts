@@ -513,6 +513,19 @@ describe("clocks and pauses", () => {
   });
 });
 
+describe("a node that restarts and hears of members before it asks", () => {
+  test("a member first heard of unasked (a peer's SYN or ACK2) and then named in an answer to its own SYN is awaited: the node is not joined without it", () => {
+    const { table } = newTable();
+    // A peer gossips to the restarted node first: its ACK2 names A, taken in unasked.
+    table.learn([entry(A, GEN, 9)]);
+    expect(table.awaitedCount()).toBe(0);
+    // Then the node's own SYN to B is answered naming A: A is a member of the cluster as B knows it.
+    table.learn([entry(B, GEN, 3), entry(A, GEN, 9)], B);
+    expect(table.awaitedCount()).toBe(1);
+    expect(table.unconfirmedUrls()).toEqual([A]);
+  });
+});
+
 describe("a member that is down when this node joins", () => {
   test("named in a member's answer to this node's own SYN and silent to its probe, it is taken in as dead: in the ring, not alive", () => {
     const { table, heard } = newTable();
