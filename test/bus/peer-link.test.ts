@@ -1,7 +1,7 @@
 // When a link gives a connection up as stalled: only when a call with at least the stall bound expired with
 // nothing heard since it was sent. A slow answer to a long call, or a short call a busy peer missed, keeps
 // the connection; a stalled one is dropped, what it still carried fails soon after rather than at its own
-// (long) deadline, and the next call connects again.
+// (long) deadline, and the next call connects again. A reply frame past the link's cap is never read.
 import { afterEach, expect, test } from "bun:test";
 import { BUS_PATH, busWebSocket, type BusConnection } from "../../src/bus/bus-server.ts";
 import { LinkError, PeerLink } from "../../src/bus/peer-link.ts";
@@ -94,5 +94,16 @@ test("a call with the stall bound that expires unheard drops the connection; wha
   await Bun.sleep(300);
   const next = await outcome(peerLink.call(1, "0", 2_000, ""));
   expect(next.answer).toBe("0");
+  expect(peer.connections()).toBe(2);
+});
+
+test("a reply frame past the link's cap drops the connection unread: the call fails, and the next one is answered on a new connection", async () => {
+  const peer = slowPeer();
+  const peerLink = link(peer.url);
+  // The peer answers a call's body back; a body of 2 MiB of digits makes a reply frame past the link's 1 MiB cap.
+  const huge = await outcome(peerLink.call(4, `0${"0".repeat(2 * 1024 * 1024)}`, 2_000, ""));
+  expect(huge.failure).toBe("unreachable");
+  await Bun.sleep(300);
+  expect((await outcome(peerLink.call(1, "0", 2_000, ""))).answer).toBe("0");
   expect(peer.connections()).toBe(2);
 });
