@@ -1,6 +1,7 @@
 // Writes/s and reads/s of one node alone, of a 3-node cluster at one copy and of one at three copies (W=2, R=2), wrk on one node.
 import { join } from "node:path";
 import { VIRTUAL_NODES_DEFAULT } from "../src/config/settings.ts";
+import { RING_CHANGE_READ_ALL_MS } from "../src/node/node.ts";
 import { buildRing, ownerOf } from "../src/ring/ring.ts";
 import { tempDir } from "./cleanup.ts";
 import { clusterState, ONE_COPY, startCluster, THREE_COPIES, type ReplicationSettings } from "./cluster-nodes.ts";
@@ -10,6 +11,8 @@ import { REPO_ROOT } from "./server-process.ts";
 import { measureInRotation, runWrk, wrkDetail, type LoadResult, type Rotation, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
 
 const NODES = 3;
+/** Slack past RING_CHANGE_READ_ALL_MS before the loads start, in ms. */
+const STEADY_MARGIN_MS = 1_000;
 /** Keys preloaded before the GET runs; the GET load cycles over exactly these. */
 const GET_KEYS = 1_000;
 /** Keys the SET load writes over. */
@@ -58,16 +61,28 @@ async function expectQuorums(url: string, wanted: ReplicationSettings): Promise<
   }
 }
 
+/**
+ * Waits out the window after a ring change in which reads ask every replica and wait for all of them
+ * (RING_CHANGE_READ_ALL_MS, node.ts): measured inside it, a GET at three copies would price that
+ * transient, not the reads a settled cluster serves (its own copy and R − 1 others).
+ */
+async function steadyState(ringFormedAtMs: number): Promise<void> {
+  const waitMs = ringFormedAtMs + RING_CHANGE_READ_ALL_MS + STEADY_MARGIN_MS - performance.now();
+  if (waitMs > 0) await Bun.sleep(waitMs);
+}
+
 /** The cluster of one setup, its GET keys preloaded through node A, the load aimed at node A. */
-async function clusterLoad(stack: AsyncDisposableStack, backend: LoadBackend, setup: Setup, dir: string, commands: string[]): Promise<Load & { urls: readonly string[] }> {
+async function clusterLoad(stack: AsyncDisposableStack, backend: LoadBackend, setup: Setup, dir: string, commands: string[]): Promise<Load & { urls: readonly string[]; formedAtMs: number }> {
   const cluster = await startCluster(stack, setup.nodes, { dataDir: dir, backend, replication: setup.replication });
+  // Every member is in every ring once the cluster is up (startCluster waits for it): the last ring change was before now.
+  const formedAtMs = performance.now();
   const receiver = cluster.urls[0]!;
   await expectQuorums(receiver, setup.replication);
   await preload([receiver], keyNames(GET_KEYS), LOAD_VALUE);
   commands.push(...cluster.shown);
   const port = new URL(receiver).port;
   const shown = (text: string) => text.replaceAll(dir, "$TMP").replaceAll(`${REPO_ROOT}/`, "").replaceAll(port, "$PORT_A");
-  return { setup, url: receiver, shown, urls: cluster.urls };
+  return { setup, url: receiver, shown, urls: cluster.urls, formedAtMs };
 }
 
 function keyNames(count: number): string[] {
@@ -113,6 +128,7 @@ export async function benchReplicationLoad(): Promise<ReplicationLoadResult> {
     const loads = [];
     // Both clusters share the dir: a node's files are named after its URL.
     for (const setup of SETUPS) loads.push(await clusterLoad(stack, backend, setup, dir.path, commands));
+    await steadyState(loads.at(-1)!.formedAtMs);
     const share = ownedShare(loads[1]!.urls, SET_KEYS);
     const results = new Map<LoadShape, readonly [LoadResult, LoadResult, LoadResult]>();
     for (const shape of ["get", "set"] as const) {
@@ -130,7 +146,7 @@ export async function benchReplicationLoad(): Promise<ReplicationLoadResult> {
     notes.push(backendNote(backend, results, share));
   }
   notes.push(
-    `The Done-when of the bus issue reads the sqlite rows: three copies against one node alone. Why the cost: at one copy node A answers the keys it owns from its own store and sends every other request one hop to the owner (the cluster part's 2-node forwarding figures price that hop). At three copies on three nodes every node holds every key, so A never forwards, but every request fans out: a SET writes A's store and sends the record to both other nodes, answering once one of them (W=2 with A) acknowledged; a GET reads A's store and asks both others for their versions only, answering once one agreed. Replica calls travel on the bus (one persistent connection per peer, the calls of one event-loop turn in one frame), on the same two cores as wrk and all three nodes, so the ratio is mostly the CPU price of the fan-out; on separate machines the remote work would run in parallel on other CPUs.`,
+    `The Done-when of the bus issue reads the sqlite rows: three copies against one node alone. Why the cost: at one copy node A answers the keys it owns from its own store and sends every other request one hop to the owner (the cluster part's 2-node forwarding figures price that hop). At three copies on three nodes every node holds every key, so A never forwards, but every request fans out: a SET writes A's store and sends the record to both other nodes, answering once one of them (W=2 with A) acknowledged; a GET reads A's store and asks one other (R − 1, in turn) for its version only, fetching the record only from a replica with a newer one. The loads start more than RING_CHANGE_READ_ALL_MS (30 s) after the clusters formed: in that window after a ring change a read asks every replica and waits for all of them, a transient the figures would otherwise price. Replica calls travel on the bus (one persistent connection per peer, the calls of one event-loop turn in one frame), on the same two cores as wrk and all three nodes, so the ratio is mostly the CPU price of the fan-out; on separate machines the remote work would run in parallel on other CPUs.`,
   );
   if (failed.length > 0) notes.push(`wrk saw failed requests in the replication loads (${failed.join("; ")}); those figures overstate the cluster.`);
   return { figures, notes, commands };
