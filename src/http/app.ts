@@ -132,7 +132,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
     .use(hostCheck({ nodeUrl: node.nodeUrl, allowedHosts: options.trust?.allowedHosts ?? [] }))
     .use(strictPathEncoding())
     .use(publicApiCors({ memberUrls: () => node.ring.nodes, corsOrigins: options.trust?.corsOrigins ?? [] }))
-    .use(kvRoutes(node, limit))
+    .use(kvRoutes(node, limit, (error, request, route) => options.onInternalError?.(error, request, route)))
     .use(clusterRoutes(node, options.clock, options.status))
     .use(internalRoutes(node, options.gossip, options.secret, limit))
     .use(replicaRoutes(options.replicas, options.secret))

@@ -2,6 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { KEYS_PAGE_BYTES_MAX, PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "../../node/node.ts";
+import { BATCH_KEYS_MAX } from "../../node/batch.ts";
 
 export const setBody = t.Object(
   {
@@ -44,4 +45,40 @@ export const replicasResponse = t.Object({
       error: t.Optional(t.String({ description: "Why the replica could not be asked" })),
     }),
   ),
+});
+
+const batchKeys = `at most ${BATCH_KEYS_MAX}`;
+const failedKey = {
+  key: t.String(),
+  code: t.String({ description: "The error code a single request would have answered with (unavailable, timeout, too_large, …)" }),
+  error: t.String({ description: "What happened to this key; for a write, whether it may have been applied" }),
+};
+
+export const mgetBody = t.Object({ keys: t.Array(t.String(), { minItems: 1, maxItems: BATCH_KEYS_MAX, description: `The keys to read, ${batchKeys}` }) }, { additionalProperties: true });
+
+export const mgetResponse = t.Object({
+  results: t.Array(
+    t.Union([
+      t.Object({ key: t.String(), found: t.Literal(true), value: t.String(), nodeUrl: t.String() }),
+      t.Object({ key: t.String(), found: t.Literal(false) }),
+      t.Object(failedKey),
+    ]),
+    { description: "One per key asked, in the same order" },
+  ),
+});
+
+export const msetBody = t.Object(
+  {
+    entries: t.Array(
+      t.Object({ key: t.String(), value: t.String(), ttlMs: setBody.properties.ttlMs }, { additionalProperties: true }),
+      { minItems: 1, maxItems: BATCH_KEYS_MAX, description: `The writes, ${batchKeys}; each is a SET of its own, and of entries naming one key the last wins` },
+    ),
+  },
+  { additionalProperties: true },
+);
+
+export const msetResponse = t.Object({
+  results: t.Array(t.Union([t.Object({ key: t.String(), ok: t.Literal(true) }), t.Object({ ...failedKey, ok: t.Literal(false) })]), { description: "One per entry, in the same order" }),
+  written: t.Integer({ description: "Entries acknowledged by their write quorum" }),
+  failed: t.Integer({ description: "Entries not acknowledged; their results say whether each may have been applied" }),
 });

@@ -4,7 +4,21 @@ import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { cappedJson, TEXT_PLAIN } from "../body.ts";
 import { errorModel, okText } from "../model.ts";
-import { getResponse, keyParams, keysQuery, keysResponse, replicasResponse, setBody } from "./model.ts";
+import { getResponse, keyParams, keysQuery, keysResponse, mgetBody, mgetResponse, msetBody, msetResponse, replicasResponse, setBody } from "./model.ts";
+import { BATCH_KEYS_MAX, batchBytesMax, mget, mset } from "../../node/batch.ts";
+import { KEY_BYTES_MAX } from "../../store/limits.ts";
+
+/** JSON may spell a character in six bytes (\u0000); each entry adds its field names and punctuation. */
+const JSON_ESCAPE_FACTOR = 6;
+const ENTRY_OVERHEAD_BYTES = 64;
+
+/** The largest mget body: BATCH_KEYS_MAX keys at KEY_BYTES_MAX, every character escaped. */
+export const MGET_BODY_BYTES_MAX = BATCH_KEYS_MAX * (JSON_ESCAPE_FACTOR * KEY_BYTES_MAX + ENTRY_OVERHEAD_BYTES) + 4096;
+
+/** The largest mset body: the batch's byte budget of keys and values, every character escaped, and each entry's framing. */
+export function msetBodyBytesMax(valueBytesMax: number): number {
+  return JSON_ESCAPE_FACTOR * batchBytesMax(valueBytesMax) + BATCH_KEYS_MAX * ENTRY_OVERHEAD_BYTES + 4096;
+}
 
 
 const errors = { 400: errorModel, 404: errorModel, 413: errorModel, 503: errorModel, 504: errorModel };
@@ -13,7 +27,10 @@ function rejectEmptyKey(): never {
   throw new NodeError("bad_request", "key must not be empty");
 }
 
-export function kvRoutes(node: LimeNode, bodyBytesMax: number) {
+/** Told of a batch key's failure that is this node's bug, with the request and route it came through (main logs it). */
+export type BatchFailureReport = (error: unknown, request: Request, route: string) => void;
+
+export function kvRoutes(node: LimeNode, bodyBytesMax: number, report: BatchFailureReport = () => undefined) {
   return new Elysia({ name: "kv", prefix: "/api/v1" })
     .post(
       "/set",
@@ -27,6 +44,26 @@ export function kvRoutes(node: LimeNode, bodyBytesMax: number) {
         body: setBody,
         response: { 200: okText, ...errors },
         detail: { tags: ["keys"], summary: "Store a value under a key" },
+      },
+    )
+    .post("/mget", async ({ body, request }) => ({ results: await mget(node, body.keys, (error) => report(error, request, "/api/v1/mget")) }), {
+      parse: cappedJson(MGET_BODY_BYTES_MAX),
+      body: mgetBody,
+      response: { 200: mgetResponse, 400: errorModel, 413: errorModel, 503: errorModel },
+      detail: { tags: ["keys"], summary: `Read up to ${BATCH_KEYS_MAX} keys; the answer says per key what was found or what failed` },
+    })
+    .post(
+      "/mset",
+      async ({ body, request }) => {
+        const results = await mset(node, body.entries, (error) => report(error, request, "/api/v1/mset"));
+        const written = results.filter((result) => result.ok).length;
+        return { results, written, failed: results.length - written };
+      },
+      {
+        parse: cappedJson(msetBodyBytesMax(node.valueBytesMax)),
+        body: msetBody,
+        response: { 200: msetResponse, 400: errorModel, 413: errorModel, 503: errorModel },
+        detail: { tags: ["keys"], summary: `Write up to ${BATCH_KEYS_MAX} keys, each as a SET of its own; the answer says per key whether it was written` },
       },
     )
     .get("/get/:key", ({ params }) => node.get(params.key), {
