@@ -240,7 +240,7 @@ describe("the real process", () => {
     ["a bad flag", ["-server.port", "abc"], {}, ["-server.port", '"abc"']],
     ["a bad env value", [], { STORE_BACKEND: "nosuch" }, ["STORE_BACKEND", '"nosuch"']],
   ])("%s stops it with exit code 2 and one line on stderr naming the setting and the value", async (_name, args, env, parts) => {
-    const child = Bun.spawn(["bun", "src/main.ts", ...args], { cwd: REPO_ROOT, env: cleanEnv(env), stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: REPO_ROOT, env: cleanEnv(env), stdout: "pipe", stderr: "pipe" });
     const [code, stderr, stdout] = await Promise.all([child.exited, new Response(child.stderr).text(), new Response(child.stdout).text()]);
     expect(code).toBe(2);
     const lines = stderr.split("\n").filter((line) => line.trim() !== "");

@@ -217,3 +217,19 @@ describe("the healthcheck commands", () => {
     }
   }, 30_000);
 });
+
+describe("the quick start on a machine with only Node and npm", () => {
+  test("README's two commands bring the Bun CI pins through npx, and CI runs the README's test command as written", async () => {
+    const readme = await Bun.file(join(REPO_ROOT, "README.md")).text();
+    const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## HTTP API"));
+    const commands = [...quickStart.matchAll(/^(npx --yes bun@(\S+) run (dev|test))\b/gm)];
+    expect(commands.map((match) => match[3])).toEqual(["dev", "test"]);
+    const version = await ciBunVersion();
+    for (const match of commands) expect(match[2]).toBe(version);
+    const ci = await Bun.file(join(REPO_ROOT, ".ci", "run")).text();
+    const testCommand = commands.find((match) => match[3] === "test")![1]!;
+    expect(ci.split("\n").some((line) => line.startsWith(`${testCommand} `) || line === testCommand)).toBe(true);
+    // CI installs no Bun of its own: the README's line is what brings it.
+    expect(ci).not.toMatch(/npm install -g/);
+  });
+});

@@ -3,7 +3,7 @@
 // can skew its clock, while this test process (root, on 127.0.0.1) still reaches every node.
 import type { Subprocess } from "bun";
 import { chmod, chown, mkdir, rename, writeFile } from "node:fs/promises";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OutputTail } from "../support/node-process.ts";
 
@@ -74,14 +74,44 @@ export function ensureIdentities(count: number): NodeIdentity[] {
   });
 }
 
+/** Whether `identity`'s user passes every `test` condition given (as sh's test(1) takes them). */
+function passesAs(identity: NodeIdentity, conditions: readonly string[]): boolean {
+  return run(["setpriv", `--reuid=${identity.uid}`, `--regid=${identity.gid}`, "--clear-groups", "--", "sh", "-c", conditions.map((condition) => `test ${condition}`).join(" && ")]).ok;
+}
+
+/** A copy of this bun the node users can run, when they cannot run this one; made once per process. */
+let sharedBun: string | undefined;
+
+/**
+ * The bun binary the nodes run: this process's own, or, when the node users cannot run it (npx keeps it under
+ * root's home, which only root may enter), a copy in a world-readable folder under /tmp.
+ */
+export function nodeBun(identity: NodeIdentity): string {
+  if (sharedBun !== undefined) return sharedBun;
+  if (passesAs(identity, [`-x ${process.execPath}`])) return process.execPath;
+  const dir = `/tmp/limedb-fault-bun-${Bun.version}`;
+  const copy = join(dir, "bun");
+  if (!existsSync(copy)) {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const partial = `${copy}.${process.pid}`;
+    copyFileSync(process.execPath, partial);
+    chmodSync(partial, 0o755);
+    renameSync(partial, copy);
+  }
+  chmodSync(dir, 0o755);
+  sharedBun = copy;
+  return copy;
+}
+
 /**
  * Throws, saying what to do, when the node's user cannot read the repo, its dependencies or the bun binary
  * (a checkout under /root, say): every node would otherwise die at start with a bare permission error.
  */
 export function assertRunnableBy(identity: NodeIdentity): void {
-  const needs = [`-r ${join(REPO_ROOT, "src", "main.ts")}`, `-r ${join(REPO_ROOT, "node_modules", "elysia", "package.json")}`, `-x ${process.execPath}`];
-  const checked = run(["setpriv", `--reuid=${identity.uid}`, `--regid=${identity.gid}`, "--clear-groups", "--", "sh", "-c", needs.map((need) => `test ${need}`).join(" && ")]);
-  if (!checked.ok) throw new Error(`the node user ${identity.user} cannot read ${REPO_ROOT}, its node_modules or run ${process.execPath}: every folder above them must be world-readable and -traversable (chmod o+rx) for the fault suite`);
+  const bun = nodeBun(identity);
+  if (!passesAs(identity, [`-r ${join(REPO_ROOT, "src", "main.ts")}`, `-r ${join(REPO_ROOT, "node_modules", "elysia", "package.json")}`, `-x ${bun}`])) {
+    throw new Error(`the node user ${identity.user} cannot read ${REPO_ROOT}, its node_modules or run ${bun}: every folder above them must be world-readable and -traversable (chmod o+rx) for the fault suite`);
+  }
 }
 
 /** A port nothing listens on at `address` when asked; a node that finds it taken fails its start. */
@@ -109,7 +139,7 @@ export function spawnAs(identity: NodeIdentity, command: readonly string[], env:
 /** True when a request from `identity`'s user to `url` is answered within `timeoutMs` (any status). */
 export async function reachableAs(identity: NodeIdentity, url: string, timeoutMs: number): Promise<boolean> {
   const script = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(${timeoutMs}) }).then(() => process.exit(0), () => process.exit(1))`;
-  const child = spawnAs(identity, [process.execPath, "-e", script], { PATH: process.env.PATH ?? "", HOME: "/tmp" });
+  const child = spawnAs(identity, [nodeBun(identity), "-e", script], { PATH: process.env.PATH ?? "", HOME: "/tmp" });
   const exited = await Promise.race([child.exited, Bun.sleep(timeoutMs + COMMAND_TIMEOUT_MS).then(() => undefined)]);
   if (exited === undefined) child.kill("SIGKILL");
   return exited === 0;
@@ -227,7 +257,7 @@ export class FaultNode {
       // Only the wall clock is skewed, as an NTP step skews it; timers keep the real monotonic clock.
       "DONT_FAKE_MONOTONIC=1",
     ];
-    const child = spawnAs(identity, ["env", ...clock, process.execPath, "src/main.ts", ...flags], env);
+    const child = spawnAs(identity, ["env", ...clock, nodeBun(identity), "src/main.ts", ...flags], env);
     this.child = child;
     this.paused = false;
     livePids.add(child.pid);
