@@ -1,5 +1,5 @@
 // What each `limedb` command does once its arguments are parsed: one call or a few to a node, then JSON or a report.
-import { ClientError, KEYS_PAGE_SIZE_MAX, type KeysBody, type NodeClient } from "./client.ts";
+import { ClientError, KEYS_PAGE_SIZE_MAX, type KeysBody, type NodeClient } from "../client/node-client.ts";
 import { gossipReport, keysReport, ringReport, statusReport } from "./reports.ts";
 
 /** Exit codes of the command (SPEC §11 and the issue): the contract scripts rely on. */

@@ -1,7 +1,7 @@
 // The `limedb` command line: commander parses it, the commands run it, and every failure becomes one line and an exit code.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import packageJson from "../../package.json" with { type: "json" };
-import { ClientError, nodeClient, parseNodeUrl, REQUEST_TIMEOUT_MS_DEFAULT } from "./client.ts";
+import { ClientError, nodeClient, parseNodeUrl, REQUEST_TIMEOUT_MS_DEFAULT } from "../client/node-client.ts";
 import {
   delCommand,
   EXIT,

@@ -1,5 +1,5 @@
 // Human reports of the client's commands, built from the API's answers: pure functions from bodies to lines.
-import type { GossipBody, HealthBody, KeysBody, RingBody, StateBody } from "./client.ts";
+import type { GossipBody, HealthBody, KeysBody, RingBody, StateBody } from "../client/node-client.ts";
 import { bar, duration, fields, percent, printable, ringShares, signedPercent, table, truncate } from "./format.ts";
 
 /** Cells of a value shown in the keys table; `get` prints a value whole. */

@@ -1,6 +1,6 @@
 // The client's pure formatting: tables, bars, percentages, ring shares and the reports built from API answers.
 import { describe, expect, test } from "bun:test";
-import type { GossipBody, HealthBody, RingBody, StateBody } from "../../src/cli/client.ts";
+import type { GossipBody, HealthBody, RingBody, StateBody } from "../../src/client/node-client.ts";
 import { bar, columnWidths, duration, fields, hostPort, percent, portOf, printable, ringShares, signedPercent, table, truncate } from "../../src/cli/format.ts";
 import { gossipReport, keysReport, ringReport, statusReport } from "../../src/cli/reports.ts";
 

@@ -1,7 +1,7 @@
 // The full-screen view's values and its watch: discovery of nodes, the rows shown, selection, the explorer's answers.
 import { describe, expect, test } from "bun:test";
-import type { GossipBody, NodeClient, RingBody, StateBody } from "../../src/cli/client.ts";
-import { ClientError } from "../../src/cli/client.ts";
+import type { GossipBody, NodeClient, RingBody, StateBody } from "../../src/client/node-client.ts";
+import { ClientError } from "../../src/client/node-client.ts";
 import { answeringNode, clusterRows, discovered, mergeKnown, moveSelection, type NodeProbe } from "../../src/cli/tui/model.ts";
 import { perform } from "../../src/cli/tui/operation.ts";
 import { ClusterWatch } from "../../src/cli/tui/watch.ts";
@@ -160,6 +160,8 @@ function fakeClient(store: Map<string, string>, failure?: ClientError): NodeClie
     get: async (key) => (await fail(), store.has(key) ? { value: store.get(key) ?? "", nodeUrl: A } : undefined),
     set: async (key, value) => void (await fail(), store.set(key, value)),
     del: async (key) => (await fail(), store.delete(key)),
+    mget: () => Promise.reject(new Error("unused")),
+    mset: () => Promise.reject(new Error("unused")),
     keys: () => Promise.reject(new Error("unused")),
     keysAfter: () => Promise.reject(new Error("unused")),
     state: () => Promise.reject(new Error("unused")),

@@ -1,7 +1,7 @@
 // The full-screen view: the cluster table, ring bars beside the selected node's gossip, the data explorer, a line of key help.
 import { Box, Text, useApp, useInput, useWindowSize } from "ink";
 import { useEffect, useState, useSyncExternalStore } from "react";
-import type { NodeClient } from "../client.ts";
+import type { NodeClient } from "../../client/node-client.ts";
 import { ClusterTable } from "./cluster-table.tsx";
 import { Explorer, type ExplorerFocus } from "./explorer.tsx";
 import { GossipPanel } from "./gossip-panel.tsx";

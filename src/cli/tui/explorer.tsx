@@ -2,7 +2,7 @@
 import { Box, Text, useInput } from "ink";
 import TextInput from "ink-text-input";
 import { useRef, useState } from "react";
-import type { NodeClient } from "../client.ts";
+import type { NodeClient } from "../../client/node-client.ts";
 import { truncate } from "../format.ts";
 import { OPERATIONS, perform, type Answer, type Operation } from "./operation.ts";
 import { PANEL_FRAME_CELLS, Panel } from "./panel.tsx";

@@ -1,5 +1,5 @@
 // What the full-screen view knows of a cluster, as values: probes of nodes, the set of known nodes, the rows shown.
-import type { GossipBody, RingBody, StateBody } from "../client.ts";
+import type { GossipBody, RingBody, StateBody } from "../../client/node-client.ts";
 import { duration, portOf } from "../format.ts";
 
 /** Nodes the view follows at most; discovery stops adding past it so a confused cluster cannot grow the screen without bound. */

@@ -1,5 +1,5 @@
 // The data explorer's GET, SET and DEL against one node, each turned into one line of answer for the screen.
-import { ClientError, type NodeClient } from "../client.ts";
+import { ClientError, type NodeClient } from "../../client/node-client.ts";
 import { duration, printable } from "../format.ts";
 
 export const OPERATIONS = ["GET", "SET", "DEL"] as const;

@@ -1,6 +1,6 @@
 // `limedb tui`: starts the watch, renders the view on the terminal's alternate screen, and gives the terminal back on quit.
 import { render } from "ink";
-import { nodeClient } from "../client.ts";
+import { nodeClient } from "../../client/node-client.ts";
 import { App } from "./app.tsx";
 import { ClusterWatch, PROBE_TIMEOUT_MS } from "./watch.ts";
 

@@ -1,5 +1,5 @@
 // Keeps a Snapshot of a cluster fresh: probes every known node each interval, adds the nodes they name, reads one ring.
-import { ClientError, nodeClient, type RingBody } from "../client.ts";
+import { ClientError, nodeClient, type RingBody } from "../../client/node-client.ts";
 import { answeringNode, discovered, EMPTY_SNAPSHOT, mergeKnown, type NodeProbe, type Snapshot } from "./model.ts";
 
 /** The view refreshes this often (SPEC §11). */

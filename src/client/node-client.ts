@@ -1,8 +1,9 @@
-// The client's one way to a node: the public HTTP API, every call bounded by a timeout, every failure a ClientError.
+// One node's public HTTP API as typed calls, every call bounded by a timeout, every failure a ClientError that
+// carries the node's own error code. The library's client (index.ts) fails over between several of these.
 import type { Static } from "@sinclair/typebox";
 // Type-only imports: the route models stay the one source of the wire's types, and Elysia is never loaded here.
 import type { gossipResponse, ringResponse, stateResponse } from "../http/cluster/model.ts";
-import type { getResponse, keysResponse, replicasResponse } from "../http/kv/model.ts";
+import type { getResponse, keysResponse, mgetResponse, msetResponse, replicasResponse } from "../http/kv/model.ts";
 import type { HealthBody } from "../node/views.ts";
 import { SECRET_HEADER } from "../net/secret-header.ts";
 
@@ -12,6 +13,14 @@ export type GossipBody = Static<typeof gossipResponse>;
 export type GetBody = Static<typeof getResponse>;
 export type KeysBody = Static<typeof keysResponse>;
 export type ReplicasBody = Static<typeof replicasResponse>;
+export type MgetBody = Static<typeof mgetResponse>;
+export type MsetBody = Static<typeof msetResponse>;
+/** One write of an mset: a SET of its own, with its own TTL. */
+export interface MsetEntry {
+  readonly key: string;
+  readonly value: string;
+  readonly ttlMs?: number;
+}
 export type { HealthBody };
 
 /** Bound on one call when the caller names none: well above a node's own 2 s bound on a quorum. */
@@ -38,6 +47,8 @@ export class ClientError extends Error {
     readonly kind: ClientErrorKind,
     message: string,
     readonly status?: number,
+    /** The node's own error code (unavailable, timeout, too_large, clock_skew, …) when it answered with one. */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -50,6 +61,10 @@ export interface NodeClient {
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** Whether the key existed. */
   del(key: string): Promise<boolean>;
+  /** Up to BATCH_KEYS_MAX keys; one result per key, in order (found, not found, or that key's failure). */
+  mget(keys: readonly string[]): Promise<MgetBody>;
+  /** Up to BATCH_KEYS_MAX writes, each a SET of its own; one result per entry, in order. */
+  mset(entries: readonly MsetEntry[]): Promise<MsetBody>;
   keys(page: number, pageSize: number): Promise<KeysBody>;
   /** The cursor form: the keys after `after`, one page; `next` continues it. */
   keysAfter(after: string, pageSize: number): Promise<KeysBody>;
@@ -96,6 +111,12 @@ export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_
     },
     async del(key) {
       return expectText(await call("DELETE", keyPath("/api/v1/del", key)), ["1", "0"]) === "1";
+    },
+    async mget(keys) {
+      return expectJson(await call("POST", "/api/v1/mget", JSON.stringify({ keys })), ["results", "array"]);
+    },
+    async mset(entries) {
+      return expectJson(await call("POST", "/api/v1/mset", JSON.stringify({ entries })), ["results", "array"], ["written", "number"], ["failed", "number"]);
     },
     async keys(page, pageSize) {
       const answer = await call("GET", `/api/v1/keys?page=${page}&pageSize=${pageSize}`);
@@ -202,12 +223,12 @@ function failOn(answer: Answer): void {
   const body = errorBody(answer);
   const detail = body === undefined ? `HTTP ${answer.status}` : `${body.error} (${answer.status} ${body.code})`;
   if (body === undefined) throw new ClientError("bad_answer", `${answer.url} answered ${detail}; is it a LimeDB node?`, answer.status);
-  if (body.code === "not_found") throw new ClientError("not_found", body.error, answer.status);
+  if (body.code === "not_found") throw new ClientError("not_found", body.error, answer.status, body.code);
   if (body.code === "route_not_found" || body.code === "method_not_allowed") {
-    throw new ClientError("bad_answer", `${answer.url} does not serve this: ${detail}; is it a LimeDB node?`, answer.status);
+    throw new ClientError("bad_answer", `${answer.url} does not serve this: ${detail}; is it a LimeDB node?`, answer.status, body.code);
   }
-  if (answer.status >= 500) throw new ClientError("unavailable", `the cluster could not serve the request: ${detail}`, answer.status);
-  throw new ClientError("rejected", `the node refused the request: ${detail}`, answer.status);
+  if (answer.status >= 500) throw new ClientError("unavailable", `the cluster could not serve the request: ${detail}`, answer.status, body.code);
+  throw new ClientError("rejected", `the node refused the request: ${detail}`, answer.status, body.code);
 }
 
 function expectText(answer: Answer, accepted: readonly string[]): string {
