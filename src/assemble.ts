@@ -11,6 +11,7 @@ import { MemberTable } from "./membership/member-table.ts";
 import { Background } from "./node/background.ts";
 import { HINT_DROP_REASONS, HintStore } from "./node/hint-store.ts";
 import { BusTransport, STREAM_TIMEOUT_MS } from "./node/bus-transport.ts";
+import { nodeScan } from "./node/scan.ts";
 import { errorReplyBody, PeerService } from "./node/peer-service.ts";
 import { peerOpOf } from "./node/peer-wire.ts";
 import { observeAll, type PeerTransport } from "./node/peer-transport.ts";
@@ -291,6 +292,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     version: pkg.version,
     gossip: gossiper,
     replicas: background.replicas,
+    scan: nodeScan(node, background.replicas, peers, Date.now),
     status: () => background.status(),
     leave: () => void stop("leave request", true),
     secret: config.clusterSecret,

@@ -11,6 +11,7 @@ import { NOW_HEADER } from "../node/peer-client.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { internalRoutes, type GossipHandler } from "./internal/routes.ts";
 import { kvRoutes } from "./kv/routes.ts";
+import type { ClusterScan } from "../node/scan.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { replicaRoutes } from "./internal/replica-routes.ts";
 import type { BackgroundStatus } from "../node/background.ts";
@@ -28,6 +29,8 @@ export interface AppOptions {
   readonly version: string;
   readonly gossip: GossipHandler;
   readonly replicas: ReplicaService;
+  /** The cluster-wide scan behind GET /api/v1/scan. */
+  readonly scan: ClusterScan;
   /** Replication figures for the cluster and health routes. */
   readonly status: () => BackgroundStatus;
   /** Starts a graceful leave; the process exits once its data is handed off. */
@@ -132,7 +135,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
     .use(hostCheck({ nodeUrl: node.nodeUrl, allowedHosts: options.trust?.allowedHosts ?? [] }))
     .use(strictPathEncoding())
     .use(publicApiCors({ memberUrls: () => node.ring.nodes, corsOrigins: options.trust?.corsOrigins ?? [] }))
-    .use(kvRoutes(node, limit, (error, request, route) => options.onInternalError?.(error, request, route)))
+    .use(kvRoutes(node, options.scan, limit, (error, request, route) => options.onInternalError?.(error, request, route)))
     .use(clusterRoutes(node, options.clock, options.status))
     .use(internalRoutes(node, options.gossip, options.secret, limit))
     .use(replicaRoutes(options.replicas, options.secret))

@@ -260,17 +260,22 @@ export class LimeNode {
     return this.hasJoined;
   }
 
-  /**
-   * The key's replicas on the ring, dead or unreachable ones included: the replication layer skips those and
-   * never lets a hint count towards the quorum.
-   */
-  private liveReplicas(key: string, kind: RequestKind): string[] {
+  /** Throws unavailable when this node may not coordinate a request of this kind now: not joined yet, or refusing (see NodeOptions.refusal). */
+  assertCoordinating(kind: RequestKind): void {
     this.isJoined();
     // A node that has not joined yet knows only itself: its ring of one would take every write alone
     // and answer reads from its own store, which after a restart holds whatever it had before.
     if (!this.hasJoined) throw new NodeError("unavailable", "this node is still joining its cluster; retry shortly or ask another node");
     const refused = this.refusal(kind);
     if (refused !== undefined) throw new NodeError("unavailable", refused);
+  }
+
+  /**
+   * The key's replicas on the ring, dead or unreachable ones included: the replication layer skips those and
+   * never lets a hint count towards the quorum.
+   */
+  private liveReplicas(key: string, kind: RequestKind): string[] {
+    this.assertCoordinating(kind);
     const replicas = this.replicasFor(key);
     // Every node is in its own ring unless it is leaving and the last one: then nothing can hold a key.
     if (replicas.length === 0) throw new NodeError("unavailable", "no node of the cluster can hold keys right now");

@@ -6,6 +6,7 @@ import { HybridClock } from "../../src/node/hlc.ts";
 import { Gossiper } from "../../src/membership/gossiper.ts";
 import { MemberTable } from "../../src/membership/member-table.ts";
 import type { GossipTransport } from "../../src/membership/messages.ts";
+import { nodeScan } from "../../src/node/scan.ts";
 import { NodeError } from "../../src/node/errors.ts";
 import { Background } from "../../src/node/background.ts";
 import { HintStore } from "../../src/node/hint-store.ts";
@@ -98,6 +99,7 @@ export function buildTestApp(options: TestAppOptions = {}) {
     version: VERSION,
     gossip: gossiper,
     replicas: background.replicas,
+    scan: nodeScan(node, background.replicas, { segmentRecords: () => Promise.reject(new NodeError("unavailable", "no other node answers in-process")) }, clock.now),
     status: () => background.status(),
     leave: options.leave ?? (() => undefined),
     secret: options.secret ?? "",

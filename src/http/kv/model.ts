@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { KEYS_PAGE_BYTES_MAX, PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "../../node/node.ts";
 import { BATCH_KEYS_MAX } from "../../node/batch.ts";
+import { SCAN_LIMIT_MAX } from "../../node/scan.ts";
 
 export const setBody = t.Object(
   {
@@ -81,4 +82,22 @@ export const msetResponse = t.Object({
   results: t.Array(t.Union([t.Object({ key: t.String(), ok: t.Literal(true) }), t.Object({ ...failedKey, ok: t.Literal(false) })]), { description: "One per entry, in the same order" }),
   written: t.Integer({ description: "Entries acknowledged by their write quorum" }),
   failed: t.Integer({ description: "Entries not acknowledged; their results say whether each may have been applied" }),
+});
+
+export const scanQuery = t.Object({
+  cursor: t.Optional(t.String({ description: "The `next` of the page before; left out, the scan starts at the beginning of the ring" })),
+  limit: t.Optional(t.Numeric({ minimum: 1, maximum: SCAN_LIMIT_MAX, multipleOf: 1, error: `limit must be an integer from 1 to ${SCAN_LIMIT_MAX}` })),
+  prefix: t.Optional(t.String({ description: "Only keys starting with this (filtered as the ring is walked: a page may hold fewer, or none, with a cursor to go on)" })),
+});
+
+export const scanResponse = t.Object({
+  keys: t.Array(
+    t.Object({
+      key: t.String(),
+      value: t.String(),
+      version: t.Object({ wallMs: t.Integer(), counter: t.Integer(), node: t.String() }, { description: "Hybrid logical clock version" }),
+      expiresAtMs: t.Union([t.Integer(), t.Null()], { description: "Wall time the key expires at, or null" }),
+    }),
+  ),
+  next: t.Union([t.String(), t.Null()], { description: "The cursor of the next page, or null once the whole ring was visited" }),
 });

@@ -4,7 +4,8 @@ import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { cappedJson, TEXT_PLAIN } from "../body.ts";
 import { errorModel, okText } from "../model.ts";
-import { getResponse, keyParams, keysQuery, keysResponse, mgetBody, mgetResponse, msetBody, msetResponse, replicasResponse, setBody } from "./model.ts";
+import { getResponse, keyParams, keysQuery, keysResponse, mgetBody, mgetResponse, msetBody, msetResponse, replicasResponse, scanQuery, scanResponse, setBody } from "./model.ts";
+import { SCAN_LIMIT_DEFAULT, type ClusterScan } from "../../node/scan.ts";
 import { BATCH_KEYS_MAX, batchBytesMax, mget, mset } from "../../node/batch.ts";
 import { KEY_BYTES_MAX } from "../../store/limits.ts";
 
@@ -30,7 +31,7 @@ function rejectEmptyKey(): never {
 /** Told of a batch key's failure that is this node's bug, with the request and route it came through (main logs it). */
 export type BatchFailureReport = (error: unknown, request: Request, route: string) => void;
 
-export function kvRoutes(node: LimeNode, bodyBytesMax: number, report: BatchFailureReport = () => undefined) {
+export function kvRoutes(node: LimeNode, scan: ClusterScan, bodyBytesMax: number, report: BatchFailureReport = () => undefined) {
   return new Elysia({ name: "kv", prefix: "/api/v1" })
     .post(
       "/set",
@@ -64,6 +65,18 @@ export function kvRoutes(node: LimeNode, bodyBytesMax: number, report: BatchFail
         body: msetBody,
         response: { 200: msetResponse, 400: errorModel, 413: errorModel, 503: errorModel },
         detail: { tags: ["keys"], summary: `Write up to ${BATCH_KEYS_MAX} keys, each as a SET of its own; the answer says per key whether it was written` },
+      },
+    )
+    .get(
+      "/scan",
+      async ({ query }) => {
+        const page = await scan.page(query.cursor, query.limit ?? SCAN_LIMIT_DEFAULT, query.prefix ?? "");
+        return { keys: page.entries, next: page.next };
+      },
+      {
+        query: scanQuery,
+        response: { 200: scanResponse, 400: errorModel, 503: errorModel, 504: errorModel },
+        detail: { tags: ["keys"], summary: "Every live key of the cluster once, in ring order, a page at a time from an opaque cursor" },
       },
     )
     .get("/get/:key", ({ params }) => node.get(params.key), {
