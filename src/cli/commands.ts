@@ -1,5 +1,5 @@
 // What each `limedb` command does once its arguments are parsed: one call or a few to a node, then JSON or a report.
-import { ClientError, KEYS_PAGE_SIZE_MAX, type KeysBody, type NodeClient } from "../client/node-client.ts";
+import { ClientError, KEYS_PAGE_SIZE_MAX, type KeysBody, type NodeClient, type ScanBody } from "../client/node-client.ts";
 import { gossipReport, keysReport, ringReport, statusReport } from "./reports.ts";
 
 /** Exit codes of the command (SPEC §11 and the issue): the contract scripts rely on. */
@@ -117,19 +117,19 @@ export async function keysCommand(client: NodeClient, options: KeysOptions, outp
 }
 
 /**
- * Every key of the node, page after page by cursor (each request costs one page, at any depth). The
- * listing is live: a key written meanwhile after the cursor shows, one before it does not.
+ * Every live key of the cluster, by the cluster-wide scan (each page costs one page, at any depth), sorted
+ * by key. The listing is live: a key written meanwhile after the cursor shows, one before it does not.
  */
 async function allKeys(client: NodeClient): Promise<KeysBody["keys"]> {
-  const first = await client.keys(1, KEYS_PAGE_SIZE_MAX);
-  if (first.total > KEYS_ALL_MAX) throw new UsageError(`${client.nodeUrl} holds ${first.total} keys, more than --all lists (${KEYS_ALL_MAX}); use --page and --page-size`);
-  const keys: KeysBody["keys"] = [...first.keys];
-  for (let next = first.next; next !== null && keys.length < KEYS_ALL_MAX; ) {
-    const answer = await client.keysAfter(next, KEYS_PAGE_SIZE_MAX);
-    keys.push(...answer.keys);
-    next = answer.next;
-  }
-  return keys.slice(0, KEYS_ALL_MAX);
+  const keys: KeysBody["keys"] = [];
+  let cursor: string | null = null;
+  do {
+    const page: ScanBody = await client.scan(cursor, KEYS_PAGE_SIZE_MAX);
+    for (const { key, value } of page.keys) keys.push({ key, value, size: Buffer.byteLength(value) });
+    if (keys.length > KEYS_ALL_MAX) throw new UsageError(`the cluster holds more than ${KEYS_ALL_MAX} keys, more than --all lists; use --page and --page-size on each node`);
+    cursor = page.next;
+  } while (cursor !== null);
+  return keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 export async function statusCommand(client: NodeClient, output: Output): Promise<void> {

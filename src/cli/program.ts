@@ -119,7 +119,7 @@ export function buildProgram(io: Io, runTui: TuiRunner): Command {
     .description("list the node's keys, sorted, one page at a time")
     .addOption(new Option("--page <n>", "page to show (default 1)").argParser(integer("--page", 1, PAGE_MAX)).conflicts("all"))
     .addOption(new Option("--page-size <n>", "keys per page, 1 to 100 (default 20)").argParser(integer("--page-size", 1, 100)).conflicts("all"))
-    .option("--all", "every key, all pages")
+    .option("--all", "every key of the whole cluster (the cluster-wide scan), sorted")
     .action((options: { page?: number; pageSize?: number; all?: boolean }, command: Command) => {
       const { client, output } = setup(command);
       return keysCommand(client, { page: options.page, pageSize: options.pageSize, all: options.all === true }, output);

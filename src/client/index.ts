@@ -3,11 +3,13 @@
 // now) goes to the next; any other answer, success or failure, is the cluster's and is returned or thrown as
 // it is. The node that last answered is asked first next time. Failures are ClientErrors carrying the node's
 // own error code. The CLI and its terminal client use the same per-node calls (node-client.ts).
-import { ClientError, nodeClient, parseNodeUrl, REQUEST_TIMEOUT_MS_DEFAULT, type GetBody, type GossipBody, type HealthBody, type MgetBody, type MsetBody, type MsetEntry, type NodeClient, type ReplicasBody, type RingBody, type StateBody } from "./node-client.ts";
+import { ClientError, nodeClient, parseNodeUrl, REQUEST_TIMEOUT_MS_DEFAULT, type GetBody, type GossipBody, type HealthBody, type MgetBody, type MsetBody, type MsetEntry, type NodeClient, type ReplicasBody, type RingBody, type ScanBody, type StateBody } from "./node-client.ts";
 
 export { ClientError, REQUEST_TIMEOUT_MS_DEFAULT };
 export type { ClientErrorKind } from "./node-client.ts";
-export type { GetBody, GossipBody, HealthBody, MgetBody, MsetBody, MsetEntry, ReplicasBody, RingBody, StateBody };
+export type { GetBody, GossipBody, HealthBody, MgetBody, MsetBody, MsetEntry, ReplicasBody, RingBody, ScanBody, StateBody };
+/** One key of a scan: its value, version and expiry. */
+export type ScanEntry = ScanBody["keys"][number];
 
 export interface ClientOptions {
   /** URLs of nodes of the cluster (any of them: every node coordinates every key), tried in this order. */
@@ -16,6 +18,13 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** The fetch to use (tests, proxies); the global one by default. */
   readonly fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+export interface ScanOptions {
+  /** Only keys starting with this. */
+  readonly prefix?: string;
+  /** Keys asked for per page (1–1,000; 100 by default). */
+  readonly pageSize?: number;
 }
 
 export interface SetOptions {
@@ -73,6 +82,20 @@ export class LimeClient {
   /** Up to 1,000 writes in one call, each a SET of its own: one result per entry, and how many were written. */
   mset(entries: readonly MsetEntry[]): Promise<MsetBody> {
     return this.call((node) => node.mset(entries));
+  }
+
+  /**
+   * Every live key of the cluster once, in ring order, a page at a time as the loop asks for more. A page
+   * that fails on one node is asked of the next from the same cursor (any node continues any cursor).
+   */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<ScanEntry> {
+    let cursor: string | null = null;
+    do {
+      const from: string | null = cursor;
+      const page: ScanBody = await this.call((node) => node.scan(from, options.pageSize ?? 100, options.prefix ?? ""));
+      yield* page.keys;
+      cursor = page.next;
+    } while (cursor !== null);
   }
 
   /** The cluster as the node asked sees it: members, replication, rebalancing. */

@@ -3,7 +3,7 @@
 import type { Static } from "@sinclair/typebox";
 // Type-only imports: the route models stay the one source of the wire's types, and Elysia is never loaded here.
 import type { gossipResponse, ringResponse, stateResponse } from "../http/cluster/model.ts";
-import type { getResponse, keysResponse, mgetResponse, msetResponse, replicasResponse } from "../http/kv/model.ts";
+import type { getResponse, keysResponse, mgetResponse, msetResponse, replicasResponse, scanResponse } from "../http/kv/model.ts";
 import type { HealthBody } from "../node/views.ts";
 import { SECRET_HEADER } from "../net/secret-header.ts";
 
@@ -15,6 +15,7 @@ export type KeysBody = Static<typeof keysResponse>;
 export type ReplicasBody = Static<typeof replicasResponse>;
 export type MgetBody = Static<typeof mgetResponse>;
 export type MsetBody = Static<typeof msetResponse>;
+export type ScanBody = Static<typeof scanResponse>;
 /** One write of an mset: a SET of its own, with its own TTL. */
 export interface MsetEntry {
   readonly key: string;
@@ -66,6 +67,8 @@ export interface NodeClient {
   /** Up to BATCH_KEYS_MAX writes, each a SET of its own; one result per entry, in order. */
   mset(entries: readonly MsetEntry[]): Promise<MsetBody>;
   keys(page: number, pageSize: number): Promise<KeysBody>;
+  /** One page of the cluster-wide scan from `cursor` (null: the start); its `next` is null at the end. */
+  scan(cursor: string | null, limit: number, prefix?: string): Promise<ScanBody>;
   /** The cursor form: the keys after `after`, one page; `next` continues it. */
   keysAfter(after: string, pageSize: number): Promise<KeysBody>;
   state(): Promise<StateBody>;
@@ -117,6 +120,10 @@ export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_
     },
     async mset(entries) {
       return expectJson(await call("POST", "/api/v1/mset", JSON.stringify({ entries })), ["results", "array"], ["written", "number"], ["failed", "number"]);
+    },
+    async scan(cursor, limit, prefix = "") {
+      const query = `limit=${limit}${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}${prefix === "" ? "" : `&prefix=${encodeURIComponent(prefix)}`}`;
+      return expectJson(await call("GET", `/api/v1/scan?${query}`), ["keys", "array"]);
     },
     async keys(page, pageSize) {
       const answer = await call("GET", `/api/v1/keys?page=${page}&pageSize=${pageSize}`);

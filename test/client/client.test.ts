@@ -73,6 +73,14 @@ test(
     expect(await client.del("user:1")).toBe(true);
     expect(await client.get("user:1")).toBeUndefined();
     expect((await client.state()).nodeUrl).toBe(b.url);
+
+    // The cluster-wide scan, two keys a page: every live key once.
+    const scanned: string[] = [];
+    for await (const entry of client.scan({ pageSize: 2 })) scanned.push(entry.key);
+    expect(scanned.toSorted()).toEqual(["k1", "k2", "user:2"]);
+    const users: string[] = [];
+    for await (const entry of client.scan({ prefix: "user:" })) users.push(`${entry.key}=${entry.value}`);
+    expect(users).toEqual(["user:2=Grace"]);
   },
   CLUSTER_TEST_TIMEOUT_MS * 2,
 );
