@@ -260,6 +260,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     joined: () => config.nodePeers.every((seed) => seed === config.nodeUrl) || (members.list().length > 1 && members.awaitedCount() === 0),
     refusal,
     isDown,
+    acceptsWallMs: (wallMs) => future.accepts("version", wallMs),
   });
   const background = new Background({
     node,

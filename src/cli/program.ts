@@ -17,6 +17,7 @@ import {
   type Io,
   type Output,
 } from "./commands.ts";
+import { backupCommand, restoreCommand } from "./backup.ts";
 
 export const NODE_URL_DEFAULT = "http://localhost:8484";
 /** Longest --timeout-ms accepted: ten minutes; a node that needs longer is not answering. */
@@ -148,6 +149,26 @@ export function buildProgram(io: Io, runTui: TuiRunner): Command {
     .action((member: string, options: { secret: string; force?: boolean }, command: Command) => {
       const { client, output } = setup(command);
       return removeCommand(client, member, options.secret, options.force === true, output);
+    });
+
+  program
+    .command("backup")
+    .description("write every live key of the cluster, with its version and expiry, to a file (JSON lines), by the cluster-wide scan")
+    .requiredOption("--out <file>", "the backup file to write (written whole under a temporary name first)")
+    .action((options: { out: string }, command: Command) => {
+      const { client, output } = setup(command);
+      return backupCommand(client, options.out, output);
+    });
+
+  program
+    .command("restore")
+    .description("write a backup's records through the cluster under their own versions: keys written or deleted since keep their newer state")
+    .argument("<file>", "a file `limedb backup` wrote")
+    .addOption(new Option("--secret <secret>", "the cluster's CLUSTER_SECRET (the route is an admin one)").env("CLUSTER_SECRET").default(""))
+    .action(async (file: string, options: { secret: string }, command: Command) => {
+      const { client, output } = setup(command);
+      const summary = await restoreCommand(client, file, options.secret, output);
+      if (summary.failed > 0) throw new ClientError("unavailable", `${summary.failed} of ${summary.records} records could not be written; run the restore again (records already there are kept)`);
     });
 
   program

@@ -5,6 +5,7 @@ import type { Static } from "@sinclair/typebox";
 import type { gossipResponse, ringResponse, stateResponse } from "../http/cluster/model.ts";
 import type { getResponse, keysResponse, mgetResponse, msetResponse, replicasResponse, scanResponse } from "../http/kv/model.ts";
 import type { HealthBody } from "../node/views.ts";
+import type { restoreResponse } from "../http/admin/routes.ts";
 import { SECRET_HEADER } from "../net/secret-header.ts";
 
 export type StateBody = Static<typeof stateResponse>;
@@ -16,6 +17,9 @@ export type ReplicasBody = Static<typeof replicasResponse>;
 export type MgetBody = Static<typeof mgetResponse>;
 export type MsetBody = Static<typeof msetResponse>;
 export type ScanBody = Static<typeof scanResponse>;
+export type RestoreBody = Static<typeof restoreResponse>;
+/** A record of a backup: a key's value under its own version. */
+export type BackupRecord = ScanBody["keys"][number];
 /** One write of an mset: a SET of its own, with its own TTL. */
 export interface MsetEntry {
   readonly key: string;
@@ -78,6 +82,8 @@ export interface NodeClient {
   /** The node's health; a node whose store cannot serve answers 503 with the same body, returned too. */
   health(): Promise<HealthBody>;
   replicas(key: string): Promise<ReplicasBody>;
+  /** Writes backup records under their own versions through the cluster (the admin route, behind CLUSTER_SECRET). */
+  restore(records: readonly BackupRecord[], secret: string): Promise<RestoreBody>;
   /** Removes a member held dead from the cluster (the admin route, behind CLUSTER_SECRET: `secret`, empty for none). */
   remove(member: string, secret: string, force?: boolean): Promise<void>;
 }
@@ -151,6 +157,10 @@ export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_
     },
     async replicas(key) {
       return expectJson(await call("GET", keyPath("/api/v1/replicas", key)), ["key", "string"], ["replicas", "array"]);
+    },
+    async restore(records, secret) {
+      const headers: Record<string, string> = secret === "" ? {} : { [SECRET_HEADER]: secret };
+      return expectJson(await call("POST", "/api/v1/admin/restore", JSON.stringify({ records }), headers), ["results", "array"], ["restored", "number"], ["kept", "number"], ["failed", "number"]);
     },
     async remove(member, secret, force = false) {
       const headers: Record<string, string> = secret === "" ? {} : { [SECRET_HEADER]: secret };

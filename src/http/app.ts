@@ -139,7 +139,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
     .use(clusterRoutes(node, options.clock, options.status))
     .use(internalRoutes(node, options.gossip, options.secret, limit))
     .use(replicaRoutes(options.replicas, options.secret))
-    .use(adminRoutes(node, options.leave, options.secret))
+    .use(adminRoutes(node, options.leave, options.secret, (error, request) => options.onInternalError?.(error, request, "/api/v1/admin/restore")))
     .use(healthRoutes(node, options.version, options.status))
     .use(docsRoutes(options.version))
     .use(dashboardRoutes(node));

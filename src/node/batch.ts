@@ -4,6 +4,8 @@
 import { KEY_BYTES_MAX, utf8Bytes } from "../store/limits.ts";
 import { checkKey, checkTtl, checkValue } from "./checks.ts";
 import { NodeError, type NodeErrorCode } from "./errors.ts";
+import type { RestoreOutcome } from "./node.ts";
+import type { StoredRecord } from "../store/record.ts";
 
 /** Keys in one mget or entries in one mset. */
 export const BATCH_KEYS_MAX = 1_000;
@@ -77,18 +79,7 @@ export async function mget(node: BatchNode, keys: readonly string[], report: Rep
  * key are written in the order given, the last one winning.
  */
 export async function mset(node: BatchNode, entries: readonly MsetEntry[], report: Report = () => undefined): Promise<MsetResult[]> {
-  checkCount(entries.length);
-  let bytes = 0;
-  entries.forEach((entry, i) =>
-    within(i, () => {
-      checkKey(entry.key);
-      checkValue(entry.value, node.valueBytesMax);
-      checkTtl(entry.ttlMs);
-      bytes += utf8Bytes(entry.key) + utf8Bytes(entry.value);
-    }),
-  );
-  const budget = batchBytesMax(node.valueBytesMax);
-  if (bytes > budget) throw new NodeError("too_large", `the batch carries ${bytes} bytes of keys and values, over the limit of ${budget}; split it`);
+  checkWrites(entries, node.valueBytesMax, (entry) => checkTtl(entry.ttlMs));
   // A key's later entries wait for its earlier ones, so the last given is the last written (the newest version).
   const previous = new Map<string, Promise<unknown>>();
   const ordered = entries.map((entry) => {
@@ -108,6 +99,49 @@ export async function mset(node: BatchNode, entries: readonly MsetEntry[], repor
       done.resolve();
     }
   });
+}
+
+export type RestoreResult = { readonly key: string } & ({ readonly outcome: RestoreOutcome } | KeyFailure);
+
+/** What a restore needs of the coordinator: a versioned write of one record. */
+export interface RestoreNode {
+  readonly valueBytesMax: number;
+  restore(record: StoredRecord): Promise<RestoreOutcome>;
+}
+
+/**
+ * Writes records from a backup under their own versions, each as a versioned SET of its own; answers in order
+ * with each record's outcome (restored, or kept where a replica held that version or a newer one) or failure.
+ * Every record is checked before any is written, and the batch's bytes are bounded as an mset's.
+ */
+export async function restoreRecords(node: RestoreNode, records: readonly StoredRecord[], report: Report = () => undefined): Promise<RestoreResult[]> {
+  checkWrites(records, node.valueBytesMax);
+  return inPool(records, async (record): Promise<RestoreResult> => {
+    try {
+      return { key: record.key, outcome: await node.restore(record) };
+    } catch (error) {
+      return { key: record.key, ...failure(error, report) };
+    }
+  });
+}
+
+/**
+ * Checks a batch of writes whole before any is written: the count, every key and value (and whatever `more`
+ * checks), naming the first bad item, and the bytes of keys and values against the batch's budget.
+ */
+function checkWrites<T extends { readonly key: string; readonly value: string }>(items: readonly T[], valueBytesMax: number, more: (item: T) => void = () => undefined): void {
+  checkCount(items.length);
+  let bytes = 0;
+  items.forEach((item, i) =>
+    within(i, () => {
+      checkKey(item.key);
+      checkValue(item.value, valueBytesMax);
+      more(item);
+      bytes += utf8Bytes(item.key) + utf8Bytes(item.value);
+    }),
+  );
+  const budget = batchBytesMax(valueBytesMax);
+  if (bytes > budget) throw new NodeError("too_large", `the batch carries ${bytes} bytes of keys and values, over the limit of ${budget}; split it`);
 }
 
 function checkCount(count: number): void {

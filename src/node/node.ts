@@ -40,7 +40,12 @@ export interface NodeOptions {
   readonly refusal?: (kind: RequestKind) => string | undefined;
   /** Whether a peer is down for requests (held dead, or not answering this node's calls); for the views. Left out, none is. */
   readonly isDown?: (nodeUrl: string) => boolean;
+  /** Whether a version's wall time lies within now + MAX_CLOCK_SKEW_MS (restored records are held to it). Left out, every one is. */
+  readonly acceptsWallMs?: (wallMs: number) => boolean;
 }
+
+/** What a restored record did: stored, or kept out because its replicas already held that version or a newer one. */
+export type RestoreOutcome = "restored" | "kept";
 
 /** What a coordinated request does: a read, or a write (set or delete). */
 export type RequestKind = "read" | "write";
@@ -101,6 +106,7 @@ export class LimeNode {
   private readonly refusal: (kind: RequestKind) => string | undefined;
   /** Whether requests skip this peer now: held dead by gossip or not answering this node's calls. */
   readonly isDown: (nodeUrl: string) => boolean;
+  private readonly acceptsWallMs: (wallMs: number) => boolean;
   /** Latched: a node that has joined once stays joined, whatever happens to its peers later. */
   private hasJoined = false;
 
@@ -119,6 +125,7 @@ export class LimeNode {
     this.joined = options.joined ?? (() => true);
     this.refusal = options.refusal ?? (() => undefined);
     this.isDown = options.isDown ?? ((url) => this.members.isDead(url));
+    this.acceptsWallMs = options.acceptsWallMs ?? (() => true);
     this.ring = buildRing(this.members.ringUrls(), this.vnodesPerNode);
     this.members.onChange(() => this.rebuildRing());
   }
@@ -164,6 +171,21 @@ export class LimeNode {
     checkKey(key);
     const outcomes = await this.replicate(key, (version) => ({ key, value: "", version, tombstone: true, expiresAtMs: undefined }));
     return [...outcomes.values()].some((outcome) => outcome.replacedLive);
+  }
+
+  /**
+   * Writes a record from a backup under its own version, to its replicas with the write quorum, as a SET
+   * would: a replica keeps whichever version is newer, so a restore never overwrites a later write (or
+   * delete). The clock learns the version, so writes after it are newer still.
+   */
+  async restore(record: StoredRecord): Promise<RestoreOutcome> {
+    checkKey(record.key);
+    checkValue(record.value, this.valueBytesMax);
+    if (!this.acceptsWallMs(record.version.wallMs)) throw new NodeError("clock_skew", "the record's version lies beyond this node's clock + MAX_CLOCK_SKEW_MS; a backup holds versions from the past");
+    const replicas = this.liveReplicas(record.key, "write");
+    this.clock.observe(record.version);
+    const outcomes = await this.replication.write(record, replicas, quorumOf(this.writeQuorum, replicas.length));
+    return [...outcomes.values()].some((outcome) => outcome.applied) ? "restored" : "kept";
   }
 
   /** The direct endpoints land here: act on this node's store, never re-route (the original's /set/direct). */

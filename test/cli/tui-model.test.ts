@@ -163,6 +163,7 @@ function fakeClient(store: Map<string, string>, failure?: ClientError): NodeClie
     mget: () => Promise.reject(new Error("unused")),
     mset: () => Promise.reject(new Error("unused")),
     scan: () => Promise.reject(new Error("unused")),
+    restore: () => Promise.reject(new Error("unused")),
     keys: () => Promise.reject(new Error("unused")),
     keysAfter: () => Promise.reject(new Error("unused")),
     state: () => Promise.reject(new Error("unused")),

@@ -16,6 +16,8 @@ export interface CliOptions {
   readonly stdin?: string;
   /** Added to the environment; LIMEDB_NODE is removed first so the shell running the tests cannot pick the node. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Bound on the run; CLI_RUN_TIMEOUT_MS when left out (a backup of many keys takes longer). */
+  readonly timeoutMs?: number;
 }
 
 export async function runLimedb(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
@@ -29,10 +31,11 @@ export async function runLimedb(args: readonly string[], options: CliOptions = {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const timer = setTimeout(() => child.kill("SIGKILL"), CLI_RUN_TIMEOUT_MS);
+  const timeoutMs = options.timeoutMs ?? CLI_RUN_TIMEOUT_MS;
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   try {
     const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    if (child.signalCode === "SIGKILL") throw new Error(`limedb ${args.join(" ")} ran longer than ${CLI_RUN_TIMEOUT_MS} ms; stderr: ${stderr}`);
+    if (child.signalCode === "SIGKILL") throw new Error(`limedb ${args.join(" ")} ran longer than ${timeoutMs} ms; stderr: ${stderr}`);
     return { exitCode: child.exitCode, stdout, stderr };
   } finally {
     clearTimeout(timer);

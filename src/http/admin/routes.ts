@@ -5,6 +5,32 @@ import { nodeUrlSchema } from "../../membership/schema.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { errorModel } from "../model.ts";
 import { internalGuard } from "../internal/guard.ts";
+import { cappedJson } from "../body.ts";
+import { msetBodyBytesMax } from "../kv/routes.ts";
+import { BATCH_KEYS_MAX, restoreRecords, type Report } from "../../node/batch.ts";
+import { versionSchema } from "../../node/record-wire.ts";
+
+/** A restore body's records carry versions and expiries beside an mset's keys and values. */
+const RECORD_OVERHEAD_BYTES = 256;
+
+export const restoreBody = t.Object({
+  records: t.Array(
+    t.Object({ key: t.String(), value: t.String(), version: versionSchema, expiresAtMs: t.Union([t.Integer({ minimum: 0 }), t.Null()]) }, { additionalProperties: true }),
+    { minItems: 1, maxItems: BATCH_KEYS_MAX, description: `Records of a backup (limedb backup), at most ${BATCH_KEYS_MAX}` },
+  ),
+});
+
+export const restoreResponse = t.Object({
+  results: t.Array(
+    t.Union([
+      t.Object({ key: t.String(), outcome: t.Union([t.Literal("restored"), t.Literal("kept")]) }),
+      t.Object({ key: t.String(), code: t.String(), error: t.String() }),
+    ]),
+  ),
+  restored: t.Integer(),
+  kept: t.Integer({ description: "Records whose replicas already held that version or a newer one (a later write or delete): left as they are" }),
+  failed: t.Integer(),
+});
 
 /** What a refused removal answers: its status, code and sentence. */
 const REFUSALS: Record<RemovalRefusal, { status: 404 | 409; code: string; error: (url: string) => string }> = {
@@ -24,7 +50,7 @@ const REFUSALS: Record<RemovalRefusal, { status: 404 | 409; code: string; error:
   },
 };
 
-export function adminRoutes(node: LimeNode, leave: () => void, secret: string) {
+export function adminRoutes(node: LimeNode, leave: () => void, secret: string, report: (error: unknown, request: Request) => void = () => undefined) {
   return new Elysia({ name: "admin", prefix: "/api/v1/admin" })
     .onTransform(internalGuard(secret))
     .post(
@@ -38,6 +64,23 @@ export function adminRoutes(node: LimeNode, leave: () => void, secret: string) {
       {
         response: { 202: t.Object({ status: t.Literal("leaving"), nodeUrl: t.String() }), 401: errorModel },
         detail: { tags: ["admin"], summary: "Leave the cluster: hand this node's data to the other replicas, then exit" },
+      },
+    )
+    .post(
+      "/restore",
+      async ({ body, request }) => {
+        const records = body.records.map((record) => ({ key: record.key, value: record.value, version: record.version, tombstone: false, expiresAtMs: record.expiresAtMs ?? undefined }));
+        const results = await restoreRecords(node, records, ((error) => report(error, request)) satisfies Report);
+        const count = (outcome: string) => results.filter((result) => "outcome" in result && result.outcome === outcome).length;
+        const restored = count("restored");
+        const kept = count("kept");
+        return { results, restored, kept, failed: results.length - restored - kept };
+      },
+      {
+        parse: cappedJson(msetBodyBytesMax(node.valueBytesMax) + BATCH_KEYS_MAX * RECORD_OVERHEAD_BYTES),
+        body: restoreBody,
+        response: { 200: restoreResponse, 400: errorModel, 401: errorModel, 413: errorModel, 503: errorModel },
+        detail: { tags: ["admin"], summary: "Write records of a backup under their own versions through the cluster; a newer version already there is kept" },
       },
     )
     .post(
