@@ -12,6 +12,8 @@ import { Background } from "./node/background.ts";
 import { HINT_DROP_REASONS, HintStore } from "./node/hint-store.ts";
 import { BusTransport, STREAM_TIMEOUT_MS } from "./node/bus-transport.ts";
 import { nodeScan } from "./node/scan.ts";
+import { RespCommands } from "./resp/commands.ts";
+import { serveResp } from "./resp/server.ts";
 import { errorReplyBody, PeerService } from "./node/peer-service.ts";
 import { peerOpOf } from "./node/peer-wire.ts";
 import { observeAll, type PeerTransport } from "./node/peer-transport.ts";
@@ -289,11 +291,12 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     clusterFigures(members.list(), background.status(), gossiper.roundCount, { majority: members.majority().majority, unreachablePeers: reachability.downPeers().length });
   telemetry?.exportMetrics(() => metrics.families(figures()));
 
+  const clusterScan = nodeScan(node, background.replicas, peers, Date.now);
   const app = createApp(node, {
     version: pkg.version,
     gossip: gossiper,
     replicas: background.replicas,
-    scan: nodeScan(node, background.replicas, peers, Date.now),
+    scan: clusterScan,
     status: () => background.status(),
     leave: () => void stop("leave request", true),
     secret: config.clusterSecret,
@@ -346,6 +349,34 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     throw new StartError(EXIT_LISTEN_FAILED, `cannot listen on ${config.serverHost}:${config.serverPort}: ${error instanceof Error ? error.message : String(error)}`);
   }
 
+  let resp: ReturnType<typeof serveResp> | undefined;
+  if (config.redisPort !== 0) {
+    try {
+      resp = serveResp({
+        hostname: config.serverHost,
+        port: config.redisPort,
+        valueBytesMax: config.valueBytesMax,
+        commands: new RespCommands({
+          node,
+          scan: clusterScan,
+          passwords: [config.redisPassword, config.clusterSecret].filter((password) => password !== ""),
+          authRequired: config.redisPassword !== "",
+          wallClock: Date.now,
+          info: () => ({
+            replication: { role: "master", connected_slaves: 0, limedb_replication_factor: config.replicationFactor, limedb_write_quorum: config.writeQuorum, limedb_read_quorum: config.readQuorum, limedb_members: members.list().length },
+          }),
+          onInternalError: (error, command) => logger.log("error", "a Redis command failed", { command, ...describeError(error) }),
+        }),
+        onRefused: throttled<string>((reason, suppressed) => logger.log("warn", "closed a Redis connection", { reason, suppressed }), CLOCK_REFUSAL_LOG_INTERVAL_MS, nowMs),
+      });
+    } catch (error) {
+      logger.log("error", "cannot listen", { listen: `${config.serverHost}:${config.redisPort}`, ...describeError(error) });
+      await server.stop(true);
+      await store.close();
+      throw new StartError(EXIT_LISTEN_FAILED, `cannot listen on ${config.serverHost}:${config.redisPort} (REDIS_PORT): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   gossiper.start(config.gossipIntervalMs);
   background.start();
   pauseWatch.start();
@@ -358,6 +389,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     virtualNodes: config.virtualNodes,
     peers: config.nodePeers,
     telemetry: config.otelEndpoint === "" ? "off" : config.otelEndpoint,
+    redis: resp === undefined ? "off" : `${config.serverHost}:${resp.port}`,
   });
 
   // A cluster without a secret trusts every program that can reach the port; say so once, where an operator looks.
@@ -388,6 +420,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     background.stop();
     // Peers keep their bus connections open: a graceful stop would wait for them forever.
     peers.close();
+    resp?.stop(true);
     await server.stop(true);
     await store.close();
     hints.close();

@@ -55,6 +55,8 @@ export const REMOVE_DEAD_AFTER_MS_DEFAULT = 60 * 60 * 1000;
 export const SETTINGS = {
   serverPort: setting("SERVER_PORT", "server.port", "8484", integer(1, 65535), "HTTP port"),
   serverHost: setting("SERVER_HOST", "server.host", "127.0.0.1", nonEmptyText, "address to listen on (0.0.0.0 for all interfaces)"),
+  redisPort: setting("REDIS_PORT", "redis.port", "0", integer(0, 65535), "port this node also speaks the Redis protocol on (RESP2/RESP3, on SERVER_HOST); 0 turns it off"),
+  redisPassword: setting("REDIS_PASSWORD", "redis.password", "", headerSafeText, "password Redis clients must AUTH with before any command (CLUSTER_SECRET is taken too); empty: no AUTH needed, as on the HTTP API", true),
   nodeUrl: setting("NODE_URL", "node.url", undefined, nodeUrl, "this node's public URL, its identity (default http://localhost:<port>)"),
   nodePeers: setting("NODE_PEERS", "node.peers", "", nodeUrlList, "comma-separated seed URLs; self is ignored"),
   virtualNodes: setting("VIRTUAL_NODES", "node.routing.virtual-nodes", String(VIRTUAL_NODES_DEFAULT), integer(0, VIRTUAL_NODES_MAX), "ring points per node; 0 means one point"),

@@ -150,12 +150,18 @@ export class LimeNode {
   }
 
   async get(key: string): Promise<{ value: string; nodeUrl: string }> {
+    const { value, nodeUrl } = await this.lookup(key);
+    return { value, nodeUrl };
+  }
+
+  /** A quorum read, as get, with the key's expiry (wall ms, or undefined for none): what TTL and PTTL answer. */
+  async lookup(key: string): Promise<{ value: string; nodeUrl: string; expiresAtMs: number | undefined }> {
     checkKey(key);
     const replicas = this.liveReplicas(key, "read");
     const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
     const { record, from } = await this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll);
     if (!isLive(record, this.wallClock())) throw notFound();
-    return { value: record.value, nodeUrl: from };
+    return { value: record.value, nodeUrl: from, expiresAtMs: record.expiresAtMs };
   }
 
   async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {

@@ -20,6 +20,8 @@ interface PrecedenceCase<T> {
 const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   serverPort: { flag: "7001", env: "7002", fromFlag: 7001, fromEnv: 7002, fallback: 8484 },
   serverHost: { flag: "0.0.0.0", env: "10.0.0.1", fromFlag: "0.0.0.0", fromEnv: "10.0.0.1", fallback: "127.0.0.1" },
+  redisPort: { flag: "6380", env: "6381", fromFlag: 6380, fromEnv: 6381, fallback: 0 },
+  redisPassword: { flag: "flag-pass", env: "env-pass", fromFlag: "flag-pass", fromEnv: "env-pass", fallback: "" },
   nodeUrl: { flag: "http://flag-host:1", env: "https://env-host:2/", fromFlag: "http://flag-host:1", fromEnv: "https://env-host:2", fallback: "http://localhost:8484" },
   nodePeers: { flag: "http://p1:1", env: "http://p2:2, http://p3:3", fromFlag: ["http://p1:1"], fromEnv: ["http://p2:2", "http://p3:3"], fallback: [] },
   virtualNodes: { flag: "0", env: "16", fromFlag: 0, fromEnv: 16, fallback: 256 },

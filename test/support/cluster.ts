@@ -38,6 +38,8 @@ export interface ClusterOptions extends Pick<NodeProcessOptions, "backend" | "ar
   /** Nodes started now, all at once; node i is seeded with node i - 1 only, node 0 with none. */
   readonly size: number;
   readonly timing?: ClusterTiming;
+  /** Flags of one node only (node i of those started, counting restarts out), after `args`. */
+  readonly argsOf?: (index: number) => readonly string[];
 }
 
 export function timingArgs(timing: ClusterTiming): string[] {
@@ -99,13 +101,14 @@ export class Cluster implements AsyncDisposable {
 
   private async spawn(seed: string | undefined, port: number | undefined): Promise<NodeProcess> {
     // Each node gets its own data dir, so a restart finds exactly its own files.
-    const dataDir = join(this.dir.path, `node-${this.started++}`);
+    const index = this.started++;
+    const dataDir = join(this.dir.path, `node-${index}`);
     await mkdir(dataDir);
     return startNode({
       dataDir,
       backend: this.options.backend ?? "memory",
       port,
-      args: [...timingArgs(this.timing), ...(seed === undefined ? [] : ["-node.peers", seed]), ...(this.options.args ?? [])],
+      args: [...timingArgs(this.timing), ...(seed === undefined ? [] : ["-node.peers", seed]), ...(this.options.args ?? []), ...(this.options.argsOf?.(index) ?? [])],
       // Blanked so that whatever this shell exports cannot add seeds or a secret the test did not ask for.
       env: { NODE_PEERS: "", CLUSTER_SECRET: "", ...this.options.env },
     });

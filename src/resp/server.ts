@@ -1,0 +1,128 @@
+// The Redis front door: a TCP listener (REDIS_PORT) speaking RESP2, and RESP3 after HELLO 3. Commands of one
+// connection run one after another and their replies go out in order, so pipelining works; a malformed frame
+// gets an error and closes that connection alone. Input, queued commands and unsent output are bounded.
+import type { Socket, TCPSocketListener } from "bun";
+import { CommandParser, encodeReply, reply, RespProtocolError } from "./codec.ts";
+import type { RespCommands, Session } from "./commands.ts";
+
+/** Commands one connection may have waiting (pipelined) at once; past it the connection is closed. */
+export const RESP_QUEUED_COMMANDS_MAX = 10_000;
+/** Reply bytes waiting for a slow reader; past it the connection is closed. */
+export const RESP_OUTPUT_BYTES_MAX = 64 * 1024 * 1024;
+/** Bytes of arguments one command carries beside the largest value: the key and the command's other words. */
+const ARGUMENT_SLACK_BYTES = 64 * 1024;
+
+interface Connection {
+  readonly parser: CommandParser;
+  readonly session: Session;
+  queue: Buffer[][];
+  running: boolean;
+  pending: Buffer[];
+  pendingBytes: number;
+  closed: boolean;
+}
+
+export interface RespServerOptions {
+  readonly hostname: string;
+  readonly port: number;
+  readonly commands: RespCommands;
+  readonly valueBytesMax: number;
+  /** Told why a connection was closed for breaking the protocol or its bounds. */
+  readonly onRefused?: (reason: string) => void;
+}
+
+export function serveResp(options: RespServerOptions): TCPSocketListener<Connection> {
+  let nextId = 1;
+  const write = (socket: Socket<Connection>, bytes: Buffer) => {
+    const connection = socket.data;
+    if (connection.closed) return;
+    if (connection.pending.length > 0) {
+      connection.pending.push(bytes);
+      connection.pendingBytes += bytes.length;
+    } else {
+      const written = socket.write(bytes);
+      if (written < bytes.length) {
+        connection.pending.push(bytes.subarray(Math.max(0, written)));
+        connection.pendingBytes += bytes.length - Math.max(0, written);
+      }
+    }
+    if (connection.pendingBytes > RESP_OUTPUT_BYTES_MAX) close(socket, "the client does not read its replies");
+  };
+  const close = (socket: Socket<Connection>, reason?: string) => {
+    if (socket.data.closed) return;
+    socket.data.closed = true;
+    if (reason !== undefined) options.onRefused?.(reason);
+    socket.end();
+  };
+  const runQueue = async (socket: Socket<Connection>) => {
+    const connection = socket.data;
+    if (connection.running) return;
+    connection.running = true;
+    try {
+      while (connection.queue.length > 0 && !connection.closed) {
+        const args = connection.queue.shift()!;
+        const answer = await options.commands.run(args, connection.session);
+        write(socket, encodeReply(answer, connection.session.protocol));
+        if (connection.session.closing) return close(socket);
+      }
+    } finally {
+      connection.running = false;
+    }
+  };
+  return Bun.listen<Connection>({
+    hostname: options.hostname,
+    port: options.port,
+    socket: {
+      open(socket) {
+        socket.data = {
+          parser: new CommandParser(options.valueBytesMax + ARGUMENT_SLACK_BYTES),
+          session: { protocol: 2, authenticated: !options.commands.needsAuth, name: "", id: nextId++, closing: false },
+          queue: [],
+          running: false,
+          pending: [],
+          pendingBytes: 0,
+          closed: false,
+        };
+      },
+      data(socket, chunk) {
+        const connection = socket.data;
+        if (connection.closed) return;
+        let commands: Buffer[][];
+        try {
+          commands = connection.parser.push(new Uint8Array(chunk));
+        } catch (error) {
+          const message = error instanceof RespProtocolError ? error.message : "malformed frame";
+          write(socket, encodeReply(reply.error(`ERR Protocol error: ${message}`), connection.session.protocol));
+          return close(socket, `protocol error: ${message}`);
+        }
+        connection.queue.push(...commands);
+        if (connection.queue.length > RESP_QUEUED_COMMANDS_MAX) {
+          write(socket, encodeReply(reply.error(`ERR more than ${RESP_QUEUED_COMMANDS_MAX} commands pipelined at once`), connection.session.protocol));
+          return close(socket, "too many pipelined commands");
+        }
+        void runQueue(socket);
+      },
+      drain(socket) {
+        const connection = socket.data;
+        while (connection.pending.length > 0) {
+          const bytes = connection.pending[0]!;
+          const written = socket.write(bytes);
+          if (written < bytes.length) {
+            connection.pending[0] = bytes.subarray(Math.max(0, written));
+            connection.pendingBytes -= Math.max(0, written);
+            return;
+          }
+          connection.pending.shift();
+          connection.pendingBytes -= bytes.length;
+        }
+      },
+      close(socket) {
+        socket.data.closed = true;
+        socket.data.queue = [];
+      },
+      error(socket) {
+        socket.data.closed = true;
+      },
+    },
+  });
+}
