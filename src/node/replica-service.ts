@@ -1,6 +1,6 @@
 // The replica side of replication: applies and serves versioned records, and answers anti-entropy exchanges.
 import { sharedRanges, type Arc } from "../ring/arcs.ts";
-import type { RingRange } from "../ring/range.ts";
+import { mergeRanges, type RingRange } from "../ring/range.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import type { PutOutcome, StoredRecord } from "../store/record.ts";
@@ -10,7 +10,11 @@ import { checkKey, checkValue } from "./checks.ts";
 import { fromStoreError, NodeError } from "./errors.ts";
 import type { FutureBound } from "../clock/future-bound.ts";
 import type { HybridClock } from "./hlc.ts";
-import { chunkRecords } from "./record-chunks.ts";
+import { chunkRecords, RECORD_BYTES_PER_REQUEST_MAX } from "./record-chunks.ts";
+import { utf8Bytes } from "../store/limits.ts";
+
+/** Records read from the store per step while filling an answer of records (RECORDS_PER_REQUEST_MAX at most). */
+const PAGE_STEP_RECORDS = 64;
 
 export interface ReplicaServiceDeps {
   readonly self: string;
@@ -87,13 +91,17 @@ export class ReplicaService {
   async segmentRecords(ranges: readonly RingRange[], segments: readonly number[], after: string | undefined): Promise<{ records: StoredRecord[]; next: string | undefined }> {
     const page: StoredRecord[] = [];
     let more = false;
+    let bytes = 0;
     try {
-      for await (const record of walkRanges(this.deps.store, rangesInSegments(ranges, segments), after)) {
-        if (page.length === RECORDS_PER_REQUEST_MAX) {
+      // Contiguous segments as one range: a stretch of many segments is a few store reads, not one per segment.
+      // Small steps, and a stop at the byte budget: large values are not read past what one answer carries.
+      for await (const record of walkRanges(this.deps.store, mergeRanges(rangesInSegments(ranges, segments)), after, PAGE_STEP_RECORDS)) {
+        if (page.length === RECORDS_PER_REQUEST_MAX || bytes >= RECORD_BYTES_PER_REQUEST_MAX) {
           more = true;
           break;
         }
         page.push(record);
+        bytes += utf8Bytes(record.key) + utf8Bytes(record.value);
       }
     } catch (error) {
       throw fromStoreError(error);
