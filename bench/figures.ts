@@ -1,8 +1,8 @@
 // The shape every benchmark part returns: figures with their baselines, notes, and the commands it ran.
 
-export type Part = "ring" | "store" | "http" | "cluster" | "replication" | "scale";
+export type Part = "ring" | "store" | "http" | "cluster" | "replication" | "scale" | "resp";
 
-export const PARTS: readonly Part[] = ["ring", "store", "http", "cluster", "replication", "scale"];
+export const PARTS: readonly Part[] = ["ring", "store", "http", "cluster", "replication", "scale", "resp"];
 
 /**
  * "ms" is a duration (time until every member knows, or until every key has its copies); smaller is better, like the /op units.

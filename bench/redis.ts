@@ -38,10 +38,10 @@ export function redisVersion(): string | undefined {
   return version;
 }
 
-export interface RedisReference {
+export interface RedisReference extends RespLoad {
+  readonly port: number;
   /** The command lines, with the port and temp dir as placeholders, for the README. */
   readonly commands: readonly string[];
-  load(shape: LoadShape, seconds: number): Promise<LoadResult>;
 }
 
 /** redis-benchmark's key for __rand_int__ = n: "key:" and 12 digits. */
@@ -52,16 +52,11 @@ async function preloadWhenReady(url: string, child: Bun.Subprocess): Promise<voi
   const deadline = performance.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`bench: redis-server exited with ${child.exitCode} before answering`);
-    const client = new RedisClient(url, { connectionTimeout: CONNECT_TIMEOUT_MS, autoReconnect: false, enableOfflineQueue: false });
     try {
-      await client.connect();
-      const pairs = Array.from({ length: KEYS.get }, (_, n) => [benchmarkKey(n), "x".repeat(VALUE_BYTES)]).flat();
-      await client.mset(...pairs);
+      await preloadGetKeys(url);
       return;
     } catch (error) {
       if (performance.now() > deadline) throw new Error(`bench: redis-server did not answer within ${READY_TIMEOUT_MS} ms: ${String(error)}`);
-    } finally {
-      client.close();
     }
     await Bun.sleep(READY_POLL_MS);
   }
@@ -83,13 +78,49 @@ export function parseRedisCsv(output: string): Omit<LoadResult, "command" | "req
   return { requestsPerS, p50Ms: column("p50_latency_ms"), p99Ms: column("p99_latency_ms"), errors: 0 };
 }
 
-function benchmarkArgs(port: number | string, shape: LoadShape, requests: number | string): string[] {
-  return ["redis-benchmark", "-h", "127.0.0.1", "-p", String(port), "-c", String(CLIENTS), "--threads", String(THREADS), "-n", String(requests), "-d", String(VALUE_BYTES), "-r", String(KEYS[shape]), "-t", shape, "--csv"];
+function benchmarkArgs(port: number | string, shape: LoadShape, requests: number | string, pipeline = 1): string[] {
+  return [
+    "redis-benchmark", "-h", "127.0.0.1", "-p", String(port), "-c", String(CLIENTS), "--threads", String(THREADS), "-n", String(requests), "-d", String(VALUE_BYTES), "-r", String(KEYS[shape]),
+    ...(pipeline > 1 ? ["-P", String(pipeline)] : []),
+    "-t", shape, "--csv",
+  ];
 }
 
-async function runBenchmark(port: number, shape: LoadShape, requests: number, seconds: number): Promise<Omit<LoadResult, "command">> {
-  const output = await runClient(benchmarkArgs(port, shape, requests), seconds * 1000 + GRACE_MS);
+async function runBenchmark(port: number, shape: LoadShape, requests: number, seconds: number, pipeline: number): Promise<Omit<LoadResult, "command">> {
+  const output = await runClient(benchmarkArgs(port, shape, requests, pipeline), seconds * 1000 + GRACE_MS);
   return { ...parseRedisCsv(output), requests };
+}
+
+/** redis-benchmark against a server speaking RESP on `port`: GET or SET at 64 clients, `pipeline` commands per round trip. */
+export interface RespLoad {
+  load(shape: LoadShape, seconds: number, pipeline?: number): Promise<LoadResult>;
+}
+
+export function respLoad(port: number): RespLoad {
+  // redis-benchmark runs a count: the count is the last run's rate (per shape and pipeline) times the time asked for.
+  const rates = new Map<string, number>();
+  return {
+    async load(shape, seconds, pipeline = 1) {
+      const key = `${shape} ${pipeline}`;
+      const rate = rates.get(key) ?? FIRST_RATE_PER_S;
+      const requests = Math.min(REQUESTS_MAX, Math.max(REQUESTS_MIN, Math.round(rate * seconds)));
+      const result = await runBenchmark(port, shape, requests, seconds, pipeline);
+      rates.set(key, result.requestsPerS);
+      return { ...result, command: shellWords(benchmarkArgs("$PORT", shape, requests, pipeline)) };
+    },
+  };
+}
+
+/** Writes the keys redis-benchmark's GETs ask for (key:000000000000 …), so every GET finds one. */
+export async function preloadGetKeys(url: string): Promise<void> {
+  const client = new RedisClient(url, { connectionTimeout: CONNECT_TIMEOUT_MS, autoReconnect: false, enableOfflineQueue: false });
+  try {
+    await client.connect();
+    const pairs = Array.from({ length: KEYS.get }, (_, n) => [benchmarkKey(n), "x".repeat(VALUE_BYTES)]).flat();
+    await client.mset(...pairs);
+  } finally {
+    client.close();
+  }
 }
 
 /** A command line as a shell would take it: the empty argument of --save shows as ''. */
@@ -102,16 +133,11 @@ export async function startRedis(stack: AsyncDisposableStack): Promise<RedisRefe
   const args = (p: number | string, d: string) => ["redis-server", "--port", String(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", d, "--loglevel", "warning"];
   const server = stack.use(spawnServer(args(port, dir.path), `redis://127.0.0.1:${port}`));
   await preloadWhenReady(server.url, server.child);
-  const rates = new Map<LoadShape, number>();
   const shownArgs = (shape: LoadShape) => shellWords(benchmarkArgs("$PORT", shape, "$N"));
+  const loads = respLoad(port);
   return {
+    port,
     commands: [shellWords(args("$PORT", "$TMP")), shownArgs("get"), shownArgs("set")],
-    async load(shape, seconds) {
-      const rate = rates.get(shape) ?? FIRST_RATE_PER_S;
-      const requests = Math.min(REQUESTS_MAX, Math.max(REQUESTS_MIN, Math.round(rate * seconds)));
-      const result = await runBenchmark(port, shape, requests, seconds);
-      rates.set(shape, result.requestsPerS);
-      return { ...result, command: shellWords(benchmarkArgs("$PORT", shape, requests)) };
-    },
+    load: (shape, seconds, pipeline) => loads.load(shape, seconds, pipeline),
   };
 }

@@ -8,6 +8,7 @@ export const PART_TITLES: Record<Part, string> = {
   cluster: "Cluster: forwarding and gossip (wrk and polling, separate processes)",
   replication: "Replication: three copies against one, and re-replication after a kill -9 (wrk and polling, separate processes)",
   scale: "Scale: 3 sqlite nodes at RF=3 holding 100k and 1M keys each (separate processes)",
+  resp: "Redis protocol: a LimeDB node's REDIS_PORT against redis-server (redis-benchmark, separate processes)",
 };
 
 /** What a figure that was not measured (NaN: skipped, LOST, past its bound) shows; its detail says why. */

@@ -1,4 +1,4 @@
-// The orchestrator behind `bun run bench [ring] [store] [http] [cluster] [replication] [scale]`: runs the parts, prints the table, writes README.md.
+// The orchestrator behind `bun run bench [ring] [store] [http] [cluster] [replication] [scale] [resp]`: runs the parts, prints the table, writes README.md.
 import { undoOnInterrupt } from "./cleanup.ts";
 import { benchCluster } from "./cluster.ts";
 import { PARTS, type Part, type PartResult } from "./figures.ts";
@@ -9,9 +9,10 @@ import { consoleReport } from "./report.ts";
 import { benchReplication } from "./replication.ts";
 import { benchRing } from "./ring.ts";
 import { benchScale } from "./scale.ts";
+import { benchResp } from "./resp.ts";
 import { benchStore } from "./store.ts";
 
-const RUNNERS: Record<Part, () => Promise<PartResult>> = { ring: benchRing, store: benchStore, http: benchHttp, cluster: benchCluster, replication: benchReplication, scale: benchScale };
+const RUNNERS: Record<Part, () => Promise<PartResult>> = { ring: benchRing, store: benchStore, http: benchHttp, cluster: benchCluster, replication: benchReplication, scale: benchScale, resp: benchResp };
 const EXIT_USAGE = 2;
 
 function isPart(word: string): word is Part {
