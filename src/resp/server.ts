@@ -9,6 +9,8 @@ import type { RespCommands, Session } from "./commands.ts";
 export const RESP_QUEUED_COMMANDS_MAX = 10_000;
 /** Reply bytes waiting for a slow reader; past it the connection is closed. */
 export const RESP_OUTPUT_BYTES_MAX = 64 * 1024 * 1024;
+/** Replies gathered into one socket write at most (a long pipeline still answers as it goes). */
+const REPLIES_PER_WRITE_MAX = 256;
 /** Bytes of arguments one command carries beside the largest value: the key and the command's other words. */
 const ARGUMENT_SLACK_BYTES = 64 * 1024;
 
@@ -58,14 +60,26 @@ export function serveResp(options: RespServerOptions): TCPSocketListener<Connect
     const connection = socket.data;
     if (connection.running) return;
     connection.running = true;
+    // Replies of commands that arrived together leave together: one socket write per burst, not per command.
+    const replies: Buffer[] = [];
+    const flush = () => {
+      if (replies.length === 0) return;
+      write(socket, replies.length === 1 ? replies[0]! : Buffer.concat(replies));
+      replies.length = 0;
+    };
     try {
       while (connection.queue.length > 0 && !connection.closed) {
         const args = connection.queue.shift()!;
         const answer = await options.commands.run(args, connection.session);
-        write(socket, encodeReply(answer, connection.session.protocol));
-        if (connection.session.closing) return close(socket);
+        replies.push(encodeReply(answer, connection.session.protocol));
+        if (connection.session.closing) {
+          flush();
+          return close(socket);
+        }
+        if (connection.queue.length === 0 || replies.length >= REPLIES_PER_WRITE_MAX) flush();
       }
     } finally {
+      flush();
       connection.running = false;
     }
   };
