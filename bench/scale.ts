@@ -136,6 +136,25 @@ async function healthLatency(url: string): Promise<{ p50: number; p99: number }>
  * The newer records are then given to the other replicas too (`others`), so the figures measured
  * after this one find a calm cluster, not one still repairing the divergence made here.
  */
+/** Keys per page of the scan the bench walks (the route's largest page). */
+const SCAN_PAGE_KEYS = 1_000;
+
+/** Every key of the cluster through node A's scan, a page at a time: the wall time, the keys, node A's CPU. */
+async function scanAll(node: Node): Promise<{ ms: number; keys: number; cpuMs: number }> {
+  const cpuBefore = cpuSeconds(node.server.pid);
+  const started = performance.now();
+  let keys = 0;
+  let cursor: string | null = null;
+  do {
+    const response: Response = await fetch(`${node.url}/api/v1/scan?limit=${SCAN_PAGE_KEYS}${cursor === null ? "" : `&cursor=${cursor}`}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (!response.ok) throw new Error(`bench: scan page answered ${response.status}: ${await response.text()}`);
+    const page = (await response.json()) as { keys: unknown[]; next: string | null };
+    keys += page.keys.length;
+    cursor = page.next;
+  } while (cursor !== null);
+  return { ms: performance.now() - started, keys, cpuMs: (cpuSeconds(node.server.pid) - cpuBefore) * 1000 };
+}
+
 async function antiEntropy(copyPath: string, a: Node, b: Node, others: readonly Node[], count: number) {
   const store = new SqliteBackend({ path: copyPath, sync: "normal", valueBytesMax: VALUE_BYTES_MAX, clock: Date.now });
   const urls = await ringUrls(a.url);
@@ -234,6 +253,7 @@ interface SizeRun {
   readonly idleCpu: number[];
   readonly idleStreamed: number;
   readonly health: { p50: number; p99: number };
+  readonly scan: Awaited<ReturnType<typeof scanAll>>;
   readonly ae: Awaited<ReturnType<typeof antiEntropy>>;
   readonly write: { rate: number; errors: number; p99Ms: number };
   readonly join: { placedMs: number | undefined; moved: number; expected: number };
@@ -276,6 +296,8 @@ async function runSize(stack: AsyncDisposableStack, count: number, commands: str
   const idleStreamed = (await streamedTotal(urls.slice(0, 3))) - streamedBeforeIdle;
   console.log(`bench: scale ${count}: idle CPU ${idleCpu.map((c) => c.toFixed(2)).join(", ")} %, ${idleStreamed} records streamed`);
   const health = await healthLatency(nodes[0]!.url);
+  const scan = await scanAll(nodes[0]!);
+  console.log(`bench: scale ${count}: scanned ${scan.keys} keys in ${Math.round(scan.ms)} ms, ${scan.cpuMs.toFixed(0)} ms CPU on node A`);
   const ae = await antiEntropy(copy, nodes[0]!, nodes[1]!, nodes.slice(1), count);
   console.log(`bench: scale ${count}: identical AE ${Math.round(ae.identical.bytes)} B, diverged ${ae.diverged.bytes} B in ${ae.diverged.rounds} rounds`);
   const write = wrkInstalled() ? await writeRate(nodes[0]!.url) : { rate: Number.NaN, errors: 0, p99Ms: Number.NaN };
@@ -316,6 +338,7 @@ async function runSize(stack: AsyncDisposableStack, count: number, commands: str
     idleCpu,
     idleStreamed,
     health,
+    scan,
     ae,
     write,
     join: { placedMs, moved, expected },
@@ -401,6 +424,7 @@ export async function benchScale(): Promise<PartResult> {
     figures.push(
       single(group, "idle CPU, busiest node", Math.max(...run.idleCpu), "%", `per node over ${IDLE_MS / 1000} s: ${run.idleCpu.map((c) => c.toFixed(2)).join(", ")} % of a core, ${run.idleStreamed.toLocaleString("en-US")} records streamed by rebalancing meanwhile; target ≤ 2 %`),
       single(group, "GET /api/v1/health p50", run.health.p50, "ms", `p99 ${run.health.p99.toFixed(2)} ms over ${HEALTH_SAMPLES} requests; target ≤ 10 ms`),
+      single(group, "cluster-wide scan, every key", run.scan.ms, "ms", `${run.scan.keys.toLocaleString("en-US")} keys through node A in pages of ${SCAN_PAGE_KEYS.toLocaleString("en-US")}, ${Math.round(run.scan.keys / (run.scan.ms / 1000)).toLocaleString("en-US")} keys/s, ${Math.round(run.scan.cpuMs).toLocaleString("en-US")} ms CPU on node A`),
       single(group, "anti-entropy round, identical replicas", run.ae.identical.bytes, "B", `bytes both ways per round (target ≤ 65,536); ${run.ae.identical.wallMs.toFixed(1)} ms per round, ${run.ae.identical.peerCpuMs.toFixed(1)} ms CPU on the answering node; ${run.ae.identical.segments} segments differed in ${AE_ROUNDS} rounds`),
       single(group, `anti-entropy after ${DIVERGED_SHARE * 100} % divergence`, run.ae.diverged.bytes, "B", `${run.ae.diverged.changed.toLocaleString("en-US")} keys newer on one side repaired in ${run.ae.diverged.rounds} rounds, ${Math.round(run.ae.diverged.wallMs)} ms, ${run.ae.diverged.pushed.toLocaleString("en-US")} records pushed, ${Math.round(run.ae.diverged.peerCpuMs)} ms CPU on the answering node`),
       ...againstBaseline(PART, `${group}: writes`, "req/s", { name: "empty cluster", value: empty.rate, detail: `wrk -c${WRITE_CONNECTIONS} SET on node A, ${empty.errors} errors, p99 ${empty.p99Ms.toFixed(1)} ms` }, [
