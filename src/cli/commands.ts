@@ -1,4 +1,5 @@
 // What each `limedb` command does once its arguments are parsed: one call or a few to a node, then JSON or a report.
+import { utf8Bytes } from "../store/limits.ts";
 import { ClientError, KEYS_PAGE_SIZE_MAX, type KeysBody, type NodeClient, type ScanBody } from "../client/node-client.ts";
 import { gossipReport, keysReport, ringReport, statusReport } from "./reports.ts";
 
@@ -125,7 +126,7 @@ async function allKeys(client: NodeClient): Promise<KeysBody["keys"]> {
   let cursor: string | null = null;
   do {
     const page: ScanBody = await client.scan(cursor, KEYS_PAGE_SIZE_MAX);
-    for (const { key, value } of page.keys) keys.push({ key, value, size: Buffer.byteLength(value) });
+    for (const { key, value } of page.keys) keys.push({ key, value, size: utf8Bytes(value) });
     if (keys.length > KEYS_ALL_MAX) throw new UsageError(`the cluster holds more than ${KEYS_ALL_MAX} keys, more than --all lists; use --page and --page-size on each node`);
     cursor = page.next;
   } while (cursor !== null);

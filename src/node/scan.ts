@@ -4,6 +4,7 @@
 import type { Arc } from "../ring/arcs.ts";
 import { RING_MAX, type RingRange } from "../ring/range.ts";
 import { isLive, type StoredRecord, type Version } from "../store/record.ts";
+import { utf8Bytes } from "../store/limits.ts";
 import { ringPosition, SEGMENT_COUNT, segmentEnd, SEGMENT_SHIFT } from "../store/segments.ts";
 import { SEGMENTS_PER_ROUND_MAX } from "./anti-entropy.ts";
 import { NodeError } from "./errors.ts";
@@ -153,7 +154,7 @@ export class ClusterScan {
         cursor = { position: ringPosition(record.key), key: record.key };
         if (!isLive(record, now) || !record.key.startsWith(prefix)) continue;
         entries.push({ key: record.key, value: record.value, version: record.version, expiresAtMs: record.expiresAtMs ?? null });
-        bytes += Buffer.byteLength(record.key) + Buffer.byteLength(record.value);
+        bytes += utf8Bytes(record.key) + utf8Bytes(record.value);
         if (entries.length >= limit || bytes >= SCAN_PAGE_BYTES_MAX) break;
       }
       if (entries.length >= limit || bytes >= SCAN_PAGE_BYTES_MAX) break;

@@ -4,7 +4,9 @@
 import { mget, mset } from "../node/batch.ts";
 import { NodeError } from "../node/errors.ts";
 import type { ClusterScan } from "../node/scan.ts";
+import { secretAccepted } from "../net/secret.ts";
 import { reply, type Reply } from "./codec.ts";
+import { globMatcher } from "./glob.ts";
 
 /** The version Redis clients are told (features they check for: HELLO, RESP3, SET GET). */
 export const REDIS_COMPATIBLE_VERSION = "7.2.0";
@@ -68,33 +70,6 @@ function integerArg(arg: Buffer): number {
   const value = Number(raw);
   if (!Number.isSafeInteger(value)) throw notInteger();
   return value;
-}
-
-/** A glob (Redis MATCH: * ? [abc] [^a] [a-z] \x) as a regular expression. */
-export function globToRegExp(pattern: string): RegExp {
-  let out = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*") out += "[\\s\\S]*";
-    else if (c === "?") out += "[\\s\\S]";
-    else if (c === "\\" && i + 1 < pattern.length) out += escapeRegExp(pattern[++i]!);
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 1);
-      if (end === -1) out += "\\[";
-      else {
-        let body = pattern.slice(i + 1, end);
-        const negate = body.startsWith("^");
-        if (negate) body = body.slice(1);
-        out += `[${negate ? "^" : ""}${body.replace(/[\\\]]/g, "\\$&")}]`;
-        i = end;
-      }
-    } else out += escapeRegExp(c);
-  }
-  return new RegExp(`${out}$`, "u");
-}
-
-function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 /** The literal prefix of a glob (up to its first special character): the scan filters on it as it walks. */
@@ -238,7 +213,7 @@ export class RespCommands {
     if (this.deps.passwords.length === 0) {
       throw new CommandError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
     }
-    const ok = user === "default" && this.deps.passwords.some((candidate) => timingSafeEqualText(candidate, password));
+    const ok = user === "default" && this.deps.passwords.some((candidate) => secretAccepted(candidate, password));
     if (!ok) throw new CommandError("WRONGPASS invalid username-password pair or user is disabled.");
     session.authenticated = true;
   }
@@ -398,9 +373,9 @@ export class RespCommands {
     }
     // Every LimeDB value is a string.
     if (type !== undefined && type !== "string") return reply.array([reply.bulk("0"), reply.array([])]);
-    const matcher = pattern === undefined ? undefined : globToRegExp(pattern);
+    const matcher = pattern === undefined ? undefined : globMatcher(pattern);
     const page = await this.deps.scan.pageFromPosition(BigInt(cursorText), Math.min(count, SCAN_COUNT_MAX), pattern === undefined ? "" : literalPrefix(pattern));
-    const keys = page.entries.map((entry) => entry.key).filter((key) => matcher === undefined || matcher.test(key));
+    const keys = page.entries.map((entry) => entry.key).filter((key) => matcher === undefined || matcher(key));
     return reply.array([reply.bulk(page.next.toString()), reply.array(keys.map((key) => reply.bulk(key)))]);
   }
 
@@ -422,12 +397,4 @@ export class RespCommands {
     }
     return reply.bulk(lines.join("\r\n"));
   }
-}
-
-function timingSafeEqualText(a: string, b: string): boolean {
-  const [x, y] = [Buffer.from(a), Buffer.from(b)];
-  if (x.length !== y.length) return false;
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
-  return diff === 0;
 }

@@ -1,19 +1,10 @@
 // The guard of internal and admin endpoints: never a browser, JSON bodies only, and the cluster secret when one is set.
-import { createHash, timingSafeEqual } from "node:crypto";
 import { NodeError } from "../../node/errors.ts";
 import { SECRET_HEADER } from "../../node/peer-client.ts";
 
-function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
-}
+import { secretAccepted } from "../../net/secret.ts";
 
-/** True when no secret is configured, or the presented one matches it; in constant time. */
-export function secretAccepted(configured: string, presented: string | null): boolean {
-  if (configured === "") return true;
-  if (presented === null) return false;
-  // Hashing first gives equal lengths, which timingSafeEqual needs, without leaking the secret's length.
-  return timingSafeEqual(digest(configured), digest(presented));
-}
+export { secretAccepted };
 
 /**
  * Browsers mark every request they send: Origin on anything cross-origin or that writes, Sec-Fetch-Site
