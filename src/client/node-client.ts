@@ -86,6 +86,17 @@ export interface NodeClient {
   restore(records: readonly BackupRecord[], secret: string): Promise<RestoreBody>;
   /** Removes a member held dead from the cluster (the admin route, behind CLUSTER_SECRET: `secret`, empty for none). */
   remove(member: string, secret: string, force?: boolean): Promise<void>;
+  /** The node's figures in Prometheus text format (GET /metrics). */
+  metrics(): Promise<string>;
+  /** Any request, its answer as it came (a query console shows status and body); rejects only when no answer came. */
+  send(method: string, path: string, body?: unknown): Promise<RawAnswer>;
+}
+
+/** An answer as it came, whatever its status. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly statusText: string;
+  readonly text: string;
 }
 
 type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -103,8 +114,12 @@ export function parseNodeUrl(text: string): string {
   return url.toString().replace(/\/+$/, "");
 }
 
-export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_MS_DEFAULT, fetchFn: Fetch = fetch): NodeClient {
-  const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => request(fetchFn, nodeUrl, timeoutMs, method, path, body, headers);
+/**
+ * The calls of the node at `nodeUrl` (its identity in messages). `base` is where requests go, when not
+ * to that URL: a page served by the node itself passes "" to send relative requests to its own origin.
+ */
+export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_MS_DEFAULT, fetchFn: Fetch = fetch, base: string = nodeUrl): NodeClient {
+  const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => request(fetchFn, { nodeUrl, base }, timeoutMs, method, path, body, headers);
   const keyPath = (prefix: string, key: string) => `${prefix}/${encodeURIComponent(key)}`;
 
   return {
@@ -167,26 +182,33 @@ export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_
       const body = JSON.stringify(force ? { nodeUrl: member, force } : { nodeUrl: member });
       expectJson(await call("POST", "/api/v1/admin/remove", body, headers), ["status", "string"], ["nodeUrl", "string"]);
     },
+    async metrics() {
+      const answer = await call("GET", "/metrics");
+      failOn(answer);
+      return answer.text;
+    },
+    async send(method, path, body) {
+      const { status, statusText, text } = await call(method, path, body === undefined ? undefined : JSON.stringify(body));
+      return { status, statusText, text };
+    },
   };
 }
 
-interface Answer {
+interface Answer extends RawAnswer {
   readonly url: string;
-  readonly status: number;
-  readonly text: string;
 }
 
-async function request(fetchFn: Fetch, nodeUrl: string, timeoutMs: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
+async function request(fetchFn: Fetch, { nodeUrl, base }: { nodeUrl: string; base: string }, timeoutMs: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
   const url = `${nodeUrl}${path}`;
   // One signal bounds the connection, the headers and the whole body.
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetchFn(url, {
+    const response = await fetchFn(`${base}${path}`, {
       method,
       signal,
       ...(body === undefined ? { headers } : { body, headers: { "content-type": "application/json", ...headers } }),
     });
-    return { url, status: response.status, text: await readCapped(response, url) };
+    return { url, status: response.status, statusText: response.statusText, text: await readCapped(response, url) };
   } catch (error) {
     if (error instanceof ClientError) throw error;
     if (signal.aborted) throw new ClientError("timeout", `${nodeUrl} did not answer ${method} ${path} within ${timeoutMs} ms`);

@@ -1,7 +1,7 @@
 // The page's shell: which node it talks to (checked against the serving node's members), refresh, tabs and views.
 /** @jsxImportSource preact */
 import { useEffect, useState } from "preact/hooks";
-import { clientFor, type NodeRef } from "./api-client.ts";
+import { clientFor, type NodeRef } from "./nodes.ts";
 import type { ClusterState } from "./api-types.ts";
 import { readSnapshot, type Snapshot } from "./cluster-snapshot.ts";
 import { ExplorerView } from "./explorer-view.tsx";

@@ -1,15 +1,16 @@
-// The overview's data, read each refresh: the serving node's members, the chosen node's views, every member's health.
-import { ApiError, clientFor, type NodeRef } from "./api-client.ts";
+// The overview's data, read each refresh: the serving node's members, the chosen node's views, every member's
+// health and figures (/metrics, for the live charts).
+import { ClientError, clientFor, type NodeRef, probeFor } from "./nodes.ts";
 import type { ClusterState, GossipView, Health, Member, RingView } from "./api-types.ts";
 import { refFor } from "./members.ts";
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ApiError };
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ClientError };
 
 export async function settle<T>(work: Promise<T>, nodeUrl: string): Promise<Result<T>> {
   try {
     return { ok: true, value: await work };
   } catch (error) {
-    return { ok: false, error: error instanceof ApiError ? error : new ApiError("network", String(error), nodeUrl) };
+    return { ok: false, error: error instanceof ClientError ? error : new ClientError("unreachable", `${nodeUrl}: ${String(error)}`) };
   }
 }
 
@@ -24,19 +25,25 @@ export interface Snapshot {
   readonly gossip: Result<GossipView>;
   /** Each member's own health answer, asked directly, keyed by member URL. */
   readonly health: ReadonlyMap<string, Result<Health>>;
+  /** Each live member's /metrics text, asked at the same time, keyed by member URL. */
+  readonly metrics: ReadonlyMap<string, Result<string>>;
 }
 
 /** Reads the chosen node's views and probes every member the serving node lists, all at once. */
 export async function readSnapshot(home: ClusterState, node: NodeRef): Promise<Snapshot> {
   const client = clientFor(node);
-  const probes = home.members.map(async (m) => [m.url, await settle(clientFor(refFor(m.url, home)).health(), m.url)] as const);
-  const [state, ring, gossip, health] = await Promise.all([
+  const probes = home.members.map(async (m) => [m.url, await settle(probeFor(refFor(m.url, home)).health(), m.url)] as const);
+  // Dead members are not asked for figures: their charts simply stop.
+  const live = home.members.filter((m) => m.state !== "dead");
+  const figures = live.map(async (m) => [m.url, await settle(probeFor(refFor(m.url, home)).metrics(), m.url)] as const);
+  const [state, ring, gossip, health, metrics] = await Promise.all([
     node.base === "" ? Promise.resolve<Result<ClusterState>>({ ok: true, value: home }) : settle(client.state(), node.url),
-    settle(client.ring(), node.url),
+    settle(client.ring().then((ring) => ring.body), node.url),
     settle(client.gossip(), node.url),
     Promise.all(probes),
+    Promise.all(figures),
   ]);
-  return { atMs: Date.now(), home, node, state, ring, gossip, health: new Map(health) };
+  return { atMs: Date.now(), home, node, state, ring, gossip, health: new Map(health), metrics: new Map(metrics) };
 }
 
 /** What the node table says of a member, from its gossip state and the page's own probe. */
@@ -51,7 +58,8 @@ export function nodeStatus(member: Pick<Member, "state">, probe: Result<Health> 
   if (member.state === "dead") return "down";
   if (probe === undefined) return member.state === "stale" ? "suspect" : "unreachable";
   if (!probe.ok) {
-    if (probe.error.kind === "http" || probe.error.kind === "bad_answer") return "unhealthy";
+    // It answered, but not with a health body: the node is up and something on it is wrong.
+    if (probe.error.kind !== "unreachable" && probe.error.kind !== "timeout") return "unhealthy";
     return member.state === "stale" ? "down" : "unreachable";
   }
   if (probe.value.status !== "healthy") return "unhealthy";

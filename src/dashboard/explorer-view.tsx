@@ -1,28 +1,44 @@
-// The data explorer: one node's keys, or every member's merged with who holds each; filter, pages, open a key.
+// The data explorer: one node's own keys, or the whole cluster's by its cluster-wide scan; filter, pages, open a key.
 /** @jsxImportSource preact */
 import { useEffect, useState } from "preact/hooks";
-import { clientFor, type NodeRef } from "./api-client.ts";
 import type { ClusterState } from "./api-types.ts";
 import { formatCount, shortUrl } from "./format.ts";
 import { KeyPanel } from "./key-panel.tsx";
 import { KeyTable } from "./key-table.tsx";
-import { filterRows, type KeyRow, type Listing, type ListingFailure, mergeListings, pageOf, SCAN_KEYS_MAX, scanNodes } from "./key-listing.ts";
+import { failureOf, filterRows, type KeyRow, type ListingFailure, pageOf, rowsOf, SCAN_KEYS_MAX, scanCluster, scanNode } from "./key-listing.ts";
 import { refFor } from "./members.ts";
+import { clientFor, type NodeRef } from "./nodes.ts";
 import { ErrorNote } from "./ui.tsx";
 
 const PAGE_SIZES = [10, 20, 50, 100] as const;
 
 interface Loaded {
   readonly rows: readonly KeyRow[];
-  readonly listings: readonly Listing[];
-  readonly failures: readonly ListingFailure[];
+  /** Keys there are beyond those read: the node's count, or unknown (null) when the cluster's scan stopped at its bound. */
+  readonly cut?: { readonly total: number | null };
+  readonly failure?: ListingFailure;
+}
+
+/** The rows to show: the cluster's keys through the serving node, or the chosen node's own. */
+async function load(source: NodeRef, all: boolean): Promise<Loaded> {
+  const client = clientFor(source);
+  try {
+    if (all) {
+      const listing = await scanCluster(client);
+      return { rows: listing.rows, ...(listing.cut ? { cut: { total: null } } : {}) };
+    }
+    const listing = await scanNode(client);
+    return { rows: rowsOf(listing), ...(listing.total > listing.entries.length ? { cut: { total: listing.total } } : {}) };
+  } catch (error) {
+    return { rows: [], failure: failureOf(source.url, error) };
+  }
 }
 
 export interface ExplorerProps {
   readonly home: ClusterState;
   /** The node whose keys are listed, and through which keys are read, written and deleted. */
   readonly target: NodeRef;
-  /** All nodes: every live member's keys, merged. */
+  /** All nodes: the cluster's keys, each once, by the cluster-wide scan through the serving node. */
   readonly all: boolean;
   /** Bumped whenever the page changed data, so the listing reads again. */
   readonly dataVersion: number;
@@ -39,29 +55,26 @@ export function ExplorerView({ home, target, all, dataVersion, onChanged }: Expl
   const [openKey, setOpenKey] = useState<string>();
   const [notice, setNotice] = useState<string>();
 
-  // Dead members are skipped rather than waited for; they are named below the listing.
-  const live = all ? home.members.filter((m) => m.state !== "dead").map((m) => m.url) : [target.url];
-  const skipped = all ? home.members.filter((m) => m.state === "dead").map((m) => m.url) : [];
-  const sources: NodeRef[] = all ? live.map((url) => refFor(url, home)) : [target];
+  const source = all ? refFor(home.nodeUrl, home) : target;
   const memberUrls = home.members.map((m) => m.url);
 
   useEffect(() => {
     let current = true;
     setLoading(true);
-    void scanNodes(sources.map(clientFor)).then(({ listings, failures }) => {
+    void load(source, all).then((answer) => {
       if (!current) return;
-      setLoaded({ rows: mergeListings(listings), listings, failures });
+      setLoaded(answer);
       setLoading(false);
     });
     return () => {
       current = false;
     };
-  }, [sources.map((s) => s.url).join(" "), dataVersion, reload]);
+  }, [source.url, all, dataVersion, reload]);
 
   const rows = filterRows(loaded?.rows ?? [], filter);
   const shown = pageOf(rows, page, pageSize);
   const openRow = loaded?.rows.find((row) => row.key === openKey);
-  const cut = (loaded?.listings ?? []).filter((l) => l.total > l.entries.length);
+  const cut = loaded?.cut;
 
   return (
     <div class="explorer">
@@ -93,22 +106,19 @@ export function ExplorerView({ home, target, all, dataVersion, onChanged }: Expl
         <p class="muted summary" data-testid="explorer-summary" data-total={loaded?.rows.length ?? 0} data-loading={loading ? "true" : "false"}>
           {loaded === undefined
             ? "Reading keys…"
-            : `${formatCount(loaded.rows.length)} keys ${all ? `on ${live.length} nodes (merged)` : `on ${shortUrl(target.url)}`}${filter.trim() === "" ? "" : ` · ${formatCount(rows.length)} match`}`}
+            : `${formatCount(loaded.rows.length)} keys ${all ? "in the cluster (each once, by its scan)" : `on ${shortUrl(target.url)}`}${filter.trim() === "" ? "" : ` · ${formatCount(rows.length)} match`}`}
         </p>
         {notice === undefined ? null : (
           <p class="notice" role="status">
             {notice}
           </p>
         )}
-        {(loaded?.failures ?? []).map((failure) => (
-          <ErrorNote title={`Keys of ${shortUrl(failure.nodeUrl)}`} error={failure.error} />
-        ))}
-        {cut.map((l) => (
+        {loaded?.failure === undefined ? null : <ErrorNote title={all ? "Scan of the cluster" : `Keys of ${shortUrl(loaded.failure.nodeUrl)}`} error={loaded.failure.error} />}
+        {cut === undefined ? null : (
           <p class="warning">
-            {shortUrl(l.nodeUrl)} has {formatCount(l.total)} keys; the first {formatCount(SCAN_KEYS_MAX)} are listed and filtered here.
+            {cut.total === null ? "The cluster holds more keys" : `${shortUrl(target.url)} has ${formatCount(cut.total)} keys`}; the first {formatCount(SCAN_KEYS_MAX)} are listed and filtered here.
           </p>
-        ))}
-        {skipped.length === 0 ? null : <p class="muted small">Skipped, marked dead by gossip: {skipped.map(shortUrl).join(", ")}</p>}
+        )}
 
         <KeyTable rows={shown.items} all={all} memberUrls={memberUrls} onOpen={setOpenKey} />
         {loaded !== undefined && shown.items.length === 0 ? <p class="empty muted">{filter.trim() === "" ? "No keys yet. Seed some from the Seed tab." : "No key matches the filter."}</p> : null}
@@ -130,7 +140,7 @@ export function ExplorerView({ home, target, all, dataVersion, onChanged }: Expl
         <KeyPanel
           keyName={openKey}
           row={openRow}
-          via={all ? refFor(home.nodeUrl, home) : target}
+          via={source}
           memberUrls={memberUrls}
           onClose={() => setOpenKey(undefined)}
           onChanged={onChanged}

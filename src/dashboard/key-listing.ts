@@ -1,9 +1,15 @@
-// The explorer's data: every key of one node or of all members (read page by page), merged, filtered, paged.
-import { ApiError, type Client, KEYS_PAGE_SIZE_MAX } from "./api-client.ts";
+// The explorer's data: one node's own keys, or the cluster's (its cluster-wide scan), read page by page; filtered, paged.
+import { KEYS_PAGE_SIZE_MAX } from "../client/node-client.ts";
 import type { KeyEntry } from "./api-types.ts";
+import { ClientError, type NodeClient } from "./nodes.ts";
 
-/** Keys read from one node at most; beyond it the explorer says the listing is cut short. */
+/** Keys read for one listing at most; beyond it the explorer says the listing is cut short. */
 export const SCAN_KEYS_MAX = 10_000;
+/** Keys per page of the cluster-wide scan: the API's largest page. */
+export const CLUSTER_SCAN_PAGE_KEYS = 1_000;
+
+const encoder = new TextEncoder();
+const utf8Bytes = (text: string) => encoder.encode(text).byteLength;
 
 export interface Listing {
   readonly nodeUrl: string;
@@ -14,20 +20,44 @@ export interface Listing {
 
 export interface ListingFailure {
   readonly nodeUrl: string;
-  readonly error: ApiError;
+  readonly error: ClientError;
 }
 
-/** A key as the explorer shows it: where it lives, and whether the copies disagree (replication in flight). */
+/** A key as the explorer shows it; the key panel asks its replicas where it lives. */
 export interface KeyRow {
   readonly key: string;
   readonly value: string;
   readonly size: number;
-  readonly holders: readonly string[];
-  readonly divergent: boolean;
+  /** When and by which node the cluster's newest version was written (the cluster-wide scan says; a node's listing does not). */
+  readonly written?: { readonly wallMs: number; readonly node: string };
+}
+
+/** The cluster's keys as its scan visits them: each live key once, the newest version, up to a bound. */
+export interface ClusterListing {
+  readonly rows: readonly KeyRow[];
+  /** Whether the scan stopped at its bound with keys left unread. */
+  readonly cut: boolean;
+}
+
+/**
+ * Every live key of the cluster once (GET /api/v1/scan through one node), sorted by key, up to `keysMax`:
+ * each key counted once however many replicas hold it.
+ */
+export async function scanCluster(client: NodeClient, keysMax = SCAN_KEYS_MAX): Promise<ClusterListing> {
+  const rows: KeyRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await client.scan(cursor, Math.min(CLUSTER_SCAN_PAGE_KEYS, keysMax - rows.length));
+    for (const { key, value, version } of page.keys) {
+      rows.push({ key, value, size: utf8Bytes(value), written: { wallMs: version.wallMs, node: version.node } });
+    }
+    cursor = page.next;
+  } while (cursor !== null && rows.length < keysMax);
+  return { rows: rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), cut: cursor !== null };
 }
 
 /** Every key of one node, in key order, up to `keysMax`. */
-export async function scanNode(client: Client, keysMax = SCAN_KEYS_MAX): Promise<Listing> {
+export async function scanNode(client: NodeClient, keysMax = SCAN_KEYS_MAX): Promise<Listing> {
   const entries: KeyEntry[] = [];
   let total = 0;
   // Page after page by cursor: each request costs one page on the node, however deep it reads.
@@ -36,37 +66,17 @@ export async function scanNode(client: Client, keysMax = SCAN_KEYS_MAX): Promise
     total = answer.total;
     if (answer.next === null || entries.length >= keysMax) break;
   }
-  return { nodeUrl: client.node.url, entries: entries.slice(0, keysMax), total };
+  return { nodeUrl: client.nodeUrl, entries: entries.slice(0, keysMax), total };
 }
 
-/** Reads every node at once; a node that fails is reported beside the listings of those that answered. */
-export async function scanNodes(clients: readonly Client[], keysMax = SCAN_KEYS_MAX): Promise<{ listings: Listing[]; failures: ListingFailure[] }> {
-  const settled = await Promise.allSettled(clients.map((client) => scanNode(client, keysMax)));
-  const listings: Listing[] = [];
-  const failures: ListingFailure[] = [];
-  settled.forEach((result, i) => {
-    const nodeUrl = clients[i]?.node.url ?? "?";
-    if (result.status === "fulfilled") listings.push(result.value);
-    else failures.push({ nodeUrl, error: result.reason instanceof ApiError ? result.reason : new ApiError("network", String(result.reason), nodeUrl) });
-  });
-  return { listings, failures };
+/** A node's listing as rows. */
+export function rowsOf(listing: Listing): KeyRow[] {
+  return listing.entries.map(({ key, value, size }) => ({ key, value, size }));
 }
 
-/** One row per key, sorted by key, naming every node whose listing has it. */
-export function mergeListings(listings: readonly Listing[]): KeyRow[] {
-  const rows = new Map<string, { key: string; value: string; size: number; holders: string[]; divergent: boolean }>();
-  for (const listing of listings) {
-    for (const entry of listing.entries) {
-      const row = rows.get(entry.key);
-      if (row === undefined) {
-        rows.set(entry.key, { key: entry.key, value: entry.value, size: entry.size, holders: [listing.nodeUrl], divergent: false });
-        continue;
-      }
-      row.holders.push(listing.nodeUrl);
-      if (row.value !== entry.value) row.divergent = true;
-    }
-  }
-  return [...rows.values()].map((row) => ({ ...row, holders: row.holders.sort() })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+/** A failure as the explorer shows it: the client's error, or any other thrown thing as one. */
+export function failureOf(nodeUrl: string, error: unknown): ListingFailure {
+  return { nodeUrl, error: error instanceof ClientError ? error : new ClientError("unreachable", `${nodeUrl}: ${String(error)}`) };
 }
 
 /** Rows whose key or value contains the filter, ignoring case; an empty filter keeps all. */

@@ -1,7 +1,7 @@
 // One key opened from the explorer: its value as the cluster reads it, where its replicas are, edit and delete.
 /** @jsxImportSource preact */
 import { useEffect, useState } from "preact/hooks";
-import { clientFor, type NodeRef } from "./api-client.ts";
+import { clientFor, type NodeRef } from "./nodes.ts";
 import type { Replica } from "./api-types.ts";
 import { colorOf, formatBytes, shortUrl } from "./format.ts";
 import type { KeyRow } from "./key-listing.ts";
@@ -40,6 +40,10 @@ export function KeyPanel({ keyName, row, via, memberUrls, onClose, onChanged, on
   useEffect(() => {
     client.get(keyName).then(
       (answer) => {
+        if (answer === undefined) {
+          setValue({ state: "error", error: new Error(`${keyName} does not exist (any more): deleted or expired`) });
+          return;
+        }
         setValue({ state: "ok", value: answer.value });
         setDraft(answer.value);
       },
@@ -53,9 +57,9 @@ export function KeyPanel({ keyName, row, via, memberUrls, onClose, onChanged, on
     setSaved(undefined);
     setActionError(undefined);
     try {
-      const answer = await client.set(keyName, draft);
+      await client.set(keyName, draft);
       setValue({ state: "ok", value: draft });
-      setSaved(`Saved through ${shortUrl(via.url)}: ${answer}`);
+      setSaved(`Saved through ${shortUrl(via.url)}: OK`);
       onChanged();
       void loadReplicas();
     } catch (error) {
@@ -69,9 +73,9 @@ export function KeyPanel({ keyName, row, via, memberUrls, onClose, onChanged, on
     setDeleting(true);
     setActionError(undefined);
     try {
-      const answer = await client.del(keyName);
+      const existed = await client.del(keyName);
       setConfirming(false);
-      onDeleted(answer.trim() === "1");
+      onDeleted(existed);
     } catch (error) {
       setConfirming(false);
       setActionError(error);
@@ -87,8 +91,16 @@ export function KeyPanel({ keyName, row, via, memberUrls, onClose, onChanged, on
         <dl class="facts">
           <dt>Size</dt>
           <dd>{row === undefined ? "—" : formatBytes(row.size)}</dd>
-          <dt>Listed on</dt>
-          <dd>{row === undefined ? "—" : row.holders.map((url) => <NodeChip url={url} color={colorOf(url, memberUrls)} />)}</dd>
+          <dt>Written</dt>
+          <dd>
+            {row?.written === undefined ? (
+              "—"
+            ) : (
+              <>
+                {new Date(row.written.wallMs).toISOString()} by <NodeChip url={row.written.node} color={colorOf(row.written.node, memberUrls)} />
+              </>
+            )}
+          </dd>
         </dl>
         <h3>Replicas</h3>
         {replicas.state === "loading" ? <p class="muted">Asking the replicas…</p> : null}

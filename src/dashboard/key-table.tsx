@@ -1,4 +1,5 @@
-// The explorer's table of keys: each key (opens it), a one-line preview of its value, its size and, for all nodes, its holders.
+// The explorer's table of keys: each key (opens it), a one-line preview of its value, its size and, for the
+// whole cluster, when and by which node its newest version was written.
 /** @jsxImportSource preact */
 import { colorOf, compactUrl, formatBytes, preview } from "./format.ts";
 import type { KeyRow } from "./key-listing.ts";
@@ -15,12 +16,12 @@ export function KeyTable({ rows, all, memberUrls, onOpen }: { rows: readonly Key
             <th>Key</th>
             <th>Value</th>
             <th class="num">Size</th>
-            {all ? <th>Held by</th> : null}
+            {all ? <th>Written</th> : null}
           </tr>
         </thead>
         <tbody>
           {rows.map((row) => (
-            <tr key={row.key} data-key={row.key} data-holders={row.holders.length}>
+            <tr key={row.key} data-key={row.key} data-written-by={row.written?.node}>
               <td data-label="Key">
                 <button class="link key" type="button" onClick={() => onOpen(row.key)}>
                   {row.key}
@@ -32,12 +33,12 @@ export function KeyTable({ rows, all, memberUrls, onOpen }: { rows: readonly Key
               <td data-label="Size" class="num">
                 {formatBytes(row.size)}
               </td>
-              {all ? (
-                <td data-label="Held by" class="holders">
-                  {row.holders.map((url) => (
-                    <NodeChip url={url} color={colorOf(url, memberUrls)} label={compactUrl(url, memberUrls)} />
-                  ))}
-                  {row.divergent ? <span class="tag warn" title="The copies hold different values: a write is still reaching every replica">differs</span> : null}
+              {all && row.written !== undefined ? (
+                <td data-label="Written" class="holders">
+                  <span class="muted small" title={new Date(row.written.wallMs).toISOString()}>
+                    {new Date(row.written.wallMs).toLocaleTimeString()}
+                  </span>{" "}
+                  <NodeChip url={row.written.node} color={colorOf(row.written.node, memberUrls)} label={compactUrl(row.written.node, memberUrls)} />
                 </td>
               ) : null}
             </tr>

@@ -1,5 +1,5 @@
 // Which URLs the page may talk to: the members listed in the serving node's cluster state, and nothing else.
-import type { NodeRef } from "./api-client.ts";
+import type { NodeRef } from "./nodes.ts";
 
 /** What the page knows of the serving node's view: its own URL and its members. */
 export interface Membership {

@@ -1,22 +1,24 @@
 // The overview's table of members: status from gossip and the page's own probe, heartbeat, lag, keys and store.
 /** @jsxImportSource preact */
-import type { ApiError } from "./api-client.ts";
+import type { ClientError } from "./nodes.ts";
 import type { Member } from "./api-types.ts";
 import type { NodeStatus, Snapshot } from "./cluster-snapshot.ts";
 import { colorOf, formatCount, formatMs } from "./format.ts";
 import { Badge, NodeChip } from "./ui.tsx";
 
 /** The probe's failure in a few words for the table; the whole message is in the tooltip. */
-function probeProblem(error: ApiError): string {
+function probeProblem(error: ClientError): string {
   switch (error.kind) {
-    case "network":
+    case "unreachable":
       return "no answer to this browser";
     case "timeout":
       return "health check timed out";
-    case "http":
-      return `health answered ${error.status ?? "?"}${error.code === undefined ? "" : ` ${error.code}`}`;
     case "bad_answer":
-      return "health answer is not JSON";
+      return "health answer is not LimeDB's";
+    case "not_found":
+    case "rejected":
+    case "unavailable":
+      return `health answered ${error.status ?? "?"}${error.code === undefined ? "" : ` ${error.code}`}`;
   }
 }
 

@@ -1,12 +1,34 @@
 // The query executor: GET/SET/DEL from a form or as text lines, with the status and body of every answer.
 /** @jsxImportSource preact */
 import { useState } from "preact/hooks";
-import { describeError, type NodeRef, type RawAnswer, sendCommand } from "./api-client.ts";
+import { clientFor, describeError, type NodeRef } from "./nodes.ts";
 import { formatMs, shortUrl } from "./format.ts";
 import { type Command, commandText, parseCommands, type QueryMethod } from "./query-text.ts";
 
 /** Answers kept on screen; older ones scroll away. */
 const RESULTS_MAX = 50;
+
+/** An answer as it came, and how long it took. */
+interface RawAnswer {
+  readonly status: number;
+  readonly statusText: string;
+  readonly body: string;
+  readonly durationMs: number;
+}
+
+/** The request a command makes, through the library's client, answered as it came (status and body). */
+async function sendCommand(node: NodeRef, command: Command & { ttlMs?: number }): Promise<RawAnswer> {
+  const client = clientFor(node);
+  const key = encodeURIComponent(command.key);
+  const started = performance.now();
+  const answer =
+    command.method === "GET"
+      ? await client.send("GET", `/api/v1/get/${key}`)
+      : command.method === "DEL"
+        ? await client.send("DELETE", `/api/v1/del/${key}`)
+        : await client.send("POST", "/api/v1/set", { key: command.key, value: command.value ?? "", ...(command.ttlMs === undefined ? {} : { ttlMs: command.ttlMs }) });
+  return { status: answer.status, statusText: answer.statusText, body: answer.text, durationMs: Math.round(performance.now() - started) };
+}
 
 interface Result {
   readonly id: number;

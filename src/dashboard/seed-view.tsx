@@ -1,7 +1,7 @@
 // The seed-data generator: writes 1–1000 fake but realistic records through one node, with a progress bar.
 /** @jsxImportSource preact */
 import { useRef, useState } from "preact/hooks";
-import { clientFor, describeError, type NodeRef } from "./api-client.ts";
+import { clientFor, describeError, type NodeRef } from "./nodes.ts";
 import { formatCount, formatMs, shortUrl } from "./format.ts";
 // Types only: the generator and faker come in a chunk of their own, loaded when seeding starts.
 import type { SeedRecord } from "./seed-data.ts";

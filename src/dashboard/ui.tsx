@@ -2,12 +2,13 @@
 /** @jsxImportSource preact */
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
-import { ApiError } from "./api-client.ts";
+import { ClientError } from "./nodes.ts";
 import { shortUrl } from "./format.ts";
 
 /** An error from the cluster, shown where it happened with what the node said; never swallowed. */
 export function ErrorNote({ error, title }: { error: unknown; title?: string }) {
-  const detail = error instanceof ApiError && error.code !== undefined ? ` (${error.status} ${error.code})` : error instanceof ApiError && error.status !== undefined ? ` (${error.status})` : "";
+  // The client's messages name the status and code where the node gave them; a bare 404 says it here.
+  const detail = error instanceof ClientError && error.kind === "not_found" ? ` (${error.status} ${error.code})` : "";
   return (
     <div class="error-note" role="alert">
       {title === undefined ? null : <strong>{title}: </strong>}

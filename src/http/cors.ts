@@ -13,10 +13,13 @@ export const PREFLIGHT_MAX_AGE_S = 600;
 /** Methods a page on another origin may use: the public API's, nothing else. */
 export const CORS_METHODS = "GET, POST, DELETE";
 
-/** The public routes of SPEC §4, by method. A key is one encoded path segment, as the routes themselves match it. */
+/**
+ * The public routes of SPEC §4, by method, and /metrics (the dashboard charts every member's figures). A key
+ * is one encoded path segment, as the routes themselves match it.
+ */
 const PUBLIC_ROUTES: Readonly<Record<string, readonly RegExp[]>> = {
-  GET: [/^\/api\/v1\/get\/[^/]+$/, /^\/api\/v1\/keys$/, /^\/api\/v1\/replicas\/[^/]+$/, /^\/api\/v1\/cluster\/(state|ring|gossip)$/, /^\/api\/v1\/health$/],
-  POST: [/^\/api\/v1\/set$/],
+  GET: [/^\/api\/v1\/get\/[^/]+$/, /^\/api\/v1\/(keys|scan|health)$/, /^\/api\/v1\/replicas\/[^/]+$/, /^\/api\/v1\/cluster\/(state|ring|gossip)$/, /^\/metrics$/],
+  POST: [/^\/api\/v1\/(set|mget|mset)$/],
   DELETE: [/^\/api\/v1\/del\/[^/]+$/],
 };
 

@@ -172,6 +172,8 @@ function fakeClient(store: Map<string, string>, failure?: ClientError): NodeClie
     health: () => Promise.reject(new Error("unused")),
     replicas: () => Promise.reject(new Error("unused")),
     remove: () => Promise.reject(new Error("unused")),
+    metrics: () => Promise.reject(new Error("unused")),
+    send: () => Promise.reject(new Error("unused")),
   };
 }
 

@@ -1,20 +1,20 @@
-// The explorer's listing: scanning a node page by page, merging nodes' keys with their holders, filtering and paging.
+// The explorer's listing: one node's keys page by page, the cluster's by its scan, failures, filtering and paging.
 import { describe, expect, test } from "bun:test";
-import { ApiError, type Client } from "../../src/dashboard/api-client.ts";
+import { ClientError } from "../../src/client/node-client.ts";
 import type { KeyEntry } from "../../src/dashboard/api-types.ts";
-import { filterRows, mergeListings, pageOf, scanNode, scanNodes } from "../../src/dashboard/key-listing.ts";
+import { failureOf, filterRows, pageOf, rowsOf, scanCluster, scanNode } from "../../src/dashboard/key-listing.ts";
+import type { NodeClient } from "../../src/dashboard/nodes.ts";
 
 const A = "http://127.0.0.1:7001";
 const B = "http://127.0.0.1:7002";
-const C = "http://127.0.0.1:7003";
 
 const entry = (key: string, value = `v-${key}`): KeyEntry => ({ key, value, size: value.length });
 
 /** A client whose only working calls are `keys` and `keysAfter`, over a sorted list, as a node pages it; calls note the first key asked for. */
-function fakeClient(url: string, keys: readonly KeyEntry[], calls: (number | string)[] = []): Client {
+function fakeClient(url: string, keys: readonly KeyEntry[], calls: (number | string)[] = []): NodeClient {
   const next = (end: number) => (end < keys.length ? keys[end - 1]!.key : null);
   return {
-    node: { url, base: url },
+    nodeUrl: url,
     keys: async (page: number, pageSize: number) => {
       calls.push(page);
       const end = Math.min(keys.length, page * pageSize);
@@ -26,16 +26,21 @@ function fakeClient(url: string, keys: readonly KeyEntry[], calls: (number | str
       const end = Math.min(keys.length, start + pageSize);
       return { keys: keys.slice(start, end), pageSize, total: keys.length, next: next(end) };
     },
-  } as unknown as Client;
+  } as unknown as NodeClient;
 }
 
-function failingClient(url: string): Client {
+/** A cluster scan over `keys` in the given (ring) order, `limit` per page; `asked` notes each page's cursor and limit. */
+function scanningClient(keys: readonly string[], asked: [string | null, number][] = []): NodeClient {
   return {
-    node: { url, base: url },
-    keys: async () => {
-      throw new ApiError("network", `GET ${url}/api/v1/keys failed`, url);
+    nodeUrl: A,
+    scan: async (cursor: string | null, limit: number) => {
+      asked.push([cursor, limit]);
+      const start = cursor === null ? 0 : Number(cursor);
+      const end = Math.min(keys.length, start + limit);
+      const page = keys.slice(start, end).map((key, i) => ({ key, value: `vé-${key}`, version: { wallMs: 1_000 + start + i, counter: 0, node: B }, expiresAtMs: null }));
+      return { keys: page, next: end < keys.length ? String(end) : null };
     },
-  } as unknown as Client;
+  } as unknown as NodeClient;
 }
 
 describe("scanning a node", () => {
@@ -57,39 +62,46 @@ describe("scanning a node", () => {
     expect(listing.total).toBe(350);
   });
 
-  test("reports a node that fails beside the listings of those that answered", async () => {
-    const { listings, failures } = await scanNodes([fakeClient(A, [entry("a")]), failingClient(B)]);
-    expect(listings.map((l) => l.nodeUrl)).toEqual([A]);
-    expect(failures.map((f) => [f.nodeUrl, f.error.kind])).toEqual([[B, "network"]]);
-  });
 });
 
-describe("merging nodes' keys", () => {
-  test("gives one row per key, sorted, naming every node that holds it", () => {
-    const rows = mergeListings([
-      { nodeUrl: C, entries: [entry("b"), entry("c")], total: 2 },
-      { nodeUrl: A, entries: [entry("a"), entry("b")], total: 2 },
-      { nodeUrl: B, entries: [entry("b")], total: 1 },
+describe("scanning the cluster", () => {
+  test("reads pages until the scan ends, each key once, sorted by key, with who wrote its newest version", async () => {
+    const keys = Array.from({ length: 2_500 }, (_, i) => `k${String((i * 7919) % 2_500).padStart(4, "0")}`);
+    const asked: [string | null, number][] = [];
+    const listing = await scanCluster(scanningClient(keys, asked));
+    expect(asked).toEqual([
+      [null, 1_000],
+      ["1000", 1_000],
+      ["2000", 1_000],
     ]);
-    expect(rows.map((r) => [r.key, r.holders])).toEqual([
-      ["a", [A]],
-      ["b", [A, B, C]],
-      ["c", [C]],
-    ]);
-    expect(rows.every((r) => !r.divergent)).toBe(true);
+    expect(listing.cut).toBe(false);
+    expect(listing.rows.map((r) => r.key)).toEqual([...keys].sort());
+    expect(listing.rows[0]).toMatchObject({ value: "vé-k0000", size: Buffer.byteLength("vé-k0000"), written: { node: B } });
   });
 
-  test("marks a key whose copies hold different values", () => {
-    const rows = mergeListings([
-      { nodeUrl: A, entries: [entry("k", "old")], total: 1 },
-      { nodeUrl: B, entries: [entry("k", "new")], total: 1 },
+  test("stops at its bound, asking no more than it keeps, and says the listing is cut", async () => {
+    const keys = Array.from({ length: 2_500 }, (_, i) => `k${i}`);
+    const asked: [string | null, number][] = [];
+    const listing = await scanCluster(scanningClient(keys, asked), 1_500);
+    expect(asked).toEqual([
+      [null, 1_000],
+      ["1000", 500],
     ]);
-    expect(rows[0]?.divergent).toBe(true);
+    expect(listing.rows).toHaveLength(1_500);
+    expect(listing.cut).toBe(true);
+  });
+
+  test("a failure keeps the client's error, and anything else thrown becomes one", () => {
+    const refused = new ClientError("unavailable", "the cluster could not serve the request", 503, "unavailable");
+    expect(failureOf(A, refused)).toEqual({ nodeUrl: A, error: refused });
+    const other = failureOf(B, new TypeError("boom"));
+    expect(other.error).toBeInstanceOf(ClientError);
+    expect(other.error.kind).toBe("unreachable");
   });
 });
 
 describe("filtering and paging", () => {
-  const rows = mergeListings([{ nodeUrl: A, entries: [entry("user:1", "Ada"), entry("user:2", "Grace"), entry("product:1", "Lime")], total: 3 }]);
+  const rows = rowsOf({ nodeUrl: A, entries: [entry("product:1", "Lime"), entry("user:1", "Ada"), entry("user:2", "Grace")], total: 3 });
 
   test.each([
     ["", ["product:1", "user:1", "user:2"]],

@@ -140,6 +140,12 @@ describe("the public routes", () => {
     ["GET", "/api/v1/keysx", false],
     ["GET", "/api/v1/cluster/secret", false],
     ["GET", "/api/v1/cluster/state", true],
+    ["GET", "/api/v1/scan", true],
+    ["GET", "/metrics", true],
+    ["GET", "/metricsx", false],
+    ["POST", "/api/v1/mget", true],
+    ["POST", "/api/v1/mset", true],
+    ["POST", "/api/v1/admin/restore", false],
   ] as const)("%s %s is public: %p", (method, path, expected) => {
     expect(isPublicRoute(method, path)).toBe(expected);
   });
