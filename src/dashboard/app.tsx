@@ -1,9 +1,10 @@
 // The page's shell: which node it talks to (checked against the serving node's members), refresh, tabs and views.
 /** @jsxImportSource preact */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { clientFor, type NodeRef } from "./nodes.ts";
 import type { ClusterState } from "./api-types.ts";
-import { readSnapshot, type Snapshot } from "./cluster-snapshot.ts";
+import { readingsOf, readSnapshot, type Snapshot } from "./cluster-snapshot.ts";
+import { LiveHistory } from "./live-figures.ts";
 import { ExplorerView } from "./explorer-view.tsx";
 import { shortUrl } from "./format.ts";
 import { refFor, resolveMember } from "./members.ts";
@@ -66,6 +67,8 @@ export function App() {
   const [busy, setBusy] = useState(false);
   const [dataVersion, setDataVersion] = useState(0);
   const [blocked, setBlocked] = useState<readonly string[]>([]);
+  // Kept across refreshes and choices of node: each member's figures over the last minutes.
+  const live = useRef(new LiveHistory());
 
   useEffect(() => {
     const onHash = () => setView(viewFromHash());
@@ -93,6 +96,7 @@ export function App() {
         setHomeError(undefined);
         const next = await readSnapshot(state, targetOf(choice, state).node);
         if (!isCurrent()) return;
+        live.current.record(next.atMs, readingsOf(next));
         setSnapshot(next);
         setUpdatedMs(next.atMs);
       } catch (error) {
@@ -151,7 +155,7 @@ export function App() {
         {home === undefined || target === undefined ? (
           homeError === undefined ? <p class="muted">Connecting…</p> : null
         ) : view === "overview" ? (
-          <OverviewView snapshot={snapshot} />
+          <OverviewView snapshot={snapshot} live={live.current.series()} />
         ) : view === "explorer" ? (
           <ExplorerView home={home} target={target.node} all={target.all} dataVersion={dataVersion} onChanged={changed} />
         ) : null}

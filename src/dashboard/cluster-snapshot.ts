@@ -2,6 +2,7 @@
 // health and figures (/metrics, for the live charts).
 import { ClientError, clientFor, type NodeRef, probeFor } from "./nodes.ts";
 import type { ClusterState, GossipView, Health, Member, RingView } from "./api-types.ts";
+import { type MemberReading, parseScrape } from "./live-figures.ts";
 import { refFor } from "./members.ts";
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ClientError };
@@ -44,6 +45,20 @@ export async function readSnapshot(home: ClusterState, node: NodeRef): Promise<S
     Promise.all(figures),
   ]);
   return { atMs: Date.now(), home, node, state, ring, gossip, health: new Map(health), metrics: new Map(metrics) };
+}
+
+/** What the live charts take from a snapshot: each member's figures and key count as read this refresh. */
+export function readingsOf(snapshot: Snapshot): Map<string, MemberReading> {
+  const readings = new Map<string, MemberReading>();
+  for (const { url } of snapshot.home.members) {
+    const figures = snapshot.metrics.get(url);
+    const health = snapshot.health.get(url);
+    readings.set(url, {
+      scrape: figures?.ok === true ? parseScrape(figures.value, snapshot.atMs) : undefined,
+      keys: health?.ok === true && health.value.storage.error === undefined ? health.value.storage.keys : null,
+    });
+  }
+  return readings;
 }
 
 /** What the node table says of a member, from its gossip state and the page's own probe. */

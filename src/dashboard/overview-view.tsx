@@ -1,13 +1,16 @@
-// The overview: member health and state, the ring chart, gossip status and replication, from the latest snapshot.
+// The overview: member health and state, live traffic charts, the ring chart, gossip status and replication,
+// from the latest snapshot and the figures of the last minutes.
 /** @jsxImportSource preact */
 import type { ClusterState, GossipView } from "./api-types.ts";
 import { membersOf, nodeStatus, type Snapshot } from "./cluster-snapshot.ts";
 import { formatCount, formatMs, formatPercent, shortUrl } from "./format.ts";
+import { LiveCharts } from "./live-charts.tsx";
+import type { LivePoint } from "./live-figures.ts";
 import { NodeTable } from "./node-table.tsx";
 import { RingChart } from "./ring-chart.tsx";
 import { Badge, ErrorNote, Stat } from "./ui.tsx";
 
-export function OverviewView({ snapshot }: { snapshot: Snapshot | undefined }) {
+export function OverviewView({ snapshot, live }: { snapshot: Snapshot | undefined; live: ReadonlyMap<string, readonly LivePoint[]> }) {
   if (snapshot === undefined) return <p class="muted">Reading the cluster…</p>;
   const members = [...membersOf(snapshot)].sort((a, b) => (a.url < b.url ? -1 : 1));
   const urls = snapshot.home.members.map((m) => m.url);
@@ -70,6 +73,12 @@ export function OverviewView({ snapshot }: { snapshot: Snapshot | undefined }) {
         <h2>Nodes</h2>
         {snapshot.state.ok ? null : <ErrorNote title="Members" error={snapshot.state.error} />}
         <NodeTable snapshot={snapshot} members={members} statuses={statuses} />
+      </section>
+
+      <section class="card">
+        <h2>Traffic</h2>
+        <p class="muted small">HTTP requests each member answered (its own /metrics, read every refresh; reading them is left out), and its keys.</p>
+        <LiveCharts series={live} memberUrls={urls} nowMs={snapshot.atMs} />
       </section>
 
       <div class="grid-2">

@@ -17,6 +17,8 @@ const SETUP_TIMEOUT_MS = 30_000;
 const STEP_TIMEOUT_MS = 20_000;
 const AGREEMENT_TIMEOUT_MS = 10_000;
 const SEED_COUNT = 50;
+/** Bound on the load the traffic charts are shown: a few refreshes at one a second. */
+const LOAD_MS_MAX = 10_000;
 /** URLs a visitor might type or link to; the page must refuse both and never ask them anything. */
 const STRANGER = "http://127.0.0.1:9";
 const OUTSIDER = "http://example.com:8080";
@@ -161,6 +163,61 @@ describe("the dashboard", () => {
     expect(seen.every((value, i) => i === 0 || value >= (seen[i - 1] ?? 0))).toBe(true);
     expect(new Set(seen).size).toBeGreaterThan(2);
     await shot("desktop-02-seed");
+  }, STEP_TIMEOUT_MS);
+
+  test("charts each member's requests/s, p50/p99 latency and keys, from its /metrics", async () => {
+    await openView("overview");
+    const busy = cluster.node(1);
+    // Load on one member only, bounded in time: GETs of a seeded key, four at a time, until the page shows it.
+    const stopAtMs = Date.now() + LOAD_MS_MAX;
+    let stop = false;
+    let sent = 0;
+    const loop = async () => {
+      while (!stop && Date.now() < stopAtMs) {
+        await (await fetchNode(`${busy.url}/api/v1/get/missing-${sent++}`)).text();
+      }
+    };
+    const load = Promise.all(Array.from({ length: 4 }, loop));
+    try {
+      await until(
+        "the busy member's requests/s and latency",
+        (url) => {
+          const row = document.querySelector(`table.live-figures tr[data-node="${url}"]`);
+          return Number(row?.getAttribute("data-rate") ?? 0) > 20 && Number(row?.getAttribute("data-p99") ?? 0) > 0;
+        },
+        busy.url,
+        LOAD_MS_MAX,
+      );
+    } finally {
+      stop = true;
+      await load;
+    }
+    const figures = await page.$$eval("table.live-figures tr[data-node]", (rows) =>
+      rows.map((row) => ({ url: row.getAttribute("data-node"), rate: Number(row.getAttribute("data-rate") ?? 0), keys: Number(row.getAttribute("data-keys")) })),
+    );
+    expect(figures.map((f) => f.url).sort()).toEqual([...cluster.urls].sort());
+    // The busy member answers far more than the others, which see only the page's own reads.
+    const rate = (url: string) => figures.find((f) => f.url === url)?.rate ?? 0;
+    for (const url of cluster.urls) if (url !== busy.url) expect(rate(url)).toBeLessThan(rate(busy.url));
+    // Keys per member as each one's own health says.
+    for (const url of cluster.urls) {
+      const health = (await (await fetchNode(`${url}/api/v1/health`)).json()) as { storage: { keys: number } };
+      expect(figures.find((f) => f.url === url)?.keys).toBe(health.storage.keys);
+    }
+    // Three charts drawn, each with known points.
+    for (const id of ["chart-requests", "chart-latency", "chart-keys"]) {
+      expect(Number(await page.getAttribute(`[data-testid="${id}"]`, "data-points"))).toBeGreaterThan(0);
+      const painted = await page.evaluate((testId) => {
+        const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="${testId}"] canvas`);
+        const pixels = canvas?.getContext("2d")?.getImageData(0, 0, canvas.width, canvas.height).data ?? new Uint8ClampedArray();
+        let opaque = 0;
+        for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) opaque++;
+        return opaque;
+      }, id);
+      expect(painted).toBeGreaterThan(500);
+    }
+    await page.locator('[data-testid="chart-requests"]').scrollIntoViewIfNeeded();
+    await shot("desktop-02b-overview-traffic");
   }, STEP_TIMEOUT_MS);
 
   test("finds the 50 keys in the All nodes view, each once, by the cluster-wide scan", async () => {
