@@ -1,6 +1,7 @@
 // `bun run cluster`: runs the planned nodes as child processes, waits until each sees all, stops them all on Ctrl-C.
 import type { Subprocess } from "bun";
 import { join } from "node:path";
+import { nodeClient } from "../client/node-client.ts";
 import { planCluster, type PlannedNode } from "./local-cluster-plan.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..", "..");
@@ -102,11 +103,7 @@ async function exitedWithin(child: NodeChild, timeoutMs: number): Promise<boolea
 /** The members a node's /api/v1/cluster/state lists, or undefined while it does not answer. */
 async function membersSeen(url: string): Promise<readonly string[] | undefined> {
   try {
-    const response = await fetch(`${url}/api/v1/cluster/state`, { signal: AbortSignal.timeout(STATE_REQUEST_TIMEOUT_MS) });
-    if (!response.ok) return undefined;
-    const body: unknown = await response.json();
-    if (typeof body !== "object" || body === null || !("peers" in body) || !Array.isArray(body.peers)) return undefined;
-    return body.peers.filter((peer): peer is string => typeof peer === "string");
+    return (await nodeClient(url, STATE_REQUEST_TIMEOUT_MS).state()).peers;
   } catch {
     return undefined;
   }
