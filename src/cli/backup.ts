@@ -5,8 +5,8 @@
 // under its own version, so a key written or deleted after the backup keeps its newer state.
 import { createReadStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import { BATCH_KEYS_MAX } from "../node/batch.ts";
+import { boundedLines } from "./bounded-lines.ts";
 import type { BackupRecord, NodeClient, ScanBody } from "../client/node-client.ts";
 import { UsageError, type Output } from "./commands.ts";
 
@@ -73,7 +73,8 @@ export interface RestoreSummary {
 
 /** Writes every record of a backup file through the cluster under its own version; returns what happened. */
 export async function restoreCommand(client: NodeClient, file: string, secret: string, output: Output): Promise<RestoreSummary> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: "utf8", highWaterMark: 1024 * 1024 }), crlfDelay: Infinity });
+  const input = createReadStream(file, { encoding: "utf8", highWaterMark: 1024 * 1024 });
+  const lines = boundedLines(input, LINE_CHARS_MAX, (n) => new UsageError(`${file}:${n}: a line longer than ${LINE_CHARS_MAX} characters is no record of a backup`));
   const summary = { records: 0, restored: 0, kept: 0, failed: 0 };
   const failures: string[] = [];
   let batch: BackupRecord[] = [];
@@ -95,7 +96,6 @@ export async function restoreCommand(client: NodeClient, file: string, secret: s
   try {
     for await (const line of lines) {
       lineNumber++;
-      if (line.length > LINE_CHARS_MAX) throw new UsageError(`${file}:${lineNumber}: a line longer than ${LINE_CHARS_MAX} characters is no record of a backup`);
       if (trailer !== undefined) throw new UsageError(`${file}:${lineNumber}: text after the backup's end`);
       const parsed = parseLine(file, lineNumber, line);
       if (header === undefined) {
@@ -110,7 +110,7 @@ export async function restoreCommand(client: NodeClient, file: string, secret: s
       if (batch.length >= Math.min(RESTORE_BATCH_RECORDS, BATCH_KEYS_MAX)) await send();
     }
   } finally {
-    lines.close();
+    input.destroy();
   }
   if (header === undefined) throw new UsageError(`${file} is empty: no LimeDB backup`);
   if (trailer === undefined) throw new UsageError(`${file} ends without the backup's last line: it was cut short; nothing after line ${lineNumber} was restored`);

@@ -102,3 +102,25 @@ test(
   },
   CLUSTER_TEST_TIMEOUT_MS * 6,
 );
+
+test(
+  "restore refuses a file whose first line never ends once it passes the line bound, without reading the rest into memory",
+  async () => {
+    await using dir = await tempDir("limedb-restore-endless-");
+    // A pipe fed NUL bytes without end: node:readline held the whole line before any length check, growing
+    // until memory or the string limit ran out; the bounded reader stops 8 MiB in.
+    const fifo = join(dir.path, "endless.backup");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const writer = Bun.spawn(["sh", "-c", `tr -d '\\n' < /dev/zero > '${fifo}'`], { stdout: "ignore", stderr: "ignore" });
+    try {
+      // Nothing is sent anywhere: the file fails before its header is read, so the node URL is never reached.
+      const refused = await runLimedb(["restore", fifo, "--node", "http://127.0.0.1:9"], { timeoutMs: 30_000 });
+      expect(refused.stderr).toContain(":1: a line longer than");
+      expect(refused.exitCode).toBe(2);
+    } finally {
+      writer.kill();
+      await writer.exited;
+    }
+  },
+  60_000,
+);
