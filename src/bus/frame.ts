@@ -47,6 +47,11 @@ export class FrameError extends Error {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** A frame is written here, then copied out whole: one buffer for every frame instead of one (sized for the worst case) each. */
+let scratch = new Uint8Array(64 * 1024);
+/** The scratch buffer kept between frames at most; a larger frame's buffer is dropped after it. */
+const SCRATCH_BYTES_KEPT_MAX = 1024 * 1024;
+
 /** Appends fields to a buffer that grows as needed. */
 class Writer {
   private buffer: Uint8Array;
@@ -54,7 +59,8 @@ class Writer {
   private at = 0;
 
   constructor(sizeHint: number) {
-    this.buffer = new Uint8Array(Math.max(64, sizeHint));
+    if (scratch.length < sizeHint) scratch = new Uint8Array(sizeHint);
+    this.buffer = scratch;
     this.view = new DataView(this.buffer.buffer);
   }
 
@@ -91,6 +97,8 @@ class Writer {
 
   /** A string as UTF-8 after a length of `lengthBytes` (2 or 4). */
   text(value: string, lengthBytes: 2 | 4): void {
+    // Most calls carry no trace context: an empty field is its length alone.
+    if (value === "") return lengthBytes === 2 ? this.u16(0) : this.u32(0);
     // UTF-8 takes at most three bytes per UTF-16 unit.
     this.room(lengthBytes + value.length * 3);
     const start = this.at + lengthBytes;
@@ -100,8 +108,11 @@ class Writer {
     this.at = start + written;
   }
 
+  /** The frame, copied out of the scratch buffer. */
   done(): Uint8Array {
-    return this.buffer.subarray(0, this.at);
+    const frame = this.buffer.slice(0, this.at);
+    if (this.buffer.length <= SCRATCH_BYTES_KEPT_MAX) scratch = this.buffer;
+    return frame;
   }
 }
 
@@ -145,6 +156,7 @@ class Reader {
 
   text(lengthBytes: 2 | 4): string {
     const length = lengthBytes === 2 ? this.u16() : this.u32();
+    if (length === 0) return "";
     this.need(length);
     try {
       return decoder.decode(this.buffer.subarray(this.at, (this.at += length)));
