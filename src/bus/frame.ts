@@ -48,9 +48,14 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** A frame is written here, then copied out whole: one buffer for every frame instead of one (sized for the worst case) each. */
-let scratch = new Uint8Array(64 * 1024);
+let scratch: Uint8Array = new Uint8Array(64 * 1024);
 /** The scratch buffer kept between frames at most; a larger frame's buffer is dropped after it. */
 const SCRATCH_BYTES_KEPT_MAX = 1024 * 1024;
+
+/** Bytes of the scratch buffer kept between frames (for tests: it never stays past SCRATCH_BYTES_KEPT_MAX). */
+export function frameScratchBytes(): number {
+  return scratch.length;
+}
 
 /** Appends fields to a buffer that grows as needed. */
 class Writer {
@@ -59,8 +64,8 @@ class Writer {
   private at = 0;
 
   constructor(sizeHint: number) {
-    if (scratch.length < sizeHint) scratch = new Uint8Array(sizeHint);
-    this.buffer = scratch;
+    // A frame larger than what is kept gets a buffer of its own, so the shared one never stays that large.
+    this.buffer = sizeHint > SCRATCH_BYTES_KEPT_MAX ? new Uint8Array(sizeHint) : scratch.length >= sizeHint ? scratch : (scratch = new Uint8Array(sizeHint));
     this.view = new DataView(this.buffer.buffer);
   }
 
@@ -111,7 +116,8 @@ class Writer {
   /** The frame, copied out of the scratch buffer. */
   done(): Uint8Array {
     const frame = this.buffer.slice(0, this.at);
-    if (this.buffer.length <= SCRATCH_BYTES_KEPT_MAX) scratch = this.buffer;
+    // A scratch buffer that grew while writing is kept for the next frames, up to the bound.
+    if (this.buffer.length <= SCRATCH_BYTES_KEPT_MAX && this.buffer.length > scratch.length) scratch = this.buffer;
     return frame;
   }
 }

@@ -8,10 +8,11 @@
 export async function* boundedLines(chunks: AsyncIterable<string>, maxChars: number, tooLong: (lineNumber: number) => Error): AsyncGenerator<string> {
   let partial = "";
   let lineNumber = 0;
-  const finished = (line: string) => {
+  const finished = (ended: string) => {
     lineNumber++;
+    const line = ended.endsWith("\r") ? ended.slice(0, -1) : ended;
     if (line.length > maxChars) throw tooLong(lineNumber);
-    return line.endsWith("\r") ? line.slice(0, -1) : line;
+    return line;
   };
   for await (const chunk of chunks) {
     let start = 0;
@@ -22,7 +23,8 @@ export async function* boundedLines(chunks: AsyncIterable<string>, maxChars: num
       yield finished(line);
     }
     partial += chunk.slice(start);
-    if (partial.length > maxChars) throw tooLong(lineNumber + 1);
+    // A "\r" at the end may be the first half of a "\r\n" that ends a line of exactly the bound.
+    if (partial.length > maxChars + (partial.endsWith("\r") ? 1 : 0)) throw tooLong(lineNumber + 1);
   }
   if (partial !== "") yield finished(partial);
 }

@@ -26,8 +26,8 @@ export interface Snapshot {
   readonly gossip: Result<GossipView>;
   /** Each member's own health answer, asked directly, keyed by member URL. */
   readonly health: ReadonlyMap<string, Result<Health>>;
-  /** Each live member's /metrics text, asked at the same time, keyed by member URL. */
-  readonly metrics: ReadonlyMap<string, Result<string>>;
+  /** Each live member's /metrics text and when it arrived (ms), asked at the same time, keyed by member URL. */
+  readonly metrics: ReadonlyMap<string, Result<{ readonly text: string; readonly atMs: number }>>;
 }
 
 /** Reads the chosen node's views and probes every member the serving node lists, all at once. */
@@ -36,7 +36,8 @@ export async function readSnapshot(home: ClusterState, node: NodeRef): Promise<S
   const probes = home.members.map(async (m) => [m.url, await settle(probeFor(refFor(m.url, home)).health(), m.url)] as const);
   // Dead members are not asked for figures: their charts simply stop.
   const live = home.members.filter((m) => m.state !== "dead");
-  const figures = live.map(async (m) => [m.url, await settle(probeFor(refFor(m.url, home)).metrics(), m.url)] as const);
+  // Each read is timed when it arrives: a rate is taken between two reads, not between two snapshots' ends.
+  const figures = live.map(async (m) => [m.url, await settle(probeFor(refFor(m.url, home)).metrics().then((text) => ({ text, atMs: Date.now() })), m.url)] as const);
   const [state, ring, gossip, health, metrics] = await Promise.all([
     node.base === "" ? Promise.resolve<Result<ClusterState>>({ ok: true, value: home }) : settle(client.state(), node.url),
     settle(client.ring().then((ring) => ring.body), node.url),
@@ -54,7 +55,7 @@ export function readingsOf(snapshot: Snapshot): Map<string, MemberReading> {
     const figures = snapshot.metrics.get(url);
     const health = snapshot.health.get(url);
     readings.set(url, {
-      scrape: figures?.ok === true ? parseScrape(figures.value, snapshot.atMs) : undefined,
+      scrape: figures?.ok === true ? parseScrape(figures.value.text, figures.value.atMs) : undefined,
       keys: health?.ok === true && health.value.storage.error === undefined ? health.value.storage.keys : null,
     });
   }

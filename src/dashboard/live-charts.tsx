@@ -60,7 +60,9 @@ function LineChart({ title, unit, lines, testId }: { title: string; unit: string
       borderDash: line.dashed ? [6, 4] : [],
     }));
     // The axis reaches back as far as the points do (at least a minute, at most the window).
-    const oldest = Math.min(0, ...lines.flatMap((line) => line.points.map((p) => p.x)));
+    // Points are oldest first: each line's first is its oldest (no spread of every point into one call).
+    let oldest = 0;
+    for (const line of lines) oldest = Math.min(oldest, line.points[0]?.x ?? 0);
     const x = current.options.scales?.x;
     if (x !== undefined) x.min = Math.max(-LIVE_WINDOW_MS / 1000, Math.min(-LIVE_AXIS_S_MIN, Math.floor(oldest)));
     current.update("none");

@@ -1,7 +1,7 @@
 // The bus's frame format: calls and replies round-trip whatever their text, frames written one after another
 // stay apart (they share one scratch buffer while written), and malformed frames are refused.
 import { describe, expect, test } from "bun:test";
-import { type Call, decodeFrame, encodeCalls, encodeReplies, FrameError, FrameKind, type Reply } from "../../src/bus/frame.ts";
+import { type Call, decodeFrame, encodeCalls, encodeReplies, FrameError, FrameKind, frameScratchBytes, type Reply } from "../../src/bus/frame.ts";
 
 const call = (id: number, body: string, trace = ""): Call => ({ id, op: 4, timeoutMs: 2_000, trace, body });
 const reply = (id: number, body: string, ok = true): Reply => ({ id, ok, body });
@@ -36,6 +36,10 @@ describe("bus frames", () => {
     ]);
     // Each frame is exactly as long as its fields: a 2 MiB-unit body of two-byte characters is 4 MiB of UTF-8.
     expect(frames[0]!.byteLength).toBe(2 + 2 + 4 + 1 + 4 + 4 * 1024 * 1024);
+    // Neither growing past the bound while writing nor a large size hint leaves a large buffer kept.
+    expect(frameScratchBytes()).toBeLessThanOrEqual(1024 * 1024);
+    encodeCalls([call(4, "hinted large")], 32 * 1024 * 1024);
+    expect(frameScratchBytes()).toBeLessThanOrEqual(1024 * 1024);
   });
 
   test("a frame cut short, with bytes after its end, or with no entries is refused", () => {

@@ -29,12 +29,18 @@ function endless(pulled: { chunks: number }, limit: number): AsyncGenerator<stri
 describe("bounded lines", () => {
   test("splits at \\n across chunks, drops a \\r before it, and keeps a last line without one", async () => {
     expect(await all(boundedLines(chunksOf("a\r\nb", "c\n", "\nd"), 10, tooLong))).toEqual(["a", "bc", "", "d"]);
+    // A "\r\n" split between two chunks.
+    expect(await all(boundedLines(chunksOf("one\r", "\ntwo\r", "\n"), 10, tooLong))).toEqual(["one", "two"]);
     expect(await all(boundedLines(chunksOf("one\n"), 10, tooLong))).toEqual(["one"]);
     expect(await all(boundedLines(chunksOf(), 10, tooLong))).toEqual([]);
   });
 
   test("a line of exactly the bound passes; one character more fails, naming its line", async () => {
     expect(await all(boundedLines(chunksOf("ok\n", "12345\n"), 5, tooLong))).toEqual(["ok", "12345"]);
+    // The "\r" of a "\r\n" is not the line's: a CRLF line of exactly the bound passes, also split before its "\n".
+    expect(await all(boundedLines(chunksOf("12345\r\n"), 5, tooLong))).toEqual(["12345"]);
+    expect(await all(boundedLines(chunksOf("12345\r", "\nok"), 5, tooLong))).toEqual(["12345", "ok"]);
+    await expect(all(boundedLines(chunksOf("123456\r\n"), 5, tooLong))).rejects.toThrow("line 1");
     await expect(all(boundedLines(chunksOf("ok\n", "123456\n"), 5, tooLong))).rejects.toThrow("line 2");
     await expect(all(boundedLines(chunksOf("ok\n1234", "56"), 5, tooLong))).rejects.toThrow("line 2");
   });

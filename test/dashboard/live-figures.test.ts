@@ -58,10 +58,10 @@ describe("figures between two reads", () => {
     const point = pointBetween(before, after, 42, 12_000);
     expect(point.requestsPerS).toBe(500);
     expect(point.keys).toBe(42);
-    // 0.3 ms lies in the (0.1, 0.5] ms bucket; the p99 rank (990) is still within it, and no 400 ms request counts.
-    expect(point.p50Ms).toBeGreaterThan(0.1);
-    expect(point.p50Ms).toBeLessThanOrEqual(0.5);
-    expect(point.p99Ms).toBeLessThanOrEqual(0.5);
+    // 0.3 ms lies in the (0.1, 0.5] ms bucket, which holds 990 of the 1,000: the p50 (rank 500) is interpolated
+    // within it, the p99 (rank 990) is its upper bound; no 400 ms request from before counts.
+    expect(point.p50Ms).toBeCloseTo(0.1 + (0.4 * 500) / 990, 6);
+    expect(point.p99Ms).toBeCloseTo(0.5, 6);
     const withSlow = pointBetween(before, scrape(render(metrics, Array.from({ length: 100 }, () => ["/api/v1/get/:key", 200, 40] as [string, number, number])), 13_000), 42, 13_000);
     // Now 1,100 requests after `before`, 110 of them at 40 ms: the p99 lies in the (25, 50] ms bucket.
     expect(withSlow.p99Ms).toBeGreaterThan(25);
