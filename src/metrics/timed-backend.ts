@@ -16,27 +16,16 @@ export class TimedBackend implements Backend {
     this.kind = inner.kind;
   }
 
-  /** Plain promise callbacks rather than an async function: every store operation passes through here. */
-  private timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  private async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
     const started = this.nowMs();
-    const record = (failed: boolean) => this.metrics.recordStoreOperation(this.kind, operation, this.nowMs() - started, failed);
-    let running: Promise<T>;
+    let failed = true;
     try {
-      running = run();
-    } catch (error) {
-      record(true);
-      return Promise.reject(error);
+      const result = await run();
+      failed = false;
+      return result;
+    } finally {
+      this.metrics.recordStoreOperation(this.kind, operation, this.nowMs() - started, failed);
     }
-    return running.then(
-      (result) => {
-        record(false);
-        return result;
-      },
-      (error: unknown) => {
-        record(true);
-        throw error;
-      },
-    );
   }
 
   get(key: string): Promise<StoredRecord | undefined> {

@@ -29,8 +29,11 @@ export class PeerService {
         return outcome.answer as PeerAnswer<"gossip">;
       },
       put: async (body) => ({ outcomes: await replicas.put(body.records.map(fromWire)) }),
-      get: (body) => replicas.get(body.key).then((record) => ({ record: record === undefined ? null : toWire(record) })),
-      version: (body) => replicas.get(body.key).then((record) => ({ version: record?.version ?? null })),
+      get: async (body) => {
+        const record = await replicas.get(body.key);
+        return { record: record === undefined ? null : toWire(record) };
+      },
+      version: async (body) => ({ version: (await replicas.get(body.key))?.version ?? null }),
       digests: async (body) => ({ groups: await replicas.differingGroups(rangesFromWire(body.ranges), body.groups) }),
       segmentDigests: async (body) => {
         if (body.digests.length !== body.groups.length * SEGMENTS_PER_GROUP) throw new NodeError("bad_request", `digests must hold ${SEGMENTS_PER_GROUP} numbers per group`);

@@ -63,7 +63,7 @@ export class ReplicaService {
     return outcomes;
   }
 
-  get(key: string): Promise<StoredRecord | undefined> {
+  async get(key: string): Promise<StoredRecord | undefined> {
     return this.deps.store.get(key).catch((error: unknown) => {
       throw fromStoreError(error);
     });
