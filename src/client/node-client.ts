@@ -35,6 +35,8 @@ export const REQUEST_TIMEOUT_MS_DEFAULT = 5_000;
  * VALUE_BYTES_MAX), JSON-escaped; anything longer is not a LimeDB answer.
  */
 export const ANSWER_BYTES_MAX = 256 * 1024 * 1024;
+/** Largest /metrics text read: a node's figures are tens of kilobytes (bounded series); a page polls every member's. */
+export const METRICS_ANSWER_BYTES_MAX = 4 * 1024 * 1024;
 /** The API's largest keys page (SPEC §4); `keys --all` reads in pages of this size. */
 export const KEYS_PAGE_SIZE_MAX = 100;
 
@@ -119,7 +121,8 @@ export function parseNodeUrl(text: string): string {
  * to that URL: a page served by the node itself passes "" to send relative requests to its own origin.
  */
 export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_MS_DEFAULT, fetchFn: Fetch = fetch, base: string = nodeUrl): NodeClient {
-  const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => request(fetchFn, { nodeUrl, base }, timeoutMs, method, path, body, headers);
+  const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}, bytesMax = ANSWER_BYTES_MAX) =>
+    request(fetchFn, { nodeUrl, base }, timeoutMs, method, path, body, headers, bytesMax);
   const keyPath = (prefix: string, key: string) => `${prefix}/${encodeURIComponent(key)}`;
 
   return {
@@ -183,7 +186,7 @@ export function nodeClient(nodeUrl: string, timeoutMs: number = REQUEST_TIMEOUT_
       expectJson(await call("POST", "/api/v1/admin/remove", body, headers), ["status", "string"], ["nodeUrl", "string"]);
     },
     async metrics() {
-      const answer = await call("GET", "/metrics");
+      const answer = await call("GET", "/metrics", undefined, {}, METRICS_ANSWER_BYTES_MAX);
       failOn(answer);
       return answer.text;
     },
@@ -198,7 +201,16 @@ interface Answer extends RawAnswer {
   readonly url: string;
 }
 
-async function request(fetchFn: Fetch, { nodeUrl, base }: { nodeUrl: string; base: string }, timeoutMs: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
+async function request(
+  fetchFn: Fetch,
+  { nodeUrl, base }: { nodeUrl: string; base: string },
+  timeoutMs: number,
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+  bytesMax: number,
+): Promise<Answer> {
   const url = `${nodeUrl}${path}`;
   // One signal bounds the connection, the headers and the whole body.
   const signal = AbortSignal.timeout(timeoutMs);
@@ -208,7 +220,7 @@ async function request(fetchFn: Fetch, { nodeUrl, base }: { nodeUrl: string; bas
       signal,
       ...(body === undefined ? { headers } : { body, headers: { "content-type": "application/json", ...headers } }),
     });
-    return { url, status: response.status, statusText: response.statusText, text: await readCapped(response, url) };
+    return { url, status: response.status, statusText: response.statusText, text: await readCapped(response, url, bytesMax) };
   } catch (error) {
     if (error instanceof ClientError) throw error;
     if (signal.aborted) throw new ClientError("timeout", `${nodeUrl} did not answer ${method} ${path} within ${timeoutMs} ms`);
@@ -216,7 +228,7 @@ async function request(fetchFn: Fetch, { nodeUrl, base }: { nodeUrl: string; bas
   }
 }
 
-async function readCapped(response: Response, url: string): Promise<string> {
+async function readCapped(response: Response, url: string, bytesMax: number): Promise<string> {
   if (response.body === null) return "";
   const decoder = new TextDecoder();
   let text = "";
@@ -226,9 +238,9 @@ async function readCapped(response: Response, url: string): Promise<string> {
     const { done, value } = await reader.read();
     if (done) return text + decoder.decode();
     bytes += value.byteLength;
-    if (bytes > ANSWER_BYTES_MAX) {
+    if (bytes > bytesMax) {
       void reader.cancel();
-      throw new ClientError("bad_answer", `${url} answered more than ${ANSWER_BYTES_MAX} bytes; that is not a LimeDB answer`);
+      throw new ClientError("bad_answer", `${url} answered more than ${bytesMax} bytes; that is not a LimeDB answer`);
     }
     text += decoder.decode(value, { stream: true });
   }

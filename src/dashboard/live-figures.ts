@@ -8,7 +8,7 @@ export const LIVE_WINDOW_MS = 5 * 60_000;
 export const LIVE_POINTS_MAX = 1_200;
 /** Members charted at most; a cluster larger than this shows its first ones by URL. */
 export const LIVE_NODES_MAX = 32;
-/** The figures text read at most, in characters: a node's /metrics is tens of kilobytes. */
+/** The figures text parsed at most, in characters (the client reads at most METRICS_ANSWER_BYTES_MAX of it anyway). */
 export const METRICS_TEXT_CHARS_MAX = 4 * 1024 * 1024;
 
 const REQUESTS = "limedb_http_requests_total";

@@ -13,7 +13,7 @@ export const REDIS_COMPATIBLE_VERSION = "7.2.0";
 /** Keys a SCAN page holds when COUNT is not given (Redis's own default). */
 const SCAN_COUNT_DEFAULT = 10;
 const SCAN_COUNT_MAX = 1_000;
-/** A MATCH pattern longer than this is refused: the pattern is turned into a regular expression. */
+/** A MATCH pattern longer than this is refused: matching costs its length times the key's. */
 const MATCH_PATTERN_CHARS_MAX = 1_024;
 /** Keys one DEL or EXISTS names at most (as a batch). */
 const KEYS_PER_COMMAND_MAX = 1_000;

@@ -99,3 +99,30 @@ test("a client needs a node, and takes only http(s) node URLs", () => {
   expect(() => createClient({ nodes: [] })).toThrow("at least one node URL");
   expect(() => createClient({ nodes: ["ftp://127.0.0.1:1"] })).toThrow("only http and https");
 });
+
+test("reads at most METRICS_ANSWER_BYTES_MAX of a node's /metrics: a forged endless answer is cut off, not buffered", async () => {
+  const { METRICS_ANSWER_BYTES_MAX, nodeClient } = await import("../../src/client/node-client.ts");
+  let sent = 0;
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  // An answer that never ends, counting what it was made to send.
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            sent += chunk.length;
+            controller.enqueue(chunk);
+          },
+        }),
+        { headers: { "content-type": "text/plain" } },
+      ),
+  });
+  cleanup.push(() => server.stop(true));
+  const error = await failure(nodeClient(`http://127.0.0.1:${server.port}`, 20_000).metrics());
+  expect(error.kind).toBe("bad_answer");
+  expect(error.message).toContain(`more than ${METRICS_ANSWER_BYTES_MAX} bytes`);
+  // Stopped near the bound, not at the 256 MiB every other answer may take.
+  expect(sent).toBeLessThan(METRICS_ANSWER_BYTES_MAX * 4);
+});
