@@ -95,6 +95,12 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   cycle over the 1,000 preloaded keys, SETs write 64-byte values over 5,000 keys. A 1 s warm-up per cluster and
   shape, then two 2 s runs in rotation (one node, one copy, three copies, one node, …); a figure is the mean of its runs,
   p50 and p99 likewise, and the detail gives the three-copy p50 and p99 as multiples of one node's.
+- **Replication, replica puts by backend.** Where a replicated write's cost lies: a memory node and a sqlite
+  node (NORMAL), each alone, get replica puts straight on their bus from another process
+  (bench/replica-put-load.ts: 64 calls in flight, each caller waiting for its answer, 64-byte values over 5,000
+  keys), a 1 s warm-up each, then two 2 s runs in rotation. Puts/s against the memory node, and in the detail the
+  CPU each server spent per put (user + system, and system alone, from /proc/PID/stat): the memory node's figure
+  is the bus and the replica path; the sqlite node's difference is its store, which three copies pay three times.
 - **Replication, re-replication after a kill -9.** A 4-node memory cluster at three copies (W=2, R=2) with a
   short gossip timing (interval 200 ms, stale after 800, dead after 1,600) is loaded with 10,000 keys through
   all four nodes by 64 concurrent writers; that load time is the baseline of the second group. The bench waits

@@ -1,7 +1,8 @@
-// The replication part: three copies against one on 3 nodes (wrk), then the time to re-replicate 10k keys after a kill -9 on 4.
+// The replication part: three copies against one on 3 nodes (wrk), replica puts against one node's bus by backend, then the time to re-replicate 10k keys after a kill -9 on 4.
 import type { PartResult } from "./figures.ts";
 import { benchReplicationLoad } from "./replication-load.ts";
 import { benchRecovery } from "./replication-recovery.ts";
+import { benchReplicaPuts } from "./replica-puts.ts";
 import { wrkInstalled } from "./wrk.ts";
 
 export async function benchReplication(): Promise<PartResult> {
@@ -13,12 +14,13 @@ export async function benchReplication(): Promise<PartResult> {
     console.warn(`bench: ${note}`);
     notes.push(note);
   }
+  const puts = await benchReplicaPuts();
   const recovery = await benchRecovery();
   return {
     part: "replication",
-    figures: [...(load?.figures ?? []), ...recovery.figures],
-    notes: [...notes, ...(load?.notes ?? []), ...recovery.notes],
-    commands: [...(load?.commands ?? []), ...recovery.commands],
+    figures: [...(load?.figures ?? []), ...puts.figures, ...recovery.figures],
+    notes: [...notes, ...(load?.notes ?? []), ...puts.notes, ...recovery.notes],
+    commands: [...(load?.commands ?? []), ...puts.commands, ...recovery.commands],
     elapsedMs: performance.now() - started,
   };
 }

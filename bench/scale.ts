@@ -16,6 +16,7 @@ import { storePath } from "../src/store/open-backend.ts";
 import type { StoredRecord } from "../src/store/record.ts";
 import { SqliteBackend, storedRing } from "../src/store/sqlite.ts";
 import { tempDir } from "./cleanup.ts";
+import { cpuSeconds } from "./process-cpu.ts";
 import { clusterState, nodeCommand, nodeUrlOf, pollUntilAll, removeMember, THREE_COPIES, type ClusterState, type NodeSpec } from "./cluster-nodes.ts";
 import { againstBaseline, type Figure, type PartResult } from "./figures.ts";
 import { freePort, REQUEST_TIMEOUT_MS, spawnServer, waitReady, type SpawnedServer } from "./server-process.ts";
@@ -45,21 +46,12 @@ const POLL_MS = 250;
 /** The no-refused-writes check: keys written through the API at this concurrency into an empty cluster. */
 const API_LOAD_KEYS = Number(process.env.BENCH_SCALE_LOAD_KEYS ?? 200_000);
 const API_LOAD_CONCURRENCY = 64;
-/** Linux clock ticks per second for /proc/PID/stat (USER_HZ, 100 on every mainstream kernel). */
-const CLOCK_TICKS_PER_S = 100;
 const PART = "scale" as const;
 
 interface Node {
   readonly url: string;
   readonly dataDir: string;
   server: SpawnedServer;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
 /** The process's peak resident set (VmHWM), in MB. */
