@@ -309,7 +309,12 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     onAnswered: config.logLevel === "debug" ? (answered) => logger.log("debug", "request answered", { ...answered, route: answered.route ?? UNMATCHED_ROUTE }) : undefined,
   });
   // The bus's calls are answered by the same replica service and gossip handler as the internal HTTP routes.
-  const peerService = new PeerService({ replicas: background.replicas, gossip: gossiper });
+  const peerService = new PeerService({
+    replicas: background.replicas,
+    gossip: gossiper,
+    clock: Date.now,
+    onUnexpected: (error) => logger.log("error", "a peer's call failed", describeError(error)),
+  });
   const hostAllowed = hostPolicy({ nodeUrl: config.nodeUrl, allowedHosts: config.allowedHosts });
   let server: ReturnType<typeof serveNode>;
   try {

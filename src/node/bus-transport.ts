@@ -8,9 +8,10 @@ import { GOSSIP_BODY_BYTES_MAX } from "../membership/schema.ts";
 import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import { NodeError, type NodeErrorCode } from "./errors.ts";
-import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
+import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
 import { PeerRefusal, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
 import { isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
+import { PutCoalescer, type PutResult } from "./put-coalescer.ts";
 import { rangesToWire } from "./range-wire.ts";
 import { fromWire, toWire } from "./record-wire.ts";
 
@@ -54,6 +55,8 @@ export class BusTransport implements PeerTransport {
   private readonly links = new Map<string, Channel>();
   private readonly sweeper: Timer;
   private closed = false;
+  /** Writes of one record made in one turn go to their peer together (see put-coalescer.ts). */
+  private readonly coalescer = new PutCoalescer((target, records, timeoutMs) => this.putEach(target, records, timeoutMs));
 
   constructor(private readonly options: BusTransportOptions) {
     this.sweeper = setInterval(() => {
@@ -90,9 +93,13 @@ export class BusTransport implements PeerTransport {
   }
 
   async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.callTimeoutMs): Promise<PutOutcome[]> {
-    const answer = await this.call(target, "put", { records: records.map(toWire) }, timeoutMs, OUTCOMES_ANSWER_BYTES_MAX);
-    if (answer.outcomes.length !== records.length) throw garbage(target);
-    return answer.outcomes;
+    const [only] = records;
+    // A write of one record (a replica write, a read repair) joins the turn's others to that peer unless it carries a
+    // trace, whose context only a call of its own can travel with. Observed alone either way (metrics, reachability).
+    if (records.length === 1 && only !== undefined) {
+      return [await this.observed("put", target, (trace) => (trace === "" ? this.coalescer.put(target, only, timeoutMs) : this.putNow(target, records, timeoutMs, trace).then(([outcome]) => outcome!)))];
+    }
+    return this.observed("put", target, (trace) => this.putNow(target, records, timeoutMs, trace));
   }
 
   async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
@@ -146,29 +153,63 @@ export class BusTransport implements PeerTransport {
     return link;
   }
 
-  /** One call: sent on the target's link, its answer capped at `answerBytesMax` and checked against its schema. */
+  private async putNow(target: string, records: readonly StoredRecord[], timeoutMs: number, trace: string): Promise<PutOutcome[]> {
+    const answer = await this.exchange(target, "put", { records: records.map(toWire) }, timeoutMs, OUTCOMES_ANSWER_BYTES_MAX, trace);
+    if (answer.outcomes.length !== records.length) throw garbage(target);
+    return answer.outcomes;
+  }
+
+  /** The coalescer's call: records judged one by one, each coming back as its outcome or as its own refusal. */
+  private async putEach(target: string, records: readonly StoredRecord[], timeoutMs: number): Promise<PutResult[]> {
+    try {
+      const answer = await this.exchange(target, "putEach", { records: records.map(toWire) }, timeoutMs, RESULTS_ANSWER_BYTES_MAX, "");
+      if (answer.results.length !== records.length) throw garbage(target);
+      return answer.results.map((result): PutResult => ("applied" in result ? { ok: true, outcome: result } : { ok: false, error: refusal(target, result) }));
+    } catch (error) {
+      if (!(error instanceof PeerRefusal && error.peerCode === "bad_request")) throw error;
+      // A peer from before putEach refuses it as an unknown operation (this node never sends it a malformed body):
+      // it gets each record as a put of its own.
+      return Promise.all(
+        records.map((record) =>
+          this.putNow(target, [record], timeoutMs, "").then(
+            ([outcome]): PutResult => ({ ok: true, outcome: outcome! }),
+            (failure: unknown): PutResult => ({ ok: false, error: failure }),
+          ),
+        ),
+      );
+    }
+  }
+
   private call<Op extends PeerOp>(target: string, op: Op, body: PeerBody<Op>, timeoutMs: number, answerBytesMax: number): Promise<PeerAnswer<Op>> {
+    return this.observed(op, target, (trace) => this.exchange(target, op, body, timeoutMs, answerBytesMax, trace));
+  }
+
+  /** `send` as one call the observers see (metrics, reachability, spans), given the trace context they set. */
+  private observed<T>(op: PeerOp, target: string, send: (trace: string) => Promise<T>): Promise<T> {
     const carrier: Record<string, string> = {};
-    const send = async (): Promise<PeerAnswer<Op>> => {
-      let reply: { ok: boolean; body: string };
-      try {
-        reply = await this.link(target).call(PEER_OPS[op], JSON.stringify(body), timeoutMs, carrier.traceparent ?? "");
-      } catch (error) {
-        throw linkFailure(target, timeoutMs, error);
-      }
-      // UTF-16 units: a JSON answer of this many is at least as many bytes.
-      if (reply.body.length > answerBytesMax) throw garbage(target);
-      let answer: unknown;
-      try {
-        answer = JSON.parse(reply.body);
-      } catch {
-        throw garbage(target);
-      }
-      if (!reply.ok) throw refusal(target, answer as ErrorReply | null);
-      if (!isAnswer(op, answer)) throw garbage(target);
-      return answer;
-    };
-    return this.options.observe === undefined ? send() : this.options.observe({ op, target }, carrier, send);
+    const run = () => send(carrier.traceparent ?? "");
+    return this.options.observe === undefined ? run() : this.options.observe({ op, target }, carrier, run);
+  }
+
+  /** One call: sent on the target's link, its answer capped at `answerBytesMax` and checked against its schema. */
+  private async exchange<Op extends PeerOp>(target: string, op: Op, body: PeerBody<Op>, timeoutMs: number, answerBytesMax: number, trace: string): Promise<PeerAnswer<Op>> {
+    let reply: { ok: boolean; body: string };
+    try {
+      reply = await this.link(target).call(PEER_OPS[op], JSON.stringify(body), timeoutMs, trace);
+    } catch (error) {
+      throw linkFailure(target, timeoutMs, error);
+    }
+    // UTF-16 units: a JSON answer of this many is at least as many bytes.
+    if (reply.body.length > answerBytesMax) throw garbage(target);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(reply.body);
+    } catch {
+      throw garbage(target);
+    }
+    if (!reply.ok) throw refusal(target, answer as ErrorReply | null);
+    if (!isAnswer(op, answer)) throw garbage(target);
+    return answer;
   }
 }
 

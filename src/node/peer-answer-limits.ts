@@ -23,6 +23,9 @@ export const WORD_ANSWER_BYTES_MAX = 64;
 /** A put answers one pair of booleans per record, about 40 bytes each, for at most RECORDS_PER_REQUEST_MAX records. */
 export const OUTCOMES_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * 64;
 
+/** A put of each record answers its outcome or its refusal (an error answer) per record, for at most RECORDS_PER_REQUEST_MAX records. */
+export const RESULTS_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * (ERROR_ANSWER_BYTES_MAX + 64);
+
 /** Differing groups: at most GROUPS group numbers, each a few digits and a comma. */
 export const GROUPS_ANSWER_BYTES_MAX = 1024 + GROUPS * 16;
 

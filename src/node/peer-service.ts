@@ -12,6 +12,10 @@ import { SEGMENTS_PER_GROUP } from "./anti-entropy.ts";
 export interface PeerServiceDeps {
   readonly replicas: ReplicaService;
   readonly gossip: GossipHandler;
+  /** Wall ms, for the time a refusal of a record as from the future carries; left out, Date.now. */
+  readonly clock?: () => number;
+  /** Told of a record's failure that is no NodeError (a defect): its reply says only "internal". */
+  readonly onUnexpected?: (error: unknown) => void;
 }
 
 type Handlers = { [Op in PeerOp]: (body: PeerInbound<Op>) => Promise<PeerAnswer<Op>> | PeerAnswer<Op> };
@@ -21,6 +25,7 @@ export class PeerService {
 
   constructor(deps: PeerServiceDeps) {
     const { replicas, gossip } = deps;
+    const clock = deps.clock ?? Date.now;
     this.handlers = {
       ping: () => null,
       gossip: (body) => {
@@ -29,6 +34,13 @@ export class PeerService {
         return outcome.answer as PeerAnswer<"gossip">;
       },
       put: async (body) => ({ outcomes: await replicas.put(body.records.map(fromWire)) }),
+      putEach: async (body) => ({
+        results: (await replicas.putEach(body.records.map(fromWire))).map((result) => {
+          if (result.ok) return result.outcome;
+          if (!(result.error instanceof NodeError)) deps.onUnexpected?.(result.error);
+          return errorReply(result.error, clock());
+        }),
+      }),
       get: async (body) => {
         const record = await replicas.get(body.key);
         return { record: record === undefined ? null : toWire(record) };
@@ -63,8 +75,13 @@ export class PeerService {
   }
 }
 
-/** A failure as a reply body: the node's code and message; a clock refusal carries this node's wall time. */
+/** A failure as a reply: the node's code and message; a clock refusal carries this node's wall time. */
+function errorReply(error: unknown, nowMs: number): { code: string; error: string; nowMs?: number } {
+  if (error instanceof NodeError) return { code: error.code, error: error.message, ...(error.code === "clock_skew" ? { nowMs } : {}) };
+  return { code: "internal", error: "the node failed to handle this call; it has been logged" };
+}
+
+/** A failure as a reply body (see errorReply). */
 export function errorReplyBody(error: unknown, nowMs: number): string {
-  if (error instanceof NodeError) return JSON.stringify({ code: error.code, error: error.message, ...(error.code === "clock_skew" ? { nowMs } : {}) });
-  return JSON.stringify({ code: "internal", error: "the node failed to handle this call; it has been logged" });
+  return JSON.stringify(errorReply(error, nowMs));
 }

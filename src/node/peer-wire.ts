@@ -6,11 +6,12 @@ import { GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP, SEGMENTS_PER_ROUND_
 import { SEGMENT_COUNT } from "../store/segments.ts";
 import { ackSchema, inboundGossipSchema, nodeUrlSchema } from "../membership/schema.ts";
 import { KEY_BYTES_MAX } from "../store/limits.ts";
+import { ERROR_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
 import { rangeListSchema } from "./range-wire.ts";
-import { outcomeBatchSchema, recordBatchSchema, replicaReadSchema, versionSchema, wireRecordSchema } from "./record-wire.ts";
+import { outcomeBatchSchema, outcomeSchema, recordBatchSchema, RECORDS_PER_REQUEST_MAX, replicaReadSchema, versionSchema, wireRecordSchema } from "./record-wire.ts";
 
 /** The operations of the peer protocol, with the number each travels as on the bus. */
-export const PEER_OPS = { ping: 1, gossip: 2, put: 3, get: 4, version: 5, digests: 6, segmentDigests: 7, segmentRecords: 8 } as const;
+export const PEER_OPS = { ping: 1, gossip: 2, put: 3, get: 4, version: 5, digests: 6, segmentDigests: 7, segmentRecords: 8, putEach: 9 } as const;
 export type PeerOp = keyof typeof PEER_OPS;
 export const PEER_OP_NAMES: readonly PeerOp[] = Object.keys(PEER_OPS) as PeerOp[];
 
@@ -38,6 +39,14 @@ export const segmentDigestsAnswer = Type.Object({ segments: segmentList(GROUPS_P
 export const segmentRecordsBody = Type.Object({ from: peer, ranges: rangeListSchema, segments: segmentList(SEGMENTS_PER_ROUND_MAX), after: Type.Union([Type.String(), Type.Null()]) });
 export const segmentRecordsAnswer = Type.Object({ records: recordBatchSchema.properties.records, next: Type.Union([Type.String(), Type.Null()]) });
 export const versionAnswer = Type.Object({ version: Type.Union([versionSchema, Type.Null()]) });
+/** A record a put of each refused or failed on its own: the refusal a put of that record alone would have answered. */
+export const refusedRecordSchema = Type.Object({
+  code: Type.String({ maxLength: 32 }),
+  error: Type.String({ maxLength: ERROR_ANSWER_BYTES_MAX }),
+  nowMs: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+});
+/** One result per record, in order: its outcome, or its refusal. */
+export const putEachAnswer = Type.Object({ results: Type.Array(Type.Union([outcomeSchema, refusedRecordSchema]), { maxItems: RECORDS_PER_REQUEST_MAX }) });
 
 /** Each operation's body and answer. */
 export const PEER_WIRE = {
@@ -49,6 +58,8 @@ export const PEER_WIRE = {
   digests: { body: digestsBody, answer: digestsAnswer },
   segmentDigests: { body: segmentDigestsBody, answer: segmentDigestsAnswer },
   segmentRecords: { body: segmentRecordsBody, answer: segmentRecordsAnswer },
+  // Records judged one by one, as so many puts of one record (the bus merges the replica writes of one turn into it).
+  putEach: { body: recordBatchSchema, answer: putEachAnswer },
 } satisfies Record<PeerOp, { body: TSchema; answer: TSchema }>;
 
 /** A body as it arrives, checked against its schema. */

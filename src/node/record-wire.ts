@@ -26,9 +26,8 @@ export const wireRecordSchema = Type.Object({
 export type WireRecord = Static<typeof wireRecordSchema>;
 
 export const recordBatchSchema = Type.Object({ records: Type.Array(wireRecordSchema, { maxItems: RECORDS_PER_REQUEST_MAX }) });
-export const outcomeBatchSchema = Type.Object({
-  outcomes: Type.Array(Type.Object({ applied: Type.Boolean(), replacedLive: Type.Boolean() }), { maxItems: RECORDS_PER_REQUEST_MAX }),
-});
+export const outcomeSchema = Type.Object({ applied: Type.Boolean(), replacedLive: Type.Boolean() });
+export const outcomeBatchSchema = Type.Object({ outcomes: Type.Array(outcomeSchema, { maxItems: RECORDS_PER_REQUEST_MAX }) });
 export const replicaReadSchema = Type.Object({ record: Type.Union([wireRecordSchema, Type.Null()]) });
 
 const checks = {

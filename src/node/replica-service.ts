@@ -63,6 +63,21 @@ export class ReplicaService {
     return outcomes;
   }
 
+  /**
+   * Applies each record on its own, exactly as so many puts of one record would: one refused (a bad key, a
+   * version from the future) or failed fails alone, with the error its own put would have thrown.
+   */
+  putEach(records: readonly StoredRecord[]): Promise<({ ok: true; outcome: PutOutcome } | { ok: false; error: unknown })[]> {
+    return Promise.all(
+      records.map((record) =>
+        this.put([record]).then(
+          ([outcome]) => ({ ok: true as const, outcome: outcome! }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      ),
+    );
+  }
+
   async get(key: string): Promise<StoredRecord | undefined> {
     return this.deps.store.get(key).catch((error: unknown) => {
       throw fromStoreError(error);

@@ -6,7 +6,9 @@ import type { BusTransport } from "../../src/node/bus-transport.ts";
 import { groupDigests, sharedDigests } from "../../src/node/anti-entropy.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
-import { busPeer, FUTURE_SENDER, inProcessChannels, inProcessPeer, PEER_NOW_MS, transport, type TestPeer, nodeFailure } from "../support/peers.ts";
+import type { NodeError } from "../../src/node/errors.ts";
+import { PEER_OPS } from "../../src/node/peer-wire.ts";
+import { busPeer, VALUE_BYTES_MAX, FUTURE_SENDER, inProcessChannels, inProcessPeer, PEER_NOW_MS, transport, type TestPeer, nodeFailure } from "../support/peers.ts";
 
 interface Setup {
   readonly peer: TestPeer;
@@ -97,6 +99,38 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       expect(error.message).toBe(`owner ${peer.url} refused the request as malformed`);
       // A version far in the future is refused as clock skew.
       expect((await nodeFailure(client.putReplica(peer.url, [record("k", Date.now() + 3_600_000)]))).code).toBe("clock_skew");
+    });
+
+    test("writes of one record made in one turn travel as one call, and each gets the outcome or refusal it would alone", async () => {
+      const { peer, client } = start();
+      const now = Date.now();
+      await client.putReplica(peer.url, [record("held", now + 5)]);
+      peer.ops.length = 0;
+      const results = await Promise.allSettled([
+        client.putReplica(peer.url, [record("a", now)]),
+        client.putReplica(peer.url, [record("big", now, "v".repeat(VALUE_BYTES_MAX + 1))]),
+        client.putReplica(peer.url, [record("held", now)]),
+        client.putReplica(peer.url, [record("future", now + 3_600_000)]),
+        client.putReplica(peer.url, [record("b", now)]),
+      ]);
+      expect(peer.ops).toEqual([PEER_OPS.putEach]);
+      const settled = results.map((result) => (result.status === "fulfilled" ? result.value : (result.reason as NodeError).code));
+      expect(settled).toEqual([[{ applied: true, replacedLive: false }], "too_large", [{ applied: false, replacedLive: false }], "clock_skew", [{ applied: true, replacedLive: false }]]);
+      expect((results[1] as PromiseRejectedResult).reason.message).toBe(`owner ${peer.url} refused the request as too large`);
+      expect(await peer.store.get("big")).toBeUndefined();
+      expect((await peer.store.get("a"))?.value).toBe("value of a");
+      expect(await peer.store.get("future")).toBeUndefined();
+    });
+
+    test("a peer from before calls of many writes gets each as a put of its own, and every write is applied", async () => {
+      const { peer, client } = start();
+      peer.unknownOps.add(PEER_OPS.putEach);
+      const now = Date.now();
+      const keys = Array.from({ length: 20 }, (_, i) => `old-${i}`);
+      const outcomes = await Promise.all(keys.map((key) => client.putReplica(peer.url, [record(key, now)])));
+      expect(outcomes).toEqual(keys.map(() => [{ applied: true, replacedLive: false }]));
+      expect(peer.ops.filter((op) => op === PEER_OPS.put)).toHaveLength(keys.length);
+      expect((await Promise.all(keys.map((key) => peer.store.get(key)))).map((stored) => stored?.value)).toEqual(keys.map((key) => `value of ${key}`));
     });
 
     test("a peer that is not there is unavailable at once, and a ping says so", async () => {

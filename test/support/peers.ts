@@ -27,6 +27,10 @@ export interface TestPeer {
   readonly service: PeerService;
   /** Makes every call wait this long before it is handled (a stalled peer). */
   stallMs: number;
+  /** The operation of every call handled, by number, in the order they came. */
+  readonly ops: number[];
+  /** Operations this peer answers as unknown, as a node from before them would. */
+  readonly unknownOps: Set<number>;
   /** Bun's server, for bus peers. */
   readonly server?: Server<BusConnection>;
   stop(): Promise<void>;
@@ -51,9 +55,16 @@ function service(url: string): { store: MemoryBackend; service: PeerService } {
   return { store, service: new PeerService({ replicas, gossip }) };
 }
 
+/** A call as the peer's service handles it, noted in `ops`; an operation in `unknownOps` is refused as unknown. */
+function handled(peer: Pick<TestPeer, "ops" | "unknownOps">, service: PeerService, op: number, body: string): Promise<string> {
+  peer.ops.push(op);
+  if (peer.unknownOps.has(op)) return Promise.reject(new NodeError("bad_request", `operation ${op} is unknown`));
+  return service.handle(op, body);
+}
+
 /** A peer on the bus: Bun.serve on an ephemeral 127.0.0.1 port, knowing `secret`. */
 export function busPeer(secret: string): TestPeer {
-  const peer = { stallMs: 0 } as { stallMs: number };
+  const peer = { stallMs: 0, ops: [] as number[], unknownOps: new Set<number>() };
   let parts: ReturnType<typeof service> | undefined;
   const server = Bun.serve<BusConnection>({
     port: 0,
@@ -63,7 +74,7 @@ export function busPeer(secret: string): TestPeer {
       secret,
       handle: async (call) => {
         if (peer.stallMs > 0) await Bun.sleep(peer.stallMs);
-        return parts!.service.handle(call.op, call.body);
+        return handled(peer, parts!.service, call.op, call.body);
       },
       errorBody: (error) => errorReplyBody(error, PEER_NOW_MS),
     }),
@@ -76,7 +87,7 @@ export function busPeer(secret: string): TestPeer {
 /** A peer reached in process: no socket, the same service, deadlines kept by the channel. */
 export function inProcessPeer(url: string): TestPeer {
   const parts = service(url);
-  const peer: TestPeer = { url, ...parts, stallMs: 0, stop: async () => undefined };
+  const peer: TestPeer = { url, ...parts, stallMs: 0, ops: [], unknownOps: new Set(), stop: async () => undefined };
   return peer;
 }
 
@@ -94,7 +105,7 @@ export function inProcessChannels(peers: () => readonly TestPeer[]): (target: st
           waiting.add(entry);
           void (async () => {
             if (peer.stallMs > 0) await Bun.sleep(peer.stallMs);
-            const reply = await peer.service.handle(op, body).then(
+            const reply = await handled(peer, peer.service, op, body).then(
               (answer) => ({ ok: true, body: answer }),
               (error: unknown) => ({ ok: false, body: errorReplyBody(error, PEER_NOW_MS) }),
             );
