@@ -8,10 +8,11 @@ import { GOSSIP_BODY_BYTES_MAX } from "../membership/schema.ts";
 import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import { NodeError, type NodeErrorCode } from "./errors.ts";
-import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
+import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX, ERROR_CODE_CHARS_MAX } from "./peer-answer-limits.ts";
 import { PeerRefusal, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
 import { isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
-import { PutCoalescer, type PutResult } from "./put-coalescer.ts";
+import { mergeable, PutCoalescer } from "./put-coalescer.ts";
+import type { PutResult } from "./replica-service.ts";
 import { rangesToWire } from "./range-wire.ts";
 import { fromWire, toWire } from "./record-wire.ts";
 
@@ -19,6 +20,8 @@ import { fromWire, toWire } from "./record-wire.ts";
 export const STREAM_TIMEOUT_MS = 30_000;
 /** How often the links' deadlines are checked: a call fails at most this late after its deadline. */
 export const BUS_SWEEP_MS = 20;
+/** A peer that refused putEach as unknown (a node from before it) gets one put per record for this long, in ms, then is asked again. */
+export const PUT_EACH_RECHECK_MS = 60_000;
 
 export interface BusTransportOptions {
   readonly self: string;
@@ -56,7 +59,12 @@ export class BusTransport implements PeerTransport {
   private readonly sweeper: Timer;
   private closed = false;
   /** Writes of one record made in one turn go to their peer together (see put-coalescer.ts). */
-  private readonly coalescer = new PutCoalescer((target, records, timeoutMs) => this.putEach(target, records, timeoutMs));
+  private readonly coalescer = new PutCoalescer({
+    send: (target, records, timeoutMs) => this.putEach(target, records, timeoutMs),
+    overloaded: (target, timeoutMs) => linkFailure(target, timeoutMs, new LinkError({ kind: "unreachable", sent: false, reason: "too many calls are waiting on this peer" })),
+  });
+  /** Peers that refused putEach as unknown, until when (monotonic ms) they get one put per record. */
+  private readonly withoutPutEach = new Map<string, number>();
 
   constructor(private readonly options: BusTransportOptions) {
     this.sweeper = setInterval(() => {
@@ -96,7 +104,7 @@ export class BusTransport implements PeerTransport {
     const [only] = records;
     // A write of one record (a replica write, a read repair) joins the turn's others to that peer unless it carries a
     // trace, whose context only a call of its own can travel with. Observed alone either way (metrics, reachability).
-    if (records.length === 1 && only !== undefined) {
+    if (records.length === 1 && only !== undefined && mergeable(only) && !this.takesNoPutEach(target)) {
       return [await this.observed("put", target, (trace) => (trace === "" ? this.coalescer.put(target, only, timeoutMs) : this.putNow(target, records, timeoutMs, trace).then(([outcome]) => outcome!)))];
     }
     return this.observed("put", target, (trace) => this.putNow(target, records, timeoutMs, trace));
@@ -130,8 +138,19 @@ export class BusTransport implements PeerTransport {
 
   /** Closes the link to a member that was removed: nothing will call it again. */
   forget(target: string): void {
+    this.coalescer.drop(target, linkFailure(target, this.options.callTimeoutMs, new LinkError({ kind: "unreachable", sent: false, reason: "the member was removed" })));
+    this.withoutPutEach.delete(target);
     this.links.get(target)?.close();
     this.links.delete(target);
+  }
+
+  /** Whether `target` refused putEach as unknown lately (see PUT_EACH_RECHECK_MS). */
+  private takesNoPutEach(target: string): boolean {
+    const untilMs = this.withoutPutEach.get(target);
+    if (untilMs === undefined) return false;
+    if (this.options.now() < untilMs) return true;
+    this.withoutPutEach.delete(target);
+    return false;
   }
 
   close(): void {
@@ -161,6 +180,7 @@ export class BusTransport implements PeerTransport {
 
   /** The coalescer's call: records judged one by one, each coming back as its outcome or as its own refusal. */
   private async putEach(target: string, records: readonly StoredRecord[], timeoutMs: number): Promise<PutResult[]> {
+    const startedMs = this.options.now();
     try {
       const answer = await this.exchange(target, "putEach", { records: records.map(toWire) }, timeoutMs, RESULTS_ANSWER_BYTES_MAX, "");
       if (answer.results.length !== records.length) throw garbage(target);
@@ -168,10 +188,12 @@ export class BusTransport implements PeerTransport {
     } catch (error) {
       if (!(error instanceof PeerRefusal && error.peerCode === "bad_request")) throw error;
       // A peer from before putEach refuses it as an unknown operation (this node never sends it a malformed body):
-      // it gets each record as a put of its own.
+      // it gets each record as a put of its own, within what is left of the writes' deadline, and so for a while.
+      this.withoutPutEach.set(target, this.options.now() + PUT_EACH_RECHECK_MS);
+      const leftMs = Math.max(1, Math.ceil(startedMs + timeoutMs - this.options.now()));
       return Promise.all(
         records.map((record) =>
-          this.putNow(target, [record], timeoutMs, "").then(
+          this.putNow(target, [record], leftMs, "").then(
             ([outcome]): PutResult => ({ ok: true, outcome: outcome! }),
             (failure: unknown): PutResult => ({ ok: false, error: failure }),
           ),
@@ -246,8 +268,8 @@ function refusal(target: string, reply: ErrorReply | null): PeerRefusal {
     clock_skew: ["clock_skew", `replica ${target} refused this node's version as from the future: this node's clock runs ahead of it`],
     too_large: ["too_large", `owner ${target} refused the request as too large`],
   };
-  const [mapped, message] = known[code] ?? ["unavailable", `owner ${target} answered ${code === "" ? "an error" : code.slice(0, 32).replace(/[^a-z_]/g, "")}`];
-  return new PeerRefusal(mapped, message, code.slice(0, 32), nowMs);
+  const [mapped, message] = known[code] ?? ["unavailable", `owner ${target} answered ${code === "" ? "an error" : code.slice(0, ERROR_CODE_CHARS_MAX).replace(/[^a-z_]/g, "")}`];
+  return new PeerRefusal(mapped, message, code.slice(0, ERROR_CODE_CHARS_MAX), nowMs);
 }
 
 function garbage(target: string): NodeError {

@@ -23,8 +23,16 @@ export const WORD_ANSWER_BYTES_MAX = 64;
 /** A put answers one pair of booleans per record, about 40 bytes each, for at most RECORDS_PER_REQUEST_MAX records. */
 export const OUTCOMES_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * 64;
 
-/** A put of each record answers its outcome or its refusal (an error answer) per record, for at most RECORDS_PER_REQUEST_MAX records. */
-export const RESULTS_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * (ERROR_ANSWER_BYTES_MAX + 64);
+/** A refusal's code: one word, in UTF-16 units. */
+export const ERROR_CODE_CHARS_MAX = 32;
+/** A refusal's message in a reply, in UTF-16 units: one sentence; a longer one (a path, a system error) is cut. */
+export const ERROR_MESSAGE_CHARS_MAX = 512;
+
+/**
+ * A put of each record answers its outcome or its refusal per record, for at most RECORDS_PER_REQUEST_MAX records:
+ * a refusal's code and message escaped up to six times over, and its field names and wall time.
+ */
+export const RESULTS_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * (JSON_ESCAPE_FACTOR_MAX * (ERROR_CODE_CHARS_MAX + ERROR_MESSAGE_CHARS_MAX) + 128);
 
 /** Differing groups: at most GROUPS group numbers, each a few digits and a comma. */
 export const GROUPS_ANSWER_BYTES_MAX = 1024 + GROUPS * 16;

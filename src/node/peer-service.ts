@@ -3,6 +3,7 @@
 // ReplicaService and gossip methods.
 import type { GossipHandler } from "../membership/messages.ts";
 import { NodeError } from "./errors.ts";
+import { ERROR_MESSAGE_CHARS_MAX } from "./peer-answer-limits.ts";
 import { bodyProblem, peerOpOf, type PeerAnswer, type PeerInbound, type PeerOp } from "./peer-wire.ts";
 import { rangesFromWire } from "./range-wire.ts";
 import { fromWire, toWire } from "./record-wire.ts";
@@ -16,6 +17,8 @@ export interface PeerServiceDeps {
   readonly clock?: () => number;
   /** Told of a record's failure that is no NodeError (a defect): its reply says only "internal". */
   readonly onUnexpected?: (error: unknown) => void;
+  /** Told how each record of a putEach came out ("ok" or its refusal's code), as a put of its own would be counted. */
+  readonly onRecord?: (outcome: string) => void;
 }
 
 type Handlers = { [Op in PeerOp]: (body: PeerInbound<Op>) => Promise<PeerAnswer<Op>> | PeerAnswer<Op> };
@@ -36,9 +39,14 @@ export class PeerService {
       put: async (body) => ({ outcomes: await replicas.put(body.records.map(fromWire)) }),
       putEach: async (body) => ({
         results: (await replicas.putEach(body.records.map(fromWire))).map((result) => {
-          if (result.ok) return result.outcome;
+          if (result.ok) {
+            deps.onRecord?.("ok");
+            return result.outcome;
+          }
+          const reply = errorReply(result.error, clock());
           if (!(result.error instanceof NodeError)) deps.onUnexpected?.(result.error);
-          return errorReply(result.error, clock());
+          deps.onRecord?.(reply.code);
+          return reply;
         }),
       }),
       get: async (body) => {
@@ -77,7 +85,7 @@ export class PeerService {
 
 /** A failure as a reply: the node's code and message; a clock refusal carries this node's wall time. */
 function errorReply(error: unknown, nowMs: number): { code: string; error: string; nowMs?: number } {
-  if (error instanceof NodeError) return { code: error.code, error: error.message, ...(error.code === "clock_skew" ? { nowMs } : {}) };
+  if (error instanceof NodeError) return { code: error.code, error: error.message.slice(0, ERROR_MESSAGE_CHARS_MAX), ...(error.code === "clock_skew" ? { nowMs } : {}) };
   return { code: "internal", error: "the node failed to handle this call; it has been logged" };
 }
 

@@ -6,7 +6,7 @@ import { GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP, SEGMENTS_PER_ROUND_
 import { SEGMENT_COUNT } from "../store/segments.ts";
 import { ackSchema, inboundGossipSchema, nodeUrlSchema } from "../membership/schema.ts";
 import { KEY_BYTES_MAX } from "../store/limits.ts";
-import { ERROR_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
+import { ERROR_CODE_CHARS_MAX, ERROR_MESSAGE_CHARS_MAX } from "./peer-answer-limits.ts";
 import { rangeListSchema } from "./range-wire.ts";
 import { outcomeBatchSchema, outcomeSchema, recordBatchSchema, RECORDS_PER_REQUEST_MAX, replicaReadSchema, versionSchema, wireRecordSchema } from "./record-wire.ts";
 
@@ -41,8 +41,8 @@ export const segmentRecordsAnswer = Type.Object({ records: recordBatchSchema.pro
 export const versionAnswer = Type.Object({ version: Type.Union([versionSchema, Type.Null()]) });
 /** A record a put of each refused or failed on its own: the refusal a put of that record alone would have answered. */
 export const refusedRecordSchema = Type.Object({
-  code: Type.String({ maxLength: 32 }),
-  error: Type.String({ maxLength: ERROR_ANSWER_BYTES_MAX }),
+  code: Type.String({ maxLength: ERROR_CODE_CHARS_MAX }),
+  error: Type.String({ maxLength: ERROR_MESSAGE_CHARS_MAX }),
   nowMs: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
 });
 /** One result per record, in order: its outcome, or its refusal. */

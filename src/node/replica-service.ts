@@ -29,6 +29,9 @@ export interface ReplicaServiceDeps {
   readonly future: FutureBound;
 }
 
+/** What one record's put came to: its outcome, or the error a put of that record alone would have failed with. */
+export type PutResult = { readonly ok: true; readonly outcome: PutOutcome } | { readonly ok: false; readonly error: unknown };
+
 /** The outcome of a record refused for its version from the future: nothing replaced, nothing applied. */
 const NOT_APPLIED: PutOutcome = { applied: false, replacedLive: false };
 
@@ -67,12 +70,12 @@ export class ReplicaService {
    * Applies each record on its own, exactly as so many puts of one record would: one refused (a bad key, a
    * version from the future) or failed fails alone, with the error its own put would have thrown.
    */
-  putEach(records: readonly StoredRecord[]): Promise<({ ok: true; outcome: PutOutcome } | { ok: false; error: unknown })[]> {
+  putEach(records: readonly StoredRecord[]): Promise<PutResult[]> {
     return Promise.all(
       records.map((record) =>
         this.put([record]).then(
-          ([outcome]) => ({ ok: true as const, outcome: outcome! }),
-          (error: unknown) => ({ ok: false as const, error }),
+          ([outcome]): PutResult => ({ ok: true, outcome: outcome! }),
+          (error: unknown): PutResult => ({ ok: false, error }),
         ),
       ),
     );

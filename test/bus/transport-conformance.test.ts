@@ -108,15 +108,18 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       peer.ops.length = 0;
       const results = await Promise.allSettled([
         client.putReplica(peer.url, [record("a", now)]),
-        client.putReplica(peer.url, [record("big", now, "v".repeat(VALUE_BYTES_MAX + 1))]),
+        client.putReplica(peer.url, [record(".", now)]),
         client.putReplica(peer.url, [record("held", now)]),
         client.putReplica(peer.url, [record("future", now + 3_600_000)]),
         client.putReplica(peer.url, [record("b", now)]),
+        // Too large to gain from company: it goes in a call of its own, and is refused there.
+        client.putReplica(peer.url, [record("big", now, "v".repeat(VALUE_BYTES_MAX + 1))]),
       ]);
-      expect(peer.ops).toEqual([PEER_OPS.putEach]);
+      expect(peer.ops.toSorted()).toEqual([PEER_OPS.put, PEER_OPS.putEach]);
       const settled = results.map((result) => (result.status === "fulfilled" ? result.value : (result.reason as NodeError).code));
-      expect(settled).toEqual([[{ applied: true, replacedLive: false }], "too_large", [{ applied: false, replacedLive: false }], "clock_skew", [{ applied: true, replacedLive: false }]]);
-      expect((results[1] as PromiseRejectedResult).reason.message).toBe(`owner ${peer.url} refused the request as too large`);
+      expect(settled).toEqual([[{ applied: true, replacedLive: false }], "bad_request", [{ applied: false, replacedLive: false }], "clock_skew", [{ applied: true, replacedLive: false }], "too_large"]);
+      expect((results[1] as PromiseRejectedResult).reason.message).toBe(`owner ${peer.url} refused the request as malformed`);
+      expect((results[5] as PromiseRejectedResult).reason.message).toBe(`owner ${peer.url} refused the request as too large`);
       expect(await peer.store.get("big")).toBeUndefined();
       expect((await peer.store.get("a"))?.value).toBe("value of a");
       expect(await peer.store.get("future")).toBeUndefined();
@@ -130,6 +133,10 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       const outcomes = await Promise.all(keys.map((key) => client.putReplica(peer.url, [record(key, now)])));
       expect(outcomes).toEqual(keys.map(() => [{ applied: true, replacedLive: false }]));
       expect(peer.ops.filter((op) => op === PEER_OPS.put)).toHaveLength(keys.length);
+      // Told once: the next writes go as puts of their own without asking again.
+      peer.ops.length = 0;
+      await Promise.all(keys.map((key) => client.putReplica(peer.url, [record(key, now + 1)])));
+      expect(peer.ops).toEqual(keys.map(() => PEER_OPS.put));
       expect((await Promise.all(keys.map((key) => peer.store.get(key)))).map((stored) => stored?.value)).toEqual(keys.map((key) => `value of ${key}`));
     });
 

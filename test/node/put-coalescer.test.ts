@@ -1,12 +1,12 @@
 // The replica writes of one turn to one peer go as one call of records, each write getting its own result.
 import { describe, expect, test } from "bun:test";
-import { LinkError } from "../../src/bus/peer-link.ts";
-import { PutCoalescer, PUTS_WAITING_MAX, type PutResult } from "../../src/node/put-coalescer.ts";
+import { MERGED_CALL_CHARS_MAX, MERGED_RECORD_CHARS_MAX, mergeable, PutCoalescer, PUTS_WAITING_MAX } from "../../src/node/put-coalescer.ts";
+import type { PutResult } from "../../src/node/replica-service.ts";
 import { RECORDS_PER_REQUEST_MAX } from "../../src/node/record-wire.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 
-function record(key: string): StoredRecord {
-  return { key, value: `value of ${key}`, version: { wallMs: 1, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined };
+function record(key: string, value = `value of ${key}`): StoredRecord {
+  return { key, value, version: { wallMs: 1, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined };
 }
 
 interface Sent {
@@ -19,10 +19,13 @@ interface Sent {
 /** A coalescer whose calls wait until the test answers them. */
 function coalescer(): { coalescer: PutCoalescer; sent: Sent[] } {
   const sent: Sent[] = [];
-  const c = new PutCoalescer((target, records, timeoutMs) => {
-    const answer = Promise.withResolvers<readonly PutResult[]>();
-    sent.push({ target, keys: records.map((r) => r.key), timeoutMs, answer });
-    return answer.promise;
+  const c = new PutCoalescer({
+    send: (target, records, timeoutMs) => {
+      const answer = Promise.withResolvers<readonly PutResult[]>();
+      sent.push({ target, keys: records.map((r) => r.key), timeoutMs, answer });
+      return answer.promise;
+    },
+    overloaded: (target, timeoutMs) => new Error(`overloaded ${target} ${timeoutMs}`),
   });
   return { coalescer: c, sent };
 }
@@ -62,6 +65,40 @@ describe("PutCoalescer", () => {
     expect((await Promise.all(writes)).every((outcome) => outcome.applied)).toBe(true);
   });
 
+  test("a turn's writes past one call's bound of characters go in several calls; a record past the merge bound is not mergeable", async () => {
+    const { coalescer: c, sent } = coalescer();
+    const value = "v".repeat(MERGED_RECORD_CHARS_MAX - 2);
+    const count = Math.ceil(MERGED_CALL_CHARS_MAX / MERGED_RECORD_CHARS_MAX) + 1;
+    expect(mergeable(record("k", value))).toBe(true);
+    expect(mergeable(record("k", `${value}vv`))).toBe(false);
+    const writes = Array.from({ length: count }, (_, i) => c.put("http://b", record(`k${i}`, value), 100));
+    await Bun.sleep(0);
+    expect(sent.map((s) => s.keys.length)).toEqual([count - 1, 1]);
+    for (const s of sent) s.answer.resolve(applied(s.keys.length));
+    await Promise.all(writes);
+  });
+
+  test("writes queued for a peer that is dropped fail with the given error, and nothing is sent to it", async () => {
+    const { coalescer: c, sent } = coalescer();
+    const gone = [c.put("http://b", record("a"), 100), c.put("http://b", record("b"), 50)];
+    const kept = c.put("http://c", record("c"), 100);
+    const goneSettled = Promise.allSettled(gone);
+    c.drop("http://b", new Error("removed"));
+    await Bun.sleep(0);
+    expect(sent.map((s) => s.target)).toEqual(["http://c"]);
+    expect(await goneSettled).toEqual([
+      { status: "rejected", reason: new Error("removed") },
+      { status: "rejected", reason: new Error("removed") },
+    ]);
+    sent[0]!.answer.resolve(applied(1));
+    await kept;
+    // The dropped writes no longer count against the peer's bound.
+    const again = Array.from({ length: PUTS_WAITING_MAX }, (_, i) => c.put("http://b", record(`k${i}`), 100));
+    await Bun.sleep(0);
+    for (const s of sent.slice(1)) s.answer.resolve(applied(s.keys.length));
+    expect(await Promise.all(again)).toHaveLength(PUTS_WAITING_MAX);
+  });
+
   test("an answer short of one result per record fails the writes left without one", async () => {
     const { coalescer: c, sent } = coalescer();
     const writes = [c.put("http://b", record("a"), 100), c.put("http://b", record("b"), 100)];
@@ -79,8 +116,7 @@ describe("PutCoalescer", () => {
       () => undefined,
       (error: unknown) => error,
     );
-    expect(refused).toBeInstanceOf(LinkError);
-    expect((refused as LinkError).failure.kind).toBe("unreachable");
+    expect(refused).toEqual(new Error("overloaded http://b 100"));
     // Another peer is not held back by this one's backlog.
     const other = c.put("http://c", record("elsewhere"), 100);
     await Bun.sleep(0);

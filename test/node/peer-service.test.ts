@@ -1,0 +1,37 @@
+// The answering side of putEach: each record judged as a put of its own, its outcome counted on its own.
+import { expect, test } from "bun:test";
+import { FutureBound } from "../../src/clock/future-bound.ts";
+import { HybridClock } from "../../src/node/hlc.ts";
+import { PeerService } from "../../src/node/peer-service.ts";
+import { PEER_OPS } from "../../src/node/peer-wire.ts";
+import { toWire } from "../../src/node/record-wire.ts";
+import { ReplicaService } from "../../src/node/replica-service.ts";
+import { arcsOf } from "../../src/ring/arcs.ts";
+import { buildRing, replicasOf } from "../../src/ring/ring.ts";
+import { MemoryBackend } from "../../src/store/memory.ts";
+
+const SELF = "http://127.0.0.1:3";
+const NOW_MS = 1_700_000_000_000;
+
+test("a putEach answers every record as a put of its own would, and counts each record's outcome", async () => {
+  const store = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
+  const future = new FutureBound({ maxSkewMs: 500, clock: () => NOW_MS });
+  const ring = buildRing([SELF], 16);
+  const replicas = new ReplicaService({ self: SELF, store, clock: new HybridClock(SELF, () => NOW_MS, () => future.limitMs()), ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: 1024, future });
+  const counted: string[] = [];
+  const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS, onRecord: (outcome) => counted.push(outcome) });
+  const record = (key: string, wallMs: number, value = "v") => toWire({ key, value, version: { wallMs, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
+  const answer = JSON.parse(
+    await service.handle(PEER_OPS.putEach, JSON.stringify({ records: [record("a", NOW_MS), record("future", NOW_MS + 60_000), record("big", NOW_MS, "v".repeat(1025)), record("b", NOW_MS)] })),
+  );
+  expect(answer.results).toEqual([
+    { applied: true, replacedLive: false },
+    { code: "clock_skew", error: expect.any(String), nowMs: NOW_MS },
+    { code: "too_large", error: "value is over the limit of 1024 UTF-8 bytes" },
+    { applied: true, replacedLive: false },
+  ]);
+  expect(counted).toEqual(["ok", "clock_skew", "too_large", "ok"]);
+  expect((await store.get("a"))?.value).toBe("v");
+  expect(await store.get("future")).toBeUndefined();
+  expect(await store.get("big")).toBeUndefined();
+});
