@@ -314,7 +314,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     gossip: gossiper,
     clock: Date.now,
     onUnexpected: (error) => logger.log("error", "a peer's call failed", describeError(error)),
-    onRecord: (outcome) => metrics.recordServed("put", outcome),
+    onItem: (op, outcome) => metrics.recordServed(op, outcome),
   });
   const hostAllowed = hostPolicy({ nodeUrl: config.nodeUrl, allowedHosts: config.allowedHosts });
   let server: ReturnType<typeof serveNode>;

@@ -74,7 +74,7 @@ export class NodeMetrics {
   readonly storeFailures = new Counter("limedb_store_operation_failures_total", "Store operations that threw, by backend and operation.", ["backend", "operation"]);
   readonly peerCalls = new Counter("limedb_peer_calls_total", "Calls this node made to peers (replica reads and writes, hints, streams, anti-entropy, gossip, probes), by operation.", ["op"]);
   readonly peerCallFailures = new Counter("limedb_peer_call_failures_total", "Calls to peers that failed, by operation and reason: timeout, unreachable, or the peer's own failure (its code).", ["op", "reason"]);
-  readonly peerCallsServed = new Counter("limedb_peer_calls_served_total", "Calls peers made to this node on the bus, by operation and outcome (ok or the error's code); each record of a putEach also counts as a put with its own outcome.", ["op", "outcome"]);
+  readonly peerCallsServed = new Counter("limedb_peer_calls_served_total", "Calls peers made to this node on the bus, by operation and outcome (ok or the error's code); each item of a merged call (putEach, versionEach) also counts as a call of it alone (put, version) with its own outcome.", ["op", "outcome"]);
   readonly clockRefused = new Counter("limedb_clock_refused_total", "Versions, gossip generations and heartbeats refused because their wall time lay beyond now + MAX_CLOCK_SKEW_MS, by kind.", ["kind"]);
   readonly hintsDropped = new Counter("limedb_hints_dropped_total", "Hints dropped undelivered, by reason: bytes_cap or rows_cap (the backlog was full), forgotten (the cluster forgot the target), refused (the replica refused the record).", ["reason"]);
   readonly peerCallDuration = new Histogram("limedb_peer_call_duration_seconds", "Time until a peer's answer in seconds, by operation.", ["op"]);

@@ -8,20 +8,29 @@ import { GOSSIP_BODY_BYTES_MAX } from "../membership/schema.ts";
 import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import { NodeError, type NodeErrorCode } from "./errors.ts";
-import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX, ERROR_CODE_CHARS_MAX } from "./peer-answer-limits.ts";
+import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX, ERROR_CODE_CHARS_MAX, VERSIONS_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
 import { PeerRefusal, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
 import { isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
-import { mergeable, PutCoalescer } from "./put-coalescer.ts";
-import type { PutResult } from "./replica-service.ts";
+import { CallMerger, type ItemResult } from "./call-merger.ts";
 import { rangesToWire } from "./range-wire.ts";
-import { fromWire, toWire } from "./record-wire.ts";
+import { fromWire, KEYS_PER_REQUEST_MAX, RECORDS_PER_REQUEST_MAX, toWire } from "./record-wire.ts";
 
 /** Bound on one streaming call (rebalancing, anti-entropy): many records, but never an endless wait. */
 export const STREAM_TIMEOUT_MS = 30_000;
 /** How often the links' deadlines are checked: a call fails at most this late after its deadline. */
 export const BUS_SWEEP_MS = 20;
-/** A peer that refused putEach as unknown (a node from before it) gets one put per record for this long, in ms, then is asked again. */
-export const PUT_EACH_RECHECK_MS = 60_000;
+/** A peer that refused a merged call as unknown (a node from before it) gets one call per item for this long, in ms, then is asked again. */
+export const MERGED_RECHECK_MS = 60_000;
+/** A record whose key and value pass this many UTF-16 units goes in a call of its own: merging saves it nothing. */
+export const MERGED_RECORD_CHARS_MAX = 64 * 1024;
+/**
+ * UTF-16 units of keys and values in one merged call. JSON may write a unit as six, so a call stays far below a
+ * frame's bound however its values escape, as each record alone would.
+ */
+export const MERGED_CALL_CHARS_MAX = 512 * 1024;
+
+/** The merged form of each operation a call of one item can join. */
+const MERGED = { put: "putEach", version: "versionEach" } as const satisfies Partial<Record<PeerOp, PeerOp>>;
 
 export interface BusTransportOptions {
   readonly self: string;
@@ -58,13 +67,24 @@ export class BusTransport implements PeerTransport {
   private readonly links = new Map<string, Channel>();
   private readonly sweeper: Timer;
   private closed = false;
-  /** Writes of one record made in one turn go to their peer together (see put-coalescer.ts). */
-  private readonly coalescer = new PutCoalescer({
+  /** Writes of one record made in one turn go to their peer together (see call-merger.ts). */
+  private readonly puts = new CallMerger<StoredRecord, PutOutcome>({
     send: (target, records, timeoutMs) => this.putEach(target, records, timeoutMs),
-    overloaded: (target, timeoutMs) => linkFailure(target, timeoutMs, new LinkError({ kind: "unreachable", sent: false, reason: "too many calls are waiting on this peer" })),
+    overloaded,
+    itemsMax: RECORDS_PER_REQUEST_MAX,
+    charsOf: recordChars,
+    charsMax: MERGED_CALL_CHARS_MAX,
   });
-  /** Peers that refused putEach as unknown, until when (monotonic ms) they get one put per record. */
-  private readonly withoutPutEach = new Map<string, number>();
+  /** Digest reads of one turn go to their peer together. */
+  private readonly versions = new CallMerger<string, Version | undefined>({
+    send: (target, keys, timeoutMs) => this.versionEach(target, keys, timeoutMs),
+    overloaded,
+    itemsMax: KEYS_PER_REQUEST_MAX,
+    charsOf: (key) => key.length,
+    charsMax: MERGED_CALL_CHARS_MAX,
+  });
+  /** Merged operations a peer refused as unknown, by "op target", until when (monotonic ms) it gets one call per item. */
+  private readonly unknownToPeer = new Map<string, number>();
 
   constructor(private readonly options: BusTransportOptions) {
     this.sweeper = setInterval(() => {
@@ -104,8 +124,8 @@ export class BusTransport implements PeerTransport {
     const [only] = records;
     // A write of one record (a replica write, a read repair) joins the turn's others to that peer unless it carries a
     // trace, whose context only a call of its own can travel with. Observed alone either way (metrics, reachability).
-    if (records.length === 1 && only !== undefined && mergeable(only) && !this.takesNoPutEach(target)) {
-      return [await this.observed("put", target, (trace) => (trace === "" ? this.coalescer.put(target, only, timeoutMs) : this.putNow(target, records, timeoutMs, trace).then(([outcome]) => outcome!)))];
+    if (records.length === 1 && only !== undefined && recordChars(only) <= MERGED_RECORD_CHARS_MAX && this.merges("put", target)) {
+      return [await this.observed("put", target, (trace) => (trace === "" ? this.puts.call(target, only, timeoutMs) : this.putNow(target, records, timeoutMs, trace).then(([outcome]) => outcome!)))];
     }
     return this.observed("put", target, (trace) => this.putNow(target, records, timeoutMs, trace));
   }
@@ -116,8 +136,9 @@ export class BusTransport implements PeerTransport {
   }
 
   async versionOf(target: string, key: string): Promise<Version | undefined> {
-    const answer = await this.call(target, "version", { key }, this.options.callTimeoutMs, ERROR_ANSWER_BYTES_MAX);
-    return answer.version ?? undefined;
+    const timeoutMs = this.options.callTimeoutMs;
+    if (!this.merges("version", target)) return this.observed("version", target, (trace) => this.versionNow(target, key, timeoutMs, trace));
+    return this.observed("version", target, (trace) => (trace === "" ? this.versions.call(target, key, timeoutMs) : this.versionNow(target, key, timeoutMs, trace)));
   }
 
   async differingGroups(target: string, from: string, ranges: readonly RingRange[], digests: readonly number[]): Promise<number[]> {
@@ -138,19 +159,22 @@ export class BusTransport implements PeerTransport {
 
   /** Closes the link to a member that was removed: nothing will call it again. */
   forget(target: string): void {
-    this.coalescer.drop(target, linkFailure(target, this.options.callTimeoutMs, new LinkError({ kind: "unreachable", sent: false, reason: "the member was removed" })));
-    this.withoutPutEach.delete(target);
+    const removed = linkFailure(target, this.options.callTimeoutMs, new LinkError({ kind: "unreachable", sent: false, reason: "the member was removed" }));
+    this.puts.drop(target, removed);
+    this.versions.drop(target, removed);
+    for (const op of Object.values(MERGED)) this.unknownToPeer.delete(`${op} ${target}`);
     this.links.get(target)?.close();
     this.links.delete(target);
   }
 
-  /** Whether `target` refused putEach as unknown lately (see PUT_EACH_RECHECK_MS). */
-  private takesNoPutEach(target: string): boolean {
-    const untilMs = this.withoutPutEach.get(target);
-    if (untilMs === undefined) return false;
-    if (this.options.now() < untilMs) return true;
-    this.withoutPutEach.delete(target);
-    return false;
+  /** Whether calls of `op` to `target` may be merged: not while it refuses the merged form as unknown (see MERGED_RECHECK_MS). */
+  private merges(op: keyof typeof MERGED, target: string): boolean {
+    const key = `${MERGED[op]} ${target}`;
+    const untilMs = this.unknownToPeer.get(key);
+    if (untilMs === undefined) return true;
+    if (this.options.now() < untilMs) return false;
+    this.unknownToPeer.delete(key);
+    return true;
   }
 
   close(): void {
@@ -178,24 +202,64 @@ export class BusTransport implements PeerTransport {
     return answer.outcomes;
   }
 
-  /** The coalescer's call: records judged one by one, each coming back as its outcome or as its own refusal. */
-  private async putEach(target: string, records: readonly StoredRecord[], timeoutMs: number): Promise<PutResult[]> {
+  private async versionNow(target: string, key: string, timeoutMs: number, trace: string): Promise<Version | undefined> {
+    return (await this.exchange(target, "version", { key }, timeoutMs, ERROR_ANSWER_BYTES_MAX, trace)).version ?? undefined;
+  }
+
+  /** The merger's call of writes: records judged one by one, each coming back as its outcome or its own refusal. */
+  private putEach(target: string, records: readonly StoredRecord[], timeoutMs: number): Promise<ItemResult<PutOutcome>[]> {
+    return this.each(
+      target,
+      "put",
+      timeoutMs,
+      async () => (await this.exchange(target, "putEach", { records: records.map(toWire) }, timeoutMs, RESULTS_ANSWER_BYTES_MAX, "")).results,
+      records.length,
+      (result) => ("applied" in result ? { ok: true, value: result } : { ok: false, error: refusal(target, result) }),
+      (i, leftMs) => this.putNow(target, [records[i]!], leftMs, "").then(([outcome]) => outcome!),
+    );
+  }
+
+  /** The merger's call of digest reads: each key's version (or none), or its own refusal. */
+  private versionEach(target: string, keys: readonly string[], timeoutMs: number): Promise<ItemResult<Version | undefined>[]> {
+    return this.each(
+      target,
+      "version",
+      timeoutMs,
+      async () => (await this.exchange(target, "versionEach", { keys: [...keys] }, timeoutMs, VERSIONS_ANSWER_BYTES_MAX, "")).results,
+      keys.length,
+      (result) => (result !== null && "code" in result ? { ok: false, error: refusal(target, result) } : { ok: true, value: result ?? undefined }),
+      (i, leftMs) => this.versionNow(target, keys[i]!, leftMs, ""),
+    );
+  }
+
+  /**
+   * One merged call of `count` items: each answer turned into its item's result. A peer from before the merged
+   * operation refuses it as unknown (this node never sends it a malformed body): it then gets each item as a call
+   * of its own, within what is left of the deadline, and so for MERGED_RECHECK_MS.
+   */
+  private async each<A, R>(
+    target: string,
+    op: keyof typeof MERGED,
+    timeoutMs: number,
+    merged: () => Promise<readonly A[]>,
+    count: number,
+    toResult: (answer: A) => ItemResult<R>,
+    alone: (i: number, leftMs: number) => Promise<R>,
+  ): Promise<ItemResult<R>[]> {
     const startedMs = this.options.now();
     try {
-      const answer = await this.exchange(target, "putEach", { records: records.map(toWire) }, timeoutMs, RESULTS_ANSWER_BYTES_MAX, "");
-      if (answer.results.length !== records.length) throw garbage(target);
-      return answer.results.map((result): PutResult => ("applied" in result ? { ok: true, outcome: result } : { ok: false, error: refusal(target, result) }));
+      const answers = await merged();
+      if (answers.length !== count) throw garbage(target);
+      return answers.map(toResult);
     } catch (error) {
       if (!(error instanceof PeerRefusal && error.peerCode === "bad_request")) throw error;
-      // A peer from before putEach refuses it as an unknown operation (this node never sends it a malformed body):
-      // it gets each record as a put of its own, within what is left of the writes' deadline, and so for a while.
-      this.withoutPutEach.set(target, this.options.now() + PUT_EACH_RECHECK_MS);
+      this.unknownToPeer.set(`${MERGED[op]} ${target}`, this.options.now() + MERGED_RECHECK_MS);
       const leftMs = Math.max(1, Math.ceil(startedMs + timeoutMs - this.options.now()));
       return Promise.all(
-        records.map((record) =>
-          this.putNow(target, [record], leftMs, "").then(
-            ([outcome]): PutResult => ({ ok: true, outcome: outcome! }),
-            (failure: unknown): PutResult => ({ ok: false, error: failure }),
+        Array.from({ length: count }, (_, i) =>
+          alone(i, leftMs).then(
+            (value): ItemResult<R> => ({ ok: true, value }),
+            (failure: unknown): ItemResult<R> => ({ ok: false, error: failure }),
           ),
         ),
       );
@@ -241,6 +305,16 @@ export class BusTransport implements PeerTransport {
  */
 export function replyFrameBytesMax(valueBytesMax: number): number {
   return Math.max(pageAnswerBytesMax(valueBytesMax), recordAnswerBytesMax(valueBytesMax), GOSSIP_BODY_BYTES_MAX) + 3 * BUS_REPLY_FRAME_CHARS_MAX + 1024 * 1024;
+}
+
+/** A merged call refused for the waiting bound: as a link refusing a call past its own. */
+function overloaded(target: string, timeoutMs: number): NodeError {
+  return linkFailure(target, timeoutMs, new LinkError({ kind: "unreachable", sent: false, reason: "too many calls are waiting on this peer" }));
+}
+
+/** A record's size for merging: its key and value in UTF-16 units. */
+function recordChars(record: StoredRecord): number {
+  return record.key.length + record.value.length;
 }
 
 /** The link's failure in the node's words: never the system's (which would tell a client which ports are open). */

@@ -3,7 +3,7 @@ import { NODE_URL_CHARS_MAX } from "../membership/schema.ts";
 import { KEY_BYTES_MAX } from "../store/limits.ts";
 import { GROUPS, GROUPS_PER_REQUEST_MAX, SEGMENTS_PER_GROUP } from "./anti-entropy.ts";
 import { RECORD_BYTES_PER_REQUEST_MAX } from "./record-chunks.ts";
-import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
+import { KEYS_PER_REQUEST_MAX, RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
 
 /** JSON may write one byte of a string as six (\u0000), so a string's bytes are bounded by six times its own. */
 const JSON_ESCAPE_FACTOR_MAX = 6;
@@ -33,6 +33,9 @@ export const ERROR_MESSAGE_CHARS_MAX = 512;
  * a refusal's code and message escaped up to six times over, and its field names and wall time.
  */
 export const RESULTS_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * (JSON_ESCAPE_FACTOR_MAX * (ERROR_CODE_CHARS_MAX + ERROR_MESSAGE_CHARS_MAX) + 128);
+
+/** A digest read of each key answers a version (two integers and a node URL, escaped) or a refusal per key, for at most KEYS_PER_REQUEST_MAX keys. */
+export const VERSIONS_ANSWER_BYTES_MAX = 1024 + KEYS_PER_REQUEST_MAX * (JSON_ESCAPE_FACTOR_MAX * Math.max(NODE_URL_CHARS_MAX, ERROR_CODE_CHARS_MAX + ERROR_MESSAGE_CHARS_MAX) + 128);
 
 /** Differing groups: at most GROUPS group numbers, each a few digits and a comma. */
 export const GROUPS_ANSWER_BYTES_MAX = 1024 + GROUPS * 16;

@@ -2,6 +2,7 @@
 // each body checked against its schema first. The bus calls it; the internal HTTP routes call the same
 // ReplicaService and gossip methods.
 import type { GossipHandler } from "../membership/messages.ts";
+import type { ItemResult } from "./call-merger.ts";
 import { NodeError } from "./errors.ts";
 import { ERROR_MESSAGE_CHARS_MAX } from "./peer-answer-limits.ts";
 import { bodyProblem, peerOpOf, type PeerAnswer, type PeerInbound, type PeerOp } from "./peer-wire.ts";
@@ -17,8 +18,8 @@ export interface PeerServiceDeps {
   readonly clock?: () => number;
   /** Told of a record's failure that is no NodeError (a defect): its reply says only "internal". */
   readonly onUnexpected?: (error: unknown) => void;
-  /** Told how each record of a putEach came out ("ok" or its refusal's code), as a put of its own would be counted. */
-  readonly onRecord?: (outcome: string) => void;
+  /** Told how each item of a merged call came out ("ok" or its refusal's code), as the call of it alone (`op`) would be counted. */
+  readonly onItem?: (op: "put" | "version", outcome: string) => void;
 }
 
 type Handlers = { [Op in PeerOp]: (body: PeerInbound<Op>) => Promise<PeerAnswer<Op>> | PeerAnswer<Op> };
@@ -29,6 +30,17 @@ export class PeerService {
   constructor(deps: PeerServiceDeps) {
     const { replicas, gossip } = deps;
     const clock = deps.clock ?? Date.now;
+    /** One item of a merged call as its answer: the value, or the refusal a call of it alone would have answered; counted as that call. */
+    const answerOf = <R, A>(op: "put" | "version", result: ItemResult<R>, answer: (value: R) => A): A | ReturnType<typeof errorReply> => {
+      if (result.ok) {
+        deps.onItem?.(op, "ok");
+        return answer(result.value);
+      }
+      const reply = errorReply(result.error, clock());
+      if (!(result.error instanceof NodeError)) deps.onUnexpected?.(result.error);
+      deps.onItem?.(op, reply.code);
+      return reply;
+    };
     this.handlers = {
       ping: () => null,
       gossip: (body) => {
@@ -37,18 +49,8 @@ export class PeerService {
         return outcome.answer as PeerAnswer<"gossip">;
       },
       put: async (body) => ({ outcomes: await replicas.put(body.records.map(fromWire)) }),
-      putEach: async (body) => ({
-        results: (await replicas.putEach(body.records.map(fromWire))).map((result) => {
-          if (result.ok) {
-            deps.onRecord?.("ok");
-            return result.outcome;
-          }
-          const reply = errorReply(result.error, clock());
-          if (!(result.error instanceof NodeError)) deps.onUnexpected?.(result.error);
-          deps.onRecord?.(reply.code);
-          return reply;
-        }),
-      }),
+      putEach: async (body) => ({ results: (await replicas.putEach(body.records.map(fromWire))).map((result) => answerOf("put", result, (outcome) => outcome)) }),
+      versionEach: async (body) => ({ results: (await replicas.versionEach(body.keys)).map((result) => answerOf("version", result, (version) => version ?? null)) }),
       get: async (body) => {
         const record = await replicas.get(body.key);
         return { record: record === undefined ? null : toWire(record) };

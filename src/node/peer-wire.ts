@@ -8,10 +8,10 @@ import { ackSchema, inboundGossipSchema, nodeUrlSchema } from "../membership/sch
 import { KEY_BYTES_MAX } from "../store/limits.ts";
 import { ERROR_CODE_CHARS_MAX, ERROR_MESSAGE_CHARS_MAX } from "./peer-answer-limits.ts";
 import { rangeListSchema } from "./range-wire.ts";
-import { outcomeBatchSchema, outcomeSchema, recordBatchSchema, RECORDS_PER_REQUEST_MAX, replicaReadSchema, versionSchema, wireRecordSchema } from "./record-wire.ts";
+import { KEYS_PER_REQUEST_MAX, outcomeBatchSchema, outcomeSchema, recordBatchSchema, RECORDS_PER_REQUEST_MAX, replicaReadSchema, versionSchema, wireRecordSchema } from "./record-wire.ts";
 
 /** The operations of the peer protocol, with the number each travels as on the bus. */
-export const PEER_OPS = { ping: 1, gossip: 2, put: 3, get: 4, version: 5, digests: 6, segmentDigests: 7, segmentRecords: 8, putEach: 9 } as const;
+export const PEER_OPS = { ping: 1, gossip: 2, put: 3, get: 4, version: 5, digests: 6, segmentDigests: 7, segmentRecords: 8, putEach: 9, versionEach: 10 } as const;
 export type PeerOp = keyof typeof PEER_OPS;
 export const PEER_OP_NAMES: readonly PeerOp[] = Object.keys(PEER_OPS) as PeerOp[];
 
@@ -25,7 +25,8 @@ const peer = nodeUrlSchema;
 const digest = Type.Integer({ minimum: 0, maximum: 0xffffffff });
 const groupList = (maxItems: number) => Type.Array(Type.Integer({ minimum: 0, maximum: GROUPS - 1 }), { maxItems });
 const segmentList = (maxItems: number) => Type.Array(Type.Integer({ minimum: 0, maximum: SEGMENT_COUNT - 1 }), { maxItems });
-const keyBody = Type.Object({ key: Type.String({ minLength: 1, maxLength: KEY_BYTES_MAX }) });
+const key = Type.String({ minLength: 1, maxLength: KEY_BYTES_MAX });
+const keyBody = Type.Object({ key });
 
 export const digestsBody = Type.Object({ from: peer, ranges: rangeListSchema, groups: Type.Array(digest, { minItems: GROUPS, maxItems: GROUPS }) });
 export const digestsAnswer = Type.Object({ groups: groupList(GROUPS) });
@@ -47,6 +48,9 @@ export const refusedRecordSchema = Type.Object({
 });
 /** One result per record, in order: its outcome, or its refusal. */
 export const putEachAnswer = Type.Object({ results: Type.Array(Type.Union([outcomeSchema, refusedRecordSchema]), { maxItems: RECORDS_PER_REQUEST_MAX }) });
+export const versionEachBody = Type.Object({ keys: Type.Array(key, { maxItems: KEYS_PER_REQUEST_MAX }) });
+/** One result per key, in order: its version, null for none, or its refusal. */
+export const versionEachAnswer = Type.Object({ results: Type.Array(Type.Union([versionSchema, Type.Null(), refusedRecordSchema]), { maxItems: KEYS_PER_REQUEST_MAX }) });
 
 /** Each operation's body and answer. */
 export const PEER_WIRE = {
@@ -60,6 +64,8 @@ export const PEER_WIRE = {
   segmentRecords: { body: segmentRecordsBody, answer: segmentRecordsAnswer },
   // Records judged one by one, as so many puts of one record (the bus merges the replica writes of one turn into it).
   putEach: { body: recordBatchSchema, answer: putEachAnswer },
+  // Digest reads judged one by one, as so many version calls (the bus merges the digest reads of one turn into it).
+  versionEach: { body: versionEachBody, answer: versionEachAnswer },
 } satisfies Record<PeerOp, { body: TSchema; answer: TSchema }>;
 
 /** A body as it arrives, checked against its schema. */

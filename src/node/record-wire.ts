@@ -8,6 +8,8 @@ import { HLC_COUNTER_MAX } from "./hlc.ts";
 
 /** Records per replica request: bounds one request's size whatever the batcher hands over. */
 export const RECORDS_PER_REQUEST_MAX = 256;
+/** Keys per merged digest read (versionEach). */
+export const KEYS_PER_REQUEST_MAX = 256;
 
 const counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 

@@ -3,7 +3,8 @@ import { sharedRanges, type Arc } from "../ring/arcs.ts";
 import { mergeRanges, type RingRange } from "../ring/range.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
-import type { PutOutcome, StoredRecord } from "../store/record.ts";
+import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
+import type { ItemResult } from "./call-merger.ts";
 import { differingIndexes, groupDigests, groupSegments, rangesInSegments, sharedDigests, SEGMENTS_PER_GROUP, walkRanges } from "./anti-entropy.ts";
 import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
 import { checkKey, checkValue } from "./checks.ts";
@@ -28,9 +29,6 @@ export interface ReplicaServiceDeps {
   /** Versions beyond now + MAX_CLOCK_SKEW_MS are refused before anything is applied. */
   readonly future: FutureBound;
 }
-
-/** What one record's put came to: its outcome, or the error a put of that record alone would have failed with. */
-export type PutResult = { readonly ok: true; readonly outcome: PutOutcome } | { readonly ok: false; readonly error: unknown };
 
 /** The outcome of a record refused for its version from the future: nothing replaced, nothing applied. */
 const NOT_APPLIED: PutOutcome = { applied: false, replacedLive: false };
@@ -70,15 +68,13 @@ export class ReplicaService {
    * Applies each record on its own, exactly as so many puts of one record would: one refused (a bad key, a
    * version from the future) or failed fails alone, with the error its own put would have thrown.
    */
-  putEach(records: readonly StoredRecord[]): Promise<PutResult[]> {
-    return Promise.all(
-      records.map((record) =>
-        this.put([record]).then(
-          ([outcome]): PutResult => ({ ok: true, outcome: outcome! }),
-          (error: unknown): PutResult => ({ ok: false, error }),
-        ),
-      ),
-    );
+  putEach(records: readonly StoredRecord[]): Promise<ItemResult<PutOutcome>[]> {
+    return Promise.all(records.map((record) => settle(this.put([record]).then(([outcome]) => outcome!))));
+  }
+
+  /** Each key's version (undefined for none), or the error its own read failed with. */
+  versionEach(keys: readonly string[]): Promise<ItemResult<Version | undefined>[]> {
+    return Promise.all(keys.map((key) => settle(this.get(key).then((record) => record?.version))));
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
@@ -134,4 +130,12 @@ export class ReplicaService {
       throw fromStoreError(error);
     });
   }
+}
+
+/** A promise's outcome as a value: what one item of a merged call came to. */
+function settle<R>(promise: Promise<R>): Promise<ItemResult<R>> {
+  return promise.then(
+    (value): ItemResult<R> => ({ ok: true, value }),
+    (error: unknown): ItemResult<R> => ({ ok: false, error }),
+  );
 }

@@ -140,6 +140,21 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       expect((await Promise.all(keys.map((key) => peer.store.get(key)))).map((stored) => stored?.value)).toEqual(keys.map((key) => `value of ${key}`));
     });
 
+    test("digest reads made in one turn travel as one call, each answered with its key's version or none", async () => {
+      const { peer, client } = start();
+      const now = Date.now();
+      await client.putReplica(peer.url, [record("a", now), record("b", now + 1)]);
+      peer.ops.length = 0;
+      const versions = await Promise.all(["a", "missing", "b"].map((key) => client.versionOf(peer.url, key)));
+      expect(peer.ops).toEqual([PEER_OPS.versionEach]);
+      expect(versions).toEqual([record("a", now).version, undefined, record("b", now + 1).version]);
+      // A peer from before versionEach gets each digest read as a version call of its own.
+      peer.unknownOps.add(PEER_OPS.versionEach);
+      peer.ops.length = 0;
+      expect(await Promise.all(["a", "missing", "b"].map((key) => client.versionOf(peer.url, key)))).toEqual(versions);
+      expect(peer.ops).toEqual([PEER_OPS.versionEach, PEER_OPS.version, PEER_OPS.version, PEER_OPS.version]);
+    });
+
     test("a peer that is not there is unavailable at once, and a ping says so", async () => {
       const { client, nowhere, peer } = start();
       const started = performance.now();

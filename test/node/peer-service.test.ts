@@ -13,13 +13,13 @@ import { MemoryBackend } from "../../src/store/memory.ts";
 const SELF = "http://127.0.0.1:3";
 const NOW_MS = 1_700_000_000_000;
 
-test("a putEach answers every record as a put of its own would, and counts each record's outcome", async () => {
+test("a putEach answers every record as a put of its own would, a versionEach every key as a version call, each item counted as its own call", async () => {
   const store = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
   const future = new FutureBound({ maxSkewMs: 500, clock: () => NOW_MS });
   const ring = buildRing([SELF], 16);
   const replicas = new ReplicaService({ self: SELF, store, clock: new HybridClock(SELF, () => NOW_MS, () => future.limitMs()), ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: 1024, future });
   const counted: string[] = [];
-  const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS, onRecord: (outcome) => counted.push(outcome) });
+  const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS, onItem: (op, outcome) => counted.push(`${op} ${outcome}`) });
   const record = (key: string, wallMs: number, value = "v") => toWire({ key, value, version: { wallMs, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
   const answer = JSON.parse(
     await service.handle(PEER_OPS.putEach, JSON.stringify({ records: [record("a", NOW_MS), record("future", NOW_MS + 60_000), record("big", NOW_MS, "v".repeat(1025)), record("b", NOW_MS)] })),
@@ -30,8 +30,13 @@ test("a putEach answers every record as a put of its own would, and counts each 
     { code: "too_large", error: "value is over the limit of 1024 UTF-8 bytes" },
     { applied: true, replacedLive: false },
   ]);
-  expect(counted).toEqual(["ok", "clock_skew", "too_large", "ok"]);
+  expect(counted).toEqual(["put ok", "put clock_skew", "put too_large", "put ok"]);
   expect((await store.get("a"))?.value).toBe("v");
   expect(await store.get("future")).toBeUndefined();
   expect(await store.get("big")).toBeUndefined();
+  // A versionEach answers each key's version, or null for none, as so many version calls; each counted as one.
+  counted.length = 0;
+  const versions = JSON.parse(await service.handle(PEER_OPS.versionEach, JSON.stringify({ keys: ["a", "missing", "b"] })));
+  expect(versions.results).toEqual([{ wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }, null, { wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }]);
+  expect(counted).toEqual(["version ok", "version ok", "version ok"]);
 });

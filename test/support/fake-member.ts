@@ -45,6 +45,9 @@ export function startFakeMember(answer: MemberAnswer): FakeMember {
   const handlers = { answer, sendAck: (ack: Ack) => answered(ack) };
   const reply = async (op: PeerOp | undefined, text: string): Promise<MemberReply> => {
     const body: unknown = JSON.parse(text);
+    // The merged calls a node makes of one turn's writes and digest reads: each item answered as the call of it alone.
+    if (op === "putEach") return merged((body as { records: unknown[] }).records.map((record) => handlers.answer("put", { records: [record] })), (answer) => (answer as { outcomes: unknown[] }).outcomes[0]);
+    if (op === "versionEach") return merged((body as { keys: string[] }).keys.map((key) => handlers.answer("version", { key })), (answer) => (answer as { version: unknown }).version);
     if (op !== "gossip") return handlers.answer(op ?? "ping", body);
     const message = body as Syn | { type: "ack2" };
     if (message.type !== "syn") return answered({ type: "done" });
@@ -88,6 +91,30 @@ export function startFakeMember(answer: MemberAnswer): FakeMember {
       await server.stop(true);
     },
   };
+}
+
+/** An item's reply longer than this, in UTF-16 units, is a member's attack on the reader: it goes on whole. */
+const ITEM_REPLY_CHARS_MAX = 64 * 1024;
+
+/**
+ * A merged call's reply from the replies to each of its items: an answer's value or a refusal per item. An item
+ * answered with something else (not JSON, another shape, a huge body) makes that reply the whole call's, as it came.
+ */
+async function merged(items: readonly (MemberReply | Promise<MemberReply>)[], valueOf: (answer: unknown) => unknown): Promise<MemberReply> {
+  const results: unknown[] = [];
+  for (const item of await Promise.all(items)) {
+    if (item.body.length > ITEM_REPLY_CHARS_MAX) return item;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(item.body);
+    } catch {
+      return item;
+    }
+    if (!item.ok && typeof (parsed as { code?: unknown } | null)?.code === "string") results.push(parsed);
+    else if (item.ok && typeof parsed === "object" && parsed !== null && valueOf(parsed) !== undefined) results.push(valueOf(parsed));
+    else return item;
+  }
+  return answered({ results });
 }
 
 /** An error reply's body, passed through the bus server untouched. */

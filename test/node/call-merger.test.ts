@@ -1,0 +1,107 @@
+// Calls of one kind made to one peer in one turn go as one merged call, each caller getting its own result.
+import { describe, expect, test } from "bun:test";
+import { CallMerger, MERGED_WAITING_MAX, type ItemResult } from "../../src/node/call-merger.ts";
+
+/** Items in one merged call at most, and characters, for these tests. */
+const ITEMS_MAX = 4;
+const CHARS_MAX = 10;
+
+interface Sent {
+  readonly target: string;
+  readonly items: string[];
+  readonly timeoutMs: number;
+  readonly answer: PromiseWithResolvers<readonly ItemResult<string>[]>;
+}
+
+/** A merger of strings whose calls wait until the test answers them. */
+function merger(): { merger: CallMerger<string, string>; sent: Sent[] } {
+  const sent: Sent[] = [];
+  const m = new CallMerger<string, string>({
+    send: (target, items, timeoutMs) => {
+      const answer = Promise.withResolvers<readonly ItemResult<string>[]>();
+      sent.push({ target, items: [...items], timeoutMs, answer });
+      return answer.promise;
+    },
+    overloaded: (target, timeoutMs) => new Error(`overloaded ${target} ${timeoutMs}`),
+    itemsMax: ITEMS_MAX,
+    charsOf: (item) => item.length,
+    charsMax: CHARS_MAX,
+  });
+  return { merger: m, sent };
+}
+
+const echoed = (items: readonly string[]): ItemResult<string>[] => items.map((item) => ({ ok: true, value: `got ${item}` }));
+
+describe("CallMerger", () => {
+  test("calls of one turn to a peer leave as one call per peer and deadline, each caller settling with its own result", async () => {
+    const { merger: m, sent } = merger();
+    const calls = [m.call("http://b", "a", 100), m.call("http://c", "b", 100), m.call("http://b", "c", 100), m.call("http://b", "d", 50)];
+    expect(sent).toHaveLength(0);
+    await Bun.sleep(0);
+    expect(sent.map(({ target, items, timeoutMs }) => ({ target, items, timeoutMs }))).toEqual([
+      { target: "http://b", items: ["a", "c"], timeoutMs: 100 },
+      { target: "http://c", items: ["b"], timeoutMs: 100 },
+      { target: "http://b", items: ["d"], timeoutMs: 50 },
+    ]);
+    const refused = new Error("refused");
+    sent[0]!.answer.resolve([{ ok: false, error: refused }, { ok: true, value: "c's answer" }]);
+    sent[1]!.answer.reject(new Error("lost"));
+    sent[2]!.answer.resolve(echoed(["d"]));
+    expect(await Promise.allSettled(calls)).toEqual([
+      { status: "rejected", reason: refused },
+      { status: "rejected", reason: new Error("lost") },
+      { status: "fulfilled", value: "c's answer" },
+      { status: "fulfilled", value: "got d" },
+    ]);
+  });
+
+  test("a turn's calls past the bound of items or of characters go in several calls, an item larger than the bound alone", async () => {
+    const { merger: m, sent } = merger();
+    const items = ["1", "2", "3", "4", "5", "aaaaaa", "bbbbbb", "cccccccccccc", "d"];
+    const calls = items.map((item) => m.call("http://b", item, 100));
+    await Bun.sleep(0);
+    expect(sent.map((s) => s.items)).toEqual([["1", "2", "3", "4"], ["5", "aaaaaa"], ["bbbbbb"], ["cccccccccccc"], ["d"]]);
+    for (const s of sent) s.answer.resolve(echoed(s.items));
+    expect(await Promise.all(calls)).toEqual(items.map((item) => `got ${item}`));
+  });
+
+  test("an answer short of one result per item fails the callers left without one", async () => {
+    const { merger: m, sent } = merger();
+    const calls = [m.call("http://b", "a", 100), m.call("http://b", "b", 100)];
+    await Bun.sleep(0);
+    sent[0]!.answer.resolve(echoed(["a"]));
+    const settled = await Promise.allSettled(calls);
+    expect(settled[0]).toEqual({ status: "fulfilled", value: "got a" });
+    expect(settled[1]!.status).toBe("rejected");
+  });
+
+  test("calls queued for a peer that is dropped fail with the given error, and nothing is sent to it", async () => {
+    const { merger: m, sent } = merger();
+    const gone = Promise.allSettled([m.call("http://b", "a", 100), m.call("http://b", "b", 50)]);
+    const kept = m.call("http://c", "c", 100);
+    m.drop("http://b", new Error("removed"));
+    await Bun.sleep(0);
+    expect(sent.map((s) => s.target)).toEqual(["http://c"]);
+    expect(await gone).toEqual([
+      { status: "rejected", reason: new Error("removed") },
+      { status: "rejected", reason: new Error("removed") },
+    ]);
+    sent[0]!.answer.resolve(echoed(["c"]));
+    expect(await kept).toBe("got c");
+  });
+
+  test("past MERGED_WAITING_MAX calls waiting on a peer, the next fails at once, and room comes back as they settle", async () => {
+    const { merger: m, sent } = merger();
+    const calls = Array.from({ length: MERGED_WAITING_MAX }, (_, i) => m.call("http://b", String(i % 10), 100));
+    expect(await m.call("http://b", "x", 100).catch((error: unknown) => error)).toEqual(new Error("overloaded http://b 100"));
+    // Another peer is not held back by this one's backlog.
+    const other = m.call("http://c", "y", 100);
+    await Bun.sleep(0);
+    for (const s of sent) s.answer.resolve(echoed(s.items));
+    await Promise.all([...calls, other]);
+    const after = m.call("http://b", "z", 100);
+    await Bun.sleep(0);
+    sent.at(-1)!.answer.resolve(echoed(["z"]));
+    expect(await after).toBe("got z");
+  });
+});
