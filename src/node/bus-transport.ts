@@ -8,9 +8,9 @@ import { GOSSIP_BODY_BYTES_MAX } from "../membership/schema.ts";
 import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import { NodeError, type NodeErrorCode } from "./errors.ts";
-import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX, ERROR_CODE_CHARS_MAX, VERSIONS_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
+import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX, ERROR_CODE_CHARS_MAX, recordsAnswerBytesMax, VERSIONS_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
 import { PeerRefusal, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
-import { isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
+import { ANSWER_FULL_CODE, isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
 import { CallMerger, type ItemResult } from "./call-merger.ts";
 import { rangesToWire } from "./range-wire.ts";
 import { fromWire, KEYS_PER_REQUEST_MAX, RECORDS_PER_REQUEST_MAX, toWire } from "./record-wire.ts";
@@ -30,7 +30,9 @@ export const MERGED_RECORD_CHARS_MAX = 64 * 1024;
 export const MERGED_CALL_CHARS_MAX = 512 * 1024;
 
 /** The merged form of each operation a call of one item can join. */
-const MERGED = { put: "putEach", version: "versionEach" } as const satisfies Partial<Record<PeerOp, PeerOp>>;
+const MERGED = { put: "putEach", version: "versionEach", get: "getEach" } as const satisfies Partial<Record<PeerOp, PeerOp>>;
+/** What a merged answer's item maps to when it must be asked for alone. */
+const ALONE = Symbol("alone");
 
 export interface BusTransportOptions {
   readonly self: string;
@@ -75,14 +77,10 @@ export class BusTransport implements PeerTransport {
     charsOf: recordChars,
     charsMax: MERGED_CALL_CHARS_MAX,
   });
+  /** Whole reads of one turn (forwarded reads, fetches of the newest record) go to their peer together. */
+  private readonly reads = keysMerger<StoredRecord | undefined>((target, keys, timeoutMs) => this.getEach(target, keys, timeoutMs));
   /** Digest reads of one turn go to their peer together. */
-  private readonly versions = new CallMerger<string, Version | undefined>({
-    send: (target, keys, timeoutMs) => this.versionEach(target, keys, timeoutMs),
-    overloaded,
-    itemsMax: KEYS_PER_REQUEST_MAX,
-    charsOf: (key) => key.length,
-    charsMax: MERGED_CALL_CHARS_MAX,
-  });
+  private readonly versions = keysMerger<Version | undefined>((target, keys, timeoutMs) => this.versionEach(target, keys, timeoutMs));
   /** Merged operations a peer refused as unknown, by "op target", until when (monotonic ms) it gets one call per item. */
   private readonly unknownToPeer = new Map<string, number>();
 
@@ -131,8 +129,9 @@ export class BusTransport implements PeerTransport {
   }
 
   async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
-    const answer = await this.call(target, "get", { key }, this.options.callTimeoutMs, recordAnswerBytesMax(this.options.valueBytesMax));
-    return answer.record === null ? undefined : fromWire(answer.record);
+    const timeoutMs = this.options.callTimeoutMs;
+    if (!this.merges("get", target)) return this.observed("get", target, (trace) => this.getNow(target, key, timeoutMs, trace));
+    return this.observed("get", target, (trace) => (trace === "" ? this.reads.call(target, key, timeoutMs) : this.getNow(target, key, timeoutMs, trace)));
   }
 
   async versionOf(target: string, key: string): Promise<Version | undefined> {
@@ -162,6 +161,7 @@ export class BusTransport implements PeerTransport {
     const removed = linkFailure(target, this.options.callTimeoutMs, new LinkError({ kind: "unreachable", sent: false, reason: "the member was removed" }));
     this.puts.drop(target, removed);
     this.versions.drop(target, removed);
+    this.reads.drop(target, removed);
     for (const op of Object.values(MERGED)) this.unknownToPeer.delete(`${op} ${target}`);
     this.links.get(target)?.close();
     this.links.delete(target);
@@ -200,6 +200,28 @@ export class BusTransport implements PeerTransport {
     const answer = await this.exchange(target, "put", { records: records.map(toWire) }, timeoutMs, OUTCOMES_ANSWER_BYTES_MAX, trace);
     if (answer.outcomes.length !== records.length) throw garbage(target);
     return answer.outcomes;
+  }
+
+  private async getNow(target: string, key: string, timeoutMs: number, trace: string): Promise<StoredRecord | undefined> {
+    const answer = await this.exchange(target, "get", { key }, timeoutMs, recordAnswerBytesMax(this.options.valueBytesMax), trace);
+    return answer.record === null ? undefined : fromWire(answer.record);
+  }
+
+  /** The merger's call of whole reads: each key's record (or none), its own refusal, or a record the answer had no room for, asked for alone. */
+  private getEach(target: string, keys: readonly string[], timeoutMs: number): Promise<ItemResult<StoredRecord | undefined>[]> {
+    return this.each(
+      target,
+      "get",
+      timeoutMs,
+      async () => (await this.exchange(target, "getEach", { keys: [...keys] }, timeoutMs, recordsAnswerBytesMax(this.options.valueBytesMax), "")).results,
+      keys.length,
+      (result) => {
+        if (result === null) return { ok: true, value: undefined };
+        if (!("code" in result)) return { ok: true, value: fromWire(result) };
+        return result.code === ANSWER_FULL_CODE ? ALONE : { ok: false, error: refusal(target, result) };
+      },
+      (i, leftMs) => this.getNow(target, keys[i]!, leftMs, ""),
+    );
   }
 
   private async versionNow(target: string, key: string, timeoutMs: number, trace: string): Promise<Version | undefined> {
@@ -243,27 +265,34 @@ export class BusTransport implements PeerTransport {
     timeoutMs: number,
     merged: () => Promise<readonly A[]>,
     count: number,
-    toResult: (answer: A) => ItemResult<R>,
+    toResult: (answer: A) => ItemResult<R> | typeof ALONE,
     alone: (i: number, leftMs: number) => Promise<R>,
   ): Promise<ItemResult<R>[]> {
     const startedMs = this.options.now();
+    const leftMs = () => Math.max(1, Math.ceil(startedMs + timeoutMs - this.options.now()));
+    const asked = (i: number, left: number) =>
+      alone(i, left).then(
+        (value): ItemResult<R> => ({ ok: true, value }),
+        (failure: unknown): ItemResult<R> => ({ ok: false, error: failure }),
+      );
+    let answers: readonly A[];
     try {
-      const answers = await merged();
+      answers = await merged();
       if (answers.length !== count) throw garbage(target);
-      return answers.map(toResult);
     } catch (error) {
       if (!(error instanceof PeerRefusal && error.peerCode === "bad_request")) throw error;
       this.unknownToPeer.set(`${MERGED[op]} ${target}`, this.options.now() + MERGED_RECHECK_MS);
-      const leftMs = Math.max(1, Math.ceil(startedMs + timeoutMs - this.options.now()));
-      return Promise.all(
-        Array.from({ length: count }, (_, i) =>
-          alone(i, leftMs).then(
-            (value): ItemResult<R> => ({ ok: true, value }),
-            (failure: unknown): ItemResult<R> => ({ ok: false, error: failure }),
-          ),
-        ),
-      );
+      const left = leftMs();
+      return Promise.all(Array.from({ length: count }, (_, i) => asked(i, left)));
     }
+    // An item the answer had no room for is asked for alone, within what is left of the deadline.
+    const left = leftMs();
+    return Promise.all(
+      answers.map((answer, i) => {
+        const result = toResult(answer);
+        return result === ALONE ? asked(i, left) : result;
+      }),
+    );
   }
 
   private call<Op extends PeerOp>(target: string, op: Op, body: PeerBody<Op>, timeoutMs: number, answerBytesMax: number): Promise<PeerAnswer<Op>> {
@@ -310,6 +339,11 @@ export function replyFrameBytesMax(valueBytesMax: number): number {
 /** A merged call refused for the waiting bound: as a link refusing a call past its own. */
 function overloaded(target: string, timeoutMs: number): NodeError {
   return linkFailure(target, timeoutMs, new LinkError({ kind: "unreachable", sent: false, reason: "too many calls are waiting on this peer" }));
+}
+
+/** A merger of calls of one key each, up to KEYS_PER_REQUEST_MAX keys per merged call. */
+function keysMerger<R>(send: (target: string, keys: readonly string[], timeoutMs: number) => Promise<readonly ItemResult<R>[]>): CallMerger<string, R> {
+  return new CallMerger<string, R>({ send, overloaded, itemsMax: KEYS_PER_REQUEST_MAX, charsOf: (key) => key.length, charsMax: MERGED_CALL_CHARS_MAX });
 }
 
 /** A record's size for merging: its key and value in UTF-16 units. */

@@ -23,6 +23,9 @@ export const WORD_ANSWER_BYTES_MAX = 64;
 /** A put answers one pair of booleans per record, about 40 bytes each, for at most RECORDS_PER_REQUEST_MAX records. */
 export const OUTCOMES_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * 64;
 
+/** Keys and values one getEach answer carries whole, in UTF-16 units; its first record always, however large. */
+export const MERGED_ANSWER_CHARS_MAX = 512 * 1024;
+
 /** A refusal's code: one word, in UTF-16 units. */
 export const ERROR_CODE_CHARS_MAX = 32;
 /** A refusal's message in a reply, in UTF-16 units: one sentence; a longer one (a path, a system error) is cut. */
@@ -36,6 +39,14 @@ export const RESULTS_ANSWER_BYTES_MAX = 1024 + RECORDS_PER_REQUEST_MAX * (JSON_E
 
 /** A digest read of each key answers a version (two integers and a node URL, escaped) or a refusal per key, for at most KEYS_PER_REQUEST_MAX keys. */
 export const VERSIONS_ANSWER_BYTES_MAX = 1024 + KEYS_PER_REQUEST_MAX * (JSON_ESCAPE_FACTOR_MAX * Math.max(NODE_URL_CHARS_MAX, ERROR_CODE_CHARS_MAX + ERROR_MESSAGE_CHARS_MAX) + 128);
+
+/**
+ * A read of each key: whole records up to MERGED_ANSWER_CHARS_MAX of keys and values (the first one always, however
+ * large), each with its envelope, escaped; or a refusal or null per key, for at most KEYS_PER_REQUEST_MAX keys.
+ */
+export function recordsAnswerBytesMax(valueBytesMax: number): number {
+  return recordAnswerBytesMax(valueBytesMax) + JSON_ESCAPE_FACTOR_MAX * MERGED_ANSWER_CHARS_MAX + KEYS_PER_REQUEST_MAX * (RECORD_ENVELOPE_BYTES_MAX + JSON_ESCAPE_FACTOR_MAX * (KEY_BYTES_MAX + ERROR_CODE_CHARS_MAX + ERROR_MESSAGE_CHARS_MAX));
+}
 
 /** Differing groups: at most GROUPS group numbers, each a few digits and a comma. */
 export const GROUPS_ANSWER_BYTES_MAX = 1024 + GROUPS * 16;

@@ -26,8 +26,8 @@ export type { PeerObserver };
 /** The header that carries CLUSTER_SECRET on internal requests. */
 export { SECRET_HEADER };
 
-/** The route each operation is sent to; the merged calls the bus makes of one turn's calls (putEach, versionEach) have none. */
-export const PEER_ROUTES: Record<Exclude<PeerOp, "putEach" | "versionEach">, string> = {
+/** The route each operation is sent to; the merged calls the bus makes of one turn's calls (putEach, versionEach, getEach) have none. */
+export const PEER_ROUTES: Record<Exclude<PeerOp, "putEach" | "versionEach" | "getEach">, string> = {
   ping: "/api/v1/health",
   gossip: "/gossip",
   put: "/api/v1/replica/put",

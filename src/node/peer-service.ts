@@ -5,7 +5,7 @@ import type { GossipHandler } from "../membership/messages.ts";
 import type { ItemResult } from "./call-merger.ts";
 import { NodeError } from "./errors.ts";
 import { ERROR_MESSAGE_CHARS_MAX } from "./peer-answer-limits.ts";
-import { bodyProblem, peerOpOf, type PeerAnswer, type PeerInbound, type PeerOp } from "./peer-wire.ts";
+import { ANSWER_FULL_CODE, bodyProblem, MERGED_ANSWER_CHARS_MAX, peerOpOf, type PeerAnswer, type PeerInbound, type PeerOp } from "./peer-wire.ts";
 import { rangesFromWire } from "./range-wire.ts";
 import { fromWire, toWire } from "./record-wire.ts";
 import type { ReplicaService } from "./replica-service.ts";
@@ -19,7 +19,7 @@ export interface PeerServiceDeps {
   /** Told of a record's failure that is no NodeError (a defect): its reply says only "internal". */
   readonly onUnexpected?: (error: unknown) => void;
   /** Told how each item of a merged call came out ("ok" or its refusal's code), as the call of it alone (`op`) would be counted. */
-  readonly onItem?: (op: "put" | "version", outcome: string) => void;
+  readonly onItem?: (op: "put" | "version" | "get", outcome: string) => void;
 }
 
 type Handlers = { [Op in PeerOp]: (body: PeerInbound<Op>) => Promise<PeerAnswer<Op>> | PeerAnswer<Op> };
@@ -31,7 +31,7 @@ export class PeerService {
     const { replicas, gossip } = deps;
     const clock = deps.clock ?? Date.now;
     /** One item of a merged call as its answer: the value, or the refusal a call of it alone would have answered; counted as that call. */
-    const answerOf = <R, A>(op: "put" | "version", result: ItemResult<R>, answer: (value: R) => A): A | ReturnType<typeof errorReply> => {
+    const answerOf = <R, A>(op: "put" | "version" | "get", result: ItemResult<R>, answer: (value: R) => A): A | ReturnType<typeof errorReply> => {
       if (result.ok) {
         deps.onItem?.(op, "ok");
         return answer(result.value);
@@ -51,6 +51,19 @@ export class PeerService {
       put: async (body) => ({ outcomes: await replicas.put(body.records.map(fromWire)) }),
       putEach: async (body) => ({ results: (await replicas.putEach(body.records.map(fromWire))).map((result) => answerOf("put", result, (outcome) => outcome)) }),
       versionEach: async (body) => ({ results: (await replicas.versionEach(body.keys)).map((result) => answerOf("version", result, (version) => version ?? null)) }),
+      getEach: async (body) => {
+        // Records whole up to the answer's budget (the first always); past it an item says to ask for it alone.
+        let chars = 0;
+        const results = (await replicas.getEach(body.keys)).map((result, i) => {
+          if (result.ok && result.value !== undefined) {
+            const size = result.value.key.length + result.value.value.length;
+            if (i > 0 && chars + size > MERGED_ANSWER_CHARS_MAX) return { code: ANSWER_FULL_CODE, error: "no room in this answer; ask for it alone" };
+            chars += size;
+          }
+          return answerOf("get", result, (record) => (record === undefined ? null : toWire(record)));
+        });
+        return { results };
+      },
       get: async (body) => {
         const record = await replicas.get(body.key);
         return { record: record === undefined ? null : toWire(record) };

@@ -72,6 +72,11 @@ export class ReplicaService {
     return Promise.all(records.map((record) => settle(this.put([record]).then(([outcome]) => outcome!))));
   }
 
+  /** Each key's record (undefined for none), or the error its own read failed with. */
+  getEach(keys: readonly string[]): Promise<ItemResult<StoredRecord | undefined>[]> {
+    return Promise.all(keys.map((key) => settle(this.get(key))));
+  }
+
   /** Each key's version (undefined for none), or the error its own read failed with. */
   versionEach(keys: readonly string[]): Promise<ItemResult<Version | undefined>[]> {
     return Promise.all(keys.map((key) => settle(this.get(key).then((record) => record?.version))));

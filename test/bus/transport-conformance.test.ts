@@ -7,7 +7,7 @@ import { groupDigests, sharedDigests } from "../../src/node/anti-entropy.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import type { NodeError } from "../../src/node/errors.ts";
-import { PEER_OPS } from "../../src/node/peer-wire.ts";
+import { MERGED_ANSWER_CHARS_MAX, PEER_OPS } from "../../src/node/peer-wire.ts";
 import { busPeer, VALUE_BYTES_MAX, FUTURE_SENDER, inProcessChannels, inProcessPeer, PEER_NOW_MS, transport, type TestPeer, nodeFailure } from "../support/peers.ts";
 
 interface Setup {
@@ -153,6 +153,23 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       peer.ops.length = 0;
       expect(await Promise.all(["a", "missing", "b"].map((key) => client.versionOf(peer.url, key)))).toEqual(versions);
       expect(peer.ops).toEqual([PEER_OPS.versionEach, PEER_OPS.version, PEER_OPS.version, PEER_OPS.version]);
+    });
+
+    test("whole reads made in one turn travel as one call; a record the answer has no room for is fetched alone", async () => {
+      const { peer, client } = start();
+      const now = Date.now();
+      const large = "v".repeat(MERGED_ANSWER_CHARS_MAX * 0.6);
+      await client.putReplica(peer.url, [record("small", now), record("large-1", now, large), record("large-2", now, large)]);
+      peer.ops.length = 0;
+      const read = await Promise.all(["small", "missing", "large-1", "large-2"].map((key) => client.getReplica(peer.url, key)));
+      expect(read).toEqual([record("small", now), undefined, record("large-1", now, large), record("large-2", now, large)]);
+      // The first large record fits beside the small one; the second does not, and is asked for on its own.
+      expect(peer.ops).toEqual([PEER_OPS.getEach, PEER_OPS.get]);
+      // A peer from before getEach gets each read as a get call of its own.
+      peer.unknownOps.add(PEER_OPS.getEach);
+      peer.ops.length = 0;
+      expect(await Promise.all(["small", "missing"].map((key) => client.getReplica(peer.url, key)))).toEqual([record("small", now), undefined]);
+      expect(peer.ops).toEqual([PEER_OPS.getEach, PEER_OPS.get, PEER_OPS.get]);
     });
 
     test("a peer that is not there is unavailable at once, and a ping says so", async () => {

@@ -39,4 +39,9 @@ test("a putEach answers every record as a put of its own would, a versionEach ev
   const versions = JSON.parse(await service.handle(PEER_OPS.versionEach, JSON.stringify({ keys: ["a", "missing", "b"] })));
   expect(versions.results).toEqual([{ wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }, null, { wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }]);
   expect(counted).toEqual(["version ok", "version ok", "version ok"]);
+  // A getEach answers each key's record, or null for none, as so many get calls.
+  counted.length = 0;
+  const reads = JSON.parse(await service.handle(PEER_OPS.getEach, JSON.stringify({ keys: ["missing", "b"] })));
+  expect(reads.results).toEqual([null, record("b", NOW_MS)]);
+  expect(counted).toEqual(["get ok", "get ok"]);
 });

@@ -47,6 +47,7 @@ export function startFakeMember(answer: MemberAnswer): FakeMember {
     const body: unknown = JSON.parse(text);
     // The merged calls a node makes of one turn's writes and digest reads: each item answered as the call of it alone.
     if (op === "putEach") return merged((body as { records: unknown[] }).records.map((record) => handlers.answer("put", { records: [record] })), (answer) => (answer as { outcomes: unknown[] }).outcomes[0]);
+    if (op === "getEach") return merged((body as { keys: string[] }).keys.map((key) => handlers.answer("get", { key })), (answer) => (answer as { record: unknown }).record);
     if (op === "versionEach") return merged((body as { keys: string[] }).keys.map((key) => handlers.answer("version", { key })), (answer) => (answer as { version: unknown }).version);
     if (op !== "gossip") return handlers.answer(op ?? "ping", body);
     const message = body as Syn | { type: "ack2" };
