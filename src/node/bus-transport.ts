@@ -11,7 +11,7 @@ import { NodeError, type NodeErrorCode } from "./errors.ts";
 import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX, ERROR_CODE_CHARS_MAX, recordsAnswerBytesMax, VERSIONS_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
 import { PeerRefusal, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
 import { ANSWER_FULL_CODE, isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
-import { CallMerger, type ItemResult } from "./call-merger.ts";
+import { CallMerger, itemResultOf, type ItemResult } from "./call-merger.ts";
 import { rangesToWire } from "./range-wire.ts";
 import { fromWire, KEYS_PER_REQUEST_MAX, RECORDS_PER_REQUEST_MAX, toWire } from "./record-wire.ts";
 
@@ -270,11 +270,7 @@ export class BusTransport implements PeerTransport {
   ): Promise<ItemResult<R>[]> {
     const startedMs = this.options.now();
     const leftMs = () => Math.max(1, Math.ceil(startedMs + timeoutMs - this.options.now()));
-    const asked = (i: number, left: number) =>
-      alone(i, left).then(
-        (value): ItemResult<R> => ({ ok: true, value }),
-        (failure: unknown): ItemResult<R> => ({ ok: false, error: failure }),
-      );
+    const asked = (i: number, left: number) => itemResultOf(alone(i, left));
     let answers: readonly A[];
     try {
       answers = await merged();

@@ -6,6 +6,14 @@
 /** What one item came to: its result, or the error a call of that item alone would have failed with. */
 export type ItemResult<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
 
+/** A promise's outcome as a value: what one item of a merged call came to. */
+export function itemResultOf<R>(promise: Promise<R>): Promise<ItemResult<R>> {
+  return promise.then(
+    (value): ItemResult<R> => ({ ok: true, value }),
+    (error: unknown): ItemResult<R> => ({ ok: false, error }),
+  );
+}
+
 /**
  * Calls waiting on one peer per merger (queued, or sent and not yet answered); past it a call fails at once
  * rather than queue, as a link refuses calls past LINK_CALLS_MAX.

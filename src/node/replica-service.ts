@@ -4,7 +4,7 @@ import { mergeRanges, type RingRange } from "../ring/range.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
-import type { ItemResult } from "./call-merger.ts";
+import { itemResultOf, type ItemResult } from "./call-merger.ts";
 import { differingIndexes, groupDigests, groupSegments, rangesInSegments, sharedDigests, SEGMENTS_PER_GROUP, walkRanges } from "./anti-entropy.ts";
 import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
 import { checkKey, checkValue } from "./checks.ts";
@@ -69,17 +69,17 @@ export class ReplicaService {
    * version from the future) or failed fails alone, with the error its own put would have thrown.
    */
   putEach(records: readonly StoredRecord[]): Promise<ItemResult<PutOutcome>[]> {
-    return Promise.all(records.map((record) => settle(this.put([record]).then(([outcome]) => outcome!))));
+    return Promise.all(records.map((record) => itemResultOf(this.put([record]).then(([outcome]) => outcome!))));
   }
 
   /** Each key's record (undefined for none), or the error its own read failed with. */
   getEach(keys: readonly string[]): Promise<ItemResult<StoredRecord | undefined>[]> {
-    return Promise.all(keys.map((key) => settle(this.get(key))));
+    return Promise.all(keys.map((key) => itemResultOf(this.get(key))));
   }
 
   /** Each key's version (undefined for none), or the error its own read failed with. */
   versionEach(keys: readonly string[]): Promise<ItemResult<Version | undefined>[]> {
-    return Promise.all(keys.map((key) => settle(this.get(key).then((record) => record?.version))));
+    return Promise.all(keys.map((key) => itemResultOf(this.get(key).then((record) => record?.version))));
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
@@ -135,12 +135,4 @@ export class ReplicaService {
       throw fromStoreError(error);
     });
   }
-}
-
-/** A promise's outcome as a value: what one item of a merged call came to. */
-function settle<R>(promise: Promise<R>): Promise<ItemResult<R>> {
-  return promise.then(
-    (value): ItemResult<R> => ({ ok: true, value }),
-    (error: unknown): ItemResult<R> => ({ ok: false, error }),
-  );
 }

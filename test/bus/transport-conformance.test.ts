@@ -7,6 +7,7 @@ import { groupDigests, sharedDigests } from "../../src/node/anti-entropy.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import type { NodeError } from "../../src/node/errors.ts";
+import { MERGED_WAITING_MAX } from "../../src/node/call-merger.ts";
 import { MERGED_ANSWER_CHARS_MAX, PEER_OPS } from "../../src/node/peer-wire.ts";
 import { busPeer, VALUE_BYTES_MAX, FUTURE_SENDER, inProcessChannels, inProcessPeer, PEER_NOW_MS, transport, type TestPeer, nodeFailure } from "../support/peers.ts";
 
@@ -138,6 +139,30 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       await Promise.all(keys.map((key) => client.putReplica(peer.url, [record(key, now + 1)])));
       expect(peer.ops).toEqual(keys.map(() => PEER_OPS.put));
       expect((await Promise.all(keys.map((key) => peer.store.get(key)))).map((stored) => stored?.value)).toEqual(keys.map((key) => `value of ${key}`));
+    });
+
+    test("a peer from before merged calls is asked alone only within what is left of the deadline: the write ends at it", async () => {
+      const { peer, client } = start(300);
+      peer.unknownOps.add(PEER_OPS.putEach);
+      // Each call waits 200 ms at the peer: the refused merged call uses 200 of the 300 ms, the put alone would need 200 more.
+      peer.stallMs = 200;
+      const started = performance.now();
+      const error = await nodeFailure(client.putReplica(peer.url, [record("late", Date.now())]));
+      const tookMs = performance.now() - started;
+      expect(error.code).toBe("timeout");
+      expect(tookMs).toBeLessThan(390);
+      peer.stallMs = 0;
+    });
+
+    test("past the bound of merged writes waiting on a peer, the next write fails at once as unavailable, in this node's words", async () => {
+      const { peer, client } = start(5_000);
+      peer.stallMs = 500;
+      const now = Date.now();
+      const waiting = Array.from({ length: MERGED_WAITING_MAX }, (_, i) => client.putReplica(peer.url, [record(`w${i}`, now)]));
+      const error = await nodeFailure(client.putReplica(peer.url, [record("one too many", now)]));
+      expect(error.code).toBe("unavailable");
+      expect(error.message).toBe(`owner ${peer.url} is unreachable`);
+      expect((await Promise.all(waiting)).every(([outcome]) => outcome?.applied === true)).toBe(true);
     });
 
     test("digest reads made in one turn travel as one call, each answered with its key's version or none", async () => {
