@@ -1,16 +1,20 @@
-// Runs anti-entropy rounds: with one random live peer, narrow the digest tree of the keys both hold down to differing segments, and repair those.
+// Runs anti-entropy rounds: with one live peer at a time (see peer-rotation.ts), narrow the digest tree of the keys both hold down to differing segments, and repair those.
 import type { PeerTransport } from "./peer-transport.ts";
 import type { RingRange } from "../ring/range.ts";
 import type { Backend } from "../store/backend.ts";
 import type { StoredRecord } from "../store/record.ts";
 import { recordFingerprint } from "../store/segments.ts";
 import { groupDigests, groupSegments, GROUPS_PER_REQUEST_MAX, rangesInSegments, sharedDigests, SEGMENTS_PER_ROUND_MAX, walkRanges } from "./anti-entropy.ts";
+import { NO_FUTURE_BOUND, type FutureBound } from "../clock/future-bound.ts";
+import { PeerRotation } from "./peer-rotation.ts";
 import { chunkRecords } from "./record-chunks.ts";
 import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
 import type { ReplicaService } from "./replica-service.ts";
 
 /** Pages pulled from a peer in one round: bounds a round's work; the rest follows in later rounds. */
 export const PULL_PAGES_MAX = 64;
+/** How often the live peers are looked at for one that came back, in ms: it is compared with within about this (one list, no call). */
+export const RETURN_CHECK_MS = 1000;
 
 /**
  * The part of the peer transport anti-entropy uses. `ranges` in the digest calls: the ranges compared, those this
@@ -27,6 +31,13 @@ export interface AntiEntropyDeps {
   readonly peers: () => readonly string[];
   readonly random: () => number;
   readonly streamTimeoutMs: number;
+  /**
+   * The bound replicas hold versions to (this node's wall clock + MAX_CLOCK_SKEW_MS): a record beyond it is not
+   * moved now, and the peer is compared with again once it is within. Unbounded when left out.
+   */
+  readonly future?: FutureBound;
+  /** Monotonic ms; performance.now when left out. */
+  readonly now?: () => number;
 }
 
 export interface ExchangeReport {
@@ -35,15 +46,26 @@ export interface ExchangeReport {
   readonly segments: number;
   readonly pushed: number;
   readonly pulled: number;
+  /** Records left where they were because their versions lie beyond the future bound for now. */
+  readonly early: number;
 }
 
 export class AntiEntropy {
   private running = false;
   private timer: Timer | undefined;
+  private watchTimer: Timer | undefined;
+  private readonly rotation: PeerRotation;
   private repaired = 0;
   last: ExchangeReport | undefined;
 
-  constructor(private readonly deps: AntiEntropyDeps) {}
+  private readonly future: FutureBound;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: AntiEntropyDeps) {
+    this.rotation = new PeerRotation(deps.random);
+    this.future = deps.future ?? NO_FUTURE_BOUND;
+    this.now = deps.now ?? (() => performance.now());
+  }
 
   get repairedCount(): number {
     return this.repaired;
@@ -51,8 +73,7 @@ export class AntiEntropy {
 
   async round(): Promise<ExchangeReport | undefined> {
     if (this.running) return undefined;
-    const peers = this.deps.peers();
-    const peer = peers[Math.floor(this.deps.random() * peers.length)];
+    const peer = this.rotation.next(this.deps.peers());
     if (peer === undefined) return undefined;
     this.running = true;
     try {
@@ -75,6 +96,17 @@ export class AntiEntropy {
     const repairing = segments.slice(0, SEGMENTS_PER_ROUND_MAX);
     let pushed = 0;
     let pulled = 0;
+    // Records from beyond the future bound (written while a clock ran ahead) wait: a replica would refuse them now,
+    // and a page of nothing else would be refused whole. The peer is compared with again once they are within it.
+    let aheadMs = 0;
+    let early = 0;
+    const timely = (record: StoredRecord) => {
+      const ahead = record.version.wallMs - this.future.limitMs();
+      if (ahead <= 0) return true;
+      aheadMs = Math.max(aheadMs, ahead);
+      early++;
+      return false;
+    };
     if (repairing.length > 0) {
       // What the peer holds there, by fingerprint: a record of this node's that matches is not sent back.
       const theirs = new Map<string, number>();
@@ -82,7 +114,7 @@ export class AntiEntropy {
       for (let page = 0; page < PULL_PAGES_MAX; page++) {
         const { records, next } = await client.segmentRecords(peer, self, ranges, repairing, after);
         for (const record of records) theirs.set(record.key, recordFingerprint(record));
-        const outcomes = await replicas.put(records);
+        const outcomes = await replicas.put(records.filter(timely));
         pulled += outcomes.filter((outcome) => outcome.applied).length;
         if (next === undefined) break;
         after = next;
@@ -96,14 +128,15 @@ export class AntiEntropy {
         outgoing = [];
       };
       for await (const record of walkRanges(store, rangesInSegments(ranges, repairing))) {
-        if (theirs.get(record.key) === recordFingerprint(record)) continue;
+        if (theirs.get(record.key) === recordFingerprint(record) || !timely(record)) continue;
         outgoing.push(record);
         if (outgoing.length >= RECORDS_PER_REQUEST_MAX) await send();
       }
       await send();
     }
+    if (aheadMs > 0) this.rotation.again(peer, this.now() + aheadMs + RETURN_CHECK_MS);
     this.repaired += pulled;
-    this.last = { peer, segments: segments.length, pushed, pulled };
+    this.last = { peer, segments: segments.length, pushed, pulled, early };
     return this.last;
   }
 
@@ -124,13 +157,23 @@ export class AntiEntropy {
     return { ranges, segments };
   }
 
+  /** A round every `intervalMs`, and one as soon as a peer comes back (looked for every RETURN_CHECK_MS). */
   start(intervalMs: number): void {
     this.stop();
     this.timer = setInterval(() => void this.round(), intervalMs);
+    this.watchTimer = setInterval(() => this.watch(), RETURN_CHECK_MS);
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.watchTimer);
     this.timer = undefined;
+    this.watchTimer = undefined;
+  }
+
+  /** Notes peers that came back or are due again; starts a round with one unless a round is running (the next look tries again). */
+  watch(): void {
+    this.rotation.look(this.deps.peers(), this.now());
+    if (this.rotation.due && !this.running) void this.round();
   }
 }

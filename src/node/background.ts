@@ -123,6 +123,7 @@ export class Background {
       peers: () => node.ring.nodes.filter((url) => url !== node.nodeUrl && !isDown(url)),
       random: deps.random,
       streamTimeoutMs: deps.streamTimeoutMs,
+      future: deps.future,
     });
   }
 

@@ -1,6 +1,6 @@
 // Anti-entropy between memory-store replicas: segment digests of the ranges two replicas share, and an exchange that leaves both with the newest.
 import { describe, expect, test } from "bun:test";
-import { AntiEntropy, type AntiEntropyClient } from "../../src/node/anti-entropy-loop.ts";
+import { AntiEntropy, type AntiEntropyClient, type AntiEntropyDeps } from "../../src/node/anti-entropy-loop.ts";
 import { differingIndexes, groupDigests, sharedDigests } from "../../src/node/anti-entropy.ts";
 import { arcsOf, sharedRanges } from "../../src/ring/arcs.ts";
 import { WHOLE_RING, type RingRange } from "../../src/ring/range.ts";
@@ -11,7 +11,8 @@ import { buildRing, replicasOf, type Ring } from "../../src/ring/ring.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import { START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
-import { NO_FUTURE_BOUND } from "../../src/clock/future-bound.ts";
+import { FutureBound, NO_FUTURE_BOUND } from "../../src/clock/future-bound.ts";
+import { until } from "../support/until.ts";
 
 const A = "http://10.0.5.1:8484";
 const B = "http://10.0.5.2:8484";
@@ -51,8 +52,8 @@ function buildNodes(rings: Partial<Record<string, Ring>> = {}) {
     segmentRecords: (target, _from, ranges, segments, after) => (calls.push("records"), nodeOf(target).service.segmentRecords(ranges, segments, after)),
     putReplica: (target, records) => (calls.push("put"), nodeOf(target).service.put(records)),
   };
-  const antiEntropyOf = (self: string) =>
-    new AntiEntropy({ self, store: nodeOf(self).store, replicas: nodeOf(self).service, client, peers: () => [A, B, C].filter((url) => url !== self), random: () => 0, streamTimeoutMs: 1000 });
+  const antiEntropyOf = (self: string, more: Partial<AntiEntropyDeps> = {}) =>
+    new AntiEntropy({ self, store: nodeOf(self).store, replicas: nodeOf(self).service, client, peers: () => [A, B, C].filter((url) => url !== self), random: () => 0, streamTimeoutMs: 1000, ...more });
   return { nodeOf, antiEntropyOf, calls };
 }
 
@@ -173,8 +174,8 @@ describe("an exchange between two replicas", () => {
     await seed(nodeOf);
     await antiEntropyOf(A).exchange(B);
     const before = { a: await everything(nodeOf(A).store), b: await everything(nodeOf(B).store) };
-    expect(await antiEntropyOf(A).exchange(B)).toEqual({ peer: B, segments: 0, pushed: 0, pulled: 0 });
-    expect(await antiEntropyOf(B).exchange(A)).toEqual({ peer: A, segments: 0, pushed: 0, pulled: 0 });
+    expect(await antiEntropyOf(A).exchange(B)).toEqual({ peer: B, segments: 0, pushed: 0, pulled: 0, early: 0 });
+    expect(await antiEntropyOf(B).exchange(A)).toEqual({ peer: A, segments: 0, pushed: 0, pulled: 0, early: 0 });
     expect({ a: await everything(nodeOf(A).store), b: await everything(nodeOf(B).store) }).toEqual(before);
   });
 
@@ -190,7 +191,7 @@ describe("an exchange between two replicas", () => {
     for (const key of SHARED_AB) for (const node of [A, B]) await nodeOf(node).store.put(record(key, "same", START_MS));
     await nodeOf(B).store.put(record(SHARED_AB[5]!, "newer", START_MS + 1));
     const report = await antiEntropyOf(A).exchange(B);
-    expect(report).toEqual({ peer: B, segments: 1, pushed: 0, pulled: 1 });
+    expect(report).toEqual({ peer: B, segments: 1, pushed: 0, pulled: 1, early: 0 });
     expect(calls).toEqual(["groups", "segments", "records"]);
   });
 
@@ -228,6 +229,56 @@ describe("an exchange between two replicas", () => {
     const report = await antiEntropyOf(A).exchange(B);
     expect(report.pulled).toBe(keys.length);
     for (const key of keys) expect(await nodeOf(A).store.get(key)).toEqual((await nodeOf(B).store.get(key))!);
+  });
+
+  test("rounds compare with every live peer in turn, whatever the random draws", async () => {
+    const antiEntropy = buildNodes().antiEntropyOf(A);
+    const peers: string[] = [];
+    for (let round = 0; round < 4; round++) peers.push((await antiEntropy.round())!.peer);
+    expect(peers.slice(0, 2).toSorted()).toEqual([B, C]);
+    expect(peers.slice(2).toSorted()).toEqual([B, C]);
+  });
+
+  test("a peer back from being down is compared with at the next look, before the others", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    let live = [B, C];
+    const antiEntropy = antiEntropyOf(A, { peers: () => live });
+    antiEntropy.watch();
+    live = [C];
+    antiEntropy.watch();
+    // While B was cut off, A took writes B should hold.
+    for (const key of SHARED_AB.slice(0, 5)) await nodeOf(A).store.put(record(key, "while B was away", START_MS + 5));
+    live = [B, C];
+    antiEntropy.watch();
+    await until("the round with B", () => antiEntropy.last?.peer === B);
+    for (const key of SHARED_AB.slice(0, 5)) expect((await nodeOf(B).store.get(key))?.value).toBe("while B was away");
+  });
+
+  test("records from beyond the future bound wait, and the peer is compared with again once they are within it", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    let wallMs = START_MS;
+    let nowMs = 0;
+    const future = new FutureBound({ maxSkewMs: 500, clock: () => wallMs });
+    const antiEntropy = antiEntropyOf(A, { future, now: () => nowMs });
+    // B took these while its clock ran 30 s ahead; one record alone in its page is what A cannot take yet.
+    const [ahead, timely] = SHARED_AB as [string, string];
+    await nodeOf(B).store.put(record(ahead, "from the future", START_MS + 30_000));
+    await nodeOf(B).store.put(record(timely, "now", START_MS));
+    antiEntropy.watch();
+    const first = await antiEntropy.exchange(B);
+    expect(first).toMatchObject({ pulled: 1, early: 1 });
+    expect(await nodeOf(A).store.get(ahead)).toBeUndefined();
+    expect((await nodeOf(A).store.get(timely))?.value).toBe("now");
+    // Until the version is within the bound, nothing is due; then B comes first, and the record moves.
+    wallMs = START_MS + 29_000;
+    nowMs = 29_000;
+    antiEntropy.watch();
+    expect(antiEntropy.last?.peer).toBe(B);
+    wallMs = START_MS + 30_000;
+    nowMs = 31_000;
+    antiEntropy.watch();
+    await until("the second round with B", async () => (await nodeOf(A).store.get(ahead))?.value === "from the future");
+    expect(antiEntropy.last).toMatchObject({ peer: B, pulled: 1, early: 0 });
   });
 
   test("a round with a peer that fails mid-exchange reports nothing and throws nothing", async () => {
