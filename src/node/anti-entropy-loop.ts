@@ -6,6 +6,7 @@ import type { StoredRecord } from "../store/record.ts";
 import { recordFingerprint } from "../store/segments.ts";
 import { groupDigests, groupSegments, GROUPS_PER_REQUEST_MAX, rangesInSegments, sharedDigests, SEGMENTS_PER_ROUND_MAX, walkRanges } from "./anti-entropy.ts";
 import { NO_FUTURE_BOUND, type FutureBound } from "../clock/future-bound.ts";
+import { NodeError } from "./errors.ts";
 import { PeerRotation } from "./peer-rotation.ts";
 import { chunkRecords } from "./record-chunks.ts";
 import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
@@ -73,7 +74,7 @@ export class AntiEntropy {
 
   async round(): Promise<ExchangeReport | undefined> {
     if (this.running) return undefined;
-    const peer = this.rotation.next(this.deps.peers());
+    const peer = this.rotation.next(this.deps.peers(), this.now());
     if (peer === undefined) return undefined;
     this.running = true;
     try {
@@ -97,47 +98,72 @@ export class AntiEntropy {
     let pushed = 0;
     let pulled = 0;
     // Records from beyond the future bound (written while a clock ran ahead) wait: a replica would refuse them now,
-    // and a page of nothing else would be refused whole. The peer is compared with again once they are within it.
+    // and a page of nothing else would be refused whole. The peer is compared with again once they are within it
+    // (plus one look, so the bound has surely passed), even when the exchange fails after finding them.
     let aheadMs = 0;
     let early = 0;
-    const timely = (record: StoredRecord) => {
-      const ahead = record.version.wallMs - this.future.limitMs();
-      if (ahead <= 0) return true;
-      aheadMs = Math.max(aheadMs, ahead);
+    const withinBound = (record: StoredRecord) => record.version.wallMs <= this.future.limitMs();
+    const noteEarly = (record: StoredRecord) => {
+      aheadMs = Math.max(aheadMs, record.version.wallMs - this.future.limitMs());
       early++;
-      return false;
     };
-    if (repairing.length > 0) {
-      // What the peer holds there, by fingerprint: a record of this node's that matches is not sent back.
-      const theirs = new Map<string, number>();
-      let after: string | undefined;
-      for (let page = 0; page < PULL_PAGES_MAX; page++) {
-        const { records, next } = await client.segmentRecords(peer, self, ranges, repairing, after);
-        for (const record of records) theirs.set(record.key, recordFingerprint(record));
-        const outcomes = await replicas.put(records.filter(timely));
-        pulled += outcomes.filter((outcome) => outcome.applied).length;
-        if (next === undefined) break;
-        after = next;
-      }
-      let outgoing: StoredRecord[] = [];
-      const send = async () => {
-        for (const chunk of chunkRecords(outgoing)) {
-          await client.putReplica(peer, chunk, this.deps.streamTimeoutMs);
-          pushed += chunk.length;
+    try {
+      if (repairing.length > 0) {
+        // What the peer holds there, by fingerprint: a record of this node's that matches is not sent back.
+        const theirs = new Map<string, number>();
+        let after: string | undefined;
+        for (let page = 0; page < PULL_PAGES_MAX; page++) {
+          const { records, next } = await client.segmentRecords(peer, self, ranges, repairing, after);
+          for (const record of records) theirs.set(record.key, recordFingerprint(record));
+          const take: StoredRecord[] = [];
+          for (const record of records) {
+            if (withinBound(record)) take.push(record);
+            // Rare (a clock ran ahead): one read each, so a record this node holds as it is calls for no retry.
+            else if (!(await this.holds(record))) noteEarly(record);
+          }
+          const outcomes = await replicas.put(take);
+          pulled += outcomes.filter((outcome) => outcome.applied).length;
+          if (next === undefined) break;
+          after = next;
         }
-        outgoing = [];
-      };
-      for await (const record of walkRanges(store, rangesInSegments(ranges, repairing))) {
-        if (theirs.get(record.key) === recordFingerprint(record) || !timely(record)) continue;
-        outgoing.push(record);
-        if (outgoing.length >= RECORDS_PER_REQUEST_MAX) await send();
+        let outgoing: StoredRecord[] = [];
+        const send = async () => {
+          for (const chunk of chunkRecords(outgoing)) {
+            try {
+              await client.putReplica(peer, chunk, this.deps.streamTimeoutMs);
+              pushed += chunk.length;
+            } catch (error) {
+              // The peer's clock is behind this node's (within the bound): it refused a chunk of records it finds early.
+              // The rest still goes; those follow in a later round.
+              if (!(error instanceof NodeError && error.code === "clock_skew")) throw error;
+              early += chunk.length;
+            }
+          }
+          outgoing = [];
+        };
+        for await (const record of walkRanges(store, rangesInSegments(ranges, repairing))) {
+          if (theirs.get(record.key) === recordFingerprint(record)) continue;
+          if (!withinBound(record)) {
+            noteEarly(record);
+            continue;
+          }
+          outgoing.push(record);
+          if (outgoing.length >= RECORDS_PER_REQUEST_MAX) await send();
+        }
+        await send();
       }
-      await send();
+    } finally {
+      if (aheadMs > 0) this.rotation.again(peer, this.now() + aheadMs + RETURN_CHECK_MS);
     }
-    if (aheadMs > 0) this.rotation.again(peer, this.now() + aheadMs + RETURN_CHECK_MS);
     this.repaired += pulled;
     this.last = { peer, segments: segments.length, pushed, pulled, early };
     return this.last;
+  }
+
+  /** Whether this node holds `record` exactly as it is. */
+  private async holds(record: StoredRecord): Promise<boolean> {
+    const mine = await this.deps.replicas.get(record.key);
+    return mine !== undefined && recordFingerprint(mine) === recordFingerprint(record);
   }
 
   /**

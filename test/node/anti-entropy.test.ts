@@ -35,12 +35,12 @@ function memoryStore(): MemoryBackend {
 }
 
 /** Three nodes, each a store and a ReplicaService, reached in-process the way the HTTP client reaches them. */
-function buildNodes(rings: Partial<Record<string, Ring>> = {}) {
+function buildNodes(rings: Partial<Record<string, Ring>> = {}, futures: Partial<Record<string, FutureBound>> = {}) {
   const nodes = new Map(
     [A, B, C].map((self) => {
       const store = memoryStore();
       const clock = new HybridClock(self, () => START_MS);
-      const service = new ReplicaService({ self, store, clock, ring: () => rings[self] ?? RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), arcs: (ring) => arcsOf(ring, RF), valueBytesMax: 1024 * 1024, future: NO_FUTURE_BOUND });
+      const service = new ReplicaService({ self, store, clock, ring: () => rings[self] ?? RING, replicasFor: (ring, key) => replicasOf(ring, key, RF), arcs: (ring) => arcsOf(ring, RF), valueBytesMax: 1024 * 1024, future: futures[self] ?? NO_FUTURE_BOUND });
       return [self, { store, clock, service }] as const;
     }),
   );
@@ -231,7 +231,7 @@ describe("an exchange between two replicas", () => {
     for (const key of keys) expect(await nodeOf(A).store.get(key)).toEqual((await nodeOf(B).store.get(key))!);
   });
 
-  test("rounds compare with every live peer in turn, whatever the random draws", async () => {
+  test("rounds compare with every live peer in turn, even where random draws would repeat one", async () => {
     const antiEntropy = buildNodes().antiEntropyOf(A);
     const peers: string[] = [];
     for (let round = 0; round < 4; round++) peers.push((await antiEntropy.round())!.peer);
@@ -255,7 +255,7 @@ describe("an exchange between two replicas", () => {
   });
 
   test("records from beyond the future bound wait, and the peer is compared with again once they are within it", async () => {
-    const { nodeOf, antiEntropyOf } = buildNodes();
+    const { nodeOf, antiEntropyOf, calls } = buildNodes();
     let wallMs = START_MS;
     let nowMs = 0;
     const future = new FutureBound({ maxSkewMs: 500, clock: () => wallMs });
@@ -272,13 +272,44 @@ describe("an exchange between two replicas", () => {
     // Until the version is within the bound, nothing is due; then B comes first, and the record moves.
     wallMs = START_MS + 29_000;
     nowMs = 29_000;
+    const asked = calls.length;
     antiEntropy.watch();
-    expect(antiEntropy.last?.peer).toBe(B);
+    await Bun.sleep(0);
+    expect(calls.length).toBe(asked);
     wallMs = START_MS + 30_000;
     nowMs = 31_000;
     antiEntropy.watch();
     await until("the second round with B", async () => (await nodeOf(A).store.get(ahead))?.value === "from the future");
     expect(antiEntropy.last).toMatchObject({ peer: B, pulled: 1, early: 0 });
+  });
+
+  test("this node's records from beyond the future bound are not pushed until they are within it", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    let wallMs = START_MS;
+    let nowMs = 0;
+    const antiEntropy = antiEntropyOf(A, { future: new FutureBound({ maxSkewMs: 500, clock: () => wallMs }), now: () => nowMs });
+    // A took these while its own clock ran 30 s ahead; B, whose clock is right, would refuse the first.
+    const [ahead, timely] = SHARED_AB as [string, string];
+    await nodeOf(A).store.put(record(ahead, "from the future", START_MS + 30_000));
+    await nodeOf(A).store.put(record(timely, "now", START_MS));
+    expect(await antiEntropy.exchange(B)).toMatchObject({ pushed: 1, early: 1 });
+    expect(await nodeOf(B).store.get(ahead)).toBeUndefined();
+    expect((await nodeOf(B).store.get(timely))?.value).toBe("now");
+    wallMs = START_MS + 30_000;
+    nowMs = 31_000;
+    antiEntropy.watch();
+    await until("the second round with B", async () => (await nodeOf(B).store.get(ahead))?.value === "from the future");
+  });
+
+  test("a chunk the peer refuses as from the future is counted early and the rest of the exchange goes on", async () => {
+    // B's clock is behind A's: it refuses what A finds timely.
+    const { nodeOf, antiEntropyOf } = buildNodes({}, { [B]: new FutureBound({ maxSkewMs: 500, clock: () => START_MS - 10_000 }) });
+    const keys = SHARED_AB.slice(0, 3);
+    for (const key of keys) await nodeOf(A).store.put(record(key, "A's", START_MS));
+    await nodeOf(B).store.put(record(SHARED_AB[5]!, "B's", START_MS - 20_000));
+    const report = await antiEntropyOf(A).exchange(B);
+    expect(report).toMatchObject({ pushed: 0, early: keys.length, pulled: 1 });
+    expect((await nodeOf(A).store.get(SHARED_AB[5]!))?.value).toBe("B's");
   });
 
   test("a round with a peer that fails mid-exchange reports nothing and throws nothing", async () => {

@@ -1,13 +1,13 @@
 // The order anti-entropy compares with its peers: each once per cycle, a peer back from being down first.
 import { describe, expect, test } from "bun:test";
-import { PeerRotation, REMEMBERED_PEERS_MAX } from "../../src/node/peer-rotation.ts";
+import { PeerRotation, REMEMBERED_PEERS_MAX, RETURN_SPACING_MS } from "../../src/node/peer-rotation.ts";
 import { seededRandom } from "../support/seeded-random.ts";
 
 const PEERS = ["http://10.0.6.1:8484", "http://10.0.6.2:8484", "http://10.0.6.3:8484", "http://10.0.6.4:8484"];
 const [P1, P2, P3, P4] = PEERS as [string, string, string, string];
 
 function take(rotation: PeerRotation, peers: readonly string[], count: number): string[] {
-  return Array.from({ length: count }, () => rotation.next(peers)!);
+  return Array.from({ length: count }, () => rotation.next(peers, 0)!);
 }
 
 describe("PeerRotation", () => {
@@ -19,12 +19,12 @@ describe("PeerRotation", () => {
   });
 
   test("no peers, no choice", () => {
-    expect(new PeerRotation(Math.random).next([])).toBeUndefined();
+    expect(new PeerRotation(Math.random).next([], 0)).toBeUndefined();
   });
 
   test("a peer no longer live is skipped, and one that joins enters the next cycle", () => {
     const rotation = new PeerRotation(() => 0);
-    const first = rotation.next(PEERS)!;
+    const first = rotation.next(PEERS, 0)!;
     const rest = PEERS.filter((peer) => peer !== first);
     const gone = rest[0]!;
     const live = PEERS.filter((peer) => peer !== gone);
@@ -40,9 +40,9 @@ describe("PeerRotation", () => {
     expect(rotation.due).toBe(false);
     rotation.look(PEERS, 0);
     expect(rotation.due).toBe(true);
-    expect(rotation.next(PEERS)).toBe(P3);
+    expect(rotation.next(PEERS, 0)).toBe(P3);
     expect(rotation.due).toBe(false);
-    // The rest of the cycle: every peer, P3 among them (its comparison above did not use up a cycle's turn of another).
+    // It keeps its turn in the cycle as well (the exchange right after a return may fail): the cycle is every peer.
     expect(take(rotation, PEERS, 4).toSorted()).toEqual(PEERS);
   });
 
@@ -60,8 +60,9 @@ describe("PeerRotation", () => {
     rotation.look([P1, P2], 0);
     rotation.look([P1, P2, P3, P4], 0);
     expect(rotation.due).toBe(true);
-    expect(rotation.next([P1, P2, P4])).toBe(P4);
-    expect(rotation.next([P1, P2, P4])).not.toBe(P3);
+    // P3 went down again: only P4 is still waiting.
+    expect(rotation.next([P1, P2, P4], 0)).toBe(P4);
+    expect(rotation.due).toBe(false);
   });
 
   test("a peer asked for again comes first at the first look from that time on", () => {
@@ -72,9 +73,36 @@ describe("PeerRotation", () => {
     expect(rotation.due).toBe(false);
     rotation.look(PEERS, 5_000);
     expect(rotation.due).toBe(true);
-    expect(rotation.next(PEERS)).toBe(P2);
+    expect(rotation.next(PEERS, 0)).toBe(P2);
     rotation.look(PEERS, 60_000);
     expect(rotation.due).toBe(false);
+  });
+
+  test("a peer back within RETURN_SPACING_MS of its last comparison is not put first (a flapping failure detector)", () => {
+    const rotation = new PeerRotation(() => 0);
+    rotation.look(PEERS, 0);
+    const peer = rotation.next(PEERS, 1_000)!;
+    const others = PEERS.filter((p) => p !== peer);
+    rotation.look(others, 2_000);
+    rotation.look(PEERS, 3_000);
+    expect(rotation.due).toBe(false);
+    rotation.look(others, 1_000 + RETURN_SPACING_MS);
+    rotation.look(PEERS, 1_000 + RETURN_SPACING_MS);
+    expect(rotation.due).toBe(true);
+    expect(rotation.next(PEERS, 1_000 + RETURN_SPACING_MS)).toBe(peer);
+  });
+
+  test("never the same peer twice in a row from the cycle, and every peer within 2 × peers − 1 rounds", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const rotation = new PeerRotation(seededRandom(seed));
+      const peers = PEERS.slice(0, 2 + (seed % 3));
+      const picks = take(rotation, peers, peers.length * 5);
+      for (let i = 1; i < picks.length; i++) expect(picks[i]).not.toBe(picks[i - 1]);
+      for (const peer of peers) {
+        const at = picks.flatMap((p, i) => (p === peer ? [i] : []));
+        for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeLessThanOrEqual(2 * peers.length - 1);
+      }
+    }
   });
 
   test("remembers at most REMEMBERED_PEERS_MAX peers, dropping the longest unseen", () => {
