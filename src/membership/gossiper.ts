@@ -2,6 +2,7 @@
 import type { Digest } from "./member.ts";
 import type { MemberTable } from "./member-table.ts";
 import type { Ack, Ack2, Answered, GossipTransport, Syn } from "./messages.ts";
+import { pickDistinct } from "./pick-distinct.ts";
 
 /**
  * Every this many rounds a dead member is probed, so a node that returns without seeds is found again. Every
@@ -20,18 +21,6 @@ export const GOSSIP_FANOUT = 2;
  * can make this node send to two requests a round.
  */
 export const UNCONFIRMED_PROBES_PER_ROUND = 2;
-
-/** Up to `count` distinct items in random order: a partial Fisher-Yates shuffle. */
-function pickDistinct<T>(items: readonly T[], count: number, random: () => number): T[] {
-  const pool = [...items];
-  const out: T[] = [];
-  while (out.length < count && pool.length > 0) {
-    const index = Math.floor(random() * pool.length);
-    out.push(pool[index]!);
-    pool.splice(index, 1);
-  }
-  return out;
-}
 
 export interface GossiperOptions {
   readonly table: MemberTable;

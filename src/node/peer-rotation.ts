@@ -10,6 +10,7 @@
 // right after a return may fail). Records a replica refuses as from beyond MAX_CLOCK_SKEW_MS (written while a clock
 // ran ahead) move as soon as it takes them.
 import { MEMBERS_MAX } from "../membership/member-table.ts";
+import { pickDistinct } from "../membership/pick-distinct.ts";
 
 /** Peers remembered (as ever up, as due at a time, as last compared at a time): the member table's bound. */
 export const REMEMBERED_PEERS_MAX = MEMBERS_MAX;
@@ -31,8 +32,8 @@ export class PeerRotation {
   private readonly compared = new Map<string, number>();
   /** The peers up at the last look; undefined before the first. */
   private up: ReadonlySet<string> | undefined;
-  /** Peers ever seen up, oldest first. */
-  private readonly known = new Set<string>();
+  /** Peers ever seen up, longest unseen first. */
+  private readonly known = new Map<string, true>();
   private last: string | undefined;
 
   constructor(private readonly random: () => number) {}
@@ -46,7 +47,7 @@ export class PeerRotation {
     for (const peer of peers) {
       const back = before !== undefined && !before.has(peer) && this.known.has(peer);
       if (back && !(nowMs - (this.compared.get(peer) ?? Number.NEGATIVE_INFINITY) < RETURN_SPACING_MS)) this.putFirst(peer);
-      bounded(this.known, peer);
+      remember(this.known, peer, true);
     }
     this.up = new Set(peers);
     for (const [peer, atMs] of this.later) {
@@ -58,8 +59,7 @@ export class PeerRotation {
 
   /** Compare with `peer` again once `atMs` (monotonic) has come, at the first look after it. */
   again(peer: string, atMs: number): void {
-    this.later.delete(peer);
-    bounded(this.later, peer, atMs);
+    remember(this.later, peer, atMs);
   }
 
   /** Whether a peer is waiting to be compared with before the cycle. */
@@ -71,8 +71,7 @@ export class PeerRotation {
   next(peers: readonly string[], nowMs: number): string | undefined {
     const peer = this.choose(peers);
     if (peer !== undefined) {
-      this.compared.delete(peer);
-      bounded(this.compared, peer, nowMs);
+      remember(this.compared, peer, nowMs);
       this.last = peer;
     }
     return peer;
@@ -88,7 +87,7 @@ export class PeerRotation {
       if (peer === undefined) break;
       if (live.has(peer)) return peer;
     }
-    this.cycle = shuffled(peers, this.random);
+    this.cycle = pickDistinct(peers, peers.length, this.random);
     // A new cycle does not start with the peer just compared with (the cycle's next is its last element).
     if (this.cycle.length > 1 && this.cycle.at(-1) === this.last) [this.cycle[0], this.cycle[this.cycle.length - 1]] = [this.cycle.at(-1)!, this.cycle[0]!];
     return this.cycle.pop();
@@ -99,22 +98,9 @@ export class PeerRotation {
   }
 }
 
-/** Sets `peer` (last, with `value` for a map), dropping the oldest entry past REMEMBERED_PEERS_MAX. */
-function bounded(set: Set<string>, peer: string): void;
-function bounded<V>(map: Map<string, V>, peer: string, value: V): void;
-function bounded<V>(entries: Set<string> | Map<string, V>, peer: string, value?: V): void {
+/** Sets `peer` to `value` as the newest entry, dropping the oldest past REMEMBERED_PEERS_MAX. */
+function remember<V>(entries: Map<string, V>, peer: string, value: V): void {
   entries.delete(peer);
-  if (entries instanceof Set) entries.add(peer);
-  else entries.set(peer, value as V);
+  entries.set(peer, value);
   if (entries.size > REMEMBERED_PEERS_MAX) entries.delete(entries.keys().next().value!);
-}
-
-/** Fisher–Yates. */
-function shuffled(items: readonly string[], random: () => number): string[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }

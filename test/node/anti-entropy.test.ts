@@ -54,7 +54,7 @@ function buildNodes(rings: Partial<Record<string, Ring>> = {}, futures: Partial<
   };
   const antiEntropyOf = (self: string, more: Partial<AntiEntropyDeps> = {}) =>
     new AntiEntropy({ self, store: nodeOf(self).store, replicas: nodeOf(self).service, client, peers: () => [A, B, C].filter((url) => url !== self), random: () => 0, streamTimeoutMs: 1000, ...more });
-  return { nodeOf, antiEntropyOf, calls };
+  return { nodeOf, antiEntropyOf, calls, client };
 }
 
 async function everything(store: MemoryBackend): Promise<StoredRecord[]> {
@@ -310,6 +310,43 @@ describe("an exchange between two replicas", () => {
     const report = await antiEntropyOf(A).exchange(B);
     expect(report).toMatchObject({ pushed: 0, early: keys.length, pulled: 1 });
     expect((await nodeOf(A).store.get(SHARED_AB[5]!))?.value).toBe("B's");
+  });
+
+  test("the peer is compared with again for records from the future even when the exchange fails after finding them", async () => {
+    const { nodeOf, antiEntropyOf, client } = buildNodes();
+    let wallMs = START_MS;
+    let nowMs = 0;
+    let failPushes = true;
+    const antiEntropy = antiEntropyOf(A, {
+      future: new FutureBound({ maxSkewMs: 500, clock: () => wallMs }),
+      now: () => nowMs,
+      client: { ...client, putReplica: (target, records, timeoutMs) => (failPushes ? Promise.reject(new Error("connection reset")) : client.putReplica(target, records, timeoutMs)) },
+    });
+    const [ahead, mine] = SHARED_AB as [string, string];
+    await nodeOf(B).store.put(record(ahead, "from the future", START_MS + 30_000));
+    await nodeOf(A).store.put(record(mine, "A's", START_MS));
+    await expect(antiEntropy.exchange(B)).rejects.toThrow("connection reset");
+    failPushes = false;
+    wallMs = START_MS + 30_000;
+    nowMs = 31_000;
+    antiEntropy.watch();
+    await until("the retry with B", async () => (await nodeOf(A).store.get(ahead))?.value === "from the future");
+  });
+
+  test("a pulled record from the future that this node holds as it is calls for no retry", async () => {
+    const { nodeOf, antiEntropyOf } = buildNodes();
+    const antiEntropy = antiEntropyOf(A, { future: new FutureBound({ maxSkewMs: 500, clock: () => START_MS }) });
+    const ahead = SHARED_AB[0]!;
+    const future = record(ahead, "from the future", START_MS + 30_000);
+    await nodeOf(A).store.put(future);
+    await nodeOf(B).store.put(future);
+    // A key of the same segment that only B holds makes that segment differ, so B sends the future record along.
+    let n = 0;
+    while (segmentOf(`n-${n}`) !== segmentOf(ahead) || !replicas(`n-${n}`).includes(B)) n++;
+    const neighbour = `n-${n}`;
+    await nodeOf(B).store.put(record(neighbour, "B's", START_MS));
+    const report = await antiEntropy.exchange(B);
+    expect(report).toMatchObject({ segments: 1, pulled: 1, early: 0 });
   });
 
   test("a round with a peer that fails mid-exchange reports nothing and throws nothing", async () => {

@@ -78,6 +78,18 @@ describe("PeerRotation", () => {
     expect(rotation.due).toBe(false);
   });
 
+  test("a peer put first after its return keeps its turn in the cycle as well", () => {
+    const rotation = new PeerRotation(() => 0);
+    rotation.look(PEERS, 0);
+    const started = rotation.next(PEERS, 0)!;
+    const later = PEERS.find((peer) => peer !== started)!;
+    rotation.look(PEERS.filter((peer) => peer !== later), 0);
+    rotation.look(PEERS, 0);
+    expect(rotation.next(PEERS, 0)).toBe(later);
+    // The rest of the cycle still holds it: its comparison on return may have failed.
+    expect(take(rotation, PEERS, PEERS.length - 1)).toContain(later);
+  });
+
   test("a peer back within RETURN_SPACING_MS of its last comparison is not put first (a flapping failure detector)", () => {
     const rotation = new PeerRotation(() => 0);
     rotation.look(PEERS, 0);
