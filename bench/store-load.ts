@@ -6,7 +6,7 @@ import { FsBackend } from "../src/store/fs.ts";
 import { MemoryBackend } from "../src/store/memory.ts";
 import type { StoredRecord } from "../src/store/record.ts";
 import { SqliteBackend } from "../src/store/sqlite.ts";
-import { BATCH_ITEMS_MAX } from "../src/store/write-batch.ts";
+import { BATCH_ITEMS_MAX } from "../src/store/turn-batch.ts";
 import { tempDir } from "./cleanup.ts";
 import { indexStream, type Rate } from "./load-loop.ts";
 

@@ -11,7 +11,7 @@ import { takeWithinBytes } from "./page-bytes.ts";
 import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { SegmentDigests } from "./segments.ts";
-import { WriteBatcher } from "./write-batch.ts";
+import { TurnBatcher } from "./turn-batch.ts";
 import type { RingRange } from "../ring/range.ts";
 
 export interface FsOptions extends BackendOptions {
@@ -74,7 +74,7 @@ function formatStoreFile(records: Records): string {
 
 export class FsBackend implements Backend {
   readonly kind = "fs";
-  private readonly batcher: WriteBatcher<BatchItem, PutOutcome | number | boolean>;
+  private readonly batcher: TurnBatcher<BatchItem, PutOutcome | number | boolean>;
   private closed = false;
 
   constructor(private readonly options: FsOptions) {
@@ -87,7 +87,7 @@ export class FsBackend implements Backend {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new StoreError("io", `cannot read store file ${options.path}: ${String(error)}`);
     }
     if (text !== undefined) parseStoreFile(text, options.path);
-    this.batcher = new WriteBatcher((items) => this.commit(items));
+    this.batcher = new TurnBatcher((items) => this.commit(items));
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {

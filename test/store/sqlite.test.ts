@@ -10,7 +10,8 @@ import { tempDir } from "../support/temp-dir.ts";
 import { Database } from "bun:sqlite";
 import { WHOLE_RING } from "../../src/ring/range.ts";
 import { ringPosition, SEGMENT_COUNT, SegmentDigests, segmentOf } from "../../src/store/segments.ts";
-import { CONTRACT_VALUE_BYTES_MAX, ManualClock, backendContract, durabilityContract, inTempDir, live, version } from "./conformance.ts";
+import { CONTRACT_VALUE_BYTES_MAX, ManualClock, backendContract, durabilityContract, inTempDir, live, tombstone, version } from "./conformance.ts";
+import { BATCH_ITEMS_MAX } from "../../src/store/turn-batch.ts";
 
 const FILE_NAME = "store.sqlite";
 
@@ -90,6 +91,43 @@ describe("sqlite backend files", () => {
     } finally {
       await backend.close();
     }
+  });
+});
+
+describe("sqlite reads of one turn", () => {
+  test("share one read transaction, and each caller still gets its own key's record: present, absent, tombstone, expired, past the batch bound", async () => {
+    await using dir = await tempDir();
+    const clock = new ManualClock();
+    const store = new SqliteBackend({ path: join(dir.path, FILE_NAME), sync: "normal", clock: clock.now, valueBytesMax: CONTRACT_VALUE_BYTES_MAX });
+    try {
+      const count = BATCH_ITEMS_MAX + 300;
+      for (let i = 0; i < count; i += 4) {
+        await store.put(live(`k${i}`, `v${i}`, version(clock.nowMs)));
+        await store.put(tombstone(`k${i + 1}`, version(clock.nowMs)));
+        await store.put(live(`k${i + 2}`, `short${i}`, version(clock.nowMs), clock.nowMs + 10));
+      }
+      clock.advance(20);
+      // All asked in one turn, so they go in batches; every fourth key was never written.
+      const read = await Promise.all(Array.from({ length: count }, (_, i) => store.get(`k${i}`)));
+      read.forEach((record, i) => {
+        if (i % 4 === 0) expect(record?.value).toBe(`v${i}`);
+        else if (i % 4 === 1) expect(record?.tombstone).toBe(true);
+        else expect(record).toBeUndefined();
+        if (record !== undefined) expect(record.key).toBe(`k${i}`);
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a read of a closed store fails as closed, and reads asked before close are answered", async () => {
+    await using dir = await tempDir();
+    const store = new SqliteBackend({ path: join(dir.path, FILE_NAME), sync: "normal", ...options() });
+    await store.put(live("k", "v"));
+    const asked = store.get("k");
+    await store.close();
+    expect((await asked)?.value).toBe("v");
+    await expect(store.get("k")).rejects.toMatchObject({ code: "closed" });
   });
 });
 

@@ -1,4 +1,5 @@
-// Group commit: writes that arrive together are committed by one call, and each caller resolves after it.
+// Work that arrives in one event-loop turn done by one call, each caller resolving after it: group commit for
+// writes, one read transaction for reads.
 
 interface Pending<T, R> {
   readonly item: T;
@@ -6,10 +7,10 @@ interface Pending<T, R> {
   readonly reject: (error: unknown) => void;
 }
 
-/** Bounds one batch so a flood of writes still commits in pieces of reasonable latency. */
+/** Bounds one batch so a flood of writes (or reads) still goes in pieces of reasonable latency. */
 export const BATCH_ITEMS_MAX = 1024;
 
-export class WriteBatcher<T, R> {
+export class TurnBatcher<T, R> {
   private queue: Pending<T, R>[] = [];
   private running = false;
   private scheduled = false;

@@ -1,6 +1,6 @@
 // The group-commit batcher: writes that arrive together share one commit, in order, and fail together.
 import { describe, expect, test } from "bun:test";
-import { BATCH_ITEMS_MAX, WriteBatcher } from "../../src/store/write-batch.ts";
+import { BATCH_ITEMS_MAX, TurnBatcher } from "../../src/store/turn-batch.ts";
 
 /** A promise the test settles by hand, to hold a commit open without sleeping. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -11,10 +11,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-describe("WriteBatcher", () => {
+describe("TurnBatcher", () => {
   test("writes submitted together are committed by one commit call, each caller getting its own result in order", async () => {
     const calls: number[][] = [];
-    const batcher = new WriteBatcher<number, string>((items) => {
+    const batcher = new TurnBatcher<number, string>((items) => {
       calls.push([...items]);
       return items.map((n) => `result ${n}`);
     });
@@ -26,7 +26,7 @@ describe("WriteBatcher", () => {
   test("an async commit resolves each caller only after the commit finished", async () => {
     const gate = deferred();
     let committed = false;
-    const batcher = new WriteBatcher<number, number>(async (items) => {
+    const batcher = new TurnBatcher<number, number>(async (items) => {
       await gate.promise;
       committed = true;
       return items.map((n) => n * 10);
@@ -43,7 +43,7 @@ describe("WriteBatcher", () => {
     const firstEntered = new Promise<void>((r) => {
       entered = r;
     });
-    const batcher = new WriteBatcher<string, string>(async (items) => {
+    const batcher = new TurnBatcher<string, string>(async (items) => {
       calls.push([...items]);
       if (calls.length === 1) {
         entered();
@@ -62,7 +62,7 @@ describe("WriteBatcher", () => {
 
   test(`a flood of writes is committed in batches of at most ${BATCH_ITEMS_MAX}`, async () => {
     const sizes: number[] = [];
-    const batcher = new WriteBatcher<number, number>((items) => {
+    const batcher = new TurnBatcher<number, number>((items) => {
       sizes.push(items.length);
       return [...items];
     });
@@ -79,7 +79,7 @@ describe("WriteBatcher", () => {
     ["rejects", () => Promise.reject(new Error("disk full"))],
   ])("a commit that %s rejects every write of its batch, and the next batch still commits", async (_name, fail) => {
     let failNext = true;
-    const batcher = new WriteBatcher<number, number>((items) => {
+    const batcher = new TurnBatcher<number, number>((items) => {
       if (failNext) {
         failNext = false;
         return fail();
@@ -94,7 +94,7 @@ describe("WriteBatcher", () => {
   test("drain resolves once every submitted write has committed", async () => {
     const gate = deferred();
     const done: number[] = [];
-    const batcher = new WriteBatcher<number, number>(async (items) => {
+    const batcher = new TurnBatcher<number, number>(async (items) => {
       await gate.promise;
       done.push(...items);
       return [...items];
@@ -107,7 +107,7 @@ describe("WriteBatcher", () => {
   });
 
   test("drain on an idle batcher resolves at once", async () => {
-    const batcher = new WriteBatcher<number, number>((items) => [...items]);
+    const batcher = new TurnBatcher<number, number>((items) => [...items]);
     expect(await batcher.drain()).toBeUndefined();
   });
 });
