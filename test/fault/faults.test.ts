@@ -19,6 +19,8 @@ const PROBE_TIMEOUT_MS = 1_500;
 const CUT_SEEN_MS = DEFAULT_TIMING.staleAfterMs + 5 * DEFAULT_TIMING.intervalMs;
 /** A paused node's health check gets no answer within this. */
 const PAUSED_PROBE_MS = 1_000;
+/** SIGSTOP takes effect when the kernel next handles the process, not at kill(): its state turns T within this. */
+const STOPPED_SEEN_MS = 2_000;
 const SKEW_MS = 30_000;
 /** How far the skewed node's reported time may be from this machine's plus the skew (request time, rounding). */
 const SKEW_TOLERANCE_MS = 2_000;
@@ -66,7 +68,7 @@ test.skipIf(unsupported !== undefined)(
       await cluster.waitForAgreement();
 
       a.pause();
-      expect(await a.processState()).toBe("T");
+      await waitUntil("node a stopped", () => a.processState(), (state) => state === "T", STOPPED_SEEN_MS);
       await expect(health(a, PAUSED_PROBE_MS)).rejects.toThrow();
       a.resume();
       expect((await health(a)).status).toBe(200);
