@@ -6,9 +6,13 @@
  * 4 KiB page back with a page fault when it is used again. Every request and bus frame churns such pages, and on the
  * bench VM (2 vCPU, Firecracker) a fault is dear. A forwarded GET (memory, 2 nodes, wrk -c64, alternated runs of
  * /tmp/cpu/faults.sh) cost its owner 3.8–5.3 µs of CPU without purging against 5.8–8.8 µs with it, at 0.00–0.01
- * page faults per request against 0.06–0.11. The price: the process keeps the most it ever held. 200k SETs then
- * 200k GETs on one memory node (/tmp/cpu/rss.sh) peaked at 167 MB RSS and stayed there; with purging they peaked
- * at 202 MB and fell back to 109 MB once idle. A node's own setting in its environment wins over this one.
+ * page faults per request against 0.06–0.11. Bulk work gains more: at 1M keys per node (BENCH_SCALE_KEYS=1000000
+ * bun bench/run.ts scale, same commit, MIMALLOC_PURGE_DELAY=10 against this) a fourth node's join took 33.6 s against
+ * 41.1 s, re-replication after a removal 19.4 s against 35.6 s, repairing 1 % divergence 2.3 s against 3.9 s.
+ * The price is memory: the process keeps the most it ever held. There the largest node peaked at 292 MB RSS against
+ * 242 MB (the scale target is 300 MB); 200k SETs then 200k GETs on one memory node (/tmp/cpu/rss.sh) peaked at
+ * 167 MB and stayed there, where with purging they peaked at 202 MB and fell back to 109 MB once idle. A node's own
+ * setting in its environment wins over this one: MIMALLOC_PURGE_DELAY=10 is Bun's default.
  */
 export const NODE_PROCESS_ENV: Readonly<Record<string, string>> = { MIMALLOC_PURGE_DELAY: "-1" };
 
