@@ -3,7 +3,6 @@ import type { Subprocess } from "bun";
 import { join } from "node:path";
 import { nodeClient } from "../client/node-client.ts";
 import { planCluster, type PlannedNode } from "./local-cluster-plan.ts";
-import { nodeProcessEnv } from "../config/process-env.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..", "..");
 const MAIN_PATH = join(REPO_ROOT, "src", "main.ts");
@@ -70,7 +69,7 @@ function spawnNode(node: PlannedNode, secret: string): RunningNode {
   // travels in the environment, never as a flag, which any user of the machine could read with ps.
   const child = Bun.spawn([process.execPath, MAIN_PATH, ...node.args], {
     cwd: REPO_ROOT,
-    env: nodeProcessEnv(process.env, { CLUSTER_SECRET: secret }),
+    env: { ...process.env, CLUSTER_SECRET: secret },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
