@@ -70,6 +70,11 @@ function buildCluster(
   return { node, store, replicas, hints, replication, clock, held, errors };
 }
 
+/** Resolves in the next event-loop turn, once the reads of this one are done choosing replicas. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function record(value: string, version: Partial<Version> = {}, tombstone = false): StoredRecord {
   return { key: KEY, value, version: { wallMs: START_MS, counter: 0, node: SELF, ...version }, tombstone, expiresAtMs: undefined };
 }
@@ -197,7 +202,7 @@ describe("reads", () => {
     expect((await failureOf(node.get(KEY))).code).toBe("unavailable");
   });
 
-  test("a read asks this node and one other replica, in turn; each it asks that held older is repaired before it answers", async () => {
+  test("a read asks this node and one other replica, in turn per event-loop turn; each it asks that held older is repaired before it answers", async () => {
     const { node, store, replicas, replication, held } = buildCluster();
     const newest = record("v2", { wallMs: START_MS + 2 });
     await store.put(newest);
@@ -208,12 +213,32 @@ describe("reads", () => {
     expect(first).toHaveLength(1);
     expect((await held(KEY) as Record<string, unknown>)[first[0]!]).toEqual(newest);
     expect(replication.repairedCount).toBe(1);
-    // The next read asks the other one, and repairs it too.
+    // A read in the next event-loop turn asks the other one, and repairs it too.
+    await nextTurn();
     expect(await node.get(KEY)).toEqual({ value: "v2", nodeUrl: SELF });
     const asked = replicas.calls.filter((call) => call.op === "version").map((call) => call.target);
     expect(new Set(asked)).toEqual(new Set([PEER_A, PEER_B]));
     expect(await held(KEY)).toEqual({ [SELF]: newest, [PEER_A]: newest, [PEER_B]: newest });
     expect(replication.repairedCount).toBe(2);
+  });
+
+  test("the reads of one event-loop turn all ask the same other replica, whatever their keys' ring order; the next turn's ask the other", async () => {
+    const { node, replicas } = buildCluster();
+    const keys = Array.from({ length: 24 }, (_, n) => `turn-key-${n}`);
+    for (const key of keys) await node.set(key, "v", undefined);
+    // The keys' replicas come in different ring orders, so a choice by position would split a turn's reads.
+    expect(new Set(keys.map((key) => node.replicasFor(key).join(" "))).size).toBeGreaterThan(1);
+    const askedIn = async (): Promise<string[]> => {
+      await nextTurn();
+      replicas.calls.length = 0;
+      await Promise.all(keys.map((key) => node.get(key)));
+      return [...new Set(replicas.calls.filter((call) => call.op === "version").map((call) => call.target))];
+    };
+    const first = await askedIn();
+    const second = await askedIn();
+    expect(first).toHaveLength(1);
+    expect(second).toHaveLength(1);
+    expect(new Set([...first, ...second])).toEqual(new Set([PEER_A, PEER_B]));
   });
 
   test("when the replica asked fails, one not asked stands in: its newer version is returned and repaired here", async () => {
