@@ -1,6 +1,7 @@
 // Starts a server as a child process on 127.0.0.1, waits until it answers, and always stops it.
 import { join } from "node:path";
 import { track } from "./cleanup.ts";
+import { nodeProcessEnv } from "../src/config/process-env.ts";
 
 export const REPO_ROOT = join(import.meta.dir, "..");
 
@@ -54,7 +55,8 @@ async function stopChild(child: Bun.Subprocess): Promise<void> {
 /** Spawns `command` from the repo root; its stdout (JSON log lines) is dropped, its stderr shown. */
 export function spawnServer(command: readonly string[], url: string): SpawnedServer {
   const spawnedAtMs = performance.now();
-  const child = Bun.spawn([...command], { cwd: REPO_ROOT, stdin: "ignore", stdout: "ignore", stderr: "inherit" });
+  // Raw Bun.serve baselines get the nodes' environment too, so a ratio compares code, not allocator settings.
+  const child = Bun.spawn([...command], { cwd: REPO_ROOT, env: nodeProcessEnv(process.env), stdin: "ignore", stdout: "ignore", stderr: "inherit" });
   const handle = track(() => stopChild(child));
   return {
     url,

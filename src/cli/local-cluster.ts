@@ -3,6 +3,7 @@ import type { Subprocess } from "bun";
 import { join } from "node:path";
 import { nodeClient } from "../client/node-client.ts";
 import { planCluster, type PlannedNode } from "./local-cluster-plan.ts";
+import { nodeProcessEnv } from "../config/process-env.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..", "..");
 const MAIN_PATH = join(REPO_ROOT, "src", "main.ts");
@@ -69,7 +70,7 @@ function spawnNode(node: PlannedNode, secret: string): RunningNode {
   // travels in the environment, never as a flag, which any user of the machine could read with ps.
   const child = Bun.spawn([process.execPath, MAIN_PATH, ...node.args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, CLUSTER_SECRET: secret },
+    env: nodeProcessEnv(process.env, { CLUSTER_SECRET: secret }),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

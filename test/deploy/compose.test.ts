@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { parseConfig } from "../../src/config/parse.ts";
+import { NODE_PROCESS_ENV } from "../../src/config/process-env.ts";
 import { SETTINGS } from "../../src/config/settings.ts";
 import { freePort } from "../support/free-port.ts";
 import { startNode } from "../support/node-process.ts";
@@ -173,10 +174,10 @@ describe("the Dockerfile", () => {
     expect(finalStage(dockerfile).some((i) => i.keyword === "RUN" && i.args.includes(`chown ${user}`) && i.args.includes("/data"))).toBe(true);
   });
 
-  test("sets SERVER_HOST=0.0.0.0 and DATA_DIR=/data, only with names of LimeDB settings, and exposes 8484", () => {
+  test("sets SERVER_HOST=0.0.0.0, DATA_DIR=/data and the node process environment, only with names of LimeDB settings or of that environment, and exposes 8484", () => {
     const env = envOf(finalStage(dockerfile));
-    expect(env).toMatchObject({ SERVER_HOST: "0.0.0.0", DATA_DIR: "/data" });
-    for (const name of Object.keys(env)) expect(SETTING_NAMES.has(name)).toBe(true);
+    expect(env).toMatchObject({ SERVER_HOST: "0.0.0.0", DATA_DIR: "/data", ...NODE_PROCESS_ENV });
+    for (const name of Object.keys(env)) expect(SETTING_NAMES.has(name) || name in NODE_PROCESS_ENV).toBe(true);
     expect(instruction("EXPOSE").args.split(/\s+/)).toContain(CONTAINER_PORT);
   });
 
@@ -231,5 +232,24 @@ describe("the quick start on a machine with only Node and npm", () => {
     expect(ci.split("\n").some((line) => line.startsWith(`${testCommand} `) || line === testCommand)).toBe(true);
     // CI installs no Bun of its own: the README's line is what brings it.
     expect(ci).not.toMatch(/npm install -g/);
+  });
+});
+
+describe("the node process environment", () => {
+  test("package.json's dev and start scripts start the node with each variable of NODE_PROCESS_ENV, keeping a value the caller set", () => {
+    for (const script of [pkg.scripts.dev, pkg.scripts.start]) {
+      const node = script.slice(script.lastIndexOf("&&") + 2).trim();
+      for (const [name, value] of Object.entries(NODE_PROCESS_ENV)) expect(node).toStartWith(`${name}=\${${name}:-${value}} bun `);
+    }
+  });
+
+  test("a node the tests start runs with NODE_PROCESS_ENV, and a value of the caller's own wins", async () => {
+    await using dir = await tempDir();
+    const [name] = Object.keys(NODE_PROCESS_ENV);
+    for (const env of [{}, { [name!]: "1" }]) {
+      await using node = await startNode({ dataDir: join(dir.path, String(Object.keys(env).length)), backend: "memory", env });
+      const environ = (await Bun.file(`/proc/${node.process.pid}/environ`).text()).split("\0");
+      expect(environ).toContain(`${name}=${env[name!] ?? NODE_PROCESS_ENV[name!]}`);
+    }
   });
 });

@@ -6,6 +6,7 @@ import { chmod, chown, mkdir, rename, writeFile } from "node:fs/promises";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OutputTail } from "../support/node-process.ts";
+import { NODE_PROCESS_ENV } from "../../src/config/process-env.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..", "..");
 /** Debian's faketime package puts it here; every fault node preloads it so its clock can be skewed while it runs. */
@@ -245,7 +246,7 @@ export class FaultNode {
     const { identity, port, dataDir, clockFile, args } = this.options;
     const flags = ["-server.host", identity.address, "-server.port", String(port), "-node.url", this.url, "-data.dir", dataDir, ...args];
     // The node's own folder: bun may keep caches under HOME, and the node user has no home of its own.
-    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dataDir };
+    const env = { ...NODE_PROCESS_ENV, PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dataDir };
     // libfaketime is preloaded through env(1), after setpriv, so root's setpriv never loads it: a root process
     // would create libfaketime's shared semaphore, which the node user then could not open. env execs in
     // place too, so the pid is still bun's. The offset comes from the file, which setClockOffset rewrites.

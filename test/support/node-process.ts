@@ -3,6 +3,7 @@ import type { Subprocess } from "bun";
 import { join } from "node:path";
 import type { StoreBackendName } from "../../src/config/settings.ts";
 import { freePort } from "./free-port.ts";
+import { nodeProcessEnv } from "../../src/config/process-env.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..", "..");
 /** A cold `bun src/main.ts` answers in well under a second; ten leaves room for a loaded 2-core machine. */
@@ -87,7 +88,7 @@ function spawnNode(port: number, options: NodeProcessOptions): { process: NodeSu
   // The Bun running the tests runs the node too, so both always agree on the version.
   const child = Bun.spawn([process.execPath, "src/main.ts", ...argsFor(port, options)], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...options.env },
+    env: nodeProcessEnv(process.env, options.env),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
