@@ -252,4 +252,13 @@ describe("the node process environment", () => {
       expect(environ).toContain(`${name}=${env[name!] ?? NODE_PROCESS_ENV[name!]}`);
     }
   });
+
+  test("the Bun that runs the nodes knows each MIMALLOC_ variable of NODE_PROCESS_ENV and takes its value (an upgrade that drops one fails here)", () => {
+    for (const [name, value] of Object.entries(NODE_PROCESS_ENV)) {
+      if (!name.startsWith("MIMALLOC_")) continue;
+      // mimalloc prints every option it knows, with its value, when verbose.
+      const run = Bun.spawnSync([process.execPath, "-e", "0"], { env: { ...process.env, [name]: value, MIMALLOC_VERBOSE: "1" }, stdout: "ignore", stderr: "pipe" });
+      expect(run.stderr.toString()).toContain(`option '${name.slice("MIMALLOC_".length).toLowerCase()}': ${value}`);
+    }
+  });
 });
