@@ -249,7 +249,8 @@ describe("the node process environment", () => {
     for (const env of [{}, { [name!]: "1" }]) {
       await using node = await startNode({ dataDir: join(dir.path, String(Object.keys(env).length)), backend: "memory", env });
       const environ = (await Bun.file(`/proc/${node.process.pid}/environ`).text()).split("\0");
-      expect(environ).toContain(`${name}=${env[name!] ?? NODE_PROCESS_ENV[name!]}`);
+      // The caller's own value wins: the options' env, then this test process's environment, then the default.
+      expect(environ).toContain(`${name}=${env[name!] ?? process.env[name!] ?? NODE_PROCESS_ENV[name!]}`);
     }
   });
 
