@@ -16,16 +16,30 @@ export class TimedBackend implements Backend {
     this.kind = inner.kind;
   }
 
-  private async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  /** Plain promise callbacks rather than an async function: every store operation passes through here. */
+  private timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
     const started = this.nowMs();
-    let failed = true;
+    let result: Promise<T>;
     try {
-      const result = await run();
-      failed = false;
-      return result;
-    } finally {
-      this.metrics.recordStoreOperation(this.kind, operation, this.nowMs() - started, failed);
+      result = run();
+    } catch (error) {
+      this.record(operation, started, true);
+      return Promise.reject(error);
     }
+    return result.then(
+      (value) => {
+        this.record(operation, started, false);
+        return value;
+      },
+      (error: unknown) => {
+        this.record(operation, started, true);
+        throw error;
+      },
+    );
+  }
+
+  private record(operation: string, started: number, failed: boolean): void {
+    this.metrics.recordStoreOperation(this.kind, operation, this.nowMs() - started, failed);
   }
 
   get(key: string): Promise<StoredRecord | undefined> {

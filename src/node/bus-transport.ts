@@ -128,13 +128,13 @@ export class BusTransport implements PeerTransport {
     return this.observed("put", target, (trace) => this.putNow(target, records, timeoutMs, trace));
   }
 
-  async getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
+  getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
     const timeoutMs = this.options.callTimeoutMs;
     if (!this.merges("get", target)) return this.observed("get", target, (trace) => this.getNow(target, key, timeoutMs, trace));
     return this.observed("get", target, (trace) => (trace === "" ? this.reads.call(target, key, timeoutMs) : this.getNow(target, key, timeoutMs, trace)));
   }
 
-  async versionOf(target: string, key: string): Promise<Version | undefined> {
+  versionOf(target: string, key: string): Promise<Version | undefined> {
     const timeoutMs = this.options.callTimeoutMs;
     if (!this.merges("version", target)) return this.observed("version", target, (trace) => this.versionNow(target, key, timeoutMs, trace));
     return this.observed("version", target, (trace) => (trace === "" ? this.versions.call(target, key, timeoutMs) : this.versionNow(target, key, timeoutMs, trace)));
@@ -295,11 +295,18 @@ export class BusTransport implements PeerTransport {
     return this.observed(op, target, (trace) => this.exchange(target, op, body, timeoutMs, answerBytesMax, trace));
   }
 
-  /** `send` as one call the observers see (metrics, reachability, spans), given the trace context they set. */
+  /**
+   * `send` as one call the observers see (metrics, reachability, spans), given the trace context they set. Never
+   * throws: whatever goes wrong comes out as the returned promise's rejection, as from an async function.
+   */
   private observed<T>(op: PeerOp, target: string, send: (trace: string) => Promise<T>): Promise<T> {
     const carrier: Record<string, string> = {};
     const run = () => send(carrier.traceparent ?? "");
-    return this.options.observe === undefined ? run() : this.options.observe({ op, target }, carrier, run);
+    try {
+      return this.options.observe === undefined ? run() : this.options.observe({ op, target }, carrier, run);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** One call: sent on the target's link, its answer capped at `answerBytesMax` and checked against its schema. */

@@ -149,19 +149,33 @@ export class LimeNode {
     return replicasOf(ring, key, this.replicationFactor);
   }
 
-  async get(key: string): Promise<{ value: string; nodeUrl: string }> {
-    const { value, nodeUrl } = await this.lookup(key);
-    return { value, nodeUrl };
+  get(key: string): Promise<{ value: string; nodeUrl: string }> {
+    return this.readLive(key).then(({ record, from }) => ({ value: record.value, nodeUrl: from }));
   }
 
   /** A quorum read, as get, with the key's expiry (wall ms, or undefined for none): what TTL and PTTL answer. */
-  async lookup(key: string): Promise<{ value: string; nodeUrl: string; expiresAtMs: number | undefined }> {
-    checkKey(key);
-    const replicas = this.liveReplicas(key, "read");
-    const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
-    const { record, from } = await this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll);
-    if (!isLive(record, this.wallClock())) throw notFound();
-    return { value: record.value, nodeUrl: from, expiresAtMs: record.expiresAtMs };
+  lookup(key: string): Promise<{ value: string; nodeUrl: string; expiresAtMs: number | undefined }> {
+    return this.readLive(key).then(({ record, from }) => ({ value: record.value, nodeUrl: from, expiresAtMs: record.expiresAtMs }));
+  }
+
+  /**
+   * The key's live record and the replica it came from, or not_found. Plain promise callbacks rather than async
+   * functions, and when this node is the key's only replica nothing but the store call: every read passes here.
+   */
+  private readLive(key: string): Promise<{ record: StoredRecord; from: string }> {
+    try {
+      checkKey(key);
+      const replicas = this.liveReplicas(key, "read");
+      const live = (record: StoredRecord | undefined, from: string) => {
+        if (!isLive(record, this.wallClock())) throw notFound();
+        return { record, from };
+      };
+      if (replicas.length === 1 && replicas[0] === this.nodeUrl) return this.store.get(key).then((record) => live(record, this.nodeUrl), rethrowStoreError);
+      const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
+      return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll).then(({ record, from }) => live(record, from));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {

@@ -185,13 +185,21 @@ export class Replication {
    * rather than return a version a later read might not see. Replicas that answered after the quorum are
    * repaired in the background.
    */
-  async read(key: string, replicas: readonly string[], needed: number, waitForAll = false): Promise<ReadResult> {
+  read(key: string, replicas: readonly string[], needed: number, waitForAll = false): Promise<ReadResult> {
+    if (replicas.length !== 1) return this.quorumRead(key, replicas, needed, waitForAll);
+    // One replica (this node, or another for a forwarded read): its answer is the read; the call's own deadline
+    // bounds it, and no quorum, repair or second answer can apply. Plain promise callbacks: most reads at one copy.
+    try {
+      const [only] = this.reachable(replicas, needed, "read of this key", "nothing was read");
+      return this.getOn(only!, key).then((record) => ({ record, from: only! }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private async quorumRead(key: string, replicas: readonly string[], needed: number, waitForAll: boolean): Promise<ReadResult> {
     const self = this.deps.self;
-    if (replicas.length === 1 && replicas[0] === self) return { record: await this.getOn(self, key), from: self };
     const up = this.reachable(replicas, needed, "read of this key", "nothing was read");
-    // One replica, another node (a forwarded read): its answer is the read; the call's own deadline bounds it,
-    // and no quorum, repair or second answer can apply.
-    if (replicas.length === 1) return { record: await this.getOn(up[0]!, key), from: up[0]! };
     const whole = !up.includes(self);
     const asked = whole || waitForAll ? up : this.fewest(up, needed);
     // Replicas not asked at first stand in, one at a time, for an asked one whose call fails.
@@ -302,14 +310,15 @@ export class Replication {
     return record;
   }
 
-  private async getOn(replica: string, key: string): Promise<StoredRecord | undefined> {
+  private getOn(replica: string, key: string): Promise<StoredRecord | undefined> {
     if (replica === this.deps.self) return this.deps.store.get(key).catch(rethrowStoreError);
-    const record = await this.deps.peers.getReplica(replica, key);
-    // A forged future version would win the read, be repaired onto every replica and pull the clocks along.
-    if (record !== undefined && this.deps.future?.accepts("version", record.version.wallMs) === false) {
-      throw new NodeError("clock_skew", `replica ${replica} answered with a version from beyond MAX_CLOCK_SKEW_MS; its clock or its data is wrong`);
-    }
-    return record;
+    return this.deps.peers.getReplica(replica, key).then((record) => {
+      // A forged future version would win the read, be repaired onto every replica and pull the clocks along.
+      if (record !== undefined && this.deps.future?.accepts("version", record.version.wallMs) === false) {
+        throw new NodeError("clock_skew", `replica ${replica} answered with a version from beyond MAX_CLOCK_SKEW_MS; its clock or its data is wrong`);
+      }
+      return record;
+    });
   }
 
   /**

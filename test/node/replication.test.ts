@@ -167,6 +167,26 @@ describe("writes", () => {
   });
 });
 
+test("a read of one replica fails as a rejected promise, never a throw: a replica held down, a transport that throws before it returns a promise", async () => {
+  const { replication, replicas } = buildCluster({ down: new Set([PEER_B]) });
+  const read = (replica: string) => {
+    // Not expect().not.toThrow(): it takes a returned rejected promise for a throw.
+    let pending: Promise<unknown> | "threw";
+    try {
+      pending = replication.read(KEY, [replica], 1);
+    } catch {
+      pending = "threw";
+    }
+    expect(pending).toBeInstanceOf(Promise);
+    return pending as Promise<unknown>;
+  };
+  expect(await failureOf(read(PEER_B))).toMatchObject({ code: "unavailable" });
+  replicas.getReplica = () => {
+    throw new NodeError("unavailable", "thrown before any promise");
+  };
+  expect(await failureOf(read(PEER_A))).toMatchObject({ code: "unavailable", message: "thrown before any promise" });
+});
+
 describe("reads", () => {
   const older = record("older", { wallMs: START_MS + 1 });
   const newer = record("newer", { wallMs: START_MS + 2 });

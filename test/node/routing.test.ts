@@ -177,6 +177,26 @@ describe("routing by owner", () => {
     const key = FOREIGN_KEYS[0]!;
     for (const call of [node.get(key), node.set(key, "v", undefined), node.del(key)]) expect(await codeOf(call)).toBe(code);
   });
+
+  test("a read's failure is a rejected promise, never a throw: a bad key, and a transport that throws before it returns a promise", async () => {
+    const { node, peers } = buildNode();
+    const reads = (key: string) => {
+      // Not expect().not.toThrow(): it takes a returned rejected promise for a throw.
+      let pending: Promise<unknown>[] | "threw";
+      try {
+        pending = [node.get(key), node.lookup(key)];
+      } catch {
+        pending = "threw";
+      }
+      expect(pending).not.toBe("threw");
+      return pending as Promise<unknown>[];
+    };
+    for (const read of reads("")) expect(await codeOf(read)).toBe("bad_request");
+    (peers as { getReplica: ReplicaPeers["getReplica"] }).getReplica = () => {
+      throw new NodeError("unavailable", "thrown before any promise");
+    };
+    for (const read of reads(FOREIGN_KEYS[0]!)) expect(await codeOf(read)).toBe("unavailable");
+  });
 });
 
 describe("routing follows membership", () => {
