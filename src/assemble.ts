@@ -2,7 +2,7 @@
 // parts: main.ts calls it for the process, and a test may call it to run nodes in its own process.
 import pkg from "../package.json" with { type: "json" };
 import type { Config } from "./config/settings.ts";
-import { createApp } from "./http/app.ts";
+import { bodyBytesMax, createApp } from "./http/app.ts";
 import { createLogger, describeError, type Logger } from "./log/logger.ts";
 import { HybridClock } from "./node/hlc.ts";
 import { LimeNode } from "./node/node.ts";
@@ -20,6 +20,7 @@ import { observeAll, type PeerTransport } from "./node/peer-transport.ts";
 import { serveNode } from "./http/serve.ts";
 import { hostPolicy } from "./http/host-check.ts";
 import { fastGet } from "./http/kv/fast-get.ts";
+import { fastSet } from "./http/kv/fast-set.ts";
 import { Replication } from "./node/replication.ts";
 import { fileStem } from "./store/file-name.ts";
 import { join } from "node:path";
@@ -292,6 +293,9 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
   telemetry?.exportMetrics(() => metrics.families(figures()));
 
   const clusterScan = nodeScan(node, background.replicas, peers, Date.now);
+  // The route template, never the path: a path can carry a key, and keys stay out of the log.
+  const reportInternal = (error: unknown, request: Request, route: string | undefined) =>
+    logger.log("error", "request failed", { method: request.method, route: route ?? UNMATCHED_ROUTE, ...describeError(error) });
   const app = createApp(node, {
     version: pkg.version,
     gossip: gossiper,
@@ -302,8 +306,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     secret: config.clusterSecret,
     trust: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
     clock: Date.now,
-    // The route template, never the path: a path can carry a key, and keys stay out of the log.
-    onInternalError: (error, request, route) => logger.log("error", "request failed", { method: request.method, route: route ?? UNMATCHED_ROUTE, ...describeError(error) }),
+    onInternalError: reportInternal,
     metrics: { metrics, figures, nowMs },
     tracing: telemetry?.requests,
     onAnswered: config.logLevel === "debug" ? (answered) => logger.log("debug", "request answered", { ...answered, route: answered.route ?? UNMATCHED_ROUTE }) : undefined,
@@ -323,8 +326,8 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       port: config.serverPort,
       hostname: config.serverHost,
       handle: (request) => app.handle(request),
-      // Reads skip the framework unless tracing or the debug log wants every request through the app's hooks.
-      fast: telemetry === undefined && config.logLevel !== "debug" ? fastGet({ node, hostAllowed, metrics, nowMs }) : undefined,
+      // GET and SET of a key skip the framework unless tracing or the debug log wants every request through the app's hooks.
+      fast: telemetry === undefined && config.logLevel !== "debug" ? [fastGet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now }), fastSet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now, bodyBytesMax: bodyBytesMax(node.valueBytesMax), app: (request) => app.handle(request), onInternalError: reportInternal })] : undefined,
       hostAllowed,
       bus: {
         secret: config.clusterSecret,

@@ -5,9 +5,8 @@ import type { LimeNode } from "../node/node.ts";
 import { KEY_BYTES_MAX } from "../store/limits.ts";
 import { clusterRoutes } from "./cluster/routes.ts";
 import { docsRoutes } from "./docs/routes.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse, nodeErrorResponse } from "./errors.ts";
 import { REQUEST_TIMEOUT_HEADERS } from "./body.ts";
-import { NOW_HEADER } from "../node/peer-client.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { internalRoutes, type GossipHandler } from "./internal/routes.ts";
 import { kvRoutes } from "./kv/routes.ts";
@@ -91,7 +90,7 @@ export function createApp(node: LimeNode, options: AppOptions) {
     if (error instanceof NodeError) {
       if (error.code === "internal") internal(error);
       // A sender refused as from the future learns this node's time with it: its own clock may be the wrong one.
-      return errorResponse(error.code, error.message, error.code === "clock_skew" ? { [NOW_HEADER]: String(options.clock()) } : {});
+      return nodeErrorResponse(error, options.clock);
     }
     switch (code) {
       case "VALIDATION": {

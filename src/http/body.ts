@@ -17,14 +17,18 @@ export const BODY_READ_TIMEOUT_MS = 10_000;
  */
 export const JSON_DEPTH_MAX = 32;
 
-export async function readJsonBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<unknown> {
-  let text: string;
+/** The body as text within the limit and the deadline; past either, the NodeError a client is answered with (413, 408). */
+export async function readBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<string> {
   try {
-    text = await readBodyText(request, { bytesMax, deadlineMs });
+    return await readBodyText(request, { bytesMax, deadlineMs });
   } catch (error) {
     if (!(error instanceof BoundedReadError)) throw error;
     throw error.kind === "too_large" ? tooLarge(error.bytes, bytesMax) : timedOut(deadlineMs);
   }
+}
+
+export async function readJsonBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<unknown> {
+  const text = await readBody(request, bytesMax, deadlineMs);
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;

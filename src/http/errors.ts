@@ -1,5 +1,6 @@
 // Errors on the wire: one JSON shape, and one exhaustive mapping from failure code to HTTP status.
-import type { NodeErrorCode } from "../node/errors.ts";
+import type { NodeError, NodeErrorCode } from "../node/errors.ts";
+import { NOW_HEADER } from "../node/peer-client.ts";
 
 export interface ErrorBody {
   readonly error: string;
@@ -39,4 +40,9 @@ export function statusOf(code: NodeErrorCode): number {
 export function errorResponse(code: NodeErrorCode, message: string, headers: Record<string, string> = {}): Response {
   const body: ErrorBody = { error: message, code };
   return Response.json(body, { status: statusOf(code), headers });
+}
+
+/** A NodeError as every route answers it; a refusal of a clock from the future carries this node's wall time. */
+export function nodeErrorResponse(error: NodeError, wallMs: () => number): Response {
+  return errorResponse(error.code, error.message, error.code === "clock_skew" ? { [NOW_HEADER]: String(wallMs()) } : {});
 }

@@ -12,8 +12,11 @@ export interface ServeOptions {
   readonly hostname: string;
   /** The HTTP app: every request that is not the bus's upgrade. */
   readonly handle: (request: Request) => Response | Promise<Response>;
-  /** Tried first: answers the hot requests itself, or returns undefined (and on any failure the app answers). */
-  readonly fast?: (request: Request) => Promise<Response> | undefined;
+  /**
+   * Tried in order before the app: each answers the hot requests it takes itself, or returns undefined. When one
+   * rejects the app answers the request, so one that reads the body must never reject (fast-set.ts).
+   */
+  readonly fast?: readonly ((request: Request) => Promise<Response> | undefined)[];
   readonly bus: BusServerOptions;
   /** Whether a Host header names this node (the DNS-rebinding check every route applies). */
   readonly hostAllowed: (host: string) => boolean;
@@ -42,8 +45,11 @@ export function serveNode(options: ServeOptions): Server<BusConnection> {
     fetch(request, server) {
       // A cheap test first: nearly every request is not the bus's.
       if (request.url.endsWith(BUS_PATH) && splitRequestUrl(request.url).pathname === BUS_PATH) return upgradeBus(request, server, options.hostAllowed);
-      const quick = options.fast?.(request);
-      return quick === undefined ? options.handle(request) : quick.catch(() => options.handle(request));
+      for (const path of options.fast ?? []) {
+        const quick = path(request);
+        if (quick !== undefined) return quick.catch(() => options.handle(request));
+      }
+      return options.handle(request);
     },
     websocket: busWebSocket(options.bus),
   });

@@ -4,7 +4,7 @@
 import type { NodeMetrics } from "../../metrics/node-metrics.ts";
 import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
-import { errorResponse } from "../errors.ts";
+import { nodeErrorResponse } from "../errors.ts";
 import { isWellEncoded } from "../path-check.ts";
 
 const PREFIX = "/api/v1/get/";
@@ -17,6 +17,8 @@ export interface FastGetOptions {
   readonly metrics: NodeMetrics;
   /** Milliseconds, for the request's duration. */
   readonly nowMs: () => number;
+  /** Wall-clock ms, for the time a clock refusal carries. */
+  readonly wallMs: () => number;
 }
 
 /** The key a fast GET names, or undefined when the request is not one the fast path takes. */
@@ -35,14 +37,19 @@ function keyOf(request: Request): string | undefined {
   return isWellEncoded(raw) ? decodeURIComponent(raw) : undefined;
 }
 
+/** Whether a fast path may answer: a program's request (no Origin, so no CORS to decide) to a Host naming this node. */
+export function fromProgram(request: Request, hostAllowed: (host: string) => boolean): boolean {
+  if (request.headers.has("origin")) return false;
+  const host = request.headers.get("host");
+  return host !== null && hostAllowed(host);
+}
+
 /** A handler that answers the hot read itself, or returns undefined for the app to answer the request. */
 export function fastGet(options: FastGetOptions): (request: Request) => Promise<Response> | undefined {
-  const { node, hostAllowed, metrics, nowMs } = options;
+  const { node, hostAllowed, metrics, nowMs, wallMs } = options;
   return (request) => {
     const key = keyOf(request);
-    if (key === undefined || request.headers.has("origin")) return undefined;
-    const host = request.headers.get("host");
-    if (host === null || !hostAllowed(host)) return undefined;
+    if (key === undefined || !fromProgram(request, hostAllowed)) return undefined;
     const started = nowMs();
     const answered = (response: Response) => {
       metrics.recordRequest(ROUTE, "GET", response.status, nowMs() - started);
@@ -52,7 +59,7 @@ export function fastGet(options: FastGetOptions): (request: Request) => Promise<
       (found) => answered(Response.json(found)),
       (error: unknown) => {
         if (!(error instanceof NodeError) || error.code === "internal") throw error;
-        return answered(errorResponse(error.code, error.message));
+        return answered(nodeErrorResponse(error, wallMs));
       },
     );
   };

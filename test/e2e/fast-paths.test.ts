@@ -1,0 +1,102 @@
+// The hot GET and SET skip the framework (src/http/kv/fast-get.ts, fast-set.ts) and must answer exactly as the app
+// does. Two real nodes take the same requests: one as it runs by default, one at LOG_LEVEL=debug, where every
+// request goes through the app's hooks. Their answers (status, type, body) and what they then hold must agree.
+import { describe, expect, test } from "bun:test";
+import { startNode, type NodeProcess } from "../support/node-process.ts";
+import { tempDir } from "../support/temp-dir.ts";
+
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Over the node's ~6 MiB body limit at the default 1 MiB value limit. */
+const HUGE_BODY_BYTES = 8 * 1024 * 1024;
+/** Over the 1 MiB value limit, under the body limit. */
+const LONG_VALUE = "v".repeat(1024 * 1024 + 1);
+
+interface Sent {
+  readonly name: string;
+  readonly method: string;
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Uint8Array<ArrayBuffer>;
+}
+
+const set = (name: string, body: Sent["body"], headers?: Record<string, string>, path = "/api/v1/set"): Sent => ({ name, method: "POST", path, body, headers });
+const get = (name: string, path: string, headers?: Record<string, string>): Sent => ({ name, method: "GET", path, headers });
+
+const REQUESTS: readonly Sent[] = [
+  set("a plain set", JSON.stringify({ key: "plain", value: "v1" })),
+  set("a set with a TTL", JSON.stringify({ key: "expiring", value: "v", ttlMs: 60_000 })),
+  set("fields in another order", '{"value":"v2","key":"plain"}'),
+  set("a value that is not a string", JSON.stringify({ key: "k", value: 1 })),
+  set("an empty key", JSON.stringify({ key: "", value: "v" })),
+  set("a key that is not a string", JSON.stringify({ key: 7, value: "v" })),
+  set("an extra field", JSON.stringify({ key: "extra", value: "v", note: [1, { deep: true }] })),
+  set("a __proto__ field", '{"key":"proto","value":"v","__proto__":{"x":1}}'),
+  set("a fractional TTL", JSON.stringify({ key: "k", value: "v", ttlMs: 1.5 })),
+  set("a TTL of zero", JSON.stringify({ key: "k", value: "v", ttlMs: 0 })),
+  set("a TTL past the limit", JSON.stringify({ key: "k", value: "v", ttlMs: 1e15 })),
+  set("a TTL as a string", JSON.stringify({ key: "k", value: "v", ttlMs: "5" })),
+  set("a null TTL", JSON.stringify({ key: "k", value: "v", ttlMs: null })),
+  set("not JSON", "key=k&value=v"),
+  set("an empty body", ""),
+  set("no body at all", undefined),
+  set("an array", "[1,2]"),
+  set("null", "null"),
+  set("JSON nested past the depth limit", `{"key":"k","value":"v","x":${"[".repeat(40)}${"]".repeat(40)}}`),
+  set("a key URLs cannot address", JSON.stringify({ key: ".", value: "v" })),
+  set("a lone surrogate in the key", '{"key":"a\\ud800","value":"v"}'),
+  set("bytes that are not UTF-8", new Uint8Array([...new TextEncoder().encode('{"key":"bad'), 0xff, ...new TextEncoder().encode('","value":"v"}')])),
+  set("a value over VALUE_BYTES_MAX", JSON.stringify({ key: "long", value: LONG_VALUE })),
+  set("a declared body over the limit", new Uint8Array(HUGE_BODY_BYTES).fill(0x20)),
+  set("another Host", JSON.stringify({ key: "host", value: "v" }), { host: "elsewhere.example" }),
+  set("a page's request (Origin)", JSON.stringify({ key: "page", value: "v" }), { origin: "http://127.0.0.1:1" }),
+  set("a query string", JSON.stringify({ key: "query", value: "v" }), undefined, "/api/v1/set?x=1"),
+  set("a trailing slash", JSON.stringify({ key: "slash", value: "v" }), undefined, "/api/v1/set/"),
+  set("a content type of text", JSON.stringify({ key: "typed", value: "v" }), { "content-type": "text/plain" }),
+  { name: "a PUT", method: "PUT", path: "/api/v1/set", body: JSON.stringify({ key: "put", value: "v" }) },
+  get("a key that is there", "/api/v1/get/plain"),
+  get("a key that is not", "/api/v1/get/absent"),
+  get("an encoded key", "/api/v1/get/%70lain"),
+  get("a key with a bad escape", "/api/v1/get/%ZZ"),
+  get("an encoded dot", "/api/v1/get/%2E"),
+  get("an empty key", "/api/v1/get/"),
+  get("a key spanning segments", "/api/v1/get/a/b"),
+  get("another Host", "/api/v1/get/plain", { host: "elsewhere.example" }),
+  get("a page's request (Origin)", "/api/v1/get/plain", { origin: "http://127.0.0.1:1" }),
+];
+
+interface Answer {
+  readonly status: number;
+  readonly type: string | null;
+  readonly body: string;
+}
+
+async function send(node: NodeProcess, sent: Sent): Promise<Answer> {
+  const response = await fetch(`${node.url}${sent.path}`, { method: sent.method, headers: sent.headers, body: sent.body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  // The answers name the node that gave them; only that may differ.
+  return { status: response.status, type: response.headers.get("content-type"), body: (await response.text()).replaceAll(node.url, "NODE") };
+}
+
+/** The request counts by route, method and status from /metrics: the fast paths count as the routes do. */
+async function requestCounts(node: NodeProcess): Promise<string[]> {
+  const text = await (await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).text();
+  return text.split("\n").filter((line) => line.startsWith("limedb_http_requests_total{") && /route="\/api\/v1\/(set|get\/:key)"/.test(line));
+}
+
+describe("the fast GET and SET", () => {
+  test("answer every request as the app does, leave the same data behind and count the same requests", async () => {
+    await using dir = await tempDir();
+    const args = ["-store.backend", "memory"];
+    await using fast = await startNode({ dataDir: `${dir.path}/fast`, args: [...args, "-log.level", "warn"] });
+    await using app = await startNode({ dataDir: `${dir.path}/app`, args: [...args, "-log.level", "debug"] });
+    for (const sent of REQUESTS) {
+      const [viaFast, viaApp] = [await send(fast, sent), await send(app, sent)];
+      expect({ sent: sent.name, ...viaFast }).toEqual({ sent: sent.name, ...viaApp });
+    }
+    // The writes the fast path took, and only those, are there.
+    for (const key of ["plain", "expiring", "extra", "proto", "bad\ufffd", "query", "slash", "typed"]) {
+      const path = `/api/v1/get/${encodeURIComponent(key)}`;
+      expect({ key, ...(await send(fast, get(key, path))) }).toEqual({ key, ...(await send(app, get(key, path))) });
+    }
+    expect(await requestCounts(fast)).toEqual(await requestCounts(app));
+  }, 60_000);
+});
