@@ -1,5 +1,5 @@
 // Reads a JSON body within a byte limit, a deadline and a nesting depth, refusing it as soon as one is passed.
-import { BoundedReadError, readBodyText } from "../net/bounded-read.ts";
+import { BoundedReadError, readBodyBytes, readBodyText } from "../net/bounded-read.ts";
 import { NodeError } from "../node/errors.ts";
 
 /**
@@ -18,9 +18,18 @@ export const BODY_READ_TIMEOUT_MS = 10_000;
 export const JSON_DEPTH_MAX = 32;
 
 /** The body as text within the limit and the deadline; past either, the NodeError a client is answered with (413, 408). */
-export async function readBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<string> {
+export function readBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<string> {
+  return refusedPast(readBodyText(request, { bytesMax, deadlineMs }), bytesMax, deadlineMs);
+}
+
+/** The body as its bytes, as readBody. */
+export function readBodyBytesWithin(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<Uint8Array> {
+  return refusedPast(readBodyBytes(request, { bytesMax, deadlineMs }), bytesMax, deadlineMs);
+}
+
+async function refusedPast<T>(read: Promise<T>, bytesMax: number, deadlineMs: number): Promise<T> {
   try {
-    return await readBodyText(request, { bytesMax, deadlineMs });
+    return await read;
   } catch (error) {
     if (!(error instanceof BoundedReadError)) throw error;
     throw error.kind === "too_large" ? tooLarge(error.bytes, bytesMax) : timedOut(deadlineMs);

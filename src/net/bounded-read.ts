@@ -66,19 +66,27 @@ export async function readBoundedText(stream: ReadableStream<Uint8Array> | null,
  * (HTTP framing stops the body there), and reading it whole is much faster than pulling chunks, so only a
  * body without a length is counted as it comes; the deadline, when given, covers both.
  */
-export async function readBodyText(message: Request | Response, options: BoundedReadOptions): Promise<string> {
+export function readBodyText(message: Request | Response, options: BoundedReadOptions): Promise<string> {
+  return readBody(message, options, () => message.text(), () => readBoundedText(message.body, options));
+}
+
+/** The body as its bytes, with the same bounds as readBodyText. */
+export function readBodyBytes(message: Request | Response, options: BoundedReadOptions): Promise<Uint8Array> {
+  return readBody(message, options, () => message.bytes(), () => readBounded(message.body, options));
+}
+
+async function readBody<T>(message: Request | Response, options: BoundedReadOptions, whole: () => Promise<T>, counted: () => Promise<T>): Promise<T> {
   const declared = Number(message.headers.get("content-length") ?? Number.NaN);
   if (declared > options.bytesMax) {
     await message.body?.cancel().catch(() => undefined);
     throw new BoundedReadError("too_large", declared, options.bytesMax);
   }
-  if (!Number.isSafeInteger(declared)) return readBoundedText(message.body, options);
-  const whole = message.text();
-  return options.deadlineMs === undefined ? whole : withinDeadline(whole, options);
+  if (!Number.isSafeInteger(declared)) return counted();
+  return options.deadlineMs === undefined ? whole() : withinDeadline(whole(), options);
 }
 
 /** The read, or a "timeout" BoundedReadError once the deadline passes; the abandoned read ends when its connection does. */
-async function withinDeadline(read: Promise<string>, { bytesMax, deadlineMs }: BoundedReadOptions): Promise<string> {
+async function withinDeadline<T>(read: Promise<T>, { bytesMax, deadlineMs }: BoundedReadOptions): Promise<T> {
   // The connection's end rejects the abandoned read; that rejection is expected, not unhandled.
   read.catch(() => undefined);
   let timer: Timer | undefined;

@@ -45,6 +45,8 @@ const REQUESTS: readonly Sent[] = [
   set("a key URLs cannot address", JSON.stringify({ key: ".", value: "v" })),
   set("a lone surrogate in the key", '{"key":"a\\ud800","value":"v"}'),
   set("bytes that are not UTF-8", new Uint8Array([...new TextEncoder().encode('{"key":"bad'), 0xff, ...new TextEncoder().encode('","value":"v"}')])),
+  // Each byte decodes to U+FFFD, three bytes in UTF-8: re-encoded, this body would pass the limit.
+  set("a large body of bytes that are not UTF-8", new Uint8Array(3 * 1024 * 1024).fill(0xff)),
   set("a value over VALUE_BYTES_MAX", JSON.stringify({ key: "long", value: LONG_VALUE })),
   set("a declared body over the limit", new Uint8Array(HUGE_BODY_BYTES).fill(0x20)),
   set("another Host", JSON.stringify({ key: "host", value: "v" }), { host: "elsewhere.example" }),

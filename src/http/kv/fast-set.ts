@@ -5,13 +5,14 @@
 // app's alone. Through the app a SET cost about twice a raw Bun.serve one (bench/README.md, http part).
 import { TTL_MS_MAX } from "../../node/checks.ts";
 import { NodeError } from "../../node/errors.ts";
-import { readBody, REQUEST_TIMEOUT_HEADERS, TEXT_PLAIN } from "../body.ts";
+import { readBodyBytesWithin, REQUEST_TIMEOUT_HEADERS, TEXT_PLAIN } from "../body.ts";
 import { errorResponse, nodeErrorResponse } from "../errors.ts";
 import { fromProgram, type FastGetOptions } from "./fast-get.ts";
 
 const PATH = "/api/v1/set";
 /** The fields of the plain body; a body with any other goes to the app. */
 const FIELDS: ReadonlySet<string> = new Set(["key", "value", "ttlMs"]);
+const UTF8 = new TextDecoder();
 
 export interface FastSetOptions extends FastGetOptions {
   /** The route's body limit (the app's bodyBytesMax). */
@@ -54,12 +55,12 @@ export function plainSet(text: string): PlainSet | undefined {
   return { key, value, ttlMs: ttlMs as number | undefined };
 }
 
-/** The request again with the body already read, for the app; its length is the new body's own. */
-function sameBytes(request: Request, text: string): Request {
+/** The request again with the body already read, for the app: the same bytes (not text, which may not encode back to them). */
+function sameBytes(request: Request, bytes: Uint8Array<ArrayBuffer>): Request {
   const headers = new Headers(request.headers);
   headers.delete("content-length");
   headers.delete("transfer-encoding");
-  return new Request(request.url, { method: request.method, headers, body: text });
+  return new Request(request.url, { method: request.method, headers, body: bytes });
 }
 
 /** A handler that answers the hot write itself, or returns undefined for the app to answer the request. Never rejects. */
@@ -79,11 +80,12 @@ export function fastSet(options: FastSetOptions): (request: Request) => Promise<
       if (error instanceof NodeError) return answered(nodeErrorResponse(error, wallMs));
       return answered(errorResponse("internal", "the node failed to handle this request; it has been logged"));
     };
-    return readBody(request, bodyBytesMax)
+    return readBodyBytesWithin(request, bodyBytesMax)
       .then(
-        (text) => {
-          const set = plainSet(text);
-          if (set === undefined) return options.app(sameBytes(request, text));
+        (bytes) => {
+          // As Body.text() decodes: invalid sequences become U+FFFD, a leading BOM goes.
+          const set = plainSet(UTF8.decode(bytes));
+          if (set === undefined) return options.app(sameBytes(request, bytes as Uint8Array<ArrayBuffer>));
           return node.set(set.key, set.value, set.ttlMs).then(() => answered(ok()), failed);
         },
         (error: unknown) => {
