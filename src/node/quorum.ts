@@ -56,7 +56,14 @@ export function awaitQuorum<T>(
       finish(() => reject(new NodeError("unavailable", `${what}: only ${total} replicas can answer and ${needed} must${unsure}`)));
     }
     for (const [replica, call] of calls) {
-      call().then(
+      // A call that throws before it returns a promise is that replica's failure, not the whole quorum's.
+      let pending: Promise<T>;
+      try {
+        pending = call();
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      pending.then(
         (value) => {
           answers.set(replica, value);
           fates.set(replica, { ok: true, value });

@@ -3,6 +3,7 @@
 // request goes through the app's hooks. Their answers (status, type, body) and what they then hold must agree.
 import { describe, expect, test } from "bun:test";
 import { startNode, type NodeProcess } from "../support/node-process.ts";
+import { rawRequest } from "../support/raw-http.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -100,5 +101,33 @@ describe("the fast GET and SET", () => {
       expect({ key, ...(await send(fast, get(key, path))) }).toEqual({ key, ...(await send(app, get(key, path))) });
     }
     expect(await requestCounts(fast)).toEqual(await requestCounts(app));
+  }, 60_000);
+
+  test("leave to the app what it reads another way: a fragment that reached the server, a Host of under 4 characters", async () => {
+    await using dir = await tempDir();
+    // Any Host is allowed, so a short one reaches the routes rather than the Host check.
+    const args = ["-store.backend", "memory", "-server.allowed-hosts", "*"];
+    await using fast = await startNode({ dataDir: `${dir.path}/fast`, args: [...args, "-log.level", "warn"] });
+    await using app = await startNode({ dataDir: `${dir.path}/app`, args: [...args, "-log.level", "debug"] });
+    for (const node of [fast, app]) expect((await send(node, set("a key to read", JSON.stringify({ key: "known", value: "v" })))).status).toBe(200);
+    const sends: readonly [string, string, string, string?][] = [
+      ["POST", "/api/v1/set#x", "127.0.0.1", JSON.stringify({ key: "fragment", value: "v" })],
+      ["POST", "/api/v1/set", "a", JSON.stringify({ key: "short-host", value: "v" })],
+      ["GET", "/api/v1/get/known#x", "127.0.0.1"],
+      ["GET", "/api/v1/get/known", "a"],
+    ];
+    for (const [method, path, host, body] of sends) {
+      const [viaFast, viaApp] = await Promise.all(
+        [fast, app].map(async (node) => {
+          const answer = await rawRequest(Number(new URL(node.url).port), method, path, { host, "content-type": "application/json" }, body);
+          return { sent: `${method} ${path} Host: ${host}`, status: answer.status, type: answer.headers.get("content-type"), body: answer.body.replaceAll(node.url, "NODE") };
+        }),
+      );
+      expect(viaFast).toEqual(viaApp!);
+    }
+    for (const key of ["fragment", "short-host"]) {
+      const path = `/api/v1/get/${key}`;
+      expect({ key, ...(await send(fast, get(key, path))) }).toEqual({ key, ...(await send(app, get(key, path))) });
+    }
   }, 60_000);
 });

@@ -187,6 +187,19 @@ test("a read of one replica fails as a rejected promise, never a throw: a replic
   expect(await failureOf(read(PEER_A))).toMatchObject({ code: "unavailable", message: "thrown before any promise" });
 });
 
+test("in a quorum read, a replica whose transport throws before it returns a promise fails alone: the others still answer the read", async () => {
+  const { replication, replicas } = buildCluster();
+  await replicas.store(PEER_B).put(record("v1"));
+  const getReplica = replicas.getReplica.bind(replicas);
+  replicas.getReplica = (target, key) => {
+    if (target === PEER_A) throw new NodeError("unavailable", "thrown before any promise");
+    return getReplica(target, key);
+  };
+  // This node is no replica here, so both others are asked for the whole record and one answer makes the quorum.
+  const { record: read, from } = await replication.read(KEY, [PEER_A, PEER_B], 1);
+  expect({ value: read?.value, from }).toEqual({ value: "v1", from: PEER_B });
+});
+
 describe("reads", () => {
   const older = record("older", { wallMs: START_MS + 1 });
   const newer = record("newer", { wallMs: START_MS + 2 });

@@ -21,15 +21,28 @@ export interface FastGetOptions {
   readonly wallMs: () => number;
 }
 
+/**
+ * Where the path starts in a request URL, or -1 when the fast paths must leave the request to the app because the
+ * app reads its path another way: Elysia looks for the path from index 11 on (a host of 4 characters or more), so a
+ * shorter Host is the app's, and it cuts the path only at "?", so a URL in which Bun kept a "#" is the app's too.
+ */
+export function pathStartOf(url: string): number {
+  if (url.includes("#")) return -1;
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  return pathStart < ELYSIA_PATH_FROM ? -1 : pathStart;
+}
+
+/** The index from which Elysia looks for the path in a request URL (dist/utils.mjs: `url.indexOf("/", 11)`). */
+const ELYSIA_PATH_FROM = 11;
+
 /** The key a fast GET names, or undefined when the request is not one the fast path takes. */
 function keyOf(request: Request): string | undefined {
   if (request.method !== "GET") return undefined;
   const url = request.url;
-  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const pathStart = pathStartOf(url);
   if (pathStart === -1 || !url.startsWith(PREFIX, pathStart)) return undefined;
   const query = url.indexOf("?", pathStart);
-  const hash = url.indexOf("#", pathStart);
-  const end = query === -1 ? (hash === -1 ? url.length : hash) : query;
+  const end = query === -1 ? url.length : query;
   const raw = url.slice(pathStart + PREFIX.length, end);
   // An empty key, or one spanning segments, is the app's to refuse.
   if (raw === "" || raw.includes("/")) return undefined;

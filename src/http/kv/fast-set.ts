@@ -7,7 +7,7 @@ import { TTL_MS_MAX } from "../../node/checks.ts";
 import { NodeError } from "../../node/errors.ts";
 import { readBodyBytesWithin, REQUEST_TIMEOUT_HEADERS, TEXT_PLAIN } from "../body.ts";
 import { errorResponse, nodeErrorResponse } from "../errors.ts";
-import { fromProgram, type FastGetOptions } from "./fast-get.ts";
+import { fromProgram, pathStartOf, type FastGetOptions } from "./fast-get.ts";
 
 const PATH = "/api/v1/set";
 /** The fields of the plain body; a body with any other goes to the app. */
@@ -29,14 +29,14 @@ interface PlainSet {
   readonly ttlMs: number | undefined;
 }
 
-/** Whether the request is a POST of exactly /api/v1/set (a query or fragment aside); other spellings are the app's. */
+/** Whether the request is a POST of exactly /api/v1/set (a query aside); other spellings are the app's. */
 function isSetRequest(request: Request): boolean {
   if (request.method !== "POST") return false;
   const url = request.url;
-  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const pathStart = pathStartOf(url);
   if (pathStart === -1 || !url.startsWith(PATH, pathStart)) return false;
   const end = pathStart + PATH.length;
-  return end === url.length || url[end] === "?" || url[end] === "#";
+  return end === url.length || url[end] === "?";
 }
 
 /** The body as a SET when it is the plain object the route's schema takes; undefined for anything else. */
