@@ -8,7 +8,7 @@ import { compareVersions, isLive, type PutOutcome, type StoredRecord, type Versi
 import { checkKey, checkPage, checkTtl, checkValue } from "./checks.ts";
 import { NodeError, fromStoreError } from "./errors.ts";
 import type { HybridClock } from "./hlc.ts";
-import { quorumOf, type Replication } from "./replication.ts";
+import { quorumOf, type ReadResult, type Replication } from "./replication.ts";
 
 export { PAGE_MAX, PAGE_SIZE_MAX, TTL_MS_MAX } from "./checks.ts";
 
@@ -160,23 +160,23 @@ export class LimeNode {
 
   /**
    * The key's live record and the replica it came from, or not_found. Plain promise callbacks rather than async
-   * functions, and when this node is the key's only replica nothing but the store call: every read passes here.
+   * functions (every read passes here); a read of one replica is the store or peer call alone (Replication.read).
    */
   private readLive(key: string): Promise<{ record: StoredRecord; from: string }> {
     try {
       checkKey(key);
       const replicas = this.liveReplicas(key, "read");
-      const live = (record: StoredRecord | undefined, from: string) => {
-        if (!isLive(record, this.wallClock())) throw notFound();
-        return { record, from };
-      };
-      if (replicas.length === 1 && replicas[0] === this.nodeUrl) return this.store.get(key).then((record) => live(record, this.nodeUrl), rethrowStoreError);
       const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
-      return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll).then(({ record, from }) => live(record, from));
+      return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll).then(this.liveOnly);
     } catch (error) {
       return Promise.reject(error);
     }
   }
+
+  private readonly liveOnly = ({ record, from }: ReadResult): { record: StoredRecord; from: string } => {
+    if (!isLive(record, this.wallClock())) throw notFound();
+    return { record, from };
+  };
 
   async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
     checkKey(key);
