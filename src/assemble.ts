@@ -235,6 +235,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     peers,
     hints,
     timeoutMs: config.peerTimeoutMs,
+    now: nowMs,
     future,
     onError: (what, error) => logger.log("error", `${what} failed`, describeError(error)),
     isDown,

@@ -41,6 +41,7 @@ function buildCluster(
     peers: replicas,
     hints,
     timeoutMs: 1000,
+    now: clock.now,
     onError: (what, error) => errors.push({ what, error }),
     isDown: down === undefined ? undefined : (url) => down.has(url),
     clockSuspect: () => options.clockSuspect === true,
@@ -288,6 +289,26 @@ describe("reads", () => {
     const calls = replicas.calls.map((call) => `${call.op} ${call.target}`);
     expect(calls.join("|")).toContain(`version ${PEER_A}|version ${PEER_B}|get ${PEER_B}`);
     expect((await held(KEY))[SELF]).toEqual(newest);
+  });
+
+  test("when the replica asked fails late, the one standing in gets only what is left of the read's time: the client hears 504 within it", async () => {
+    const { node, store, replicas, clock } = buildCluster();
+    await store.put(record("v1", { wallMs: START_MS + 1 }));
+    replicas.setMode(PEER_A, "slow");
+    replicas.setMode(PEER_B, "slow");
+    const failure = failureOf(node.get(KEY));
+    await until("a replica is asked for its version", () => replicas.calls.some((call) => call.op === "version"));
+    const [asked] = replicas.calls.filter((call) => call.op === "version").map((call) => call.target);
+    // 990 of the read's 1,000 ms pass (on the clock the node reads) before the asked replica fails; the other one, slow, then stands in.
+    clock.advance(990);
+    replicas.setMode(asked!, "down");
+    const failedAtMs = performance.now();
+    replicas.release();
+    const error = await failure;
+    expect(error.code).toBe("timeout");
+    // 10 ms were left; given the read's whole time anew, the stand-in would end it 1,000 ms after the failure.
+    expect(performance.now() - failedAtMs).toBeLessThan(500);
+    replicas.release();
   });
 });
 
