@@ -1,6 +1,8 @@
 // Why the bus rides a WebSocket on the HTTP port rather than a TCP port of its own: the same frames, coalesced the
 // same way (one frame per event-loop turn), over each, against bench/bus-echo.ts in another process.
+import { BUS_FRAME_BYTES_MAX } from "../src/bus/bus-server.ts";
 import { decodeFrame, encodeCalls, FrameKind, type Call } from "../src/bus/frame.ts";
+import { WsClient } from "../src/bus/ws-client.ts";
 import { againstBaseline, type Figure } from "./figures.ts";
 import { freePort } from "./server-process.ts";
 
@@ -17,12 +19,12 @@ interface Carrier {
 }
 
 async function webSocket(port: number, onFrame: (frame: Uint8Array) => void): Promise<Carrier> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-  ws.binaryType = "arraybuffer";
-  ws.onmessage = (event) => onFrame(new Uint8Array(event.data as ArrayBuffer));
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error("bench: WebSocket to bus-echo failed"));
+  // The bus's own client (src/bus/ws-client.ts); sends before the upgrade wait for it, in order.
+  const ws = new WsClient({
+    url: `ws://127.0.0.1:${port}/`,
+    messageBytesMax: BUS_FRAME_BYTES_MAX,
+    onMessage: onFrame,
+    onClose: () => undefined,
   });
   return { send: (frame) => ws.send(frame), close: () => ws.close() };
 }
@@ -120,7 +122,7 @@ export async function benchBusTransport(): Promise<{ figures: Figure[]; notes: s
     return {
       figures,
       notes: [
-        `Bus transport: the same frames over a WebSocket answer ${(mean(runs.ws) / mean(runs.tcp)).toFixed(2)}× the calls/s of plain TCP with a length prefix (both against bench/bus-echo.ts in another process, decoding and encoding every frame). The bus takes the WebSocket: one port per node (nothing more to configure, advertise in gossip or open in a firewall), framing and backpressure done in Bun's native code instead of reassembling partial reads in JavaScript, and the HTTP port's Host check in front of it.`,
+        `Bus transport: the same frames over a WebSocket answer ${(mean(runs.ws) / mean(runs.tcp)).toFixed(2)}× the calls/s of plain TCP with a length prefix (both against bench/bus-echo.ts in another process, decoding and encoding every frame). The bus takes the WebSocket: one port per node (nothing more to configure, advertise in gossip or open in a firewall), the accepting side's framing and backpressure in Bun's native code, and the HTTP port's Host check in front of it. The connecting side reads frames with the bus's own client (src/bus/ws-client.ts), which judges a frame by its declared length before it reads the payload.`,
       ],
       commands: [`bun bench/bus-echo.ts $WS_PORT $TCP_PORT`],
     };

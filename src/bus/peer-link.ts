@@ -5,6 +5,7 @@
 import { BUS_CLOSE, BUS_FRAME_BYTES_MAX, BUS_SEND_BUFFER_BYTES_MAX } from "./bus-server.ts";
 import { decodeFrame, encodeCalls, encodeProof, ENTRIES_PER_FRAME_MAX, FrameKind, type Frame } from "./frame.ts";
 import { clientProof, freshNonce, macsEqual, serverProof } from "./handshake.ts";
+import { WS_CLOSE, WsClient } from "./ws-client.ts";
 
 /** Calls waiting on one link (queued or sent, unanswered); past it a call fails at once rather than queue. */
 export const LINK_CALLS_MAX = 16_384;
@@ -62,7 +63,7 @@ interface Pending {
 }
 
 export class PeerLink {
-  private ws: WebSocket | undefined;
+  private ws: WsClient | undefined;
   private state: "idle" | "connecting" | "ready" | "closed" = "idle";
   private queue: Pending[] = [];
   private readonly inflight = new Map<number, Pending>();
@@ -166,42 +167,44 @@ export class PeerLink {
   private connect(): void {
     this.state = "connecting";
     const url = `${this.options.target.replace(/^http/, "ws")}${this.options.path}`;
-    let ws: WebSocket;
+    let ws: WsClient;
     try {
-      ws = new WebSocket(url);
+      ws = new WsClient({
+        url,
+        // A frame past the cap closes the connection before its payload is read (see ws-client.ts).
+        messageBytesMax: this.options.replyFrameBytesMax,
+        onMessage: (data) => {
+          if (this.ws !== ws) return;
+          this.lastHeardMs = this.options.now();
+          let frame: Frame;
+          try {
+            frame = decodeFrame(data);
+          } catch {
+            return this.drop("the peer sent an undecodable frame");
+          }
+          this.receive(ws, frame);
+        },
+        onText: () => {
+          if (this.ws === ws) this.drop("the peer sent text on the bus");
+        },
+        onClose: (code) => {
+          if (this.ws !== ws) return;
+          if (code === BUS_CLOSE.refused) this.drop("the peer refused this node's cluster secret; check CLUSTER_SECRET on both", true);
+          else if (code === WS_CLOSE.tooBig) this.drop("the peer sent a frame past the reply cap");
+          else this.drop("the connection closed");
+        },
+      });
     } catch (error) {
       this.drop(`cannot connect: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
-    ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.connectTimer = setTimeout(() => {
       if (this.ws === ws && this.state === "connecting") this.drop("connecting timed out");
     }, this.options.connectTimeoutMs);
-    ws.onmessage = (event) => {
-      if (this.ws !== ws) return;
-      this.lastHeardMs = this.options.now();
-      if (!(event.data instanceof ArrayBuffer)) return this.drop("the peer sent text on the bus");
-      if (event.data.byteLength > this.options.replyFrameBytesMax) return this.drop("the peer sent a frame past the reply cap");
-      let frame: Frame;
-      try {
-        frame = decodeFrame(new Uint8Array(event.data));
-      } catch {
-        return this.drop("the peer sent an undecodable frame");
-      }
-      this.receive(ws, frame);
-    };
-    ws.onclose = (event) => {
-      if (this.ws !== ws) return;
-      if (event.code === BUS_CLOSE.refused) this.drop("the peer refused this node's cluster secret; check CLUSTER_SECRET on both", true);
-      else this.drop("the connection closed");
-    };
-    ws.onerror = () => {
-      if (this.ws === ws) this.drop("the connection failed");
-    };
   }
 
-  private receive(ws: WebSocket, frame: Frame): void {
+  private receive(ws: WsClient, frame: Frame): void {
     switch (frame.kind) {
       case FrameKind.hello: {
         if (this.state !== "connecting" || this.serverNonce !== undefined) return this.drop("the peer said hello twice");
@@ -250,16 +253,7 @@ export class PeerLink {
     if (this.state !== "closed") this.state = "idle";
     this.retryAtMs = this.options.now() + this.backoffMs;
     this.backoffMs = Math.min(RECONNECT_MAX_MS, this.backoffMs * 2);
-    if (ws !== undefined) {
-      ws.onmessage = null;
-      ws.onclose = null;
-      ws.onerror = null;
-      try {
-        ws.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    ws?.close();
     const queued = this.queue;
     this.queue = [];
     for (const pending of queued) pending.reject(new LinkError(refused ? { kind: "refused", reason } : { kind: "unreachable", sent: false, reason }));
