@@ -230,9 +230,11 @@ export class Replication {
     const startedMs = this.now();
     const calls = plan.asked.map((replica) => this.firstCall(replica, key, false));
     const goOn = () => this.gather(key, replicas.length, needed, false, plan, calls, this.deps.timeoutMs - (this.now() - startedMs));
+    // This node is anywhere among the asked: first when `fewest` chose, in ring order when every replica up is asked.
+    const ownAt = plan.asked.indexOf(self);
     return Promise.all(calls).then((helds) => {
-      const own = helds[0]!;
-      for (let i = 1; i < helds.length; i++) if (!sameVersion(helds[i]!.version, own.version)) return goOn();
+      const own = helds[ownAt]!;
+      for (const held of helds) if (!sameVersion(held.version, own.version)) return goOn();
       return { record: own.record, from: self };
     }, goOn);
   }

@@ -291,6 +291,17 @@ describe("reads", () => {
     expect((await held(KEY))[SELF]).toEqual(newest);
   });
 
+  test("with a replica down, the read asks this node and the other one in ring order, whichever comes first, and returns this node's record", async () => {
+    const { replication, store, replicas } = buildCluster({ down: new Set([PEER_B]) });
+    const held = record("v1", { wallMs: START_MS + 1 });
+    await store.put(held);
+    await replicas.store(PEER_A).put(held);
+    // Both replicas up are asked (R = 2 of them); PEER_A comes before this node in the key's replicas.
+    for (const order of [[PEER_A, SELF, PEER_B], [SELF, PEER_A, PEER_B]]) {
+      expect(await replication.read(KEY, order, 2)).toEqual({ record: held, from: SELF });
+    }
+  });
+
   test("when the replica asked fails late, the one standing in gets only what is left of the read's time: the client hears 504 within it", async () => {
     const { node, store, replicas, clock } = buildCluster();
     await store.put(record("v1", { wallMs: START_MS + 1 }));
