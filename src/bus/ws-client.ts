@@ -6,6 +6,11 @@ import type { Socket } from "bun";
 
 /** Bytes of the server's answer to the upgrade (status line and headers) taken at most. */
 export const WS_HANDSHAKE_BYTES_MAX = 16 * 1024;
+/**
+ * Bytes of pongs queued while the peer does not read; past it a ping goes unanswered (RFC 6455 section 5.5.3 asks
+ * only that the latest be answered), so a peer that pings and never reads cannot grow this node's send queue.
+ */
+export const WS_PONG_BACKLOG_BYTES_MAX = 64 * 1024;
 /** The largest control frame payload RFC 6455 allows. */
 const CONTROL_PAYLOAD_BYTES_MAX = 125;
 /** The GUID RFC 6455 appends to the key before hashing it into the accept header. */
@@ -39,10 +44,15 @@ export class WsClient {
   private have = 0;
   /** Bytes needed before parsing again is worth it: the rest of a frame's header, or of the frame. */
   private need = 1;
-  /** Fragments of the message being received. */
-  private fragments: Uint8Array[] = [];
+  /**
+   * The message being received in fragments: one buffer that doubles as it fills, up to the cap, so neither many
+   * small fragments nor empty ones cost more than the bytes they carry.
+   */
+  private message: Uint8Array = new Uint8Array(0);
   private fragmentBytes = 0;
   private fragmentOp = 0;
+  /** Where to go on looking for the end of the upgrade's answer: its bytes are scanned once, not per chunk. */
+  private headScanned = 0;
   /** Frames written while the socket's buffer was full, in order, and their bytes. */
   private unsent: Uint8Array[] = [];
   private unsentBytes = 0;
@@ -87,8 +97,9 @@ export class WsClient {
     this.socket = undefined;
     this.chunks = [];
     this.have = 0;
-    this.fragments = [];
+    this.message = new Uint8Array(0);
     this.unsent = [];
+    this.unsentBytes = 0;
   }
 
   private opened(socket: Socket<undefined>): void {
@@ -104,8 +115,8 @@ export class WsClient {
     if (this.closed) return;
     this.have += chunk.length;
     if (this.have < this.need) {
-      // Kept past this call: the socket's chunk is not ours after it returns.
-      this.chunks.push(chunk.slice());
+      // Kept past this call: a copy (a Buffer's slice() is a view), so a few bytes never pin a whole chunk.
+      this.chunks.push(copyOf(chunk));
       if (!this.upgraded && this.have > WS_HANDSHAKE_BYTES_MAX) this.fail(WS_CLOSE.protocol);
       return;
     }
@@ -124,21 +135,23 @@ export class WsClient {
       this.need = 1;
       return;
     }
-    const rest = bytes.slice(at);
+    const rest = copyOf(bytes.subarray(at));
     this.chunks = [rest];
     this.have = rest.length;
   }
 
   /** Reads the server's answer to the upgrade: where the frames begin, or -1 while it is incomplete or once it failed. */
   private readUpgrade(bytes: Uint8Array): number {
-    const end = indexOfHeadEnd(bytes);
+    const end = indexOfHeadEnd(bytes, Math.max(0, this.headScanned - 3));
+    if (end < 0 ? bytes.length > WS_HANDSHAKE_BYTES_MAX : end + 4 > WS_HANDSHAKE_BYTES_MAX) {
+      this.fail(WS_CLOSE.protocol);
+      return -1;
+    }
     if (end < 0) {
-      if (bytes.length > WS_HANDSHAKE_BYTES_MAX) this.fail(WS_CLOSE.protocol);
-      else {
-        this.chunks = [bytes.slice()];
-        this.have = bytes.length;
-        this.need = bytes.length + 1;
-      }
+      this.headScanned = bytes.length;
+      this.chunks = [copyOf(bytes)];
+      this.have = bytes.length;
+      this.need = bytes.length + 1;
       return -1;
     }
     const head = new TextDecoder().decode(bytes.subarray(0, end));
@@ -217,13 +230,19 @@ export class WsClient {
     } else if (this.fragmentOp === 0) {
       return this.fail(WS_CLOSE.protocol);
     }
-    // A fragment outlives these bytes: it is copied.
-    this.fragments.push(payload.slice());
-    this.fragmentBytes += payload.length;
+    // A fragment outlives these bytes: it is copied into the message's one buffer (the cap was checked against its sum).
+    const size = this.fragmentBytes + payload.length;
+    if (size > this.message.length) {
+      const grown = new Uint8Array(Math.min(this.options.messageBytesMax, Math.max(size, this.message.length * 2, 1024)));
+      grown.set(this.message.subarray(0, this.fragmentBytes));
+      this.message = grown;
+    }
+    this.message.set(payload, this.fragmentBytes);
+    this.fragmentBytes = size;
     if (!fin) return;
-    const message = this.fragments.length === 1 ? this.fragments[0]! : concatAll(this.fragments, this.fragmentBytes);
+    const message = this.message.subarray(0, size);
     const messageOp = this.fragmentOp;
-    this.fragments = [];
+    this.message = new Uint8Array(0);
     this.fragmentBytes = 0;
     this.fragmentOp = 0;
     this.deliver(messageOp, message);
@@ -236,8 +255,10 @@ export class WsClient {
 
   private control(op: number, payload: Uint8Array): void {
     if (op === OP.ping) {
-      this.write(frameOf(OP.pong, payload));
+      if (this.unsentBytes <= WS_PONG_BACKLOG_BYTES_MAX) this.write(frameOf(OP.pong, payload));
     } else if (op === OP.close) {
+      // A close payload is empty or starts with a 2-byte code.
+      if (payload.length === 1) return this.fail(WS_CLOSE.protocol);
       const code = payload.length >= 2 ? (payload[0]! << 8) | payload[1]! : WS_CLOSE.abnormal;
       this.write(frameOf(OP.close, payload.subarray(0, 2)));
       this.end(code);
@@ -317,8 +338,13 @@ function frameOf(op: number, payload: Uint8Array): Uint8Array {
   return frame;
 }
 
-function indexOfHeadEnd(bytes: Uint8Array): number {
-  for (let i = 0; i + 3 < bytes.length; i++) {
+/** A copy of the bytes, never a view of the memory they are in (Buffer's own slice() makes a view). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
+function indexOfHeadEnd(bytes: Uint8Array, from: number): number {
+  for (let i = from; i + 3 < bytes.length; i++) {
     if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
   }
   return -1;

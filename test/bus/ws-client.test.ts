@@ -1,7 +1,8 @@
 // The bus's WebSocket client against Bun.serve and against a raw TCP server that plays a WebSocket server byte by byte.
 import { afterEach, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
-import { WS_CLOSE, WsClient } from "../../src/bus/ws-client.ts";
+import { createServer, type Socket as NetSocket } from "node:net";
+import { WS_CLOSE, WS_PONG_BACKLOG_BYTES_MAX, WsClient } from "../../src/bus/ws-client.ts";
 import { until } from "../support/until.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -83,7 +84,7 @@ interface RawServer {
 }
 
 /** A TCP server that answers the upgrade (with `accept` spoiling the accept header when told), then runs `script`. */
-function rawServer(script: (socket: Socket<undefined>) => void, options: { wrongAccept?: boolean } = {}): RawServer {
+function rawServer(script: (socket: Socket<undefined>) => void, options: { wrongAccept?: boolean; padHead?: number } = {}): RawServer {
   let head = "";
   let upgraded = false;
   let after = new Uint8Array(0);
@@ -105,7 +106,8 @@ function rawServer(script: (socket: Socket<undefined>) => void, options: { wrong
         upgraded = true;
         const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
         const accept = Bun.SHA1.hash(key + GUID + (options.wrongAccept === true ? "x" : ""), "base64");
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        const pad = options.padHead === undefined ? "" : `X-Pad: ${"p".repeat(options.padHead)}\r\n`;
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${pad}\r\n`);
         script(socket);
       },
       close() {
@@ -170,13 +172,15 @@ test("fragments are joined, a message split over many TCP writes arrives whole, 
   expect(seen.closed).toBeUndefined();
 });
 
-test.each<[string, (socket: Socket<undefined>) => void, { wrongAccept?: boolean }]>([
+test.each<[string, (socket: Socket<undefined>) => void, { wrongAccept?: boolean; padHead?: number }]>([
   ["a wrong Sec-WebSocket-Accept", () => undefined, { wrongAccept: true }],
   ["a masked server frame", (socket) => void socket.write(serverFrame(2, new Uint8Array([1]), true, true)), {}],
   ["a reserved bit set", (socket) => void socket.write(new Uint8Array([0xc2, 0x00])), {}],
   ["a continuation with no message begun", (socket) => void socket.write(serverFrame(0, new Uint8Array([1]))), {}],
   ["an unknown opcode", (socket) => void socket.write(serverFrame(5, new Uint8Array([1]))), {}],
   ["a control frame over 125 bytes", (socket) => void socket.write(serverFrame(9, new Uint8Array(126))), {}],
+  ["a close frame with a 1-byte payload", (socket) => void socket.write(serverFrame(8, new Uint8Array([3]))), {}],
+  ["an upgrade answer over 16 KiB", () => undefined, { padHead: 20_000 }],
 ])("%s is a protocol error (1002): the connection ends, nothing is delivered", async (_name, script, options) => {
   const server = rawServer(script, options);
   const { seen } = client(server.url);
@@ -205,4 +209,74 @@ test("a port nothing listens on ends the connection as abnormal (1006); close() 
   expect(seen.closed).toBe(WS_CLOSE.abnormal);
   ws.close();
   ws.send(new Uint8Array([1]));
+});
+
+test("many empty and 1-byte fragments cost only the bytes they carry: the message is whole, and fragments past the cap close with 1009", async () => {
+  const FRAGMENTS = 1_000_000;
+  const server = rawServer((socket) => {
+    const stream = new Uint8Array(2 + FRAGMENTS * 2 + 3);
+    stream.set([0x02, 0x00]);
+    // Empty continuations, then a final one carrying one byte.
+    stream.set([0x80, 0x01, 0x07], 2 + FRAGMENTS * 2);
+    socket.write(stream);
+  });
+  const heapBefore = process.memoryUsage().heapUsed;
+  const { seen } = client(server.url);
+  await until("the message is in", () => seen.messages.length === 1 || seen.closed !== undefined, 1_000_000);
+  expect(seen.messages).toEqual([new Uint8Array([7])]);
+  // One object per fragment held until the end (as before the fix) is tens of MiB.
+  expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(8 * MIB);
+
+  const capped = rawServer((socket) => {
+    const oneByte = new Uint8Array(1 + 2_000 * 3);
+    oneByte[0] = 0x02;
+    for (let i = 0; i < 2_000; i++) oneByte.set([0x00, 0x01, 0x01], 1 + i * 3);
+    // The first byte of the stream is the start of a binary message of 1 byte, not final.
+    socket.write(new Uint8Array([0x02, 0x01, 0x01]));
+    socket.write(oneByte.subarray(1));
+  });
+  const { seen: over } = client(capped.url, 1_000);
+  await until("the client gave up", () => over.closed !== undefined, 1_000_000);
+  expect(over.closed).toBe(WS_CLOSE.tooBig);
+  expect(over.messages).toEqual([]);
+});
+
+test("a peer that pings and never reads cannot grow the client's send queue past the pong backlog", async () => {
+  const PINGS_BYTES = 24 * MIB;
+  let peer: NetSocket | undefined;
+  const server = createServer((socket) => {
+    peer = socket;
+    let head = "";
+    socket.on("data", (chunk) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      socket.removeAllListeners("data");
+      // From here on nothing the client sends is read.
+      socket.pause();
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${Bun.SHA1.hash(key + GUID, "base64")}\r\n\r\n`);
+      const ping = serverFrame(9, new Uint8Array(125).fill(1));
+      const block = new Uint8Array(Math.floor(MIB / ping.length) * ping.length);
+      for (let at = 0; at < block.length; at += ping.length) block.set(ping, at);
+      for (let sent = 0; sent < PINGS_BYTES; sent += block.length) socket.write(block);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  stops.push(() => {
+    peer?.destroy();
+    server.close();
+  });
+  const port = (server.address() as { port: number }).port;
+  const { ws, seen } = client(`ws://127.0.0.1:${port}/bus`);
+  let most = 0;
+  const deadline = performance.now() + 10_000;
+  // Until every ping was read, or the bound on this test's time: the queue never passes the backlog and one pong.
+  while (performance.now() < deadline && peer?.writableLength !== 0) {
+    most = Math.max(most, ws.bufferedAmount);
+    await Bun.sleep(5);
+  }
+  most = Math.max(most, ws.bufferedAmount);
+  expect(peer?.writableLength).toBe(0);
+  expect(most).toBeLessThanOrEqual(WS_PONG_BACKLOG_BYTES_MAX + 131);
+  expect(seen.closed).toBeUndefined();
 });
