@@ -3,6 +3,7 @@
 // bytes; here a frame's declared length is read first, and a message past the cap closes the connection before
 // its payload is read. Binary messages only, as the bus sends; text, fragments, pings and closes are handled.
 import type { Socket } from "bun";
+import { SocketWrites } from "../net/socket-writes.ts";
 
 /** Bytes of the server's answer to the upgrade (status line and headers) taken at most. */
 export const WS_HANDSHAKE_BYTES_MAX = 16 * 1024;
@@ -53,9 +54,8 @@ export class WsClient {
   private fragmentOp = 0;
   /** Where to go on looking for the end of the upgrade's answer: its bytes are scanned once, not per chunk. */
   private headScanned = 0;
-  /** Frames written while the socket's buffer was full, in order, and their bytes. */
-  private unsent: Uint8Array[] = [];
-  private unsentBytes = 0;
+  /** Frames the socket has not taken yet: before the upgrade, or while its buffer is full. */
+  private readonly unsent = new SocketWrites();
   private readonly host: string;
   private readonly path: string;
 
@@ -80,7 +80,7 @@ export class WsClient {
 
   /** Bytes written and not yet taken by the socket. */
   get bufferedAmount(): number {
-    return this.unsentBytes;
+    return this.unsent.bytes;
   }
 
   /** Sends one binary message; dropped once the connection ended. Before the upgrade it waits, in order. */
@@ -98,8 +98,7 @@ export class WsClient {
     this.chunks = [];
     this.have = 0;
     this.message = new Uint8Array(0);
-    this.unsent = [];
-    this.unsentBytes = 0;
+    this.unsent.clear();
   }
 
   private opened(socket: Socket<undefined>): void {
@@ -117,7 +116,7 @@ export class WsClient {
     if (this.have < this.need) {
       // Kept past this call: a copy (a Buffer's slice() is a view), so a few bytes never pin a whole chunk.
       this.chunks.push(copyOf(chunk));
-      if (!this.upgraded && this.have > WS_HANDSHAKE_BYTES_MAX) this.fail(WS_CLOSE.protocol);
+      if (!this.upgraded && this.have > WS_HANDSHAKE_BYTES_MAX) this.end(WS_CLOSE.protocol);
       return;
     }
     // Joined once, when a whole frame (or header) is in: a large message costs one copy, not one per chunk.
@@ -144,7 +143,7 @@ export class WsClient {
   private readUpgrade(bytes: Uint8Array): number {
     const end = indexOfHeadEnd(bytes, Math.max(0, this.headScanned - 3));
     if (end < 0 ? bytes.length > WS_HANDSHAKE_BYTES_MAX : end + 4 > WS_HANDSHAKE_BYTES_MAX) {
-      this.fail(WS_CLOSE.protocol);
+      this.end(WS_CLOSE.protocol);
       return -1;
     }
     if (end < 0) {
@@ -159,11 +158,11 @@ export class WsClient {
     const accept = lines.find((line) => line.toLowerCase().startsWith("sec-websocket-accept:"))?.slice("sec-websocket-accept:".length).trim();
     const expected = new Bun.CryptoHasher("sha1").update(this.key + ACCEPT_GUID).digest("base64");
     if (!/^HTTP\/1\.1 101\b/.test(status ?? "") || accept !== expected) {
-      this.fail(WS_CLOSE.protocol);
+      this.end(WS_CLOSE.protocol);
       return -1;
     }
     this.upgraded = true;
-    this.flushUnsent();
+    this.unsent.flush(this.socket);
     return end + 4;
   }
 
@@ -182,7 +181,7 @@ export class WsClient {
       const op = first & 0x0f;
       // No extension was agreed, so the reserved bits are 0; a server never masks.
       if ((first & 0x70) !== 0 || (second & 0x80) !== 0) {
-        this.fail(WS_CLOSE.protocol);
+        this.end(WS_CLOSE.protocol);
         return at;
       }
       let length = second & 0x7f;
@@ -206,7 +205,7 @@ export class WsClient {
       const control = op >= OP.close;
       // Judged by its declared length, before a byte of its payload is kept.
       if (control ? length > CONTROL_PAYLOAD_BYTES_MAX || !fin : this.fragmentBytes + length > this.options.messageBytesMax) {
-        this.fail(control ? WS_CLOSE.protocol : WS_CLOSE.tooBig);
+        this.end(control ? WS_CLOSE.protocol : WS_CLOSE.tooBig);
         return at;
       }
       if (left < header + length) {
@@ -224,11 +223,11 @@ export class WsClient {
   /** A data frame: a whole message, or a fragment of one. */
   private data(op: number, fin: boolean, payload: Uint8Array): void {
     if (op !== OP.continuation) {
-      if (this.fragmentOp !== 0 || (op !== OP.binary && op !== OP.text)) return this.fail(WS_CLOSE.protocol);
+      if (this.fragmentOp !== 0 || (op !== OP.binary && op !== OP.text)) return this.end(WS_CLOSE.protocol);
       if (fin) return this.deliver(op, payload);
       this.fragmentOp = op;
     } else if (this.fragmentOp === 0) {
-      return this.fail(WS_CLOSE.protocol);
+      return this.end(WS_CLOSE.protocol);
     }
     // A fragment outlives these bytes: it is copied into the message's one buffer (the cap was checked against its sum).
     const size = this.fragmentBytes + payload.length;
@@ -255,55 +254,27 @@ export class WsClient {
 
   private control(op: number, payload: Uint8Array): void {
     if (op === OP.ping) {
-      if (this.unsentBytes <= WS_PONG_BACKLOG_BYTES_MAX) this.write(frameOf(OP.pong, payload));
+      if (this.unsent.bytes <= WS_PONG_BACKLOG_BYTES_MAX) this.write(frameOf(OP.pong, payload));
     } else if (op === OP.close) {
       // A close payload is empty or starts with a 2-byte code.
-      if (payload.length === 1) return this.fail(WS_CLOSE.protocol);
+      if (payload.length === 1) return this.end(WS_CLOSE.protocol);
       const code = payload.length >= 2 ? (payload[0]! << 8) | payload[1]! : WS_CLOSE.abnormal;
       this.write(frameOf(OP.close, payload.subarray(0, 2)));
       this.end(code);
     } else if (op !== OP.pong) {
-      this.fail(WS_CLOSE.protocol);
+      this.end(WS_CLOSE.protocol);
     }
   }
 
   private write(frame: Uint8Array): void {
-    if (!this.upgraded || this.unsent.length > 0) {
-      this.unsent.push(frame);
-      this.unsentBytes += frame.length;
-      return;
-    }
-    const written = this.socket?.write(frame) ?? 0;
-    if (written < frame.length) {
-      const rest = frame.subarray(Math.max(0, written));
-      this.unsent.push(rest);
-      this.unsentBytes += rest.length;
-    }
+    this.unsent.send(this.upgraded ? this.socket : undefined, frame);
   }
 
   private drained(): void {
-    if (this.upgraded) this.flushUnsent();
+    if (this.upgraded) this.unsent.flush(this.socket);
   }
 
-  private flushUnsent(): void {
-    while (this.unsent.length > 0 && this.socket !== undefined) {
-      const frame = this.unsent[0]!;
-      const written = this.socket.write(frame);
-      if (written < frame.length) {
-        this.unsent[0] = frame.subarray(Math.max(0, written));
-        this.unsentBytes -= Math.max(0, written);
-        return;
-      }
-      this.unsent.shift();
-      this.unsentBytes -= frame.length;
-    }
-  }
-
-  /** The peer broke the protocol or sent too much: the connection ends now, unread. */
-  private fail(code: number): void {
-    this.end(code);
-  }
-
+  /** The connection ends now (the peer closed it, broke the protocol or sent too much), unread past this point. */
   private end(code: number): void {
     if (this.closed) return;
     this.close();

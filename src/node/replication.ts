@@ -226,7 +226,7 @@ export class Replication {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (plan.whole) return this.quorumRead(key, replicas, needed, false);
+    if (plan.whole) return this.quorumRead(key, replicas, needed, false, plan);
     const startedMs = this.now();
     const calls = plan.asked.map((replica) => this.firstCall(replica, key, false));
     const goOn = () => this.gather(key, replicas.length, needed, false, plan, calls, this.deps.timeoutMs - (this.now() - startedMs));
@@ -239,8 +239,8 @@ export class Replication {
     }, goOn);
   }
 
-  private async quorumRead(key: string, replicas: readonly string[], needed: number, waitForAll: boolean): Promise<ReadResult> {
-    const plan = this.planRead(replicas, needed, waitForAll);
+  private async quorumRead(key: string, replicas: readonly string[], needed: number, waitForAll: boolean, planned?: ReadPlan): Promise<ReadResult> {
+    const plan = planned ?? this.planRead(replicas, needed, waitForAll);
     const calls = plan.asked.map((replica) => this.firstCall(replica, key, plan.whole));
     return this.gather(key, replicas.length, needed, waitForAll, plan, calls, this.deps.timeoutMs);
   }

@@ -2,6 +2,7 @@
 // connection run one after another and their replies go out in order, so pipelining works; a malformed frame
 // gets an error and closes that connection alone. Input, queued commands and unsent output are bounded.
 import type { Socket, TCPSocketListener } from "bun";
+import { SocketWrites } from "../net/socket-writes.ts";
 import { CommandParser, encodeReply, reply, RespProtocolError } from "./codec.ts";
 import type { RespCommands, Session } from "./commands.ts";
 
@@ -19,8 +20,8 @@ interface Connection {
   readonly session: Session;
   queue: Buffer[][];
   running: boolean;
-  pending: Buffer[];
-  pendingBytes: number;
+  /** Replies the socket has not taken yet. */
+  readonly unsent: SocketWrites;
   closed: boolean;
 }
 
@@ -38,17 +39,8 @@ export function serveResp(options: RespServerOptions): TCPSocketListener<Connect
   const write = (socket: Socket<Connection>, bytes: Buffer) => {
     const connection = socket.data;
     if (connection.closed) return;
-    if (connection.pending.length > 0) {
-      connection.pending.push(bytes);
-      connection.pendingBytes += bytes.length;
-    } else {
-      const written = socket.write(bytes);
-      if (written < bytes.length) {
-        connection.pending.push(bytes.subarray(Math.max(0, written)));
-        connection.pendingBytes += bytes.length - Math.max(0, written);
-      }
-    }
-    if (connection.pendingBytes > RESP_OUTPUT_BYTES_MAX) close(socket, "the client does not read its replies");
+    connection.unsent.send(socket, bytes);
+    if (connection.unsent.bytes > RESP_OUTPUT_BYTES_MAX) close(socket, "the client does not read its replies");
   };
   const close = (socket: Socket<Connection>, reason?: string) => {
     if (socket.data.closed) return;
@@ -93,8 +85,7 @@ export function serveResp(options: RespServerOptions): TCPSocketListener<Connect
           session: { protocol: 2, authenticated: !options.commands.needsAuth, name: "", id: nextId++, closing: false },
           queue: [],
           running: false,
-          pending: [],
-          pendingBytes: 0,
+          unsent: new SocketWrites(),
           closed: false,
         };
       },
@@ -117,18 +108,7 @@ export function serveResp(options: RespServerOptions): TCPSocketListener<Connect
         void runQueue(socket);
       },
       drain(socket) {
-        const connection = socket.data;
-        while (connection.pending.length > 0) {
-          const bytes = connection.pending[0]!;
-          const written = socket.write(bytes);
-          if (written < bytes.length) {
-            connection.pending[0] = bytes.subarray(Math.max(0, written));
-            connection.pendingBytes -= Math.max(0, written);
-            return;
-          }
-          connection.pending.shift();
-          connection.pendingBytes -= bytes.length;
-        }
+        socket.data.unsent.flush(socket);
       },
       close(socket) {
         socket.data.closed = true;
