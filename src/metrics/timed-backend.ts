@@ -6,6 +6,7 @@ import type { NodeMetrics } from "./node-metrics.ts";
 
 export class TimedBackend implements Backend {
   readonly kind: Backend["kind"];
+  readonly getSync?: (key: string) => StoredRecord | undefined;
 
   constructor(
     private readonly inner: Backend,
@@ -14,6 +15,20 @@ export class TimedBackend implements Backend {
     private readonly nowMs: () => number = () => performance.now(),
   ) {
     this.kind = inner.kind;
+    const getSync = inner.getSync;
+    if (getSync !== undefined) {
+      this.getSync = (key) => {
+        const started = this.nowMs();
+        try {
+          const record = getSync(key);
+          this.record("get", started, false);
+          return record;
+        } catch (error) {
+          this.record("get", started, true);
+          throw error;
+        }
+      };
+    }
   }
 
   /** Plain promise callbacks rather than an async function: every store operation passes through here. */

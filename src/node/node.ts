@@ -150,7 +150,17 @@ export class LimeNode {
   }
 
   get(key: string): Promise<{ value: string; nodeUrl: string }> {
-    return this.readLive(key).then(({ record, from }) => ({ value: record.value, nodeUrl: from }));
+    return this.readLive(key).then(valueFound);
+  }
+
+  /**
+   * As get, but a read that needs no wait (this node the key's one replica, over a store that reads at once:
+   * Replication.readSync) answers with the value itself, and a refusal of it is thrown; any other read is get's
+   * promise. The hot paths take it: a promise per layer cost a memory node about 2 of its ~11 µs per GET.
+   */
+  getQuick(key: string): { value: string; nodeUrl: string } | Promise<{ value: string; nodeUrl: string }> {
+    const found = this.readLiveQuick(key);
+    return found instanceof Promise ? found.then(valueFound) : valueFound(found);
   }
 
   /** A quorum read, as get, with the key's expiry (wall ms, or undefined for none): what TTL and PTTL answer. */
@@ -162,20 +172,29 @@ export class LimeNode {
    * The key's live record and the replica it came from, or not_found. Plain promise callbacks rather than async
    * functions (every read passes here); a read of one replica is the store or peer call alone (Replication.read).
    */
-  private readLive(key: string): Promise<{ record: StoredRecord; from: string }> {
+  private readLive(key: string): Promise<LiveRead> {
     try {
-      checkKey(key);
-      const replicas = this.liveReplicas(key, "read");
-      const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
-      return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll).then(this.liveOnly);
+      const found = this.readLiveQuick(key);
+      return found instanceof Promise ? found : Promise.resolve(found);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private readonly liveOnly = ({ record, from }: ReadResult): { record: StoredRecord; from: string } => {
-    if (!isLive(record, this.wallClock())) throw notFound();
-    return { record, from };
+  /** readLive, with the live record itself when the read needs no wait; throws what readLive rejects with then. */
+  private readLiveQuick(key: string): LiveRead | Promise<LiveRead> {
+    checkKey(key);
+    const replicas = this.liveReplicas(key, "read");
+    const atOnce = this.replication.readSync(key, replicas);
+    if (atOnce !== undefined) return this.liveOnly(atOnce);
+    const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
+    return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll).then(this.liveOnly);
+  }
+
+  /** The read itself when its record is live (no copy: every read passes here), else not_found. */
+  private readonly liveOnly = (read: ReadResult): LiveRead => {
+    if (!isLive(read.record, this.wallClock())) throw notFound();
+    return read as LiveRead;
   };
 
   async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
@@ -336,6 +355,16 @@ export class LimeNode {
 
 function notFound(): NodeError {
   return new NodeError("not_found", "key not found");
+}
+
+/** A read's live record and the replica it came from. */
+interface LiveRead {
+  readonly record: StoredRecord;
+  readonly from: string;
+}
+
+function valueFound({ record, from }: LiveRead): { value: string; nodeUrl: string } {
+  return { value: record.value, nodeUrl: from };
 }
 
 function rethrowStoreError(error: unknown): never {

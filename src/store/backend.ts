@@ -7,6 +7,11 @@ export interface Backend {
   readonly kind: StoreBackendName;
   /** The record, tombstones included; expired records are absent. */
   get(key: string): Promise<StoredRecord | undefined>;
+  /**
+   * The same answer as get, returned at once: present only on a store whose read needs no I/O and no wait
+   * (memory), so a read of this node's copy alone costs no promise. Throws as get rejects.
+   */
+  readonly getSync?: (key: string) => StoredRecord | undefined;
   /** Stores the record if its version is newer (last write wins); resolves only once it is durable. */
   put(record: StoredRecord): Promise<PutOutcome>;
   /**

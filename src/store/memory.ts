@@ -31,10 +31,14 @@ export class MemoryBackend implements Backend {
   constructor(private readonly options: BackendOptions) {}
 
   async get(key: string): Promise<StoredRecord | undefined> {
+    return this.getSync(key);
+  }
+
+  readonly getSync = (key: string): StoredRecord | undefined => {
     this.assertOpen();
     const record = this.records.get(key);
     return record === undefined || isExpired(record, this.options.clock()) ? undefined : record;
-  }
+  };
 
   async put(record: StoredRecord): Promise<PutOutcome> {
     this.assertOpen();

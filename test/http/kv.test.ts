@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { allKeys, buildTestApp, NODE_URL, START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
 import type { Backend } from "../../src/store/backend.ts";
+import type { StoredRecord } from "../../src/store/record.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import { KEYS_PAGE_BYTES_MAX } from "../../src/node/node.ts";
 
@@ -308,12 +309,12 @@ describe("ttlMs", () => {
 describe("a failure that is the node's fault", () => {
   test("is reported for the log with the route template, never the path that holds the key", async () => {
     const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
-    // A store that hands back a value of the wrong type: the GET's response breaks its own schema.
+    // A store that hands back a value of the wrong type: the GET's response breaks its own schema. Its read at
+    // once is broken the same way, since a read of this node's copy alone takes that.
+    const wrongType = (record: StoredRecord | undefined) => (record === undefined ? undefined : { ...record, value: 42 as unknown as string });
     const broken: Backend = Object.assign(Object.create(store) as Backend, {
-      get: async (key: string) => {
-        const record = await store.get(key);
-        return record === undefined ? undefined : { ...record, value: 42 as unknown as string };
-      },
+      get: async (key: string) => wrongType(await store.get(key)),
+      getSync: (key: string) => wrongType(store.getSync!(key)),
     });
     const { client, internalRoutes } = buildTestApp({ store: broken });
     expect((await client.set("secret-key-zq9x", "v")).status).toBe(200);

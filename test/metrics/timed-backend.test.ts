@@ -50,4 +50,21 @@ describe("a timed backend", () => {
     await expect(answer!).rejects.toThrow("thrown at once");
     expect(line(metrics.render(FIGURES), 'limedb_store_operation_failures_total{backend="memory",operation="count"}')).toEndWith(" 1");
   });
+
+  test("a read at once is timed and counted as a get; its failure is thrown, counted, and a backend without one offers none", async () => {
+    const metrics = new NodeMetrics();
+    let now = 0;
+    const memory = new MemoryBackend({ valueBytesMax: 1024, clock: () => 0 });
+    await memory.put({ key: "k", value: "v", version: { wallMs: 1, counter: 0, node: "n" }, tombstone: false, expiresAtMs: undefined });
+    const store = new TimedBackend(memory, metrics, () => (now += 50));
+    expect(store.getSync!("k")?.value).toBe("v");
+    const text = metrics.render(FIGURES);
+    expect(line(text, 'limedb_store_operation_duration_seconds_count{backend="memory",operation="get"}')).toEndWith(" 1");
+    expect(line(text, 'limedb_store_operation_duration_seconds_sum{backend="memory",operation="get"}')).toEndWith(" 0.05");
+    await memory.close();
+    expect(() => store.getSync!("k")).toThrow("closed");
+    expect(line(metrics.render(FIGURES), 'limedb_store_operation_failures_total{backend="memory",operation="get"}')).toEndWith(" 1");
+    const withoutOne = Object.assign(Object.create(memory) as Backend, { getSync: undefined });
+    expect(new TimedBackend(withoutOne, metrics).getSync).toBeUndefined();
+  });
 });

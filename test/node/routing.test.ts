@@ -131,6 +131,44 @@ const ALL = [SELF, ...PEERS];
 const OWN_KEYS = KEYS.filter((key) => expectedOwner(ALL, key) === SELF);
 const FOREIGN_KEYS = KEYS.filter((key) => expectedOwner(ALL, key) !== SELF);
 
+/** The code a call throws at once, when it throws at all. */
+function thrownCode(call: () => unknown): NodeErrorCode | "none" {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof NodeError) return error.code;
+    throw error;
+  }
+  return "none";
+}
+
+describe("reads answered at once", () => {
+  test("a key this node alone holds is read with no promise: its value, or not_found thrown for one missing, deleted or expired", async () => {
+    const { node, clock, calls } = buildNode();
+    const [kept, deleted, expiring, never] = OWN_KEYS;
+    await node.set(kept!, "v", undefined);
+    await node.set(deleted!, "v", undefined);
+    await node.del(deleted!);
+    await node.set(expiring!, "v", 1000);
+    expect(node.getQuick(kept!)).toEqual({ value: "v", nodeUrl: SELF });
+    expect(node.getQuick(expiring!)).toEqual({ value: "v", nodeUrl: SELF });
+    clock.advance(1000);
+    for (const key of [deleted!, expiring!, never!]) expect(thrownCode(() => node.getQuick(key))).toBe("not_found");
+    expect(thrownCode(() => node.getQuick(""))).toBe("bad_request");
+    expect(calls).toEqual([]);
+  });
+
+  test("a key another node holds is a promise of that node's answer", async () => {
+    const { node, calls } = buildNode();
+    const key = FOREIGN_KEYS[0]!;
+    await node.set(key, "v", undefined);
+    const read = node.getQuick(key);
+    expect(read).toBeInstanceOf(Promise);
+    expect(await read).toEqual({ value: "v", nodeUrl: expectedOwner(ALL, key) });
+    expect(calls.filter((call) => call.call === "get")).toEqual([{ call: "get", target: expectedOwner(ALL, key), key }]);
+  });
+});
+
 describe("routing by owner", () => {
   test("the test keys are spread over every member, so both paths are exercised", () => {
     expect(new Set(KEYS.map((key) => expectedOwner(ALL, key)))).toEqual(new Set(ALL));

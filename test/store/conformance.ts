@@ -62,8 +62,46 @@ const AWKWARD_KEYS = [
   "tab\tand\nnewline",
 ];
 
-export function backendContract(open: OpenBackend): void {
+/** What a backend offers beyond the interface's required methods, so the contract holds it to exactly that. */
+export interface BackendTraits {
+  /** Whether it reads at once (getSync): memory does; a store that reads a file does not. */
+  readonly readsAtOnce: boolean;
+}
+
+export function backendContract(open: OpenBackend, traits: BackendTraits = { readsAtOnce: false }): void {
   const openWith = (clock: ManualClock) => open({ clock: clock.now, valueBytesMax: CONTRACT_VALUE_BYTES_MAX });
+
+  describe("reading at once", () => {
+    test(traits.readsAtOnce ? "getSync is offered" : "getSync is not offered", async () => {
+      await using store = await openWith(new ManualClock());
+      expect(typeof store.backend.getSync).toBe(traits.readsAtOnce ? "function" : "undefined");
+    });
+
+    if (!traits.readsAtOnce) return;
+
+    test("getSync answers as get does: live, missing, tombstone, expired", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      const getSync = store.backend.getSync!;
+      const short = live("short", "v", version(clock.nowMs), clock.nowMs + 10);
+      await store.backend.put(live("k", "v"));
+      await store.backend.put(tombstone("gone", version(START_MS)));
+      await store.backend.put(short);
+      for (const key of ["k", "gone", "short", "never-written"]) expect(getSync(key)).toEqual(await store.backend.get(key));
+      expect(getSync("short")).toEqual(short);
+      expect(getSync("gone")?.tombstone).toBe(true);
+      clock.advance(10);
+      expect(getSync("short")).toBeUndefined();
+    });
+
+    test("getSync after close throws code closed", async () => {
+      await using store = await openWith(new ManualClock());
+      await store.backend.put(live("k", "v"));
+      await store.backend.close();
+      expect(() => store.backend.getSync!("k")).toThrow(StoreError);
+      expect(() => store.backend.getSync!("k")).toThrow(expect.objectContaining({ code: "closed" }));
+    });
+  });
 
   describe("reads and writes", () => {
     test("a put record is returned by get", async () => {

@@ -7,5 +7,5 @@ describe("memory backend", () => {
   backendContract(async (options) => {
     const backend = new MemoryBackend(options);
     return { backend, [Symbol.asyncDispose]: () => backend.close() };
-  });
+  }, { readsAtOnce: true });
 });

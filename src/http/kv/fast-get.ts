@@ -57,22 +57,36 @@ export function fromProgram(request: Request, hostAllowed: (host: string) => boo
   return host !== null && hostAllowed(host);
 }
 
-/** A handler that answers the hot read itself, or returns undefined for the app to answer the request. */
-export function fastGet(options: FastGetOptions): (request: Request) => Promise<Response> | undefined {
+/**
+ * A handler that answers the hot read itself, or returns undefined for the app to answer the request. A read that
+ * needs no wait (LimeNode.getQuick) is answered at once, not through a promise; a failure that is not the node's
+ * own answer is a rejected promise, for the app to answer.
+ */
+export function fastGet(options: FastGetOptions): (request: Request) => Response | Promise<Response> | undefined {
   const { node, hostAllowed, metrics, nowMs, wallMs } = options;
+  const answered = (response: Response, started: number) => {
+    metrics.recordRequest(ROUTE, "GET", response.status, nowMs() - started);
+    return response;
+  };
+  /** The answer to a read's failure when it is the node's own (a 4xx or 5xx in its words); undefined for the app to answer. */
+  const refusal = (error: unknown, started: number) => (error instanceof NodeError && error.code !== "internal" ? answered(nodeErrorResponse(error, wallMs), started) : undefined);
   return (request) => {
     const key = keyOf(request);
     if (key === undefined || !fromProgram(request, hostAllowed)) return undefined;
     const started = nowMs();
-    const answered = (response: Response) => {
-      metrics.recordRequest(ROUTE, "GET", response.status, nowMs() - started);
-      return response;
-    };
-    return node.get(key).then(
-      (found) => answered(Response.json(found)),
+    let found: ReturnType<LimeNode["getQuick"]>;
+    try {
+      found = node.getQuick(key);
+    } catch (error) {
+      return refusal(error, started) ?? Promise.reject(error);
+    }
+    if (!(found instanceof Promise)) return answered(Response.json(found), started);
+    return found.then(
+      (value) => answered(Response.json(value), started),
       (error: unknown) => {
-        if (!(error instanceof NodeError) || error.code === "internal") throw error;
-        return answered(nodeErrorResponse(error, wallMs));
+        const response = refusal(error, started);
+        if (response === undefined) throw error;
+        return response;
       },
     );
   };
