@@ -66,6 +66,8 @@ export function clusterFigures(
 
 /** Label sets whose series the hot paths keep bound; SERIES_MAX bounds each metric in any case. */
 const BOUND_SERIES_MAX = 4096;
+/** Statuses one request recorder keeps bound (a route answers a handful: 200, 404, 400, 503, 504...). */
+const REQUEST_STATUSES_BOUND_MAX = 16;
 
 export class NodeMetrics {
   readonly requests = new Counter("limedb_http_requests_total", "HTTP requests answered, by route template, method and status.", ["route", "method", "status"]);
@@ -83,11 +85,31 @@ export class NodeMetrics {
   private readonly boundCounts = new Map<string, () => void>();
 
   recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
-    this.recordBound(`r\n${route ?? ""}\n${method}\n${status}`, () => {
+    this.requestSeries(route, method, status)(durationMs);
+  }
+
+  /**
+   * recordRequest for one route and method, bound once: a hot path's recorder builds no series key per request,
+   * only a lookup by status (up to REQUEST_STATUSES_BOUND_MAX statuses are kept bound; others go the usual way).
+   */
+  requestRecorder(route: string, method: string): (status: number, durationMs: number) => void {
+    const byStatus = new Map<number, (durationMs: number) => void>();
+    return (status, durationMs) => {
+      let record = byStatus.get(status);
+      if (record === undefined) {
+        record = this.requestSeries(route, method, status);
+        if (byStatus.size < REQUEST_STATUSES_BOUND_MAX) byStatus.set(status, record);
+      }
+      record(durationMs);
+    };
+  }
+
+  private requestSeries(route: string | undefined, method: string, status: number): (durationMs: number) => void {
+    return this.boundSeries(`r\n${route ?? ""}\n${method}\n${status}`, () => {
       // Status is a label of the latency too: a fast 404 and a slow 504 on one route are different stories.
       const labels = { route: route ?? UNMATCHED_ROUTE, method: KNOWN_METHODS.has(method) ? method : "OTHER", status: String(status) };
       return [this.requests.bind(labels), this.requestDuration.bind(labels)];
-    }, durationMs);
+    });
   }
 
   recordStoreOperation(backend: string, operation: string, durationMs: number, failed: boolean): void {
@@ -114,6 +136,11 @@ export class NodeMetrics {
 
   /** Counts one event and records its duration (ms, kept in seconds) in the series bound under `key`. */
   private recordBound(key: string, bind: () => [() => void, (seconds: number) => void], durationMs: number): void {
+    this.boundSeries(key, bind)(durationMs);
+  }
+
+  /** What records one event (count and duration in ms) in the series bound under `key`. */
+  private boundSeries(key: string, bind: () => [() => void, (seconds: number) => void]): (durationMs: number) => void {
     let record = this.bound.get(key);
     if (record === undefined) {
       const [count, observe] = bind();
@@ -124,7 +151,7 @@ export class NodeMetrics {
       // Past the bound (label values no route should make), events are recorded the slow way, never lost.
       if (this.bound.size < BOUND_SERIES_MAX) this.bound.set(key, record);
     }
-    record(durationMs);
+    return record;
   }
 
   /** Every figure as it stands: what /metrics renders and what the OTLP exporter sends. */

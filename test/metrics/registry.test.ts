@@ -53,6 +53,24 @@ describe("NodeMetrics", () => {
     expect(metrics.requests.value({ route: UNMATCHED_ROUTE, method: "OTHER", status: "404" })).toBe(1);
   });
 
+  test("a bound request recorder counts into the same series as recordRequest, for each status, past its bound of statuses too", () => {
+    const metrics = new NodeMetrics();
+    const record = metrics.requestRecorder("/api/v1/get/:key", "GET");
+    record(200, 2);
+    metrics.recordRequest("/api/v1/get/:key", "GET", 200, 4);
+    record(200, 6);
+    record(404, 1);
+    const statuses = Array.from({ length: 40 }, (_, i) => 500 + i);
+    for (const status of statuses) record(status, 1);
+    for (const status of statuses) record(status, 1);
+    const samples = parsePrometheusText(metrics.render({ membersByState: {}, hintBacklog: 0, gossipRounds: 0, rebalanceStreamed: 0, readRepairs: 0, majority: true, unreachablePeers: 0 }));
+    const labels = (status: number) => ({ route: "/api/v1/get/:key", method: "GET", status: String(status) });
+    expect(metrics.requests.value(labels(200))).toBe(3);
+    expect(select(samples, "limedb_http_request_duration_seconds_sum", labels(200))[0]?.value).toBeCloseTo(0.012);
+    expect(metrics.requests.value(labels(404))).toBe(1);
+    for (const status of statuses) expect(metrics.requests.value(labels(status))).toBe(2);
+  });
+
   test("names every member state even when none is in it", () => {
     expect(countByState([{ state: "active" }, { state: "active" }, { state: "dead" }])).toEqual({ active: 2, stale: 0, dead: 1, removed: 0 });
     expect(countByState([{ state: "dead", removed: true }, { state: "dead" }])).toEqual({ active: 0, stale: 0, dead: 1, removed: 1 });

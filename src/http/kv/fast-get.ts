@@ -64,8 +64,9 @@ export function fromProgram(request: Request, hostAllowed: (host: string) => boo
  */
 export function fastGet(options: FastGetOptions): (request: Request) => Response | Promise<Response> | undefined {
   const { node, hostAllowed, metrics, nowMs, wallMs } = options;
+  const record = metrics.requestRecorder(ROUTE, "GET");
   const answered = (response: Response, started: number) => {
-    metrics.recordRequest(ROUTE, "GET", response.status, nowMs() - started);
+    record(response.status, nowMs() - started);
     return response;
   };
   /** The answer to a read's failure when it is the node's own (a 4xx or 5xx in its words); undefined for the app to answer. */

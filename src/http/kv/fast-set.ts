@@ -67,11 +67,12 @@ function sameBytes(request: Request, bytes: Uint8Array<ArrayBuffer>): Request {
 export function fastSet(options: FastSetOptions): (request: Request) => Promise<Response> | undefined {
   const { node, hostAllowed, metrics, nowMs, wallMs, bodyBytesMax } = options;
   const ok = () => new Response("OK", { headers: { "content-type": TEXT_PLAIN } });
+  const record = metrics.requestRecorder(PATH, "POST");
   return (request) => {
     if (!isSetRequest(request) || !fromProgram(request, hostAllowed)) return undefined;
     const started = nowMs();
     const answered = (response: Response) => {
-      metrics.recordRequest(PATH, "POST", response.status, nowMs() - started);
+      record(response.status, nowMs() - started);
       return response;
     };
     // As the app answers a failure: the node's own in its words (its bugs logged too), anything else logged and hidden.
