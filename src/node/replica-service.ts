@@ -72,13 +72,20 @@ export class ReplicaService {
     return Promise.all(records.map((record) => itemResultOf(this.put([record]).then(([outcome]) => outcome!))));
   }
 
-  /** Each key's record (undefined for none), or the error its own read failed with. */
+  /**
+   * Each key's record (undefined for none), or the error its own read failed with. A store that reads at once
+   * (getSync) is read with no promise per key: a merged call carries ~17 keys at 64 connections.
+   */
   getEach(keys: readonly string[]): Promise<ItemResult<StoredRecord | undefined>[]> {
+    const getSync = this.deps.store.getSync;
+    if (getSync !== undefined) return Promise.resolve(keys.map((key) => readAtOnce(getSync, key, (record) => record)));
     return Promise.all(keys.map((key) => itemResultOf(this.get(key))));
   }
 
-  /** Each key's version (undefined for none), or the error its own read failed with. */
+  /** Each key's version (undefined for none), or the error its own read failed with; as getEach reads. */
   versionEach(keys: readonly string[]): Promise<ItemResult<Version | undefined>[]> {
+    const getSync = this.deps.store.getSync;
+    if (getSync !== undefined) return Promise.resolve(keys.map((key) => readAtOnce(getSync, key, (record) => record?.version)));
     return Promise.all(keys.map((key) => itemResultOf(this.get(key).then((record) => record?.version))));
   }
 
@@ -134,5 +141,14 @@ export class ReplicaService {
     return sharedDigests(this.deps.store, ranges, wanted).catch((error: unknown) => {
       throw fromStoreError(error);
     });
+  }
+}
+
+/** One key read at once, as the item a read of it alone would come to: what it gives, or the node's form of the store's error. */
+function readAtOnce<R>(getSync: (key: string) => StoredRecord | undefined, key: string, pick: (record: StoredRecord | undefined) => R): ItemResult<R> {
+  try {
+    return { ok: true, value: pick(getSync(key)) };
+  } catch (error) {
+    return { ok: false, error: fromStoreError(error) };
   }
 }

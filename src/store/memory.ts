@@ -31,14 +31,16 @@ export class MemoryBackend implements Backend {
   constructor(private readonly options: BackendOptions) {}
 
   async get(key: string): Promise<StoredRecord | undefined> {
-    return this.getSync(key);
+    return this.read(key);
   }
 
-  readonly getSync = (key: string): StoredRecord | undefined => {
+  readonly getSync = (key: string): StoredRecord | undefined => this.read(key);
+
+  private read(key: string): StoredRecord | undefined {
     this.assertOpen();
     const record = this.records.get(key);
     return record === undefined || isExpired(record, this.options.clock()) ? undefined : record;
-  };
+  }
 
   async put(record: StoredRecord): Promise<PutOutcome> {
     this.assertOpen();
