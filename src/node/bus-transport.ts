@@ -169,6 +169,8 @@ export class BusTransport implements PeerTransport {
 
   /** Whether calls of `op` to `target` may be merged: not while it refuses the merged form as unknown (see MERGED_RECHECK_MS). */
   private merges(op: keyof typeof MERGED, target: string): boolean {
+    // Every peer takes merged calls once all run this version: no key to build per call then.
+    if (this.unknownToPeer.size === 0) return true;
     const key = `${MERGED[op]} ${target}`;
     const untilMs = this.unknownToPeer.get(key);
     if (untilMs === undefined) return true;

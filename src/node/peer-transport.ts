@@ -36,9 +36,9 @@ export interface PeerCall {
 }
 
 /**
- * Wraps every call to a peer: tracing puts its trace context into `carrier` and times a client span, metrics
- * count the call and its failures, reachability learns whether the peer answered. It calls `send` exactly once
- * and returns (or throws) what `send` did.
+ * Wraps every call to a peer: tracing puts its trace context into `carrier` and times a client span; metrics
+ * (counting the call and its failures) and reachability (whether the peer answered) are listeners, one wrapper for
+ * both (listenAll). It calls `send` exactly once and returns (or throws) what `send` did.
  */
 export type PeerObserver = <T>(call: PeerCall, carrier: Record<string, string>, send: () => Promise<T>) => Promise<T>;
 
@@ -46,6 +46,33 @@ export type PeerObserver = <T>(call: PeerCall, carrier: Record<string, string>, 
 export interface PeerCallTracing {
   /** Runs one call's handler inside a span continuing the caller's trace (`traceparent`, "" for none). */
   run<T>(op: PeerOp, traceparent: string, handle: () => Promise<T>): Promise<T>;
+}
+
+/** How a call to a peer ended: what it returned, or what it threw. */
+export type PeerOutcome = { readonly value: unknown } | { readonly error: unknown };
+
+/**
+ * An observer that only needs to hear how each call ended (metrics, reachability): told of the call as it starts,
+ * it returns what to tell of its outcome. Listeners share one wrapper (`listenAll`): one promise callback per call
+ * for all of them, where an observer each adds its own.
+ */
+export type PeerCallListener = (call: PeerCall) => (outcome: PeerOutcome) => void;
+
+/** Listeners as one observer: each is told of every call as it starts and of its outcome, in order. */
+export function listenAll(...listeners: readonly PeerCallListener[]): PeerObserver {
+  return <T>(call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>): Promise<T> => {
+    const told = listeners.map((listener) => listener(call));
+    return send().then(
+      (value) => {
+        for (const tell of told) tell({ value });
+        return value;
+      },
+      (error: unknown) => {
+        for (const tell of told) tell({ error });
+        throw error;
+      },
+    );
+  };
 }
 
 /** Several observers as one; the first sees each call outermost. */
@@ -75,7 +102,7 @@ export class PeerRefusal extends NodeError {
 }
 
 /** How a call to a peer ended, for metrics: undefined when it answered as it should (or judged the request). */
-export function peerFailure(outcome: { readonly value: unknown } | { readonly error: unknown }): string | undefined {
+export function peerFailure(outcome: PeerOutcome): string | undefined {
   if ("value" in outcome) {
     // The HTTP client observes the raw answer: a 5xx or a refused secret is the peer failing.
     if (outcome.value instanceof Response) {
@@ -100,6 +127,6 @@ export function timedOut(error: unknown): boolean {
 }
 
 /** Whether the peer got the call and answered (any answer, an error included). */
-export function peerAnswered(outcome: { readonly value: unknown } | { readonly error: unknown }): boolean {
+export function peerAnswered(outcome: PeerOutcome): boolean {
   return "value" in outcome || outcome.error instanceof PeerRefusal;
 }

@@ -2,7 +2,7 @@
 // routing until a probe gets an answer from it, whatever gossip says. Gossip can call a peer alive that this
 // node cannot reach (two halves of a partition bridged by one node hear each other's heartbeats through it);
 // requests then skip it, as they skip a dead member, instead of each waiting out the forward timeout.
-import { peerAnswered, type PeerCall, type PeerObserver } from "./peer-transport.ts";
+import { peerAnswered, type PeerCallListener } from "./peer-transport.ts";
 
 /** A failed peer is first left alone this long before a probe; each failed probe doubles it. */
 export const DOWN_FIRST_MS = 250;
@@ -90,23 +90,14 @@ export class Reachability {
 }
 
 /**
- * A peer observer (see peer-transport.ts) that tells `reachability` of every call's fate: an answer of any kind
- * (an error included) means the peer is reachable; a call that got none (refused, cut off, timed out) marks it
+ * A peer call listener (see peer-transport.ts) that tells `reachability` of every call's fate: an answer of any
+ * kind (an error included) means the peer is reachable; a call that got none (refused, cut off, timed out) marks it
  * down. Gossip calls only ever count as answers: their short timeout misses under load, and a slow gossip answer
  * costs no client.
  */
-export function observeReachability(reachability: Reachability): PeerObserver {
-  // Plain promise callbacks rather than an async function: every call to a peer passes through here.
-  return <T>(call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>): Promise<T> =>
-    send().then(
-      (value) => {
-        reachability.answered(call.target);
-        return value;
-      },
-      (error: unknown) => {
-        if (peerAnswered({ error })) reachability.answered(call.target);
-        else if (call.op !== "gossip") reachability.failed(call.target);
-        throw error;
-      },
-    );
+export function observeReachability(reachability: Reachability): PeerCallListener {
+  return (call) => (outcome) => {
+    if (peerAnswered(outcome)) reachability.answered(call.target);
+    else if (call.op !== "gossip") reachability.failed(call.target);
+  };
 }

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { countPeerCalls } from "../../src/metrics/peer-call-metrics.ts";
 import { NodeError } from "../../src/node/errors.ts";
-import { peerFailure, PeerRefusal } from "../../src/node/peer-transport.ts";
+import { listenAll, peerFailure, PeerRefusal } from "../../src/node/peer-transport.ts";
 import { NodeMetrics } from "../../src/metrics/node-metrics.ts";
 
 const ROUTE = "put";
@@ -39,7 +39,7 @@ describe("countPeerCalls", () => {
   test("counts each call with its time to answer, passes the answer through and rethrows a failure", async () => {
     const metrics = new NodeMetrics();
     let nowMs = 1000;
-    const observe = countPeerCalls(metrics, () => nowMs);
+    const observe = listenAll(countPeerCalls(metrics, () => nowMs));
     const answer = new Response("OK");
     const passed = await observe({ op: ROUTE, target: "http://127.0.0.1:1" }, {}, async () => {
       nowMs += 3;
