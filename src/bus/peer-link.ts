@@ -6,6 +6,7 @@ import { BUS_CLOSE, BUS_FRAME_BYTES_MAX, BUS_SEND_BUFFER_BYTES_MAX } from "./bus
 import { decodeFrame, encodeCalls, encodeProof, ENTRIES_PER_FRAME_MAX, FrameKind, type Frame } from "./frame.ts";
 import { clientProof, freshNonce, macsEqual, serverProof } from "./handshake.ts";
 import { WS_CLOSE, WsClient } from "./ws-client.ts";
+import { nextImmediate, type Schedule } from "./turn-end.ts";
 
 /** Calls waiting on one link (queued or sent, unanswered); past it a call fails at once rather than queue. */
 export const LINK_CALLS_MAX = 16_384;
@@ -48,6 +49,8 @@ export interface LinkOptions {
   readonly path: string;
   /** The largest reply frame taken: one past it drops the connection unread (a peer cannot make this node parse more). */
   readonly replyFrameBytesMax: number;
+  /** When the turn's calls are sent in one frame: at the end of the turn (setImmediate when left out). */
+  readonly schedule?: Schedule;
 }
 
 interface Pending {
@@ -99,7 +102,7 @@ export class PeerLink {
       this.queue.push({ id: this.takeId(), op, timeoutMs, trace, body, deadlineMs: now + timeoutMs, sentAtMs: undefined, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        (this.options.schedule ?? nextImmediate)(() => this.flush());
       }
     });
   }

@@ -14,6 +14,7 @@ import { ANSWER_FULL_CODE, isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, t
 import { CallMerger, itemResultOf, type ItemResult } from "./call-merger.ts";
 import { rangesToWire } from "./range-wire.ts";
 import { fromWire, KEYS_PER_REQUEST_MAX, RECORDS_PER_REQUEST_MAX, toWire } from "./record-wire.ts";
+import { turnEnd, type Schedule } from "../bus/turn-end.ts";
 
 /** Bound on one streaming call (rebalancing, anti-entropy): many records, but never an endless wait. */
 export const STREAM_TIMEOUT_MS = 30_000;
@@ -69,8 +70,11 @@ export class BusTransport implements PeerTransport {
   private readonly links = new Map<string, Channel>();
   private readonly sweeper: Timer;
   private closed = false;
+  /** The end of the turn, shared by the mergers and the links: a turn's merged calls leave in that pass's frames. */
+  private readonly schedule = turnEnd();
   /** Writes of one record made in one turn go to their peer together (see call-merger.ts). */
   private readonly puts = new CallMerger<StoredRecord, PutOutcome>({
+    schedule: this.schedule,
     send: (target, records, timeoutMs) => this.putEach(target, records, timeoutMs),
     overloaded,
     itemsMax: RECORDS_PER_REQUEST_MAX,
@@ -78,9 +82,9 @@ export class BusTransport implements PeerTransport {
     charsMax: MERGED_CALL_CHARS_MAX,
   });
   /** Whole reads of one turn (forwarded reads, fetches of the newest record) go to their peer together. */
-  private readonly reads = keysMerger<StoredRecord | undefined>((target, keys, timeoutMs) => this.getEach(target, keys, timeoutMs));
+  private readonly reads = keysMerger<StoredRecord | undefined>((target, keys, timeoutMs) => this.getEach(target, keys, timeoutMs), this.schedule);
   /** Digest reads of one turn go to their peer together. */
-  private readonly versions = keysMerger<Version | undefined>((target, keys, timeoutMs) => this.versionEach(target, keys, timeoutMs));
+  private readonly versions = keysMerger<Version | undefined>((target, keys, timeoutMs) => this.versionEach(target, keys, timeoutMs), this.schedule);
   /** Merged operations a peer refused as unknown, by "op target", until when (monotonic ms) it gets one call per item. */
   private readonly unknownToPeer = new Map<string, number>();
 
@@ -191,7 +195,17 @@ export class BusTransport implements PeerTransport {
     if (link === undefined) {
       link =
         this.options.channel?.(target) ??
-        new PeerLink({ target, self: this.options.self, secret: this.options.secret, connectTimeoutMs: this.options.callTimeoutMs, stallAfterMs: this.options.callTimeoutMs, now: this.options.now, path: BUS_PATH, replyFrameBytesMax: replyFrameBytesMax(this.options.valueBytesMax) });
+        new PeerLink({
+          target,
+          self: this.options.self,
+          secret: this.options.secret,
+          connectTimeoutMs: this.options.callTimeoutMs,
+          stallAfterMs: this.options.callTimeoutMs,
+          now: this.options.now,
+          path: BUS_PATH,
+          replyFrameBytesMax: replyFrameBytesMax(this.options.valueBytesMax),
+          schedule: this.schedule,
+        });
       if (this.closed) link.close();
       this.links.set(target, link);
     }
@@ -347,8 +361,8 @@ function overloaded(target: string, timeoutMs: number): NodeError {
 }
 
 /** A merger of calls of one key each, up to KEYS_PER_REQUEST_MAX keys per merged call. */
-function keysMerger<R>(send: (target: string, keys: readonly string[], timeoutMs: number) => Promise<readonly ItemResult<R>[]>): CallMerger<string, R> {
-  return new CallMerger<string, R>({ send, overloaded, itemsMax: KEYS_PER_REQUEST_MAX, charsOf: (key) => key.length, charsMax: MERGED_CALL_CHARS_MAX });
+function keysMerger<R>(send: (target: string, keys: readonly string[], timeoutMs: number) => Promise<readonly ItemResult<R>[]>, schedule: Schedule): CallMerger<string, R> {
+  return new CallMerger<string, R>({ send, overloaded, itemsMax: KEYS_PER_REQUEST_MAX, charsOf: (key) => key.length, charsMax: MERGED_CALL_CHARS_MAX, schedule });
 }
 
 /** A record's size for merging: its key and value in UTF-16 units. */

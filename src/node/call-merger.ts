@@ -2,6 +2,7 @@
 // replica writes, versionEach for digest reads), which the peer answers item by item: one frame entry, one body to
 // parse and one answer for the turn's calls instead of one each. Every caller still gets its own result or its own
 // refusal, as a call of that item alone would.
+import { nextImmediate, type Schedule } from "../bus/turn-end.ts";
 
 /** What one item came to: its result, or the error a call of that item alone would have failed with. */
 export type ItemResult<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
@@ -30,6 +31,8 @@ export interface CallMergerOptions<T, R> {
   /** An item's size in UTF-16 units, and the most one merged call carries (always at least one item). */
   readonly charsOf: (item: T) => number;
   readonly charsMax: number;
+  /** When the turn's calls are merged and sent: at the end of the turn (setImmediate when left out). */
+  readonly schedule?: Schedule;
 }
 
 interface Waiting<T, R> {
@@ -68,8 +71,8 @@ export class CallMerger<T, R> {
     const promise = new Promise<R>((resolve, reject) => list.push({ item, resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
-      // setImmediate lets every request already read from the sockets add its calls first.
-      setImmediate(() => this.flush());
+      // At the end of the turn: every request already read from the sockets adds its calls first.
+      (this.options.schedule ?? nextImmediate)(() => this.flush());
     }
     return promise;
   }
