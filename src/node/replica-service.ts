@@ -51,9 +51,7 @@ export class ReplicaService {
       if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
     }
     const timely = records.map((record) => this.deps.future.accepts("version", record.version.wallMs));
-    if (records.length > 0 && !timely.includes(true)) {
-      throw new NodeError("clock_skew", `the records' versions lie more than MAX_CLOCK_SKEW_MS (${this.deps.future.maxSkewMs} ms) ahead of this node's clock; check the sender's clock`);
-    }
+    if (records.length > 0 && !timely.includes(true)) throw this.fromTheFuture();
     let outcomes: PutOutcome[];
     try {
       outcomes = await Promise.all(records.map((record, i) => (timely[i] === true ? this.deps.store.put(record) : NOT_APPLIED)));
@@ -69,7 +67,32 @@ export class ReplicaService {
    * version from the future) or failed fails alone, with the error its own put would have thrown.
    */
   putEach(records: readonly StoredRecord[]): Promise<ItemResult<PutOutcome>[]> {
-    return Promise.all(records.map((record) => itemResultOf(this.put([record]).then(([outcome]) => outcome!))));
+    return Promise.all(records.map((record) => this.putOne(record)));
+  }
+
+  /**
+   * What put([record]) comes to, as an item: its rules, its refusal of a version from the future, its store call and
+   * its clock. One promise callback per record, not an async function's and a batch's (every replica write passes here).
+   */
+  private putOne(record: StoredRecord): Promise<ItemResult<PutOutcome>> {
+    try {
+      checkKey(record.key);
+      if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
+      if (!this.deps.future.accepts("version", record.version.wallMs)) throw this.fromTheFuture();
+      return this.deps.store.put(record).then(
+        (outcome): ItemResult<PutOutcome> => {
+          this.deps.clock.observe(record.version);
+          return { ok: true, value: outcome };
+        },
+        (error: unknown): ItemResult<PutOutcome> => ({ ok: false, error: fromStoreError(error) }),
+      );
+    } catch (error) {
+      return Promise.resolve({ ok: false, error: fromStoreError(error) });
+    }
+  }
+
+  private fromTheFuture(): NodeError {
+    return new NodeError("clock_skew", `the records' versions lie more than MAX_CLOCK_SKEW_MS (${this.deps.future.maxSkewMs} ms) ahead of this node's clock; check the sender's clock`);
   }
 
   /**

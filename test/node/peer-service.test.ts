@@ -4,7 +4,7 @@ import { FutureBound } from "../../src/clock/future-bound.ts";
 import { HybridClock } from "../../src/node/hlc.ts";
 import { PeerService } from "../../src/node/peer-service.ts";
 import { PEER_OPS } from "../../src/node/peer-wire.ts";
-import { toWire } from "../../src/node/record-wire.ts";
+import { fromWire, toWire } from "../../src/node/record-wire.ts";
 import { ReplicaService } from "../../src/node/replica-service.ts";
 import { arcsOf } from "../../src/ring/arcs.ts";
 import { buildRing, replicasOf } from "../../src/ring/ring.ts";
@@ -70,4 +70,19 @@ test("a merged read answers alike from a store that reads at once and from one t
     if (closed) expect(atOnce.reads.results[0].code).toBe("store_unavailable");
     else expect(atOnce.reads.results[1].value).toBe("v");
   }
+});
+
+test("a putEach to a store that fails answers each record with the store's refusal, as a put of its own would", async () => {
+  const store = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
+  await store.close();
+  const ring = buildRing([SELF], 16);
+  const future = new FutureBound({ maxSkewMs: 500, clock: () => NOW_MS });
+  const replicas = new ReplicaService({ self: SELF, store, clock: new HybridClock(SELF, () => NOW_MS, () => future.limitMs()), ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: 1024, future });
+  const counted: string[] = [];
+  const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS, onItem: (op, outcome) => counted.push(`${op} ${outcome}`) });
+  const record = (key: string) => toWire({ key, value: "v", version: { wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
+  const answer = JSON.parse(await service.handle(PEER_OPS.putEach, JSON.stringify({ records: [record("a"), record(".")] })));
+  expect(answer.results.map((result: { code: string }) => result.code)).toEqual(["store_unavailable", "bad_request"]);
+  expect(counted).toEqual(["put store_unavailable", "put bad_request"]);
+  await expect(replicas.put([fromWire(record("a"))])).rejects.toMatchObject({ code: "store_unavailable" });
 });
