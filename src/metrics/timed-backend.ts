@@ -60,6 +60,9 @@ export class TimedBackend implements Backend {
   get(key: string): Promise<StoredRecord | undefined> {
     return this.timed("get", () => this.inner.get(key));
   }
+  getMany(keys: readonly string[]): Promise<(StoredRecord | undefined)[]> {
+    return this.timed("get_many", () => this.inner.getMany(keys));
+  }
   put(record: StoredRecord): Promise<PutOutcome> {
     return this.timed("put", () => this.inner.put(record));
   }

@@ -4,7 +4,7 @@ import { mergeRanges, type RingRange } from "../ring/range.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
-import { itemResultOf, type ItemResult } from "./call-merger.ts";
+import type { ItemResult } from "./call-merger.ts";
 import { differingIndexes, groupDigests, groupSegments, rangesInSegments, sharedDigests, SEGMENTS_PER_GROUP, walkRanges } from "./anti-entropy.ts";
 import { RECORDS_PER_REQUEST_MAX } from "./record-wire.ts";
 import { checkKey, checkValue } from "./checks.ts";
@@ -96,20 +96,33 @@ export class ReplicaService {
   }
 
   /**
-   * Each key's record (undefined for none), or the error its own read failed with. A store that reads at once
-   * (getSync) is read with no promise per key: a merged call carries ~17 keys at 64 connections.
+   * Each key's record (undefined for none), or the error its own read failed with: the keys read together
+   * (Backend.getMany), one promise for the call's ~17 keys at 64 connections rather than one each.
    */
   getEach(keys: readonly string[]): Promise<ItemResult<StoredRecord | undefined>[]> {
-    const getSync = this.deps.store.getSync;
-    if (getSync !== undefined) return Promise.resolve(keys.map((key) => readAtOnce(getSync, key, (record) => record)));
-    return Promise.all(keys.map((key) => itemResultOf(this.get(key))));
+    return this.readEach(keys, (record) => record);
   }
 
-  /** Each key's version (undefined for none), or the error its own read failed with; as getEach reads. */
+  /** Each key's version (undefined for none), or the error its own read failed with; read as getEach reads. */
   versionEach(keys: readonly string[]): Promise<ItemResult<Version | undefined>[]> {
-    const getSync = this.deps.store.getSync;
-    if (getSync !== undefined) return Promise.resolve(keys.map((key) => readAtOnce(getSync, key, (record) => record?.version)));
-    return Promise.all(keys.map((key) => itemResultOf(this.get(key).then((record) => record?.version))));
+    return this.readEach(keys, (record) => record?.version);
+  }
+
+  /** The keys read together, each as the item its own read comes to; a store that fails fails each of them alike. */
+  private readEach<R>(keys: readonly string[], pick: (record: StoredRecord | undefined) => R): Promise<ItemResult<R>[]> {
+    let read: Promise<(StoredRecord | undefined)[]>;
+    try {
+      read = this.deps.store.getMany(keys);
+    } catch (error) {
+      read = Promise.reject(error);
+    }
+    return read.then(
+      (records) => records.map((record): ItemResult<R> => ({ ok: true, value: pick(record) })),
+      (error: unknown) => {
+        const refusal: ItemResult<R> = { ok: false, error: fromStoreError(error) };
+        return keys.map(() => refusal);
+      },
+    );
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
@@ -164,14 +177,5 @@ export class ReplicaService {
     return sharedDigests(this.deps.store, ranges, wanted).catch((error: unknown) => {
       throw fromStoreError(error);
     });
-  }
-}
-
-/** One key read at once, as the item a read of it alone would come to: what it gives, or the node's form of the store's error. */
-function readAtOnce<R>(getSync: (key: string) => StoredRecord | undefined, key: string, pick: (record: StoredRecord | undefined) => R): ItemResult<R> {
-  try {
-    return { ok: true, value: pick(getSync(key)) };
-  } catch (error) {
-    return { ok: false, error: fromStoreError(error) };
   }
 }

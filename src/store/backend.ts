@@ -12,6 +12,11 @@ export interface Backend {
    * (memory), so a read of this node's copy alone costs no promise. Throws as get rejects.
    */
   readonly getSync?: (key: string) => StoredRecord | undefined;
+  /**
+   * Each key's record as get gives it, in order, read together (sqlite: one read transaction): what a peer's
+   * merged read asks for, with one promise for all its keys instead of one each. Fails whole as get would.
+   */
+  getMany(keys: readonly string[]): Promise<(StoredRecord | undefined)[]>;
   /** Stores the record if its version is newer (last write wins); resolves only once it is durable. */
   put(record: StoredRecord): Promise<PutOutcome>;
   /**

@@ -95,6 +95,15 @@ export class FsBackend implements Backend {
     return record === undefined || isExpired(record, this.options.clock()) ? undefined : record;
   }
 
+  async getMany(keys: readonly string[]): Promise<(StoredRecord | undefined)[]> {
+    const records = await this.load();
+    const now = this.options.clock();
+    return keys.map((key) => {
+      const record = records.get(key);
+      return record === undefined || isExpired(record, now) ? undefined : record;
+    });
+  }
+
   async put(record: StoredRecord): Promise<PutOutcome> {
     this.assertOpen();
     assertWithinLimits(record, this.options.valueBytesMax);

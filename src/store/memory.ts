@@ -36,6 +36,10 @@ export class MemoryBackend implements Backend {
 
   readonly getSync = (key: string): StoredRecord | undefined => this.read(key);
 
+  async getMany(keys: readonly string[]): Promise<(StoredRecord | undefined)[]> {
+    return keys.map((key) => this.read(key));
+  }
+
   private read(key: string): StoredRecord | undefined {
     this.assertOpen();
     const record = this.records.get(key);

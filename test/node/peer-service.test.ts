@@ -9,7 +9,7 @@ import { ReplicaService } from "../../src/node/replica-service.ts";
 import { arcsOf } from "../../src/ring/arcs.ts";
 import { buildRing, replicasOf } from "../../src/ring/ring.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
-import type { Backend } from "../../src/store/backend.ts";
+import type { NodeError } from "../../src/node/errors.ts";
 
 const SELF = "http://127.0.0.1:3";
 const NOW_MS = 1_700_000_000_000;
@@ -47,28 +47,32 @@ test("a putEach answers every record as a put of its own would, a versionEach ev
   expect(counted).toEqual(["get ok", "get ok"]);
 });
 
-test("a merged read answers alike from a store that reads at once and from one that does not, a closed store's refusal included", async () => {
-  const answers = async (readsAtOnce: boolean, closed: boolean) => {
-    const memory = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
-    await memory.put({ key: "b", value: "v", version: { wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
-    const store: Backend = readsAtOnce ? memory : Object.assign(Object.create(memory) as Backend, { getSync: undefined });
-    expect(typeof store.getSync).toBe(readsAtOnce ? "function" : "undefined");
-    if (closed) await memory.close();
+test("a merged read answers each key as a read of it alone would, a closed store's refusal included", async () => {
+  for (const closed of [false, true]) {
+    const store = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
+    await store.put({ key: "b", value: "v", version: { wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
+    if (closed) await store.close();
     const ring = buildRing([SELF], 16);
     const future = new FutureBound({ maxSkewMs: 500, clock: () => NOW_MS });
     const replicas = new ReplicaService({ self: SELF, store, clock: new HybridClock(SELF, () => NOW_MS, () => future.limitMs()), ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: 1024, future });
-    const counted: string[] = [];
-    const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS, onItem: (op, outcome) => counted.push(`${op} ${outcome}`) });
-    const body = JSON.stringify({ keys: ["missing", "b"] });
-    const reads = JSON.parse(await service.handle(PEER_OPS.getEach, body));
-    const versions = JSON.parse(await service.handle(PEER_OPS.versionEach, body));
-    return { reads, versions, counted };
-  };
-  for (const closed of [false, true]) {
-    const atOnce = await answers(true, closed);
-    expect(atOnce).toEqual(await answers(false, closed));
-    if (closed) expect(atOnce.reads.results[0].code).toBe("store_unavailable");
-    else expect(atOnce.reads.results[1].value).toBe("v");
+    const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS });
+    const keys = ["missing", "b"];
+    const alone = async (op: "get" | "version") =>
+      Promise.all(
+        keys.map(async (key) => {
+          try {
+            const answer = JSON.parse(await service.handle(PEER_OPS[op], JSON.stringify({ key })));
+            return op === "get" ? answer.record : answer.version;
+          } catch (error) {
+            return { code: (error as NodeError).code, error: (error as Error).message };
+          }
+        }),
+      );
+    const merged = async (op: "getEach" | "versionEach") => JSON.parse(await service.handle(PEER_OPS[op], JSON.stringify({ keys }))).results;
+    expect(await merged("getEach")).toEqual(await alone("get"));
+    expect(await merged("versionEach")).toEqual(await alone("version"));
+    if (closed) expect((await merged("getEach"))[0].code).toBe("store_unavailable");
+    else expect((await merged("getEach"))[1].value).toBe("v");
   }
 });
 

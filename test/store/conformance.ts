@@ -71,6 +71,31 @@ export interface BackendTraits {
 export function backendContract(open: OpenBackend, traits: BackendTraits = { readsAtOnce: false }): void {
   const openWith = (clock: ManualClock) => open({ clock: clock.now, valueBytesMax: CONTRACT_VALUE_BYTES_MAX });
 
+  describe("reading many keys together", () => {
+    test("getMany answers each key as get does, in order: live, missing, tombstone, expired, repeated, none", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      await store.backend.put(live("k", "v"));
+      await store.backend.put(tombstone("gone", version(START_MS)));
+      await store.backend.put(live("short", "v", version(clock.nowMs), clock.nowMs + 10));
+      const keys = ["short", "never-written", "k", "gone", "k"];
+      const one = async () => Promise.all(keys.map((key) => store.backend.get(key)));
+      expect(await store.backend.getMany(keys)).toEqual(await one());
+      expect((await store.backend.getMany(keys)).map((record) => record?.key)).toEqual(["short", undefined, "k", "gone", "k"]);
+      clock.advance(10);
+      expect(await store.backend.getMany(keys)).toEqual(await one());
+      expect((await store.backend.getMany(["short"]))[0]).toBeUndefined();
+      expect(await store.backend.getMany([])).toEqual([]);
+    });
+
+    test("getMany after close fails with code closed", async () => {
+      await using store = await openWith(new ManualClock());
+      await store.backend.put(live("k", "v"));
+      await store.backend.close();
+      await expectStoreError(store.backend.getMany(["k", "other"]), "closed");
+    });
+  });
+
   describe("reading at once", () => {
     test(traits.readsAtOnce ? "getSync is offered" : "getSync is not offered", async () => {
       await using store = await openWith(new ManualClock());
