@@ -205,7 +205,7 @@ export class Replication {
     // bounds it, and no quorum, repair or second answer can apply. Plain promise callbacks: most reads at one copy.
     try {
       const [only] = this.reachable(replicas, needed, "read of this key", "nothing was read");
-      return this.getOn(only!, key).then((record) => ({ record, from: only! }));
+      return this.getOn(only!, key, (record) => ({ record, from: only! }));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -269,7 +269,7 @@ export class Replication {
 
   /** An asked replica's first answer: the whole record from this node (or from any, for a whole read), else its version. */
   private firstCall(replica: string, key: string, whole: boolean): Promise<Held> {
-    if (replica === this.deps.self || whole) return this.getOn(replica, key).then((record): Held => ({ version: record?.version, record }));
+    if (replica === this.deps.self || whole) return this.getOn(replica, key, (record): Held => ({ version: record?.version, record }));
     return this.versionOn(replica, key);
   }
 
@@ -395,20 +395,21 @@ export class Replication {
     return record;
   }
 
-  private getOn(replica: string, key: string): Promise<StoredRecord | undefined> {
+  /** A replica's record of `key`, passed through `next` (the caller's step, in the same callback: every read passes here). */
+  private getOn<R = StoredRecord | undefined>(replica: string, key: string, next: (record: StoredRecord | undefined) => R = asIs as (record: StoredRecord | undefined) => R): Promise<R> {
     let asked: Promise<StoredRecord | undefined>;
     try {
       asked = replica === this.deps.self ? this.deps.store.get(key) : this.deps.peers.getReplica(replica, key);
     } catch (error) {
       asked = Promise.reject(error);
     }
-    if (replica === this.deps.self) return asked.catch(rethrowStoreError);
+    if (replica === this.deps.self) return asked.then(next, rethrowStoreError);
     return asked.then((record) => {
       // A forged future version would win the read, be repaired onto every replica and pull the clocks along.
       if (record !== undefined && this.deps.future?.accepts("version", record.version.wallMs) === false) {
         throw new NodeError("clock_skew", `replica ${replica} answered with a version from beyond MAX_CLOCK_SKEW_MS; its clock or its data is wrong`);
       }
-      return record;
+      return next(record);
     });
   }
 
@@ -545,6 +546,11 @@ function sameVersion(a: Version | undefined, b: Version | undefined): boolean {
 /** The replicas that answered with an older version than `record`'s, or none. */
 function staleOf(answered: readonly [string, Held][], record: StoredRecord): string[] {
   return answered.filter(([, held]) => held.version === undefined || compareVersions(held.version, record.version) < 0).map(([replica]) => replica);
+}
+
+/** A record as it was read: the step of a read that takes it as it is. */
+function asIs(record: StoredRecord | undefined): StoredRecord | undefined {
+  return record;
 }
 
 function rethrowStoreError(error: unknown): never {
