@@ -66,6 +66,9 @@ export class TimedBackend implements Backend {
   put(record: StoredRecord): Promise<PutOutcome> {
     return this.timed("put", () => this.inner.put(record));
   }
+  putMany(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
+    return this.timed("put_many", () => this.inner.putMany(records));
+  }
   page(offset: number, limit: number, bytesMax: number): Promise<KeyPage> {
     return this.timed("page", () => this.inner.page(offset, limit, bytesMax));
   }

@@ -64,31 +64,42 @@ export class ReplicaService {
 
   /**
    * Applies each record on its own, exactly as so many puts of one record would: one refused (a bad key, a
-   * version from the future) or failed fails alone, with the error its own put would have thrown.
+   * version from the future) or failed fails alone, with the error its own put would have thrown. Those taken
+   * are stored together (Backend.putMany: one promise, not one per record), so a failing store fails each alike.
    */
   putEach(records: readonly StoredRecord[]): Promise<ItemResult<PutOutcome>[]> {
-    return Promise.all(records.map((record) => this.putOne(record)));
-  }
-
-  /**
-   * What put([record]) comes to, as an item: its rules, its refusal of a version from the future, its store call and
-   * its clock. One promise callback per record, not an async function's and a batch's (every replica write passes here).
-   */
-  private putOne(record: StoredRecord): Promise<ItemResult<PutOutcome>> {
+    // Each record judged alone first (its rules, a version from the future); those left go to the store together.
+    const judged = records.map((record): ItemResult<PutOutcome> | undefined => {
+      try {
+        checkKey(record.key);
+        if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
+        return this.deps.future.accepts("version", record.version.wallMs) ? undefined : { ok: false, error: this.fromTheFuture() };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    });
+    const taken = records.filter((_, i) => judged[i] === undefined);
+    if (taken.length === 0) return Promise.resolve(judged as ItemResult<PutOutcome>[]);
+    let stored: Promise<PutOutcome[]>;
     try {
-      checkKey(record.key);
-      if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
-      if (!this.deps.future.accepts("version", record.version.wallMs)) throw this.fromTheFuture();
-      return this.deps.store.put(record).then(
-        (outcome): ItemResult<PutOutcome> => {
-          this.deps.clock.observe(record.version);
-          return { ok: true, value: outcome };
-        },
-        (error: unknown): ItemResult<PutOutcome> => ({ ok: false, error: fromStoreError(error) }),
-      );
+      stored = this.deps.store.putMany(taken);
     } catch (error) {
-      return Promise.resolve({ ok: false, error: fromStoreError(error) });
+      stored = Promise.reject(error);
     }
+    return stored.then(
+      (outcomes) => {
+        let next = 0;
+        return judged.map((result, i) => {
+          if (result !== undefined) return result;
+          this.deps.clock.observe(records[i]!.version);
+          return { ok: true, value: outcomes[next++]! };
+        });
+      },
+      (error: unknown) => {
+        const failed: ItemResult<PutOutcome> = { ok: false, error: fromStoreError(error) };
+        return judged.map((result) => result ?? failed);
+      },
+    );
   }
 
   private fromTheFuture(): NodeError {

@@ -20,6 +20,12 @@ export interface Backend {
   /** Stores the record if its version is newer (last write wins); resolves only once it is durable. */
   put(record: StoredRecord): Promise<PutOutcome>;
   /**
+   * Each record as put would store it, in order, with one promise for all (sqlite and fs: in the turn's batch):
+   * what a peer's merged write takes. Checks every record's limits first: one past them fails the call whole,
+   * and nothing is stored.
+   */
+  putMany(records: readonly StoredRecord[]): Promise<PutOutcome[]>;
+  /**
    * Live keys in code point order: up to `limit` of them from `offset`, fewer when their keys and values
    * would pass `bytesMax` UTF-8 bytes (always at least one). Entries past the budget are not even read.
    */

@@ -110,6 +110,12 @@ export class FsBackend implements Backend {
     return (await this.batcher.submit(record)) as PutOutcome;
   }
 
+  async putMany(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
+    this.assertOpen();
+    for (const record of records) assertWithinLimits(record, this.options.valueBytesMax);
+    return (await this.batcher.submitAll(records)) as PutOutcome[];
+  }
+
   async page(offset: number, limit: number, bytesMax: number): Promise<KeyPage> {
     const live = await this.liveRecords();
     const entries = takeWithinBytes(live.slice(offset, offset + limit), limit, bytesMax);

@@ -46,9 +46,19 @@ export class MemoryBackend implements Backend {
     return record === undefined || isExpired(record, this.options.clock()) ? undefined : record;
   }
 
+  async putMany(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
+    this.assertOpen();
+    for (const record of records) assertWithinLimits(record, this.options.valueBytesMax);
+    return records.map((record) => this.apply(record));
+  }
+
   async put(record: StoredRecord): Promise<PutOutcome> {
     this.assertOpen();
     assertWithinLimits(record, this.options.valueBytesMax);
+    return this.apply(record);
+  }
+
+  private apply(record: StoredRecord): PutOutcome {
     const now = this.options.clock();
     const existing = this.records.get(record.key);
     const outcome = decidePut(existing, record, now);

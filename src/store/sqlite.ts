@@ -228,6 +228,12 @@ export class SqliteBackend implements Backend {
     return (await this.batcher.submit(record)) as PutOutcome;
   }
 
+  async putMany(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
+    this.assertOpen();
+    for (const record of records) assertWithinLimits(record, this.options.valueBytesMax);
+    return (await this.batcher.submitAll(records)) as PutOutcome[];
+  }
+
   async page(offset: number, limit: number, bytesMax: number): Promise<KeyPage> {
     return this.guard(() => {
       const $now = this.options.clock();

@@ -25,6 +25,23 @@ export class TurnBatcher<T, R> {
     });
   }
 
+  /** Items in this turn's batch, with one promise for their results, in order; it fails as soon as one of them does. */
+  submitAll(items: readonly T[]): Promise<R[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
+      const results = new Array<R>(items.length);
+      let left = items.length;
+      items.forEach((item, i) => {
+        const done = (result: R) => {
+          results[i] = result;
+          if (--left === 0) resolve(results);
+        };
+        this.queue.push({ item, resolve: done, reject });
+      });
+      this.schedule();
+    });
+  }
+
   /** Resolves once everything submitted so far has committed or failed. */
   async drain(): Promise<void> {
     while (this.queue.length > 0 || this.running || this.scheduled) await Bun.sleep(1);

@@ -11,7 +11,7 @@ function brokenStore(): Backend {
     throw new StoreError("io", "cannot read store file /data/node.json: EIO: i/o error");
   };
   const healthy = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
-  return { kind: "fs", get: fail, getMany: fail, put: fail, page: fail, count: fail, scan: fail, scanRing: fail, segmentDigests: fail, verifySegments: fail, keysAfter: fail, discard: fail, purge: fail, check: fail, close: () => healthy.close() };
+  return { kind: "fs", get: fail, getMany: fail, put: fail, putMany: fail, page: fail, count: fail, scan: fail, scanRing: fail, segmentDigests: fail, verifySegments: fail, keysAfter: fail, discard: fail, purge: fail, check: fail, close: () => healthy.close() };
 }
 
 test("health answers 200 with the node, service, store kind, key count, time and version", async () => {
@@ -94,6 +94,7 @@ test("a response that breaks its own schema answers 500 internal and is logged, 
     get: (key) => inner.get(key),
     getMany: (keys) => inner.getMany(keys),
     put: (record) => inner.put(record),
+    putMany: (records) => inner.putMany(records),
     page: (offset, limit, bytesMax) => inner.page(offset, limit, bytesMax),
     count: async () => 1.5,
     scan: (afterKey, limit) => inner.scan(afterKey, limit),

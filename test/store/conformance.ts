@@ -71,6 +71,45 @@ export interface BackendTraits {
 export function backendContract(open: OpenBackend, traits: BackendTraits = { readsAtOnce: false }): void {
   const openWith = (clock: ManualClock) => open({ clock: clock.now, valueBytesMax: CONTRACT_VALUE_BYTES_MAX });
 
+  describe("writing many records together", () => {
+    test("putMany stores each record as put would, in order, its outcomes included", async () => {
+      const clock = new ManualClock();
+      await using many = await openWith(clock);
+      await using one = await openWith(clock);
+      const first = [live("a", "v1", version(START_MS)), live("b", "v1", version(START_MS)), live("gone", "v", version(START_MS))];
+      const second = [
+        live("a", "v2", version(START_MS + 1)),
+        live("b", "older", version(START_MS - 1)),
+        tombstone("gone", version(START_MS + 1)),
+        live("new", "v", version(START_MS), clock.nowMs + 10),
+        live("new", "again", version(START_MS + 2)),
+      ];
+      for (const batch of [first, second]) {
+        const outcomes = await many.backend.putMany(batch);
+        const alone = [];
+        for (const record of batch) alone.push(await one.backend.put(record));
+        expect(outcomes).toEqual(alone);
+      }
+      expect(await many.backend.putMany([])).toEqual([]);
+      for (const key of ["a", "b", "gone", "new"]) expect(await many.backend.get(key)).toEqual(await one.backend.get(key));
+      expect((await many.backend.get("b"))?.value).toBe("v1");
+      expect(await many.backend.count()).toBe(await one.backend.count());
+      expect(await many.backend.segmentDigests()).toEqual(await one.backend.segmentDigests());
+    });
+
+    test("putMany with one record past the limits stores none of them", async () => {
+      await using store = await openWith(new ManualClock());
+      await expectStoreError(store.backend.putMany([live("fine", "v"), live("big", "v".repeat(CONTRACT_VALUE_BYTES_MAX + 1))]), "too_large");
+      expect(await store.backend.get("fine")).toBeUndefined();
+    });
+
+    test("putMany after close fails with code closed", async () => {
+      await using store = await openWith(new ManualClock());
+      await store.backend.close();
+      await expectStoreError(store.backend.putMany([live("k", "v")]), "closed");
+    });
+  });
+
   describe("reading many keys together", () => {
     test("getMany answers each key as get does, in order: live, missing, tombstone, expired, repeated, none", async () => {
       const clock = new ManualClock();
