@@ -52,14 +52,19 @@ export class ReplicaService {
     }
     const timely = records.map((record) => this.deps.future.accepts("version", record.version.wallMs));
     if (records.length > 0 && !timely.includes(true)) throw this.fromTheFuture();
-    let outcomes: PutOutcome[];
+    let stored: PutOutcome[];
     try {
-      outcomes = await Promise.all(records.map((record, i) => (timely[i] === true ? this.deps.store.put(record) : NOT_APPLIED)));
+      // Together (Backend.putMany): a page of a stream or of the hint backlog is one store call, not one per record.
+      stored = await this.deps.store.putMany(records.filter((_, i) => timely[i] === true));
     } catch (error) {
       throw fromStoreError(error);
     }
-    for (const [i, record] of records.entries()) if (timely[i] === true) this.deps.clock.observe(record.version);
-    return outcomes;
+    let next = 0;
+    return records.map((record, i) => {
+      if (timely[i] !== true) return NOT_APPLIED;
+      this.deps.clock.observe(record.version);
+      return stored[next++]!;
+    });
   }
 
   /**
