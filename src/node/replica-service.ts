@@ -46,25 +46,11 @@ export class ReplicaService {
   async put(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
     // The same key rules as a client write, all checked before any record is applied, so a bad
     // batch changes nothing.
-    for (const record of records) {
-      checkKey(record.key);
-      if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
-    }
+    for (const record of records) this.checkRules(record);
     const timely = records.map((record) => this.deps.future.accepts("version", record.version.wallMs));
     if (records.length > 0 && !timely.includes(true)) throw this.fromTheFuture();
-    let stored: PutOutcome[];
-    try {
-      // Together (Backend.putMany): a page of a stream or of the hint backlog is one store call, not one per record.
-      stored = await this.deps.store.putMany(records.filter((_, i) => timely[i] === true));
-    } catch (error) {
-      throw fromStoreError(error);
-    }
-    let next = 0;
-    return records.map((record, i) => {
-      if (timely[i] !== true) return NOT_APPLIED;
-      this.deps.clock.observe(record.version);
-      return stored[next++]!;
-    });
+    // Together: a page of a stream or of the hint backlog is one store call, not one per record.
+    return (await this.storeTaken(records, timely)).map((outcome) => outcome ?? NOT_APPLIED);
   }
 
   /**
@@ -76,33 +62,51 @@ export class ReplicaService {
     // Each record judged alone first (its rules, a version from the future); those left go to the store together.
     const judged = records.map((record): ItemResult<PutOutcome> | undefined => {
       try {
-        checkKey(record.key);
-        if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
+        this.checkRules(record);
         return this.deps.future.accepts("version", record.version.wallMs) ? undefined : { ok: false, error: this.fromTheFuture() };
       } catch (error) {
         return { ok: false, error };
       }
     });
-    const taken = records.filter((_, i) => judged[i] === undefined);
-    if (taken.length === 0) return Promise.resolve(judged as ItemResult<PutOutcome>[]);
+    const taken = judged.map((result) => result === undefined);
+    if (!taken.includes(true)) return Promise.resolve(judged as ItemResult<PutOutcome>[]);
+    return this.storeTaken(records, taken).then(
+      (stored) => judged.map((result, i) => result ?? { ok: true, value: stored[i]! }),
+      (error: unknown) => {
+        const failed: ItemResult<PutOutcome> = { ok: false, error };
+        return judged.map((result) => result ?? failed);
+      },
+    );
+  }
+
+  /** A client write's key rules, which every record a peer sends is held to. */
+  private checkRules(record: StoredRecord): void {
+    checkKey(record.key);
+    if (!record.tombstone) checkValue(record.value, this.deps.valueBytesMax);
+  }
+
+  /**
+   * The records `taken` marks, stored together (Backend.putMany: one promise, not one per record); each one's
+   * outcome in its place (undefined for one not taken), the clock having learnt its version. Fails in the node's words.
+   */
+  private storeTaken(records: readonly StoredRecord[], taken: readonly boolean[]): Promise<(PutOutcome | undefined)[]> {
     let stored: Promise<PutOutcome[]>;
     try {
-      stored = this.deps.store.putMany(taken);
+      stored = this.deps.store.putMany(records.filter((_, i) => taken[i]));
     } catch (error) {
       stored = Promise.reject(error);
     }
     return stored.then(
       (outcomes) => {
         let next = 0;
-        return judged.map((result, i) => {
-          if (result !== undefined) return result;
-          this.deps.clock.observe(records[i]!.version);
-          return { ok: true, value: outcomes[next++]! };
+        return records.map((record, i) => {
+          if (!taken[i]) return undefined;
+          this.deps.clock.observe(record.version);
+          return outcomes[next++]!;
         });
       },
       (error: unknown) => {
-        const failed: ItemResult<PutOutcome> = { ok: false, error: fromStoreError(error) };
-        return judged.map((result) => result ?? failed);
+        throw fromStoreError(error);
       },
     );
   }

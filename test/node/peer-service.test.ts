@@ -10,17 +10,24 @@ import { arcsOf } from "../../src/ring/arcs.ts";
 import { buildRing, replicasOf } from "../../src/ring/ring.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import type { NodeError } from "../../src/node/errors.ts";
+import type { Backend } from "../../src/store/backend.ts";
 
 const SELF = "http://127.0.0.1:3";
 const NOW_MS = 1_700_000_000_000;
 
-test("a putEach answers every record as a put of its own would, a versionEach every key as a version call, each item counted as its own call", async () => {
-  const store = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
+/** The answering side over `store`, as one node of a ring of itself; each item it answers is counted in `counted`. */
+function serviceOver(store: Backend) {
   const future = new FutureBound({ maxSkewMs: 500, clock: () => NOW_MS });
   const ring = buildRing([SELF], 16);
   const replicas = new ReplicaService({ self: SELF, store, clock: new HybridClock(SELF, () => NOW_MS, () => future.limitMs()), ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: 1024, future });
   const counted: string[] = [];
   const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS, onItem: (op, outcome) => counted.push(`${op} ${outcome}`) });
+  return { service, replicas, counted };
+}
+
+test("a putEach answers every record as a put of its own would, a versionEach every key as a version call, each item counted as its own call", async () => {
+  const store = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
+  const { service, counted } = serviceOver(store);
   const record = (key: string, wallMs: number, value = "v") => toWire({ key, value, version: { wallMs, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
   const answer = JSON.parse(
     await service.handle(PEER_OPS.putEach, JSON.stringify({ records: [record("a", NOW_MS), record("future", NOW_MS + 60_000), record("big", NOW_MS, "v".repeat(1025)), record("b", NOW_MS)] })),
@@ -52,10 +59,7 @@ test("a merged read answers each key as a read of it alone would, a closed store
     const store = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
     await store.put({ key: "b", value: "v", version: { wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
     if (closed) await store.close();
-    const ring = buildRing([SELF], 16);
-    const future = new FutureBound({ maxSkewMs: 500, clock: () => NOW_MS });
-    const replicas = new ReplicaService({ self: SELF, store, clock: new HybridClock(SELF, () => NOW_MS, () => future.limitMs()), ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: 1024, future });
-    const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS });
+    const { service } = serviceOver(store);
     const keys = ["missing", "b"];
     const alone = async (op: "get" | "version") =>
       Promise.all(
@@ -79,11 +83,7 @@ test("a merged read answers each key as a read of it alone would, a closed store
 test("a putEach to a store that fails answers each record with the store's refusal, as a put of its own would", async () => {
   const store = new MemoryBackend({ valueBytesMax: 1024, clock: () => NOW_MS });
   await store.close();
-  const ring = buildRing([SELF], 16);
-  const future = new FutureBound({ maxSkewMs: 500, clock: () => NOW_MS });
-  const replicas = new ReplicaService({ self: SELF, store, clock: new HybridClock(SELF, () => NOW_MS, () => future.limitMs()), ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: 1024, future });
-  const counted: string[] = [];
-  const service = new PeerService({ replicas, gossip: {} as never, clock: () => NOW_MS, onItem: (op, outcome) => counted.push(`${op} ${outcome}`) });
+  const { service, replicas, counted } = serviceOver(store);
   const record = (key: string) => toWire({ key, value: "v", version: { wallMs: NOW_MS, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
   const answer = JSON.parse(await service.handle(PEER_OPS.putEach, JSON.stringify({ records: [record("a"), record(".")] })));
   expect(answer.results.map((result: { code: string }) => result.code)).toEqual(["store_unavailable", "bad_request"]);
