@@ -16,7 +16,7 @@ import { RespCommands } from "./resp/commands.ts";
 import { serveResp } from "./resp/server.ts";
 import { errorReplyBody, PeerService } from "./node/peer-service.ts";
 import { peerOpOf } from "./node/peer-wire.ts";
-import { listenAll, observeAll, type PeerTransport } from "./node/peer-transport.ts";
+import { tellAll, type PeerTransport } from "./node/peer-transport.ts";
 import { serveNode } from "./http/serve.ts";
 import { hostPolicy } from "./http/host-check.ts";
 import { fastGet } from "./http/kv/fast-get.ts";
@@ -176,7 +176,8 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     valueBytesMax: config.valueBytesMax,
     // The table hears only confirmed members and seeds: an unconfirmed one probed here could answer any clock.
     onPeerClock: (peer, peerWallMs, sentAtMs) => members.observeClock(peer, peerWallMs, sentAtMs),
-    observe: telemetry === undefined ? listenAll(observeReach, countPeerCalls(metrics, nowMs)) : observeAll(telemetry.peerCalls, listenAll(observeReach, countPeerCalls(metrics, nowMs))),
+    observe: telemetry?.peerCalls,
+    listen: tellAll(observeReach, countPeerCalls(metrics, nowMs)),
   });
   const gossiper = new Gossiper({
     table: members,

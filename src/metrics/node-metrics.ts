@@ -117,10 +117,11 @@ export class NodeMetrics {
     if (failed) this.storeFailures.inc({ backend, operation });
   }
 
-  /** `failure` is undefined for a call the peer answered as it should. */
-  recordPeerCall(op: string, durationMs: number, failure: string | undefined): void {
-    this.recordBound(`p\n${op}`, () => [this.peerCalls.bind({ op }), this.peerCallDuration.bind({ op })], durationMs);
-    if (failure !== undefined) this.peerCallFailures.inc({ op, reason: failure });
+  /** `failure` is undefined for a call the peer answered as it should; `calls` that took `durationMs` each. */
+  recordPeerCall(op: string, durationMs: number, failure: string | undefined, calls = 1): void {
+    const record = this.boundSeries(`p\n${op}`, () => [this.peerCalls.bind({ op }), this.peerCallDuration.bind({ op })]);
+    for (let i = 0; i < calls; i++) record(durationMs);
+    if (failure !== undefined) this.peerCallFailures.inc({ op, reason: failure }, calls);
   }
 
   /** Counts one call a peer made here, by operation and outcome (ok, or the error's code). */

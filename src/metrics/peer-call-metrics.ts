@@ -2,10 +2,13 @@
 import { peerFailure, type PeerCallListener } from "../node/peer-transport.ts";
 import type { NodeMetrics } from "./node-metrics.ts";
 
-/** A peer call listener (see node/peer-transport.ts) that records each call's operation, time to answer and failure. */
+/**
+ * A peer call listener (see node/peer-transport.ts) that records each call's operation, time to answer and failure;
+ * each item of a merged call counts as a call, with the merged call's time.
+ */
 export function countPeerCalls(metrics: NodeMetrics, nowMs: () => number): PeerCallListener {
   return (call) => {
     const started = nowMs();
-    return (outcome) => metrics.recordPeerCall(call.op, nowMs() - started, peerFailure(outcome));
+    return (outcome) => metrics.recordPeerCall(call.op, nowMs() - started, peerFailure(outcome), call.items);
   };
 }

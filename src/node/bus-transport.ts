@@ -9,7 +9,7 @@ import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import { NodeError, type NodeErrorCode } from "./errors.ts";
 import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX, ERROR_CODE_CHARS_MAX, recordsAnswerBytesMax, VERSIONS_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
-import { PeerRefusal, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
+import { heard, PeerRefusal, type PeerCallListener, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
 import { ANSWER_FULL_CODE, isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
 import { CallMerger, itemResultOf, type ItemResult } from "./call-merger.ts";
 import { rangesToWire } from "./range-wire.ts";
@@ -46,7 +46,13 @@ export interface BusTransportOptions {
   readonly valueBytesMax: number;
   /** Monotonic ms. */
   readonly now: () => number;
+  /** Wraps each call (tracing: a client span, whose trace context travels in the frame). */
   readonly observe?: PeerObserver;
+  /**
+   * Told of each call on the wire and how it ended (metrics, reachability). A merged call is told once, with its
+   * item count: no callback per item.
+   */
+  readonly listen?: PeerCallListener;
   /** Told the wall time a peer gave when it refused this node's SYN as from the future (see peer-client.ts). */
   readonly onPeerClock?: (peer: string, peerWallMs: number, sentAtMs: number) => void;
   /** What carries calls to a peer; left out, a PeerLink on the bus. Tests pass an in-process one. */
@@ -124,24 +130,39 @@ export class BusTransport implements PeerTransport {
 
   async putReplica(target: string, records: readonly StoredRecord[], timeoutMs = this.options.callTimeoutMs): Promise<PutOutcome[]> {
     const [only] = records;
-    // A write of one record (a replica write, a read repair) joins the turn's others to that peer unless it carries a
-    // trace, whose context only a call of its own can travel with. Observed alone either way (metrics, reachability).
-    if (records.length === 1 && only !== undefined && recordChars(only) <= MERGED_RECORD_CHARS_MAX && this.merges("put", target)) {
-      return [await this.observed("put", target, (trace) => (trace === "" ? this.puts.call(target, only, timeoutMs) : this.putNow(target, records, timeoutMs, trace).then(([outcome]) => outcome!)))];
+    // A write of one record (a replica write, a read repair) joins the turn's others to that peer.
+    if (records.length === 1 && only !== undefined && recordChars(only) <= MERGED_RECORD_CHARS_MAX) {
+      return [await this.one("put", target, () => this.puts.call(target, only, timeoutMs), (trace) => this.putNow(target, records, timeoutMs, trace).then(([outcome]) => outcome!))];
     }
     return this.observed("put", target, (trace) => this.putNow(target, records, timeoutMs, trace));
   }
 
   getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
     const timeoutMs = this.options.callTimeoutMs;
-    if (!this.merges("get", target)) return this.observed("get", target, (trace) => this.getNow(target, key, timeoutMs, trace));
-    return this.observed("get", target, (trace) => (trace === "" ? this.reads.call(target, key, timeoutMs) : this.getNow(target, key, timeoutMs, trace)));
+    return this.one("get", target, () => this.reads.call(target, key, timeoutMs), (trace) => this.getNow(target, key, timeoutMs, trace));
+  }
+
+  getReplicaThen<R>(target: string, key: string, next: (record: StoredRecord | undefined) => R): Promise<R> {
+    // The usual forwarded read: the merger runs `next` as it settles the call.
+    if (this.options.observe === undefined && this.merges("get", target)) return this.reads.call(target, key, this.options.callTimeoutMs, next);
+    return this.getReplica(target, key).then(next);
   }
 
   versionOf(target: string, key: string): Promise<Version | undefined> {
     const timeoutMs = this.options.callTimeoutMs;
-    if (!this.merges("version", target)) return this.observed("version", target, (trace) => this.versionNow(target, key, timeoutMs, trace));
-    return this.observed("version", target, (trace) => (trace === "" ? this.versions.call(target, key, timeoutMs) : this.versionNow(target, key, timeoutMs, trace)));
+    return this.one("version", target, () => this.versions.call(target, key, timeoutMs), (trace) => this.versionNow(target, key, timeoutMs, trace));
+  }
+
+  /**
+   * A call of one item that may join the turn's merged call of its kind (`merge`). With no observer wrapping calls
+   * it goes straight in, and the merged call is heard once for all its items; else it is observed as a call of its
+   * own (a span), and joins only when it carries no trace context, which only a call of its own can travel with.
+   * A peer that refuses the merged form gets it `alone`.
+   */
+  private one<R>(op: keyof typeof MERGED, target: string, merge: () => Promise<R>, alone: (trace: string) => Promise<R>): Promise<R> {
+    if (!this.merges(op, target)) return this.observed(op, target, alone);
+    if (this.options.observe === undefined) return merge();
+    return this.traced(op, target, (trace) => (trace === "" ? merge() : heard(this.options.listen, { op, target }, alone(trace))));
   }
 
   async differingGroups(target: string, from: string, ranges: readonly RingRange[], digests: readonly number[]): Promise<number[]> {
@@ -286,10 +307,10 @@ export class BusTransport implements PeerTransport {
   ): Promise<ItemResult<R>[]> {
     const startedMs = this.options.now();
     const leftMs = () => Math.max(1, Math.ceil(startedMs + timeoutMs - this.options.now()));
-    const asked = (i: number, left: number) => itemResultOf(alone(i, left));
+    const asked = (i: number, left: number) => itemResultOf(heard(this.options.listen, { op, target }, alone(i, left)));
     let answers: readonly A[];
     try {
-      answers = await merged();
+      answers = await heard(this.options.listen, { op, target, items: count }, merged());
       if (answers.length !== count) throw garbage(target);
     } catch (error) {
       if (!(error instanceof PeerRefusal && error.peerCode === "bad_request")) throw error;
@@ -298,24 +319,26 @@ export class BusTransport implements PeerTransport {
       return Promise.all(Array.from({ length: count }, (_, i) => asked(i, left)));
     }
     // An item the answer had no room for is asked for alone, within what is left of the deadline.
+    const results = answers.map(toResult);
+    if (!results.includes(ALONE)) return results as ItemResult<R>[];
     const left = leftMs();
-    return Promise.all(
-      answers.map((answer, i) => {
-        const result = toResult(answer);
-        return result === ALONE ? asked(i, left) : result;
-      }),
-    );
+    return Promise.all(results.map((result, i) => (result === ALONE ? asked(i, left) : result)));
   }
 
   private call<Op extends PeerOp>(target: string, op: Op, body: PeerBody<Op>, timeoutMs: number, answerBytesMax: number): Promise<PeerAnswer<Op>> {
     return this.observed(op, target, (trace) => this.exchange(target, op, body, timeoutMs, answerBytesMax, trace));
   }
 
-  /**
-   * `send` as one call the observers see (metrics, reachability, spans), given the trace context they set. Never
-   * throws: whatever goes wrong comes out as the returned promise's rejection, as from an async function.
-   */
+  /** `send` as one call the observers see (spans) and the listener hears (metrics, reachability). */
   private observed<T>(op: PeerOp, target: string, send: (trace: string) => Promise<T>): Promise<T> {
+    return this.traced(op, target, (trace) => heard(this.options.listen, { op, target }, send(trace)));
+  }
+
+  /**
+   * `send` wrapped by the observer, given the trace context it set. Never throws: whatever goes wrong comes out as
+   * the returned promise's rejection, as from an async function.
+   */
+  private traced<T>(op: PeerOp, target: string, send: (trace: string) => Promise<T>): Promise<T> {
     const carrier: Record<string, string> = {};
     const run = () => send(carrier.traceparent ?? "");
     try {

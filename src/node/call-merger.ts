@@ -37,7 +37,9 @@ export interface CallMergerOptions<T, R> {
 
 interface Waiting<T, R> {
   readonly item: T;
-  readonly resolve: (value: R) => void;
+  /** The caller's next step on the result, in the callback that settles it; a throw rejects the call. */
+  readonly next: ((value: R) => unknown) | undefined;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -56,8 +58,13 @@ export class CallMerger<T, R> {
 
   constructor(private readonly options: CallMergerOptions<T, R>) {}
 
-  /** A call of one item, sent with the turn's others to the same peer and deadline. */
-  call(target: string, item: T, timeoutMs: number): Promise<R> {
+  /**
+   * A call of one item, sent with the turn's others to the same peer and deadline. With `next`, the promise
+   * settles with what `next` makes of the result (or throws): one promise per caller, not one per step.
+   */
+  call(target: string, item: T, timeoutMs: number): Promise<R>;
+  call<M>(target: string, item: T, timeoutMs: number, next: (value: R) => M): Promise<M>;
+  call(target: string, item: T, timeoutMs: number, next?: (value: R) => unknown): Promise<unknown> {
     const waiting = this.waitingPerPeer.get(target) ?? 0;
     if (waiting >= MERGED_WAITING_MAX) return Promise.reject(this.options.overloaded(target, timeoutMs));
     this.waitingPerPeer.set(target, waiting + 1);
@@ -68,7 +75,7 @@ export class CallMerger<T, R> {
       this.queued.set(key, group);
     }
     const { waiting: list } = group;
-    const promise = new Promise<R>((resolve, reject) => list.push({ item, resolve, reject }));
+    const promise = new Promise<unknown>((resolve, reject) => list.push({ item, next, resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
       // At the end of the turn: every request already read from the sockets adds its calls first.
@@ -125,8 +132,9 @@ export class CallMerger<T, R> {
           part.forEach((entry, i) => {
             const result = results[i];
             if (result === undefined) entry.reject(new Error(`invariant: a merged call of ${part.length} items answered ${results.length} results`));
-            else if (result.ok) entry.resolve(result.value);
-            else entry.reject(result.error);
+            else if (!result.ok) entry.reject(result.error);
+            else if (entry.next === undefined) entry.resolve(result.value);
+            else settleWith(entry, entry.next, result.value);
           });
         },
         (error: unknown) => {
@@ -141,4 +149,16 @@ export class CallMerger<T, R> {
     if (left > 0) this.waitingPerPeer.set(target, left);
     else this.waitingPerPeer.delete(target);
   }
+}
+
+/** Settles a call with what its next step makes of `value`, or with what that step throws. */
+function settleWith<R>(entry: Waiting<unknown, R>, next: (value: R) => unknown, value: R): void {
+  let made: unknown;
+  try {
+    made = next(value);
+  } catch (error) {
+    entry.reject(error);
+    return;
+  }
+  entry.resolve(made);
 }

@@ -158,8 +158,11 @@ export class LimeNode {
    * Replication.readSync) answers with the value itself, and a refusal of it is thrown; any other read is get's
    * promise. The hot paths take it: a promise per layer cost a memory node about 2 of its ~11 µs per GET.
    */
-  getQuick(key: string): { value: string; nodeUrl: string } | Promise<{ value: string; nodeUrl: string }> {
-    return this.readLiveQuick(key, valueFound);
+  getQuick(key: string): { value: string; nodeUrl: string } | Promise<{ value: string; nodeUrl: string }>;
+  /** getQuick, with the caller's next step run on the value in the same callback: one promise for a forwarded read. */
+  getQuick<R>(key: string, then: (found: { value: string; nodeUrl: string }) => R): R | Promise<R>;
+  getQuick(key: string, then?: (found: { value: string; nodeUrl: string }) => unknown): unknown {
+    return this.readLiveQuick(key, then === undefined ? valueFound : (read) => then(valueFound(read)));
   }
 
   /** A quorum read, as get, with the key's expiry (wall ms, or undefined for none): what TTL and PTTL answer. */
@@ -190,7 +193,7 @@ export class LimeNode {
     const atOnce = this.replication.readSync(key, replicas);
     if (atOnce !== undefined) return then(this.liveOnly(atOnce));
     const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
-    return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll).then((read) => then(this.liveOnly(read)));
+    return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll, (read) => then(this.liveOnly(read)));
   }
 
   /** The read itself when its record is live (no copy: every read passes here), else not_found. */

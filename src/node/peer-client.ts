@@ -126,6 +126,10 @@ export class PeerClient implements PeerTransport {
     return answer.record === null ? undefined : fromWire(answer.record);
   }
 
+  getReplicaThen<R>(target: string, key: string, next: (record: StoredRecord | undefined) => R): Promise<R> {
+    return this.getReplica(target, key).then(next);
+  }
+
   /** The internal routes have no version-only read: the whole record is read and its version kept. */
   async versionOf(target: string, key: string): Promise<Version | undefined> {
     return (await this.getReplica(target, key, "version"))?.version;

@@ -15,6 +15,11 @@ export interface PeerTransport extends GossipTransport {
   putReplica(target: string, records: readonly StoredRecord[], timeoutMs?: number): Promise<PutOutcome[]>;
   /** A replica's record of a key, tombstones included, or undefined when it holds none. */
   getReplica(target: string, key: string): Promise<StoredRecord | undefined>;
+  /**
+   * getReplica with the caller's next step run on the record in the same callback; what `next` throws rejects the
+   * call. A forwarded read passes here, so it waits on one promise, not one per layer (each cost ~0.5 µs).
+   */
+  getReplicaThen<R>(target: string, key: string, next: (record: StoredRecord | undefined) => R): Promise<R>;
   /** Only the version of a replica's record (a digest read), or undefined when it holds none. */
   versionOf(target: string, key: string): Promise<Version | undefined>;
   /** Anti-entropy, step one: the groups of the digest tree that differ between this node and the target. */
@@ -33,6 +38,8 @@ export interface PeerTransport extends GossipTransport {
 export interface PeerCall {
   readonly op: PeerOp;
   readonly target: string;
+  /** Calls of `op` merged into this one on the wire (see call-merger.ts), each counting as a call; 1 when left out. */
+  readonly items?: number;
 }
 
 /**
@@ -53,35 +60,34 @@ export type PeerOutcome = { readonly value: unknown } | { readonly error: unknow
 
 /**
  * An observer that only needs to hear how each call ended (metrics, reachability): told of the call as it starts,
- * it returns what to tell of its outcome. Listeners share one wrapper (`listenAll`): one promise callback per call
- * for all of them, where an observer each adds its own.
+ * it returns what to tell of its outcome. Listeners share one promise callback per call (`tellAll`, `heard`), where
+ * an observer each adds its own; a merged call is told once, with its item count.
  */
 export type PeerCallListener = (call: PeerCall) => (outcome: PeerOutcome) => void;
 
-/** Listeners as one observer: each is told of every call as it starts and of its outcome, in order. */
-export function listenAll(...listeners: readonly PeerCallListener[]): PeerObserver {
-  return <T>(call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>): Promise<T> => {
+/** Listeners as one: each is told of every call as it starts and of its outcome, in order. */
+export function tellAll(...listeners: readonly PeerCallListener[]): PeerCallListener {
+  return (call) => {
     const told = listeners.map((listener) => listener(call));
-    return send().then(
-      (value) => {
-        for (const tell of told) tell({ value });
-        return value;
-      },
-      (error: unknown) => {
-        for (const tell of told) tell({ error });
-        throw error;
-      },
-    );
+    return (outcome) => {
+      for (const tell of told) tell(outcome);
+    };
   };
 }
 
-/** Several observers as one; the first sees each call outermost. */
-export function observeAll(...observers: readonly PeerObserver[]): PeerObserver {
-  return observers.reduceRight<PeerObserver>(
-    (inner, outer) =>
-      <T>(call: PeerCall, carrier: Record<string, string>, send: () => Promise<T>) =>
-        outer(call, carrier, () => inner(call, carrier, send)),
-    <T>(_call: PeerCall, _carrier: Record<string, string>, send: () => Promise<T>) => send(),
+/** `sent`, with `listener` told of the call now and of its outcome when it settles; settles as `sent` does. */
+export function heard<T>(listener: PeerCallListener | undefined, call: PeerCall, sent: Promise<T>): Promise<T> {
+  if (listener === undefined) return sent;
+  const tell = listener(call);
+  return sent.then(
+    (value) => {
+      tell({ value });
+      return value;
+    },
+    (error: unknown) => {
+      tell({ error });
+      throw error;
+    },
   );
 }
 

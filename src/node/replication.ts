@@ -8,7 +8,8 @@ import { awaitQuorum, type Fate } from "./quorum.ts";
 import type { PeerTransport } from "./peer-transport.ts";
 
 /** Versioned record traffic to other replicas: the part of the peer transport replication uses. */
-export type ReplicaPeers = Pick<PeerTransport, "putReplica" | "getReplica" | "versionOf">;
+/** What replication asks of peers; getReplicaThen is getReplica's `then` when a transport does not offer it. */
+export type ReplicaPeers = Pick<PeerTransport, "putReplica" | "getReplica" | "versionOf"> & Partial<Pick<PeerTransport, "getReplicaThen">>;
 
 /** What a replica answered a read with: its version, and the record itself when it was asked for it. */
 interface Held {
@@ -199,13 +200,16 @@ export class Replication {
    * rather than return a version a later read might not see. Replicas that answered after the quorum are
    * repaired in the background.
    */
-  read(key: string, replicas: readonly string[], needed: number, waitForAll = false): Promise<ReadResult> {
-    if (replicas.length !== 1) return waitForAll ? this.quorumRead(key, replicas, needed, true) : this.digestRead(key, replicas, needed);
+  read(key: string, replicas: readonly string[], needed: number, waitForAll?: boolean): Promise<ReadResult>;
+  /** read, with the caller's next step run on its result in the same callback (a throw rejects the read). */
+  read<R>(key: string, replicas: readonly string[], needed: number, waitForAll: boolean, then: (read: ReadResult) => R): Promise<R>;
+  read(key: string, replicas: readonly string[], needed: number, waitForAll = false, then: (read: ReadResult) => unknown = asIs): Promise<unknown> {
+    if (replicas.length !== 1) return (waitForAll ? this.quorumRead(key, replicas, needed, true) : this.digestRead(key, replicas, needed)).then(then);
     // One replica (this node, or another for a forwarded read): its answer is the read; the call's own deadline
-    // bounds it, and no quorum, repair or second answer can apply. Plain promise callbacks: most reads at one copy.
+    // bounds it, and no quorum, repair or second answer can apply. One promise: most reads are at one copy.
     try {
       const [only] = this.reachable(replicas, needed, "read of this key", "nothing was read");
-      return this.getOn(only!, key, (record) => ({ record, from: only! }));
+      return this.getOn(only!, key, (record) => then({ record, from: only! }));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -397,20 +401,28 @@ export class Replication {
 
   /** A replica's record of `key`, passed through `next` (the caller's step, in the same callback: every read passes here). */
   private getOn<R = StoredRecord | undefined>(replica: string, key: string, next: (record: StoredRecord | undefined) => R = asIs as (record: StoredRecord | undefined) => R): Promise<R> {
-    let asked: Promise<StoredRecord | undefined>;
-    try {
-      asked = replica === this.deps.self ? this.deps.store.get(key) : this.deps.peers.getReplica(replica, key);
-    } catch (error) {
-      asked = Promise.reject(error);
+    if (replica === this.deps.self) {
+      let asked: Promise<StoredRecord | undefined>;
+      try {
+        asked = this.deps.store.get(key);
+      } catch (error) {
+        asked = Promise.reject(error);
+      }
+      return asked.then(next, rethrowStoreError);
     }
-    if (replica === this.deps.self) return asked.then(next, rethrowStoreError);
-    return asked.then((record) => {
+    const judged = (record: StoredRecord | undefined) => {
       // A forged future version would win the read, be repaired onto every replica and pull the clocks along.
       if (record !== undefined && this.deps.future?.accepts("version", record.version.wallMs) === false) {
         throw new NodeError("clock_skew", `replica ${replica} answered with a version from beyond MAX_CLOCK_SKEW_MS; its clock or its data is wrong`);
       }
       return next(record);
-    });
+    };
+    const { peers } = this.deps;
+    try {
+      return peers.getReplicaThen === undefined ? peers.getReplica(replica, key).then(judged) : peers.getReplicaThen(replica, key, judged);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -548,9 +560,9 @@ function staleOf(answered: readonly [string, Held][], record: StoredRecord): str
   return answered.filter(([, held]) => held.version === undefined || compareVersions(held.version, record.version) < 0).map(([replica]) => replica);
 }
 
-/** A record as it was read: the step of a read that takes it as it is. */
-function asIs(record: StoredRecord | undefined): StoredRecord | undefined {
-  return record;
+/** The step of a read that takes what it read as it is. */
+function asIs<T>(value: T): T {
+  return value;
 }
 
 function rethrowStoreError(error: unknown): never {

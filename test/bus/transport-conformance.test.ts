@@ -10,6 +10,7 @@ import type { NodeError } from "../../src/node/errors.ts";
 import { MERGED_WAITING_MAX } from "../../src/node/call-merger.ts";
 import { MERGED_ANSWER_CHARS_MAX, PEER_OPS } from "../../src/node/peer-wire.ts";
 import { busPeer, VALUE_BYTES_MAX, FUTURE_SENDER, inProcessChannels, inProcessPeer, PEER_NOW_MS, transport, type TestPeer, nodeFailure } from "../support/peers.ts";
+import type { PeerCall, PeerCallListener, PeerObserver } from "../../src/node/peer-transport.ts";
 
 interface Setup {
   readonly peer: TestPeer;
@@ -195,6 +196,67 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       peer.ops.length = 0;
       expect(await Promise.all(["small", "missing"].map((key) => client.getReplica(peer.url, key)))).toEqual([record("small", now), undefined]);
       expect(peer.ops).toEqual([PEER_OPS.getEach, PEER_OPS.get, PEER_OPS.get]);
+    });
+
+    test("a read with a next step settles with what the step made of its record; a step that throws fails that read alone", async () => {
+      const { peer, client } = start();
+      const now = Date.now();
+      await client.putReplica(peer.url, [record("a", now), record("b", now + 1)]);
+      const valueOf = (record: StoredRecord | undefined) => {
+        if (record === undefined) throw new Error("no such key");
+        return record.value;
+      };
+      for (const unknown of [false, true]) {
+        // Merged into one getEach, and (a peer from before it) as gets of their own.
+        if (unknown) peer.unknownOps.add(PEER_OPS.getEach);
+        peer.ops.length = 0;
+        const reads = await Promise.allSettled(["a", "missing", "b"].map((key) => client.getReplicaThen(peer.url, key, valueOf)));
+        expect(reads).toEqual([
+          { status: "fulfilled", value: "value of a" },
+          { status: "rejected", reason: new Error("no such key") },
+          { status: "fulfilled", value: "value of b" },
+        ]);
+        expect(peer.ops).toEqual(unknown ? [PEER_OPS.getEach, PEER_OPS.get, PEER_OPS.get, PEER_OPS.get] : [PEER_OPS.getEach]);
+      }
+    });
+
+    test("a listener hears a turn's merged reads once, with their item count; an observer (tracing) sees each read", async () => {
+      const heardCalls: PeerCall[] = [];
+      const outcomes: string[] = [];
+      const listen: PeerCallListener = (call) => {
+        heardCalls.push(call);
+        return (outcome) => outcomes.push("value" in outcome ? "answered" : "failed");
+      };
+      const { peer } = start();
+      const listened = transport({ secret: "s3cret", channel: kind === "bus" ? undefined : inProcessChannels(() => [peer]), listen });
+      const observedCalls: PeerCall[] = [];
+      const observe: PeerObserver = (call, _carrier, send) => {
+        observedCalls.push(call);
+        return send();
+      };
+      const traced = transport({ secret: "s3cret", channel: kind === "bus" ? undefined : inProcessChannels(() => [peer]), listen, observe });
+      try {
+        await Promise.all(["a", "b", "c"].map((key) => listened.getReplicaThen(peer.url, key, (found) => found)));
+        await Promise.all(["d", "e"].map((key) => listened.versionOf(peer.url, key)));
+        expect(heardCalls).toEqual([
+          { op: "get", target: peer.url, items: 3 },
+          { op: "version", target: peer.url, items: 2 },
+        ]);
+        expect(outcomes).toEqual(["answered", "answered"]);
+        heardCalls.length = 0;
+        // With an observer, each read is a call it sees; those that carry no trace still travel merged.
+        peer.ops.length = 0;
+        await Promise.all(["a", "b"].map((key) => traced.getReplica(peer.url, key)));
+        expect(observedCalls).toEqual([
+          { op: "get", target: peer.url },
+          { op: "get", target: peer.url },
+        ]);
+        expect(heardCalls).toEqual([{ op: "get", target: peer.url, items: 2 }]);
+        expect(peer.ops).toEqual([PEER_OPS.getEach]);
+      } finally {
+        listened.close();
+        traced.close();
+      }
     });
 
     test("a peer that is not there is unavailable at once, and a ping says so", async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { countPeerCalls } from "../../src/metrics/peer-call-metrics.ts";
 import { NodeError } from "../../src/node/errors.ts";
-import { listenAll, peerFailure, PeerRefusal } from "../../src/node/peer-transport.ts";
+import { heard, peerFailure, PeerRefusal } from "../../src/node/peer-transport.ts";
 import { NodeMetrics } from "../../src/metrics/node-metrics.ts";
 
 const ROUTE = "put";
@@ -39,18 +39,20 @@ describe("countPeerCalls", () => {
   test("counts each call with its time to answer, passes the answer through and rethrows a failure", async () => {
     const metrics = new NodeMetrics();
     let nowMs = 1000;
-    const observe = listenAll(countPeerCalls(metrics, () => nowMs));
+    const listener = countPeerCalls(metrics, () => nowMs);
     const answer = new Response("OK");
-    const passed = await observe({ op: ROUTE, target: "http://127.0.0.1:1" }, {}, async () => {
+    const passed = await heard(listener, { op: ROUTE, target: "http://127.0.0.1:1" }, (async () => {
+      await Bun.sleep(0);
       nowMs += 3;
       return answer;
-    });
+    })());
     expect(passed).toBe(answer);
     const refused = new TypeError("Unable to connect");
-    const thrown = await observe({ op: ROUTE, target: "http://127.0.0.1:1" }, {}, async () => {
+    const thrown = await heard(listener, { op: ROUTE, target: "http://127.0.0.1:1" }, (async () => {
+      await Bun.sleep(0);
       nowMs += 7;
       throw refused;
-    }).catch((error: unknown) => error);
+    })()).catch((error: unknown) => error);
     expect(thrown).toBe(refused);
 
     expect(metrics.peerCalls.value({ op: ROUTE })).toBe(2);
@@ -58,6 +60,23 @@ describe("countPeerCalls", () => {
     const samples = metrics.peerCallDuration.collect().samples;
     expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_seconds_sum")?.value).toBeCloseTo(0.01, 9);
     expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_seconds_count")?.value).toBe(2);
+  });
+
+  test("each item of a merged call counts as a call, with the merged call's time, and fails with it", async () => {
+    const metrics = new NodeMetrics();
+    let nowMs = 1000;
+    const listener = countPeerCalls(metrics, () => nowMs);
+    await heard(listener, { op: ROUTE, target: "http://127.0.0.1:1", items: 17 }, (async () => {
+      await Bun.sleep(0);
+      nowMs += 2;
+    })());
+    await heard(listener, { op: ROUTE, target: "http://127.0.0.1:1", items: 3 }, Promise.reject(new NodeError("timeout", "no answer"))).catch(() => undefined);
+
+    expect(metrics.peerCalls.value({ op: ROUTE })).toBe(20);
+    expect(metrics.peerCallFailures.value({ op: ROUTE, reason: "timeout" })).toBe(3);
+    const samples = metrics.peerCallDuration.collect().samples;
+    expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_seconds_count")?.value).toBe(20);
+    expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_seconds_sum")?.value).toBeCloseTo(0.034, 9);
   });
 
   test("peer call figures appear in the Prometheus text", () => {

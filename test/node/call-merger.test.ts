@@ -55,6 +55,21 @@ describe("CallMerger", () => {
     ]);
   });
 
+  test("a call with a next step settles with what the step made of its result; a step that throws fails that call alone", async () => {
+    const { merger: m, sent } = merger();
+    const calls = [m.call("http://b", "a", 100, (value) => value.length), m.call("http://b", "b", 100, () => {
+      throw new Error("b's step failed");
+    }), m.call("http://b", "c", 100)];
+    await Bun.sleep(0);
+    expect(sent).toHaveLength(1);
+    sent[0]!.answer.resolve(echoed(["a", "b", "c"]));
+    expect(await Promise.allSettled(calls)).toEqual([
+      { status: "fulfilled", value: "got a".length },
+      { status: "rejected", reason: new Error("b's step failed") },
+      { status: "fulfilled", value: "got c" },
+    ]);
+  });
+
   test("a turn's calls past the bound of items or of characters go in several calls, an item larger than the bound alone", async () => {
     const { merger: m, sent } = merger();
     const items = ["1", "2", "3", "4", "5", "aaaaaa", "bbbbbb", "cccccccccccc", "d"];

@@ -1,5 +1,5 @@
 // Reachability on its own: a failed call marks a peer down for routing, a probe (never a client request) brings it back.
-import { listenAll, PeerRefusal } from "../../src/node/peer-transport.ts";
+import { heard, PeerRefusal } from "../../src/node/peer-transport.ts";
 import type { PeerOp } from "../../src/node/peer-wire.ts";
 import { describe, expect, test } from "bun:test";
 import { DOWN_ENTRIES_MAX, DOWN_FIRST_MS, DOWN_MAX_MS, observeReachability, Reachability } from "../../src/node/reachability.ts";
@@ -97,22 +97,22 @@ describe("the observer", () => {
 
   test("a call that gets no answer marks the peer down; one answered with any status, or a refusal, marks it up", async () => {
     const { reach } = build(() => false);
-    const observe = listenAll(observeReachability(reach));
-    await expect(observe(call("get"), {}, () => Promise.reject(new Error("refused")))).rejects.toThrow("refused");
+    const listener = observeReachability(reach);
+    await expect(heard(listener, call("get"), Promise.reject(new Error("refused")))).rejects.toThrow("refused");
     expect(reach.isDown(PEER)).toBe(true);
-    const answer = await observe(call("get"), {}, async () => new Response("no", { status: 503 }));
+    const answer = await heard(listener, call("get"), Promise.resolve(new Response("no", { status: 503 })));
     expect(answer.status).toBe(503);
     expect(reach.isDown(PEER)).toBe(false);
-    await expect(observe(call("get"), {}, () => Promise.reject(new Error("refused")))).rejects.toThrow("refused");
+    await expect(heard(listener, call("get"), Promise.reject(new Error("refused")))).rejects.toThrow("refused");
     expect(reach.isDown(PEER)).toBe(true);
-    await expect(observe(call("put"), {}, () => Promise.reject(new PeerRefusal("unavailable", "its store failed", "store_unavailable")))).rejects.toThrow("its store failed");
+    await expect(heard(listener, call("put"), Promise.reject(new PeerRefusal("unavailable", "its store failed", "store_unavailable")))).rejects.toThrow("its store failed");
     expect(reach.isDown(PEER)).toBe(false);
   });
 
   test("a gossip call that fails does not mark the peer down: its short timeout misses under load", async () => {
     const { reach } = build(() => false);
-    const observe = listenAll(observeReachability(reach));
-    await expect(observe(call("gossip"), {}, () => Promise.reject(new Error("timeout")))).rejects.toThrow("timeout");
+    const listener = observeReachability(reach);
+    await expect(heard(listener, call("gossip"), Promise.reject(new Error("timeout")))).rejects.toThrow("timeout");
     expect(reach.isDown(PEER)).toBe(false);
   });
 });

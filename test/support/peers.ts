@@ -14,6 +14,7 @@ import { buildRing, replicasOf } from "../../src/ring/ring.ts";
 import { upgradeBus } from "../../src/http/serve.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import { NodeError } from "../../src/node/errors.ts";
+import type { PeerCallListener, PeerObserver } from "../../src/node/peer-transport.ts";
 
 export const VALUE_BYTES_MAX = 1024 * 1024;
 /** The wall time a peer gives when it refuses a SYN as from the future. */
@@ -135,6 +136,8 @@ export interface TransportOptions {
   readonly forwardTimeoutMs?: number;
   readonly onPeerClock?: (peer: string, peerWallMs: number, sentAtMs: number) => void;
   readonly channel?: (target: string) => Channel;
+  readonly observe?: PeerObserver;
+  readonly listen?: PeerCallListener;
 }
 
 export function transport(options: TransportOptions = {}): BusTransport {
@@ -147,6 +150,8 @@ export function transport(options: TransportOptions = {}): BusTransport {
     now: () => performance.now(),
     onPeerClock: options.onPeerClock,
     channel: options.channel,
+    observe: options.observe,
+    listen: options.listen,
   });
 }
 

@@ -75,20 +75,17 @@ export function fastGet(options: FastGetOptions): (request: Request) => Response
     const key = keyOf(request);
     if (key === undefined || !fromProgram(request, hostAllowed)) return undefined;
     const started = nowMs();
-    let found: ReturnType<LimeNode["getQuick"]>;
+    let found: Response | Promise<Response>;
     try {
-      found = node.getQuick(key);
+      found = node.getQuick(key, (value) => answered(Response.json(value), started));
     } catch (error) {
       return refusal(error, started) ?? Promise.reject(error);
     }
-    if (!(found instanceof Promise)) return answered(Response.json(found), started);
-    return found.then(
-      (value) => answered(Response.json(value), started),
-      (error: unknown) => {
-        const response = refusal(error, started);
-        if (response === undefined) throw error;
-        return response;
-      },
-    );
+    if (!(found instanceof Promise)) return found;
+    return found.catch((error: unknown) => {
+      const response = refusal(error, started);
+      if (response === undefined) throw error;
+      return response;
+    });
   };
 }
