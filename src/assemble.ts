@@ -318,7 +318,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     gossip: gossiper,
     clock: Date.now,
     onUnexpected: (error) => logger.log("error", "a peer's call failed", describeError(error)),
-    onItem: (op, outcome) => metrics.recordServed(op, outcome),
+    onItems: (op, outcome, count) => metrics.recordServed(op, outcome, count),
   });
   const hostAllowed = hostPolicy({ nodeUrl: config.nodeUrl, allowedHosts: config.allowedHosts });
   let server: ReturnType<typeof serveNode>;

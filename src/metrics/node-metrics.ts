@@ -82,7 +82,7 @@ export class NodeMetrics {
   readonly peerCallDuration = new Histogram("limedb_peer_call_duration_seconds", "Time until a peer's answer in seconds, by operation.", ["op"]);
   /** Bound series of the hot paths by a key of their label values: one map lookup per request instead of a key built twice. */
   private readonly bound = new Map<string, (durationMs: number) => void>();
-  private readonly boundCounts = new Map<string, () => void>();
+  private readonly boundCounts = new Map<string, (by?: number) => void>();
 
   recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
     this.requestSeries(route, method, status)(durationMs);
@@ -124,15 +124,15 @@ export class NodeMetrics {
     if (failure !== undefined) this.peerCallFailures.inc({ op, reason: failure }, calls);
   }
 
-  /** Counts one call a peer made here, by operation and outcome (ok, or the error's code). */
-  recordServed(op: string, outcome: string): void {
+  /** Counts `calls` calls a peer made here, by operation and outcome (ok, or the error's code). */
+  recordServed(op: string, outcome: string, calls = 1): void {
     const key = `v\n${op}\n${outcome}`;
     let count = this.boundCounts.get(key);
     if (count === undefined) {
       count = this.peerCallsServed.bind({ op, outcome });
       if (this.boundCounts.size < BOUND_SERIES_MAX) this.boundCounts.set(key, count);
     }
-    count();
+    count(calls);
   }
 
   /** Counts one event and records its duration (ms, kept in seconds) in the series bound under `key`. */

@@ -50,8 +50,8 @@ interface Group<T, R> {
 }
 
 export class CallMerger<T, R> {
-  /** This turn's calls, by deadline and peer. */
-  private queued = new Map<string, Group<T, R>>();
+  /** This turn's calls, by peer and deadline (no key to build per call). */
+  private queued = new Map<string, Map<number, Group<T, R>>>();
   /** Calls queued or sent per peer, for MERGED_WAITING_MAX. */
   private readonly waitingPerPeer = new Map<string, number>();
   private scheduled = false;
@@ -68,11 +68,15 @@ export class CallMerger<T, R> {
     const waiting = this.waitingPerPeer.get(target) ?? 0;
     if (waiting >= MERGED_WAITING_MAX) return Promise.reject(this.options.overloaded(target, timeoutMs));
     this.waitingPerPeer.set(target, waiting + 1);
-    const key = `${timeoutMs} ${target}`;
-    let group = this.queued.get(key);
+    let byDeadline = this.queued.get(target);
+    if (byDeadline === undefined) {
+      byDeadline = new Map();
+      this.queued.set(target, byDeadline);
+    }
+    let group = byDeadline.get(timeoutMs);
     if (group === undefined) {
       group = { target, timeoutMs, waiting: [] };
-      this.queued.set(key, group);
+      byDeadline.set(timeoutMs, group);
     }
     const { waiting: list } = group;
     const promise = new Promise<unknown>((resolve, reject) => list.push({ item, next, resolve, reject }));
@@ -86,9 +90,10 @@ export class CallMerger<T, R> {
 
   /** Fails the calls queued for `target` and not sent yet (a member removed: nothing may call it again). */
   drop(target: string, error: unknown): void {
-    for (const [key, group] of this.queued) {
-      if (group.target !== target) continue;
-      this.queued.delete(key);
+    const byDeadline = this.queued.get(target);
+    if (byDeadline === undefined) return;
+    this.queued.delete(target);
+    for (const group of byDeadline.values()) {
       this.settled(target, group.waiting.length);
       for (const entry of group.waiting) entry.reject(error);
     }
@@ -99,19 +104,21 @@ export class CallMerger<T, R> {
     const groups = this.queued;
     this.queued = new Map();
     const { itemsMax, charsMax, charsOf } = this.options;
-    for (const { target, timeoutMs, waiting } of groups.values()) {
-      let start = 0;
-      let chars = 0;
-      for (let i = 0; i < waiting.length; i++) {
-        const size = charsOf(waiting[i]!.item);
-        if (i > start && (i - start >= itemsMax || chars + size > charsMax)) {
-          this.sendPart(target, timeoutMs, waiting.slice(start, i));
-          start = i;
-          chars = 0;
+    for (const byDeadline of groups.values()) {
+      for (const { target, timeoutMs, waiting } of byDeadline.values()) {
+        let start = 0;
+        let chars = 0;
+        for (let i = 0; i < waiting.length; i++) {
+          const size = charsOf(waiting[i]!.item);
+          if (i > start && (i - start >= itemsMax || chars + size > charsMax)) {
+            this.sendPart(target, timeoutMs, waiting.slice(start, i));
+            start = i;
+            chars = 0;
+          }
+          chars += size;
         }
-        chars += size;
+        if (start < waiting.length) this.sendPart(target, timeoutMs, waiting.slice(start));
       }
-      if (start < waiting.length) this.sendPart(target, timeoutMs, waiting.slice(start));
     }
   }
 

@@ -18,8 +18,11 @@ export interface PeerServiceDeps {
   readonly clock?: () => number;
   /** Told of a record's failure that is no NodeError (a defect): its reply says only "internal". */
   readonly onUnexpected?: (error: unknown) => void;
-  /** Told how each item of a merged call came out ("ok" or its refusal's code), as the call of it alone (`op`) would be counted. */
-  readonly onItem?: (op: "put" | "version" | "get", outcome: string) => void;
+  /**
+   * Told how the items of a merged call came out ("ok" or a refusal's code), as the calls of each alone (`op`) would
+   * be counted: `count` items at once (the ok ones of a call together).
+   */
+  readonly onItems?: (op: "put" | "version" | "get", outcome: string, count: number) => void;
 }
 
 type Handlers = { [Op in PeerOp]: (body: PeerInbound<Op>) => Promise<PeerAnswer<Op>> | PeerAnswer<Op> };
@@ -30,16 +33,26 @@ export class PeerService {
   constructor(deps: PeerServiceDeps) {
     const { replicas, gossip } = deps;
     const clock = deps.clock ?? Date.now;
-    /** One item of a merged call as its answer: the value, or the refusal a call of it alone would have answered; counted as that call. */
-    const answerOf = <R, A>(op: "put" | "version" | "get", result: ItemResult<R>, answer: (value: R) => A): A | ReturnType<typeof errorReply> => {
-      if (result.ok) {
-        deps.onItem?.(op, "ok");
-        return answer(result.value);
-      }
-      const reply = errorReply(result.error, clock());
-      if (!(result.error instanceof NodeError)) deps.onUnexpected?.(result.error);
-      deps.onItem?.(op, reply.code);
-      return reply;
+    /**
+     * A merged call's items as its answers: each value, or the refusal a call of it alone would have answered, each
+     * counted as that call. `answer` may return `unanswered` for an item the answer holds no room for: not counted.
+     */
+    const answersOf = <R, A>(op: "put" | "version" | "get", results: readonly ItemResult<R>[], answer: (value: R, i: number) => A | typeof unanswered) => {
+      let ok = 0;
+      const answers = results.map((result, i) => {
+        if (!result.ok) {
+          const reply = errorReply(result.error, clock());
+          if (!(result.error instanceof NodeError)) deps.onUnexpected?.(result.error);
+          deps.onItems?.(op, reply.code, 1);
+          return reply;
+        }
+        const answered = answer(result.value, i);
+        if (answered === unanswered) return { code: ANSWER_FULL_CODE, error: "no room in this answer; ask for it alone" };
+        ok++;
+        return answered;
+      });
+      if (ok > 0) deps.onItems?.(op, "ok", ok);
+      return answers;
     };
     this.handlers = {
       ping: () => null,
@@ -49,18 +62,17 @@ export class PeerService {
         return outcome.answer as PeerAnswer<"gossip">;
       },
       put: async (body) => ({ outcomes: await replicas.put(body.records.map(fromWire)) }),
-      putEach: async (body) => ({ results: (await replicas.putEach(body.records.map(fromWire))).map((result) => answerOf("put", result, (outcome) => outcome)) }),
-      versionEach: async (body) => ({ results: (await replicas.versionEach(body.keys)).map((result) => answerOf("version", result, (version) => version ?? null)) }),
+      putEach: async (body) => ({ results: answersOf("put", await replicas.putEach(body.records.map(fromWire)), (outcome) => outcome) }),
+      versionEach: async (body) => ({ results: answersOf("version", await replicas.versionEach(body.keys), (version) => version ?? null) }),
       getEach: async (body) => {
         // Records whole up to the answer's budget (the first always); past it an item says to ask for it alone.
         let chars = 0;
-        const results = (await replicas.getEach(body.keys)).map((result, i) => {
-          if (result.ok && result.value !== undefined) {
-            const size = result.value.key.length + result.value.value.length;
-            if (i > 0 && chars + size > MERGED_ANSWER_CHARS_MAX) return { code: ANSWER_FULL_CODE, error: "no room in this answer; ask for it alone" };
-            chars += size;
-          }
-          return answerOf("get", result, (record) => (record === undefined ? null : toWire(record)));
+        const results = answersOf("get", await replicas.getEach(body.keys), (record, i) => {
+          if (record === undefined) return null;
+          const size = record.key.length + record.value.length;
+          if (i > 0 && chars + size > MERGED_ANSWER_CHARS_MAX) return unanswered;
+          chars += size;
+          return toWire(record);
         });
         return { results };
       },
@@ -97,6 +109,9 @@ export class PeerService {
     return JSON.stringify(await handler(body));
   }
 }
+
+/** What an item's answer is when the merged answer holds no room for it: it is asked for alone. */
+const unanswered = Symbol("unanswered");
 
 /** A failure as a reply: the node's code and message; a clock refusal carries this node's wall time. */
 function errorReply(error: unknown, nowMs: number): { code: string; error: string; nowMs?: number } {

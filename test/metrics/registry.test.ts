@@ -71,6 +71,15 @@ describe("NodeMetrics", () => {
     for (const status of statuses) expect(metrics.requests.value(labels(status))).toBe(2);
   });
 
+  test("calls served are counted by operation and outcome, many at once as so many calls", () => {
+    const metrics = new NodeMetrics();
+    metrics.recordServed("get", "ok", 17);
+    metrics.recordServed("get", "ok");
+    metrics.recordServed("get", "too_large", 2);
+    expect(metrics.peerCallsServed.value({ op: "get", outcome: "ok" })).toBe(18);
+    expect(metrics.peerCallsServed.value({ op: "get", outcome: "too_large" })).toBe(2);
+  });
+
   test("names every member state even when none is in it", () => {
     expect(countByState([{ state: "active" }, { state: "active" }, { state: "dead" }])).toEqual({ active: 2, stale: 0, dead: 1, removed: 0 });
     expect(countByState([{ state: "dead", removed: true }, { state: "dead" }])).toEqual({ active: 0, stale: 0, dead: 1, removed: 1 });
