@@ -301,7 +301,7 @@ export class LimeNode {
    * holds a newer version (a clock behind another node's, or a racing write), the clock learns it and
    * the write is retried, so an acknowledged write is always the newest where it was acknowledged.
    */
-  private async replicate(key: string, make: (version: Version) => StoredRecord, only?: readonly string[]): Promise<Map<string, PutOutcome>> {
+  private async replicate(key: string, make: (version: Version) => StoredRecord, only?: readonly string[]): Promise<ReadonlyMap<string, PutOutcome>> {
     const replicas = only ?? this.liveReplicas(key, "write");
     const needed = only === undefined ? quorumOf(this.writeQuorum, replicas.length) : replicas.length;
     // The newest version a replica held that the clock would not take (beyond the skew bound): the retry

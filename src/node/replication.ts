@@ -130,7 +130,7 @@ export class Replication {
    * fewer than `needed` replicas are up, nothing is sent and the client hears that the write was not applied:
    * a hint never counts towards the quorum (strict quorums), so the replicas of a key stay the ones it has.
    */
-  async write(record: StoredRecord, replicas: readonly string[], needed: number): Promise<Map<string, PutOutcome>> {
+  async write(record: StoredRecord, replicas: readonly string[], needed: number): Promise<ReadonlyMap<string, PutOutcome>> {
     // This node the only replica: the store call and nothing else (no quorum, timer or hint can apply).
     if (replicas.length === 1 && replicas[0] === this.deps.self) return new Map([[this.deps.self, await this.putOn(this.deps.self, record)]]);
     const up = this.reachable(replicas, needed, "write of this key", "the write was not applied");
@@ -138,7 +138,8 @@ export class Replication {
     if (replicas.length === 1) return new Map([[up[0]!, await this.putOnly(up[0]!, record)]]);
     for (const replica of replicas) if (!up.includes(replica)) this.hint(replica, record);
     const remotes = up.filter((replica) => replica !== this.deps.self);
-    const accepted = firstSuccess(this.deps.clockSuspect?.() === true ? remotes.length : 0);
+    const suspect = this.deps.clockSuspect?.() === true;
+    const accepted = firstSuccess(suspect ? remotes.length : 0);
     let ownPut: Promise<unknown> = Promise.resolve();
     // A replica refusing the version as from the future means this node's clock runs ahead, or that replica's
     // behind: told apart once every other replica has answered. Only when none took the version is it this node's
@@ -155,7 +156,7 @@ export class Replication {
       up.map((replica) => {
         if (replica === this.deps.self) {
           const call = (): Promise<PutOutcome> => {
-            const put = accepted.promise.then(() => this.putOn(replica, record));
+            const put = suspect ? accepted.promise.then(() => this.putOn(replica, record)) : this.putOn(replica, record);
             ownPut = put;
             return put;
           };
@@ -184,8 +185,8 @@ export class Replication {
         return [replica, call] as const;
       }),
     );
-    const { answers } = await awaitQuorum(calls, needed, this.deps.timeoutMs, "write", undefined, this.onSilent);
-    return new Map(answers);
+    // The answers are the quorum's own copy.
+    return (await awaitQuorum(calls, needed, this.deps.timeoutMs, "write", undefined, this.onSilent)).answers;
   }
 
   /**
