@@ -122,13 +122,11 @@ class Writer {
   }
 }
 
+/** Reads fields from a frame's bytes; little-endian numbers by hand, as a DataView would need the bytes' ArrayBuffer (which a small array must first be given). */
 class Reader {
-  private readonly view: DataView;
   private at = 0;
 
-  constructor(private readonly buffer: Uint8Array) {
-    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  }
+  constructor(private readonly buffer: Uint8Array) {}
 
   private need(bytes: number): void {
     if (this.at + bytes > this.buffer.length) throw new FrameError("the frame ends inside a field");
@@ -141,16 +139,18 @@ class Reader {
 
   u16(): number {
     this.need(2);
-    const value = this.view.getUint16(this.at, true);
+    const b = this.buffer;
+    const at = this.at;
     this.at += 2;
-    return value;
+    return b[at]! | (b[at + 1]! << 8);
   }
 
   u32(): number {
     this.need(4);
-    const value = this.view.getUint32(this.at, true);
+    const b = this.buffer;
+    const at = this.at;
     this.at += 4;
-    return value;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
   }
 
   bytes(length: number): Uint8Array {
