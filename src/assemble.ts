@@ -109,7 +109,10 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       metrics.clockRefused.inc({ kind });
       logClockRefusal({ kind, aheadMs });
     },
+    clockAheadMs: () => clockAheadMs(),
   });
+  /** How far this clock runs ahead of its peers': read by the member table (below) from their gossip, 0 until then. */
+  let clockAheadMs = (): number => 0;
   let store: Backend;
   try {
     // Every store operation is timed by backend for /metrics; two clock reads per operation.
@@ -157,6 +160,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       },
     },
   );
+  clockAheadMs = () => members.lastClockReading().offsetMs;
   // Peers whose calls got no answer are skipped by requests and background work until a probe reaches them,
   // whatever gossip says (a partition bridged by one node lets gossip call a peer alive that cannot be reached).
   const reachability = new Reachability({

@@ -17,6 +17,13 @@ export interface FutureBoundOptions {
   readonly clock: () => number;
   /** Told of every refusal: main counts it in /metrics and logs it at most once a minute. */
   readonly onRefused?: (kind: FutureKind, aheadMs: number) => void;
+  /**
+   * How far this node's own clock runs ahead of its peers' (the clock check's offset; 0 or negative when it does
+   * not). Past the skew, time from the future is judged by the peers' clock instead, with the skew's slack: two
+   * nodes whose clocks jumped ahead together then refuse each other's versions, as every other node does, rather
+   * than make a quorum of two from the future. An estimate off by less than the skew changes nothing.
+   */
+  readonly clockAheadMs?: () => number;
 }
 
 export class FutureBound {
@@ -28,15 +35,22 @@ export class FutureBound {
 
   /** The latest wall time accepted right now. */
   limitMs(): number {
-    return this.options.clock() + this.options.maxSkewMs;
+    return this.now() + this.options.maxSkewMs;
   }
 
   /** True when `wallMs` is acceptable; otherwise reports the refusal and returns false. */
   accepts(kind: FutureKind, wallMs: number): boolean {
-    const now = this.options.clock();
+    const now = this.now();
     if (wallMs <= now + this.options.maxSkewMs) return true;
     this.options.onRefused?.(kind, wallMs - now);
     return false;
+  }
+
+  /** The time judged by: this node's clock, less how far it is known to run ahead of its peers' beyond the skew. */
+  private now(): number {
+    const clock = this.options.clock();
+    const ahead = this.options.clockAheadMs?.() ?? 0;
+    return ahead > this.options.maxSkewMs ? clock - (ahead - this.options.maxSkewMs) : clock;
   }
 }
 
