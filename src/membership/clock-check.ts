@@ -3,6 +3,8 @@
 // this node's clock that is off: one bad clock among three or more peers cannot move it. The member table lets in
 // estimates of confirmed members and seeds only, so invented URLs add none; without CLUSTER_SECRET a message can
 // still be forged in a member's name, and forgeries in most members' names move the median. Hence it only reports.
+// Estimates are kept against the monotonic clock: when this node's own wall clock steps, every estimate moves with
+// it at once (the next write or record judged sees the step), and none lives longer or shorter for the step.
 
 export type ClockStatus = "ok" | "ahead" | "behind";
 
@@ -19,6 +21,8 @@ export interface ClockCheckOptions {
   readonly maxSkewMs: number;
   /** Local wall clock in ms since the epoch, the one generations and heartbeats come from. */
   readonly clock: () => number;
+  /** Local monotonic clock in ms; the wall clock when left out (its steps then go unseen until peers are heard again). */
+  readonly monotonic?: () => number;
   /** An estimate older than this no longer counts: its peer has not been heard from lately. */
   readonly estimateLifetimeMs: number;
   /** Estimates kept at most (one per peer); the oldest goes first. */
@@ -28,46 +32,65 @@ export interface ClockCheckOptions {
 }
 
 interface Estimate {
-  /** The peer's clock minus this node's, in ms. */
-  readonly offsetMs: number;
+  /** The peer's wall clock minus this node's monotonic clock, in ms: unmoved by steps of this node's wall clock. */
+  readonly aheadOfMonotonicMs: number;
+  /** When it was read, on the monotonic clock. */
   readonly atMs: number;
 }
 
 export class ClockCheck {
   private readonly estimates = new Map<string, Estimate>();
   private status: ClockStatus = "ok";
+  /** The last reading's median peer, against the monotonic clock, and how many peers counted (none: undefined). */
+  private median: { readonly aheadOfMonotonicMs: number; readonly peers: number } | undefined;
 
   constructor(private readonly options: ClockCheckOptions) {}
 
   /**
    * Records `peer`'s wall time as read from a message. With `sentAtMs` (an answer to this node's own
-   * request) the local time it is compared with is the middle of the round trip.
+   * request; wall clock) the local time it is compared with is the middle of the round trip.
    */
   observe(peer: string, peerWallMs: number, sentAtMs?: number): void {
     const now = this.options.clock();
+    const monotonic = this.monotonic();
     const localMs = sentAtMs === undefined ? now : (sentAtMs + now) / 2;
     // Deleted first so the map stays in the order peers were last heard, and the oldest is dropped at the bound.
     this.estimates.delete(peer);
-    this.estimates.set(peer, { offsetMs: Math.round(peerWallMs - localMs), atMs: now });
+    this.estimates.set(peer, { aheadOfMonotonicMs: Math.round(peerWallMs - localMs + (now - monotonic)), atMs: monotonic });
     if (this.estimates.size > this.options.estimatesMax) this.estimates.delete(this.estimates.keys().next().value!);
   }
 
   /** The status now, over the fresh estimates of peers that `counts` (live ones); tells onChange of a change. */
   reading(counts: (peer: string) => boolean): ClockReading {
-    const now = this.options.clock();
+    const monotonic = this.monotonic();
+    const wallAheadOfMonotonicMs = this.options.clock() - monotonic;
     const offsets: number[] = [];
     for (const [peer, estimate] of this.estimates) {
-      if (now - estimate.atMs < this.options.estimateLifetimeMs && counts(peer)) offsets.push(estimate.offsetMs);
+      if (monotonic - estimate.atMs < this.options.estimateLifetimeMs && counts(peer)) offsets.push(estimate.aheadOfMonotonicMs - wallAheadOfMonotonicMs);
     }
-    // Subtracted from 0 rather than negated, so "no offset" is 0 and never -0.
-    const offsetMs = offsets.length === 0 ? 0 : 0 - medianNearZero(offsets);
-    const status: ClockStatus = offsetMs > this.options.maxSkewMs ? "ahead" : offsetMs < -this.options.maxSkewMs ? "behind" : "ok";
-    const reading = { status, offsetMs, peers: offsets.length };
-    if (status !== this.status) {
-      this.status = status;
+    this.median = offsets.length === 0 ? undefined : { aheadOfMonotonicMs: medianNearZero(offsets) + wallAheadOfMonotonicMs, peers: offsets.length };
+    const reading = this.current();
+    if (reading.status !== this.status) {
+      this.status = reading.status;
       this.options.onChange?.(reading);
     }
     return reading;
+  }
+
+  /**
+   * The last reading's peers against this node's wall clock as it reads now: a step of this clock since shows at
+   * once (two clock reads, no estimate looked at again). Tells no one of a change; `reading` does.
+   */
+  current(): ClockReading {
+    if (this.median === undefined) return { status: "ok", offsetMs: 0, peers: 0 };
+    // Subtracted from 0 rather than negated, so "no offset" is 0 and never -0.
+    const offsetMs = 0 - Math.round(this.median.aheadOfMonotonicMs - (this.options.clock() - this.monotonic()));
+    const status: ClockStatus = offsetMs > this.options.maxSkewMs ? "ahead" : offsetMs < -this.options.maxSkewMs ? "behind" : "ok";
+    return { status, offsetMs, peers: this.median.peers };
+  }
+
+  private monotonic(): number {
+    return (this.options.monotonic ?? this.options.clock)();
   }
 }
 

@@ -86,7 +86,6 @@ export class MemberTable {
   private readonly pauseAfterMs: number;
   /** Monotonic time of the last detector run: a gap far longer than the gossip interval is this node's own pause. */
   private detectedAtMs: number | undefined;
-  private lastClock: ClockReading = { status: "ok", offsetMs: 0, peers: 0 };
   /** Monotonic time since which the detector has found this node without a majority, or undefined. */
   private minoritySinceMs: number | undefined;
 
@@ -105,6 +104,7 @@ export class MemberTable {
     this.clockCheck = new ClockCheck({
       maxSkewMs: this.future.maxSkewMs,
       clock,
+      monotonic: options.monotonic,
       estimateLifetimeMs: timing.deadAfterMs * CLOCK_ESTIMATE_LIFETIME_DEAD_PERIODS,
       estimatesMax: MEMBERS_MAX,
       onChange: options.onClockChange,
@@ -382,13 +382,15 @@ export class MemberTable {
 
   /** Whether this node's clock is within MAX_CLOCK_SKEW_MS of its live peers', by the median of their estimates. */
   clockReading(): ClockReading {
-    this.lastClock = this.clockCheck.reading((peer) => this.countsClockOf(peer));
-    return this.lastClock;
+    return this.clockCheck.reading((peer) => this.countsClockOf(peer));
   }
 
-  /** The reading as of the last detector run or health check: what a write checks, at no cost. */
+  /**
+   * The peers' clocks as of the last detector run or health check, against this node's wall clock as it reads now
+   * (a step of it shows at once): what a write and a record from a peer are checked against, at two clock reads.
+   */
   lastClockReading(): ClockReading {
-    return this.lastClock;
+    return this.clockCheck.current();
   }
 
   /** A confirmed member that is not dead, or a seed not held dead: the peers whose clocks the clock check hears. */

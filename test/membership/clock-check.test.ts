@@ -59,6 +59,31 @@ describe("ClockCheck", () => {
     expect(clockCheck.reading(all).offsetMs).toBe(0);
   });
 
+  test("a step of this node's wall clock shows at once, with no peer heard again; estimates age on the monotonic clock", () => {
+    let wallMs = 1_764_000_000_000;
+    let monotonicMs = 5_000;
+    const changes: ClockReading[] = [];
+    const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: () => wallMs, monotonic: () => monotonicMs, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, onChange: (r) => changes.push(r) });
+    for (const i of [0, 1, 2]) clockCheck.observe(peer(i), wallMs + i);
+    expect(clockCheck.reading(() => true)).toEqual({ status: "ok", offsetMs: -1, peers: 3 });
+    // The wall clock steps an hour ahead: the next write sees it, before any gossip.
+    // 10 ms pass on both clocks, and the wall clock steps an hour besides.
+    wallMs += 3_600_000 + 10;
+    monotonicMs += 10;
+    expect(clockCheck.current()).toEqual({ status: "ahead", offsetMs: 3_600_000 - 1, peers: 3 });
+    // The estimates did not expire for the step (they are 10 ms old), and the detector's next run says so once.
+    expect(clockCheck.reading(() => true)).toEqual({ status: "ahead", offsetMs: 3_600_000 - 1, peers: 3 });
+    expect(changes.map((c) => c.status)).toEqual(["ahead"]);
+    // Stepped back, it is in time again at once; a step back does not keep estimates past their lifetime either.
+    wallMs -= 3_600_000 + 600_000;
+    expect(clockCheck.current()).toMatchObject({ status: "behind", offsetMs: -600_001 });
+    wallMs += 600_000;
+    expect(clockCheck.current()).toMatchObject({ status: "ok", offsetMs: -1 });
+    wallMs += LIFETIME_MS;
+    monotonicMs += LIFETIME_MS;
+    expect(clockCheck.reading(() => true)).toEqual({ status: "ok", offsetMs: 0, peers: 0 });
+  });
+
   test("only fresh estimates of peers that count are used, and at most estimatesMax are kept", () => {
     const { clockCheck, clock } = check();
     for (const i of [0, 1, 2, 3, 4]) clockCheck.observe(peer(i), clock.now() + 10_000);
