@@ -22,10 +22,15 @@ export class HybridClock {
     this.last = { wallMs: 0, counter: 0, node: nodeUrl };
   }
 
-  /** A version newer than every version this clock has issued or observed. */
+  /**
+   * A version newer than every version this clock has issued or observed, but for one case: once the wall clock
+   * is back within the bound after a step ahead past it, the versions issued during the step are not carried on
+   * (every replica would refuse them as from the future for the step's length); the clock follows the wall clock
+   * again, and a key written during the step is versioned past what it holds (tickAfter) when written again.
+   */
   tick(): Version {
     const wall = this.now();
-    if (wall > this.last.wallMs) this.last = { wallMs: wall, counter: 0, node: this.nodeUrl };
+    if (wall > this.last.wallMs || (this.last.wallMs > this.limitMs() && wall <= this.limitMs())) this.last = { wallMs: wall, counter: 0, node: this.nodeUrl };
     else if (this.last.counter < HLC_COUNTER_MAX) this.last = { wallMs: this.last.wallMs, counter: this.last.counter + 1, node: this.nodeUrl };
     // The counter is spent: roll the wall part forward rather than overflow (a millisecond ahead, at worst).
     else this.last = { wallMs: this.last.wallMs + 1, counter: 0, node: this.nodeUrl };

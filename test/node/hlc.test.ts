@@ -91,6 +91,23 @@ describe("HybridClock bounds", () => {
     expect(clock.tick()).toEqual({ wallMs: 1001, counter: 1, node: SELF });
   });
 
+  test("after a step ahead past the bound and back, ticks follow the wall clock again; while the step lasts they only move forward", () => {
+    let wallMs = 1000;
+    // The bound as a node's FutureBound gives it: its peers' time (here the real one, 1000 on) plus the skew.
+    let realMs = 1000;
+    const clock = new HybridClock(SELF, () => wallMs, () => realMs + 500);
+    expect(clock.tick()).toEqual({ wallMs: 1000, counter: 0, node: SELF });
+    wallMs = 3_601_000;
+    // During the step (the wall clock beyond the bound), versions stay strictly increasing.
+    const during = ticks(clock, 3);
+    expectStrictlyIncreasing(during);
+    expect(during[0]).toEqual({ wallMs: 3_601_000, counter: 0, node: SELF });
+    wallMs = 1010;
+    realMs = 1010;
+    expect(clock.tick()).toEqual({ wallMs: 1010, counter: 0, node: SELF });
+    expect(clock.tick()).toEqual({ wallMs: 1010, counter: 1, node: SELF });
+  });
+
   test.each([
     ["a wall time beyond the skew bound", { wallMs: 1501, counter: 0, node: OTHER }],
     ["the largest safe wall time and counter", { wallMs: Number.MAX_SAFE_INTEGER, counter: Number.MAX_SAFE_INTEGER, node: OTHER }],
