@@ -47,6 +47,11 @@ const LEAVE_GOSSIP_ROUNDS = 2;
 const GOSSIP_TIMEOUT_MS_MIN = 50;
 /** Spans and metrics still queued at a stop are sent within this, or lost; the stop never waits longer. */
 const TELEMETRY_SHUTDOWN_MS = 2_000;
+/**
+ * Peers whose clocks must count before this node judges time from the future by theirs rather than its own (see
+ * FutureBound clockAheadMs): with one, its clock and this node's are one against one.
+ */
+const CLOCK_CORRECTION_PEERS_MIN = 2;
 
 /** Why a node could not start, with the exit code the process ends with. */
 export class StartError extends Error {
@@ -111,7 +116,11 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     },
     clockAheadMs: () => clockAheadMs(),
   });
-  /** How far this clock runs ahead of its peers': read by the member table (below) from their gossip, 0 until then. */
+  /**
+   * How far this clock runs ahead of its peers': read by the member table (below) from their gossip, 0 until then,
+   * and 0 while fewer than CLOCK_CORRECTION_PEERS_MIN peers' clocks count (of two nodes, neither can tell whose
+   * clock is wrong; the other's may be the one that stepped back).
+   */
   let clockAheadMs = (): number => 0;
   let store: Backend;
   try {
@@ -160,7 +169,10 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       },
     },
   );
-  clockAheadMs = () => members.lastClockReading().offsetMs;
+  clockAheadMs = () => {
+    const reading = members.lastClockReading();
+    return reading.peers >= CLOCK_CORRECTION_PEERS_MIN ? reading.offsetMs : 0;
+  };
   // Peers whose calls got no answer are skipped by requests and background work until a probe reaches them,
   // whatever gossip says (a partition bridged by one node lets gossip call a peer alive that cannot be reached).
   const reachability = new Reachability({

@@ -27,6 +27,11 @@ export interface ClockCheckOptions {
   readonly estimateLifetimeMs: number;
   /** Estimates kept at most (one per peer); the oldest goes first. */
   readonly estimatesMax: number;
+  /**
+   * How long the last reading's peers stand, in ms, once no peer counts: a node whose clock jumps far ahead soon
+   * holds its peers dead (they refuse its gossip), and must not then read its clock as right for want of them.
+   */
+  readonly medianKeptMs: number;
   /** Told when the status changes, so main logs entering and leaving a bad state once each. */
   readonly onChange?: (reading: ClockReading) => void;
 }
@@ -41,8 +46,8 @@ interface Estimate {
 export class ClockCheck {
   private readonly estimates = new Map<string, Estimate>();
   private status: ClockStatus = "ok";
-  /** The last reading's median peer, against the monotonic clock, and how many peers counted (none: undefined). */
-  private median: { readonly aheadOfMonotonicMs: number; readonly peers: number } | undefined;
+  /** The last reading's median peer against the monotonic clock, how many peers counted, and when (monotonic); none before any did. */
+  private median: { readonly aheadOfMonotonicMs: number; readonly peers: number; readonly atMs: number } | undefined;
 
   constructor(private readonly options: ClockCheckOptions) {}
 
@@ -68,7 +73,8 @@ export class ClockCheck {
     for (const [peer, estimate] of this.estimates) {
       if (monotonic - estimate.atMs < this.options.estimateLifetimeMs && counts(peer)) offsets.push(estimate.aheadOfMonotonicMs - wallAheadOfMonotonicMs);
     }
-    this.median = offsets.length === 0 ? undefined : { aheadOfMonotonicMs: medianNearZero(offsets) + wallAheadOfMonotonicMs, peers: offsets.length };
+    if (offsets.length > 0) this.median = { aheadOfMonotonicMs: medianNearZero(offsets) + wallAheadOfMonotonicMs, peers: offsets.length, atMs: monotonic };
+    else if (this.median !== undefined && monotonic - this.median.atMs >= this.options.medianKeptMs) this.median = undefined;
     const reading = this.current();
     if (reading.status !== this.status) {
       this.status = reading.status;

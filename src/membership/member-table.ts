@@ -18,6 +18,12 @@ export const FORGET_REMOVED_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** A peer's clock estimate counts for this many dead-after periods: one heard from less often is as good as dead. */
 const CLOCK_ESTIMATE_LIFETIME_DEAD_PERIODS = 2;
+/**
+ * Once no peer's clock counts (all held dead: a clock far ahead has its gossip refused everywhere), the last
+ * reading stands this long, in ms: long enough for an operator or NTP to set the clock right, and bounded, so a
+ * node left alone for good does not judge its clock by peers long gone.
+ */
+export const CLOCK_MEDIAN_KEPT_MS = 10 * 60 * 1000;
 
 export interface FailureTiming {
   /** Silence after which a member is suspect (stale): still in the ring, reported as such. */
@@ -107,6 +113,7 @@ export class MemberTable {
       monotonic: options.monotonic,
       estimateLifetimeMs: timing.deadAfterMs * CLOCK_ESTIMATE_LIFETIME_DEAD_PERIODS,
       estimatesMax: MEMBERS_MAX,
+      medianKeptMs: CLOCK_MEDIAN_KEPT_MS,
       onChange: options.onClockChange,
     });
     this.members.set(self, { nodeUrl: self, generation, heartbeat: 0, leaving: false, state: "active", advancedAtMs: this.monotonic() });

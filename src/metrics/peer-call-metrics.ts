@@ -9,6 +9,13 @@ import type { NodeMetrics } from "./node-metrics.ts";
 export function countPeerCalls(metrics: NodeMetrics, nowMs: () => number): PeerCallListener {
   return (call) => {
     const started = nowMs();
-    return (outcome) => metrics.recordPeerCall(call.op, nowMs() - started, peerFailure(outcome), call.items);
+    return (outcome) => {
+      metrics.recordPeerCall(call.op, nowMs() - started, peerFailure(outcome), call.items);
+      // Items of a merged call that failed on their own: counted as the calls of them alone would be.
+      if ("value" in outcome) for (const error of outcome.itemErrors ?? []) {
+        const reason = peerFailure({ error });
+        if (reason !== undefined) metrics.peerCallFailures.inc({ op: call.op, reason });
+      }
+    };
   };
 }

@@ -307,22 +307,30 @@ export class BusTransport implements PeerTransport {
   ): Promise<ItemResult<R>[]> {
     const startedMs = this.options.now();
     const leftMs = () => Math.max(1, Math.ceil(startedMs + timeoutMs - this.options.now()));
-    const asked = (i: number, left: number) => itemResultOf(heard(this.options.listen, { op, target }, alone(i, left)));
+    // Told once for the items (each counts as a call), with each item's own failure; an item asked alone is part
+    // of its item, not a call besides.
+    const tell = this.options.listen?.({ op, target, items: count });
+    const asked = (i: number, left: number) => itemResultOf(alone(i, left));
     let answers: readonly A[];
     try {
-      answers = await heard(this.options.listen, { op, target, items: count }, merged());
+      answers = await merged();
       if (answers.length !== count) throw garbage(target);
     } catch (error) {
+      tell?.({ error });
       if (!(error instanceof PeerRefusal && error.peerCode === "bad_request")) throw error;
       this.unknownToPeer.set(`${MERGED[op]} ${target}`, this.options.now() + MERGED_RECHECK_MS);
       const left = leftMs();
       return Promise.all(Array.from({ length: count }, (_, i) => asked(i, left)));
     }
+    const told = (results: ItemResult<R>[]) => {
+      tell?.({ value: results, itemErrors: results.flatMap((result) => (result.ok ? [] : [result.error])) });
+      return results;
+    };
     // An item the answer had no room for is asked for alone, within what is left of the deadline.
     const results = answers.map(toResult);
-    if (!results.includes(ALONE)) return results as ItemResult<R>[];
+    if (!results.includes(ALONE)) return told(results as ItemResult<R>[]);
     const left = leftMs();
-    return Promise.all(results.map((result, i) => (result === ALONE ? asked(i, left) : result)));
+    return Promise.all(results.map((result, i) => (result === ALONE ? asked(i, left) : result))).then(told);
   }
 
   private call<Op extends PeerOp>(target: string, op: Op, body: PeerBody<Op>, timeoutMs: number, answerBytesMax: number): Promise<PeerAnswer<Op>> {

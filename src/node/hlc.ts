@@ -9,6 +9,8 @@ export const HLC_COUNTER_MAX = 0xffff_ffff;
 
 export class HybridClock {
   private last: Version;
+  /** The newest version this clock issued while its wall clock lay within the bound, or observed: where it goes on from once back within it. */
+  private withinBound: Version;
 
   /**
    * `limitMs` is the latest wall time this clock will take from elsewhere (now + MAX_CLOCK_SKEW_MS); a
@@ -20,20 +22,27 @@ export class HybridClock {
     private readonly limitMs: () => number = () => Number.POSITIVE_INFINITY,
   ) {
     this.last = { wallMs: 0, counter: 0, node: nodeUrl };
+    this.withinBound = this.last;
   }
 
   /**
-   * A version newer than every version this clock has issued or observed, but for one case: once the wall clock
-   * is back within the bound after a step ahead past it, the versions issued during the step are not carried on
-   * (every replica would refuse them as from the future for the step's length); the clock follows the wall clock
-   * again, and a key written during the step is versioned past what it holds (tickAfter) when written again.
+   * A version newer than every version this clock has issued or observed, but for one case: versions it issued
+   * beyond the bound (its wall clock ahead of its peers' past the skew, as the node knew) are not carried on once the
+   * wall clock is back within it, since every replica refused them as from the future and would go on refusing
+   * the next ones for as long as the step was. It goes on from the newest version issued or observed within the
+   * bound instead, so a version the peers took is never issued again or passed by a lower one.
    */
   tick(): Version {
     const wall = this.now();
-    if (wall > this.last.wallMs || (this.last.wallMs > this.limitMs() && wall <= this.limitMs())) this.last = { wallMs: wall, counter: 0, node: this.nodeUrl };
+    const limit = this.limitMs();
+    if (this.last.wallMs > limit && wall <= limit) this.last = this.withinBound;
+    if (wall > this.last.wallMs) this.last = { wallMs: wall, counter: 0, node: this.nodeUrl };
     else if (this.last.counter < HLC_COUNTER_MAX) this.last = { wallMs: this.last.wallMs, counter: this.last.counter + 1, node: this.nodeUrl };
     // The counter is spent: roll the wall part forward rather than overflow (a millisecond ahead, at worst).
     else this.last = { wallMs: this.last.wallMs + 1, counter: 0, node: this.nodeUrl };
+    // Issued from a wall clock within the bound: the line the clock goes on from (a version past the bound only for
+    // the versions it already passes, as after a step back, is still on that line).
+    if (wall <= limit) this.withinBound = this.last;
     return this.last;
   }
 
@@ -56,9 +65,14 @@ export class HybridClock {
    */
   observe(version: Version): boolean {
     if (version.wallMs > this.limitMs() || version.counter > HLC_COUNTER_MAX) return false;
-    if (version.wallMs > this.last.wallMs || (version.wallMs === this.last.wallMs && version.counter > this.last.counter)) {
-      this.last = { wallMs: version.wallMs, counter: version.counter, node: this.nodeUrl };
-    }
+    // Within the bound (checked above): the clock goes on from it even once it is back from beyond the bound.
+    if (laterThan(version, this.withinBound)) this.withinBound = { wallMs: version.wallMs, counter: version.counter, node: this.nodeUrl };
+    if (laterThan(version, this.last)) this.last = { wallMs: version.wallMs, counter: version.counter, node: this.nodeUrl };
     return true;
   }
+}
+
+/** Whether `a` is later than `b` by wall time and counter (this clock's versions all name this node). */
+function laterThan(a: Version, b: Version): boolean {
+  return a.wallMs > b.wallMs || (a.wallMs === b.wallMs && a.counter > b.counter);
 }

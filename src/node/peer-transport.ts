@@ -55,8 +55,11 @@ export interface PeerCallTracing {
   run<T>(op: PeerOp, traceparent: string, handle: () => Promise<T>): Promise<T>;
 }
 
-/** How a call to a peer ended: what it returned, or what it threw. */
-export type PeerOutcome = { readonly value: unknown } | { readonly error: unknown };
+/**
+ * How a call to a peer ended: what it returned, or what it threw. A merged call that was answered also names the
+ * errors its items failed with on their own (a refusal each), so a listener can count them as the calls they stand for.
+ */
+export type PeerOutcome = { readonly value: unknown; readonly itemErrors?: readonly unknown[] } | { readonly error: unknown };
 
 /**
  * An observer that only needs to hear how each call ended (metrics, reachability): told of the call as it starts,

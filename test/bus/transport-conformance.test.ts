@@ -243,6 +243,14 @@ for (const [kind, setUp] of Object.entries(kinds)) {
           { op: "version", target: peer.url, items: 2 },
         ]);
         expect(outcomes).toEqual(["answered", "answered"]);
+        // A record the answer has no room for is asked for alone as part of its item: still one call of three items.
+        const large = "v".repeat(MERGED_ANSWER_CHARS_MAX * 0.6);
+        await listened.putReplica(peer.url, [record("large-1", Date.now(), large), record("large-2", Date.now(), large)]);
+        heardCalls.length = 0;
+        peer.ops.length = 0;
+        await Promise.all(["a", "large-1", "large-2"].map((key) => listened.getReplica(peer.url, key)));
+        expect(peer.ops).toEqual([PEER_OPS.getEach, PEER_OPS.get]);
+        expect(heardCalls).toEqual([{ op: "get", target: peer.url, items: 3 }]);
         heardCalls.length = 0;
         // With an observer, each read is a call it sees; those that carry no trace still travel merged.
         peer.ops.length = 0;

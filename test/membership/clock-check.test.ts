@@ -8,12 +8,13 @@ import { testClock } from "../support/app.ts";
 
 const SKEW_MS = 500;
 const LIFETIME_MS = 10_000;
+const KEPT_MS = 30_000;
 const peer = (i: number) => `http://127.0.0.1:${7100 + i}`;
 
 function check() {
   const clock = testClock();
   const changes: ClockReading[] = [];
-  const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: clock.now, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, onChange: (r) => changes.push(r) });
+  const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: clock.now, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, medianKeptMs: KEPT_MS, onChange: (r) => changes.push(r) });
   return { clockCheck, clock, changes, all: () => true };
 }
 
@@ -63,7 +64,7 @@ describe("ClockCheck", () => {
     let wallMs = 1_764_000_000_000;
     let monotonicMs = 5_000;
     const changes: ClockReading[] = [];
-    const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: () => wallMs, monotonic: () => monotonicMs, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, onChange: (r) => changes.push(r) });
+    const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: () => wallMs, monotonic: () => monotonicMs, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, medianKeptMs: KEPT_MS, onChange: (r) => changes.push(r) });
     for (const i of [0, 1, 2]) clockCheck.observe(peer(i), wallMs + i);
     expect(clockCheck.reading(() => true)).toEqual({ status: "ok", offsetMs: -1, peers: 3 });
     // The wall clock steps an hour ahead: the next write sees it, before any gossip.
@@ -79,8 +80,12 @@ describe("ClockCheck", () => {
     expect(clockCheck.current()).toMatchObject({ status: "behind", offsetMs: -600_001 });
     wallMs += 600_000;
     expect(clockCheck.current()).toMatchObject({ status: "ok", offsetMs: -1 });
-    wallMs += LIFETIME_MS;
+    // Once the estimates expired, the last reading's peers stand (medianKeptMs): the step is still seen.
+    wallMs += LIFETIME_MS + 3_600_000;
     monotonicMs += LIFETIME_MS;
+    expect(clockCheck.reading(() => true)).toEqual({ status: "ahead", offsetMs: 3_600_000 - 1, peers: 3 });
+    wallMs += KEPT_MS;
+    monotonicMs += KEPT_MS;
     expect(clockCheck.reading(() => true)).toEqual({ status: "ok", offsetMs: 0, peers: 0 });
   });
 
@@ -90,6 +95,9 @@ describe("ClockCheck", () => {
     expect(clockCheck.reading(() => true).peers).toBe(4);
     expect(clockCheck.reading((url) => url !== peer(1)).peers).toBe(3);
     clock.advance(LIFETIME_MS);
+    // None is fresh: the last reading stands for medianKeptMs, then there is nothing to go by.
+    expect(clockCheck.reading(() => true)).toEqual({ status: "behind", offsetMs: -10_000, peers: 3 });
+    clock.advance(KEPT_MS);
     expect(clockCheck.reading(() => true)).toEqual({ status: "ok", offsetMs: 0, peers: 0 });
   });
 });

@@ -79,6 +79,16 @@ describe("countPeerCalls", () => {
     expect(samples.find((sample) => sample.name === "limedb_peer_call_duration_seconds_sum")?.value).toBeCloseTo(0.034, 9);
   });
 
+  test("items of an answered merged call that the peer refused for its own failure count as failures; those it judged do not", () => {
+    const metrics = new NodeMetrics();
+    const tell = countPeerCalls(metrics, () => 1000)({ op: ROUTE, target: "http://127.0.0.1:1", items: 4 });
+    const refusal = (code: string) => new PeerRefusal(code === "bad_request" ? "bad_request" : "unavailable", "refused", code);
+    tell({ value: [], itemErrors: [refusal("store_unavailable"), refusal("bad_request"), refusal("store_unavailable")] });
+    expect(metrics.peerCalls.value({ op: ROUTE })).toBe(4);
+    expect(metrics.peerCallFailures.value({ op: ROUTE, reason: "store_unavailable" })).toBe(2);
+    expect(metrics.peerCallFailures.value({ op: ROUTE, reason: "bad_request" })).toBe(0);
+  });
+
   test("peer call figures appear in the Prometheus text", () => {
     const metrics = new NodeMetrics();
     metrics.recordPeerCall(ROUTE, 2, "timeout");

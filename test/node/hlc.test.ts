@@ -91,21 +91,46 @@ describe("HybridClock bounds", () => {
     expect(clock.tick()).toEqual({ wallMs: 1001, counter: 1, node: SELF });
   });
 
-  test("after a step ahead past the bound and back, ticks follow the wall clock again; while the step lasts they only move forward", () => {
+  test("after a step ahead past the bound and back, ticks go on from the last version within it; while the step lasts they only move forward", () => {
     let wallMs = 1000;
-    // The bound as a node's FutureBound gives it: its peers' time (here the real one, 1000 on) plus the skew.
+    // The bound as a node's FutureBound gives it: its peers' time (here the real one) plus the skew.
     let realMs = 1000;
     const clock = new HybridClock(SELF, () => wallMs, () => realMs + 500);
     expect(clock.tick()).toEqual({ wallMs: 1000, counter: 0, node: SELF });
+    clock.observe({ wallMs: 1200, counter: 3, node: OTHER });
     wallMs = 3_601_000;
     // During the step (the wall clock beyond the bound), versions stay strictly increasing.
     const during = ticks(clock, 3);
     expectStrictlyIncreasing(during);
     expect(during[0]).toEqual({ wallMs: 3_601_000, counter: 0, node: SELF });
+    // A version within the bound seen during the step is remembered, though older than the step's.
+    clock.observe({ wallMs: 1300, counter: 0, node: OTHER });
     wallMs = 1010;
     realMs = 1010;
-    expect(clock.tick()).toEqual({ wallMs: 1010, counter: 0, node: SELF });
-    expect(clock.tick()).toEqual({ wallMs: 1010, counter: 1, node: SELF });
+    expect(clock.tick()).toEqual({ wallMs: 1300, counter: 1, node: SELF });
+    wallMs = 1400;
+    realMs = 1400;
+    expect(clock.tick()).toEqual({ wallMs: 1400, counter: 0, node: SELF });
+  });
+
+  test("a step back past the bound with no step ahead before it goes on past the versions already issued, as ever", () => {
+    let wallMs = 10_000;
+    const clock = new HybridClock(SELF, () => wallMs, () => wallMs + 500);
+    const before = clock.tick();
+    wallMs = 9_000;
+    const after = ticks(clock, 5);
+    expectStrictlyIncreasing([before, ...after]);
+    expect(after[0]).toEqual({ wallMs: 10_000, counter: 1, node: SELF });
+  });
+
+  test("a bound that shrinks below a version seen within it (a noisy estimate of this clock ahead) never takes the clock back", () => {
+    let limitMs = 10_500;
+    const clock = new HybridClock(SELF, () => 10_000, () => limitMs);
+    clock.observe({ wallMs: 10_400, counter: 2, node: OTHER });
+    limitMs = 10_300;
+    const after = ticks(clock, 4);
+    expectStrictlyIncreasing(after);
+    expect(after[0]).toEqual({ wallMs: 10_400, counter: 3, node: SELF });
   });
 
   test.each([

@@ -108,7 +108,8 @@ describe("a node whose clock runs ahead of its peers'", () => {
       await using nodeA = await start(pa, "a", [b]);
       await using nodeB = await start(pb, "b", [a]);
       await using nodeC = await start(pc, "c", [a, b], clockOffsetEnv(AHEAD_MS));
-      await waitUntil("the node ahead reports it", () => healthOf(nodeC.url), (clock) => clock?.status === "ahead", WAIT_MAX_MS);
+      // Read from both peers: with one, neither clock can be told the wrong one.
+      await waitUntil("the node ahead reports it", () => healthOf(nodeC.url), (clock) => clock?.status === "ahead" && clock.peers === 2, WAIT_MAX_MS);
       const peer = transport({ forwardTimeoutMs: 5_000 });
       try {
         const record = (key: string, wallMs: number) => ({ key, value: "v", version: { wallMs, counter: 0, node: "http://127.0.0.1:2" }, tombstone: false, expiresAtMs: undefined });
