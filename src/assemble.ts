@@ -173,6 +173,10 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     const reading = members.lastClockReading();
     return reading.peers >= CLOCK_CORRECTION_PEERS_MIN ? reading.offsetMs : 0;
   };
+  // What the hybrid clock may issue: judged by the peers' clocks read from one peer or more, so the versions it
+  // issues while this node's clock is ahead even of a lone peer (a minority side) are not gone on from after the
+  // step. It refuses nothing: a wrong reading only keeps the clock from going on from versions issued meanwhile.
+  const issueBound = new FutureBound({ maxSkewMs: config.maxClockSkewMs, clock: Date.now, clockAheadMs: () => members.lastClockReading().offsetMs });
   // Peers whose calls got no answer are skipped by requests and background work until a probe reaches them,
   // whatever gossip says (a partition bridged by one node lets gossip call a peer alive that cannot be reached).
   const reachability = new Reachability({
@@ -269,7 +273,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     members,
     replication,
     vnodesPerNode: config.virtualNodes,
-    clock: new HybridClock(config.nodeUrl, Date.now, () => future.limitMs()),
+    clock: new HybridClock(config.nodeUrl, Date.now, () => future.limitMs(), () => issueBound.limitMs()),
     wallClock: Date.now,
     valueBytesMax: config.valueBytesMax,
     replicationFactor: config.replicationFactor,

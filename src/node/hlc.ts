@@ -15,11 +15,14 @@ export class HybridClock {
   /**
    * `limitMs` is the latest wall time this clock will take from elsewhere (now + MAX_CLOCK_SKEW_MS); a
    * version beyond it, however it got this far, never moves the clock. Tests may leave it unbounded.
+   * `issueLimitMs` is the latest wall time its peers' clocks allow it to issue (limitMs when left out): a wall
+   * clock past it is a step of this node's own clock, and what the clock issues then is not gone on from after it.
    */
   constructor(
     private readonly nodeUrl: string,
     private readonly now: () => number = Date.now,
     private readonly limitMs: () => number = () => Number.POSITIVE_INFINITY,
+    private readonly issueLimitMs: () => number = limitMs,
   ) {
     this.last = { wallMs: 0, counter: 0, node: nodeUrl };
     this.withinBound = this.last;
@@ -34,7 +37,7 @@ export class HybridClock {
    */
   tick(): Version {
     const wall = this.now();
-    const limit = this.limitMs();
+    const limit = this.issueLimitMs();
     if (this.last.wallMs > limit && wall <= limit) this.last = this.withinBound;
     if (wall > this.last.wallMs) this.last = { wallMs: wall, counter: 0, node: this.nodeUrl };
     else if (this.last.counter < HLC_COUNTER_MAX) this.last = { wallMs: this.last.wallMs, counter: this.last.counter + 1, node: this.nodeUrl };

@@ -113,6 +113,22 @@ describe("HybridClock bounds", () => {
     expect(clock.tick()).toEqual({ wallMs: 1400, counter: 0, node: SELF });
   });
 
+  test("the bound on what it issues may be tighter than the one on what it takes (a step read from one peer): a step's versions are not gone on from", () => {
+    let wallMs = 1000;
+    let realMs = 1000;
+    // Takes up to its own clock + the skew (one peer's word refuses nothing), issues by that peer's clock.
+    const clock = new HybridClock(SELF, () => wallMs, () => wallMs + 500, () => realMs + 1000);
+    const before = clock.tick();
+    wallMs = 31_000;
+    expect(clock.tick()).toEqual({ wallMs: 31_000, counter: 0, node: SELF });
+    expect(clock.observe({ wallMs: 20_000, counter: 0, node: OTHER })).toBe(true);
+    wallMs = 1500;
+    realMs = 1500;
+    const after = clock.tick();
+    expect(after).toEqual({ wallMs: 20_000, counter: 1, node: SELF });
+    expectStrictlyIncreasing([before, after]);
+  });
+
   test("a step back past the bound with no step ahead before it goes on past the versions already issued, as ever", () => {
     let wallMs = 10_000;
     const clock = new HybridClock(SELF, () => wallMs, () => wallMs + 500);
