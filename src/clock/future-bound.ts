@@ -19,9 +19,9 @@ export interface FutureBoundOptions {
   readonly onRefused?: (kind: FutureKind, aheadMs: number) => void;
   /**
    * How far this node's own clock runs ahead of its peers' (the clock check's offset; 0 or negative when it does
-   * not). Past the skew, time from the future is judged by the peers' clock instead, with the skew's slack: two
-   * nodes whose clocks jumped ahead together then refuse each other's versions, as every other node does, rather
-   * than make a quorum of two from the future. An estimate off by less than the skew changes nothing.
+   * not). Past the skew, the bound is judged by the peers' clock instead, with the skew's slack. The hybrid clock's
+   * bound on what it issues uses it; a bound on what a node takes must not (see assemble.ts). An estimate off by
+   * less than the skew changes nothing.
    */
   readonly clockAheadMs?: () => number;
 }

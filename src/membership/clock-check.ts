@@ -3,8 +3,8 @@
 // this node's clock that is off: one bad clock among three or more peers cannot move it. The member table lets in
 // estimates of confirmed members and seeds only, so invented URLs add none; without CLUSTER_SECRET a message can
 // still be forged in a member's name, and forgeries in most members' names move the median. Hence all it can make
-// a node do is refuse more: coordinate no write while its clock reads off, and (ahead, read from two peers or more)
-// judge time from the future by its peers' clock (FutureBound clockAheadMs); it never makes a node take anything.
+// a node do is coordinate no write while its clock reads off, and keep its hybrid clock from going on from versions
+// issued while it read ahead; it never makes a node take or refuse a record or a message.
 // Estimates are kept against the monotonic clock: when this node's own wall clock steps, every estimate moves with
 // it at once (the next write or record judged sees the step), and none lives longer or shorter for the step.
 

@@ -167,8 +167,8 @@ export class Gossiper {
    * A SYN's or ACK2's sender's own wall time, for the clock check; the table hears it only of confirmed members
    * and seeds. Without CLUSTER_SECRET `from` is whatever the sender wrote: anyone who can reach this node can
    * speak in a member's name and replace that member's estimate until its next real message; what no one can
-   * do is add estimates under URLs this node has not confirmed. The check can only make this node refuse more (see
-   * clock-check.ts), never take what it would refuse.
+   * do is add estimates under URLs this node has not confirmed. The check never makes this node take or refuse a
+   * record or a message (see clock-check.ts).
    */
   private observeSender(from: string, digests: readonly Digest[]): void {
     const wallMs = ownWallMs(from, digests);
