@@ -259,11 +259,16 @@ export class MemberTable {
    * back from beyond the skew bound (it ran an hour ahead, and NTP set it right), heartbeats counted on from
    * there would stay beyond every peer's bound, refused, until real time caught up: this node would look dead
    * for that long. It takes a new generation from its clock instead, newer than all it said before.
+   * A node started with its clock ahead has a generation from beyond the bound itself, which every peer refused: it
+   * would stay out of its cluster until real time caught up. Once its peers' clocks read its own as right (so it is
+   * not its clock that stepped back wrongly), it takes a generation from its clock too, though an older one: only a
+   * peer whose clock ran as far ahead can have taken the old one.
    */
   beat(): void {
     const own = this.own;
     const now = this.clock();
-    if (own.generation + own.heartbeat > now + this.future.maxSkewMs && now > own.generation) {
+    const steppedBack = own.generation + own.heartbeat > now + this.future.maxSkewMs && now > own.generation;
+    if (steppedBack || (own.generation > now + this.future.maxSkewMs && this.startedAhead())) {
       this.members.set(this.self, { ...own, generation: now, heartbeat: 0, advancedAtMs: this.monotonic() });
     } else {
       this.members.set(this.self, { ...own, heartbeat: Math.max(own.heartbeat + 1, now - own.generation), advancedAtMs: this.monotonic() });
@@ -398,6 +403,12 @@ export class MemberTable {
    */
   lastClockReading(): ClockReading {
     return this.clockCheck.current();
+  }
+
+  /** Whether this node's clock, its own generation beyond its bound, now reads right by its peers' (one or more). */
+  private startedAhead(): boolean {
+    const reading = this.clockCheck.current();
+    return reading.peers > 0 && reading.status === "ok";
   }
 
   /** A confirmed member that is not dead, or a seed not held dead: the peers whose clocks the clock check hears. */

@@ -579,6 +579,31 @@ describe("a wall clock that steps back from beyond the skew", () => {
     expect(table.own.generation).toBeGreaterThan(before.generation);
   });
 
+  test("a node started ahead takes a generation from its clock once its peers read that clock as right, and not before", () => {
+    const wall = testClock();
+    const mono = testClock();
+    const future = new FutureBound({ maxSkewMs: 500, clock: wall.now });
+    // Started an hour ahead: its generation is from beyond every peer's bound.
+    const startedMs = wall.now() + 3_600_000;
+    const table = new MemberTable(SELF, startedMs, () => wall.now() + offsetMs, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS }, { future, seeds: [A], monotonic: mono.now });
+    let offsetMs = 3_600_000;
+    table.observeClock(A, wall.now());
+    table.clockReading();
+    table.beat();
+    expect(table.own.generation).toBe(startedMs);
+    // Set right, but no peer heard since to say which clock is right: its generation stays.
+    offsetMs = 0;
+    const noWord = new MemberTable(SELF, startedMs, wall.now, { staleAfterMs: STALE_AFTER_MS, deadAfterMs: DEAD_AFTER_MS }, { future, monotonic: mono.now });
+    noWord.beat();
+    expect(noWord.own.generation).toBe(startedMs);
+    // Its peer's clock reads it right now: a generation from its clock, which peers take.
+    table.observeClock(A, wall.now());
+    table.clockReading();
+    table.beat();
+    expect(table.own).toMatchObject({ generation: wall.now(), heartbeat: 0 });
+    expect(future.accepts("generation", table.own.generation)).toBe(true);
+  });
+
   test("a step back within the skew keeps the generation: the heartbeat rises by one", () => {
     const wall = testClock();
     const future = new FutureBound({ maxSkewMs: 500, clock: wall.now });

@@ -10,6 +10,8 @@ import { tempDir } from "../support/temp-dir.ts";
 import { clockOffsetEnv, LIBFAKETIME, steppableClockEnv, WAIT_MAX_MS } from "./gossip-attacks.ts";
 
 const AHEAD_MS = 10_000;
+/** How far ahead a node is started: an hour, as a wrong time zone gives. */
+const STARTED_AHEAD_S = 3_600;
 /** Room for the round trip and scheduling in the estimate of a 10 s offset. */
 const ESTIMATE_SLACK_MS = 1_000;
 
@@ -94,5 +96,36 @@ describe("a node whose clock runs ahead of its peers'", () => {
       void nodeB;
     },
     CLUSTER_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a node started with its clock an hour ahead joins its cluster and coordinates writes once its clock is set right",
+    async () => {
+      await using dir = await tempDir();
+      const [pa, pb, pc] = freePorts(3) as [number, number, number];
+      const [a, b, c] = [urlOf(pa), urlOf(pb), urlOf(pc)];
+      const offsetFile = join(dir.path, "faketime-offset");
+      await Bun.write(offsetFile, `+${STARTED_AHEAD_S}`);
+      const start = (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
+        startNode({ dataDir: join(dir.path, name), backend: "memory", port, args: [...timingArgs(TEST_TIMING), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
+      const set = async (url: string) => {
+        const response = await fetchNode(`${url}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "k", value: url }) });
+        return `${response.status} ${await response.text()}`;
+      };
+      await using nodeA = await start(pa, "a", [b, c]);
+      await using nodeB = await start(pb, "b", [a, c]);
+      // Its generation (its start time) is an hour ahead: its peers refuse its gossip, so it does not join.
+      await using nodeC = await start(pc, "c", [a, b], steppableClockEnv(offsetFile));
+      await waitUntil("the node reads its clock ahead", () => healthOf(nodeC.url), (clock) => clock?.status === "ahead", WAIT_MAX_MS);
+      expect(await set(nodeC.url)).toContain("still joining");
+
+      await Bun.write(offsetFile, "+0");
+      // Were it to keep that generation, its peers would refuse its gossip, and it would stay out, for the hour.
+      await waitUntil("the members list it", () => readState(nodeA.url), (state) => state.peers.includes(c), WAIT_MAX_MS);
+      await waitUntil("the node coordinates writes", () => set(nodeC.url), (answer) => answer === "200 OK", WAIT_MAX_MS);
+      expect(await (await fetchNode(`${nodeA.url}/api/v1/get/k`)).json()).toMatchObject({ value: nodeC.url });
+      void nodeB;
+    },
+    CLUSTER_TEST_TIMEOUT_MS * 2,
   );
 });
