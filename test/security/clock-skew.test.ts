@@ -19,6 +19,13 @@ interface ClockOut {
   clock?: { status: string; offsetMs: number; peers: number };
 }
 
+/** Starts a memory node under `root` with the test timing, no cluster secret and these seeds. */
+const starter = (root: string) => (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
+  startNode({ dataDir: join(root, name), backend: "memory", port, args: [...timingArgs(TEST_TIMING), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
+
+/** Sets key k through `url`, to the URL itself. */
+const setK = (url: string) => fetchNode(`${url}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "k", value: url }) });
+
 const healthOf = async (url: string) => ((await (await fetchNode(`${url}/api/v1/health`)).json()) as ClockOut).clock ?? null;
 
 describe("a node whose clock runs ahead of its peers'", () => {
@@ -32,8 +39,7 @@ describe("a node whose clock runs ahead of its peers'", () => {
       await using dir = await tempDir();
       const [pa, pb, pc] = freePorts(3) as [number, number, number];
       const [a, b, c] = [urlOf(pa), urlOf(pb), urlOf(pc)];
-      const start = (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
-        startNode({ dataDir: join(dir.path, name), backend: "memory", port, args: [...timingArgs(TEST_TIMING), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
+      const start = starter(dir.path);
       // Nobody has the node ahead as a seed: it only ever hears from its peers that they refuse it.
       await using nodeA = await start(pa, "a", [b]);
       await using nodeB = await start(pb, "b", [a]);
@@ -64,13 +70,12 @@ describe("a node whose clock runs ahead of its peers'", () => {
       const [a, b, c] = [urlOf(pa), urlOf(pb), urlOf(pc)];
       const offsetFile = join(dir.path, "faketime-offset");
       await Bun.write(offsetFile, "+0");
-      const start = (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
-        startNode({ dataDir: join(dir.path, name), backend: "memory", port, args: [...timingArgs(TEST_TIMING), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
+      const start = starter(dir.path);
       await using nodeA = await start(pa, "a", [b, c]);
       await using nodeB = await start(pb, "b", [a, c]);
       // The offset is read from the file (cached for at most a second), so the clock steps while the node runs.
       await using nodeC = await start(pc, "c", [a, b], steppableClockEnv(offsetFile));
-      const set = (url: string) => fetchNode(`${url}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "k", value: url }) });
+      const set = (url: string) => setK(url);
       await waitUntil("the member coordinates writes", async () => (await set(nodeC.url)).status, (status) => status === 200, WAIT_MAX_MS);
 
       await Bun.write(offsetFile, `+${AHEAD_MS / 1000}`);
@@ -106,10 +111,9 @@ describe("a node whose clock runs ahead of its peers'", () => {
       const [a, b, c] = [urlOf(pa), urlOf(pb), urlOf(pc)];
       const offsetFile = join(dir.path, "faketime-offset");
       await Bun.write(offsetFile, `+${STARTED_AHEAD_S}`);
-      const start = (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
-        startNode({ dataDir: join(dir.path, name), backend: "memory", port, args: [...timingArgs(TEST_TIMING), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
+      const start = starter(dir.path);
       const set = async (url: string) => {
-        const response = await fetchNode(`${url}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "k", value: url }) });
+        const response = await setK(url);
         return `${response.status} ${await response.text()}`;
       };
       await using nodeA = await start(pa, "a", [b, c]);
