@@ -131,6 +131,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
    * Since when (monotonic) this node's clock has read off its peers' by more than the skew, or undefined. Writes are
    * refused only once that held for the stale time: an estimate read from a peer whose loop was busy for a moment
    * (measured: 613 ms off, from one peer, for under a second while it took 60 MiB of hints) is no step of the clock.
+   * A step of this node's own clock, measured exactly, is refused at once (see refusal).
    */
   let clockOffSinceMs: number | undefined;
   /** When (monotonic) a replica last refused this node's own write as from the future: its clock is suspect from then. */
@@ -215,7 +216,12 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     }
     if (kind === "read") return undefined;
     const clock = members.lastClockReading();
-    if (clock.status === "ok" || clockOffSinceMs === undefined || nowMs() - clockOffSinceMs < config.gossipStaleAfterMs) return undefined;
+    if (clock.status === "ok") return undefined;
+    // A step of this node's own clock since it last read right is exact (no peer's estimate in it): refused at once,
+    // before it issues a version from the step that a peer whose clock stepped with it would take.
+    const stepMs = members.clockStepMs();
+    const stepped = clock.status === "ahead" ? stepMs > config.maxClockSkewMs : stepMs < -config.maxClockSkewMs;
+    if (!stepped && (clockOffSinceMs === undefined || nowMs() - clockOffSinceMs < config.gossipStaleAfterMs)) return undefined;
     return `this node's clock runs ${Math.abs(clock.offsetMs)} ms ${clock.status} of its peers', beyond MAX_CLOCK_SKEW_MS (${config.maxClockSkewMs} ms): it coordinates no write until its clock is back within it (check NTP); other nodes take writes`;
   }
   members.onChange((changes) => {

@@ -50,6 +50,8 @@ export class ClockCheck {
   private status: ClockStatus = "ok";
   /** The last reading's median peer against the monotonic clock, how many peers counted, and when (monotonic); none before any did. */
   private median: { readonly aheadOfMonotonicMs: number; readonly peers: number; readonly atMs: number } | undefined;
+  /** This node's wall clock less its monotonic clock when a reading last found it right by its peers'; none before. */
+  private rightWallAheadOfMonotonicMs: number | undefined;
 
   constructor(private readonly options: ClockCheckOptions) {}
 
@@ -78,6 +80,7 @@ export class ClockCheck {
     if (offsets.length > 0) this.median = { aheadOfMonotonicMs: medianNearZero(offsets) + wallAheadOfMonotonicMs, peers: offsets.length, atMs: monotonic };
     else if (this.median !== undefined && monotonic - this.median.atMs >= this.options.medianKeptMs) this.median = undefined;
     const reading = this.current();
+    if (reading.status === "ok" && reading.peers > 0) this.rightWallAheadOfMonotonicMs = wallAheadOfMonotonicMs;
     if (reading.status !== this.status) {
       this.status = reading.status;
       this.options.onChange?.(reading);
@@ -95,6 +98,16 @@ export class ClockCheck {
     const offsetMs = 0 - Math.round(this.median.aheadOfMonotonicMs - (this.options.clock() - this.monotonic()));
     const status: ClockStatus = offsetMs > this.options.maxSkewMs ? "ahead" : offsetMs < -this.options.maxSkewMs ? "behind" : "ok";
     return { status, offsetMs, peers: this.median.peers };
+  }
+
+  /**
+   * How far this node's own wall clock has stepped since a reading last found it right (ms; positive: ahead), 0 before
+   * any did. Exact, unlike an offset: it compares the wall clock with the monotonic one, and no peer's estimate is in
+   * it, so a step needs no time to tell it from a moment's noise (NTP's slewing moves it by 0.5 ms a second at most).
+   */
+  ownStepMs(): number {
+    if (this.rightWallAheadOfMonotonicMs === undefined) return 0;
+    return this.options.clock() - this.monotonic() - this.rightWallAheadOfMonotonicMs;
   }
 
   private monotonic(): number {

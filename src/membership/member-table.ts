@@ -405,6 +405,11 @@ export class MemberTable {
     return this.clockCheck.current();
   }
 
+  /** How far this node's own wall clock has stepped since its peers' clocks last read it right (ClockCheck.ownStepMs). */
+  clockStepMs(): number {
+    return this.clockCheck.ownStepMs();
+  }
+
   /** Whether this node's clock, its own generation beyond its bound, now reads right by its peers' (one or more). */
   private startedAhead(): boolean {
     const reading = this.clockCheck.current();

@@ -89,6 +89,36 @@ describe("ClockCheck", () => {
     expect(clockCheck.reading(() => true)).toEqual({ status: "ok", offsetMs: 0, peers: 0 });
   });
 
+  test("this node's own step since its clock last read right is exact: a noisy estimate is none, and it ends once it reads right again", () => {
+    let wallMs = 1_764_000_000_000;
+    let monotonicMs = 5_000;
+    const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: () => wallMs, monotonic: () => monotonicMs, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, medianKeptMs: KEPT_MS });
+    // Nothing to compare with before a reading found the clock right.
+    expect(clockCheck.ownStepMs()).toBe(0);
+    for (const i of [0, 1, 2]) clockCheck.observe(peer(i), wallMs);
+    expect(clockCheck.reading(() => true).status).toBe("ok");
+    // A peer's noisy estimate moves the offset, not the step.
+    monotonicMs += 100;
+    wallMs += 100;
+    for (const i of [0, 1]) clockCheck.observe(peer(i), wallMs - 700);
+    expect(clockCheck.reading(() => true)).toMatchObject({ status: "ahead", offsetMs: 700 });
+    expect(clockCheck.ownStepMs()).toBe(0);
+    for (const i of [0, 1]) clockCheck.observe(peer(i), wallMs);
+    expect(clockCheck.reading(() => true).status).toBe("ok");
+    // A step of its own wall clock is the step, at once and after a reading that took it in.
+    wallMs += 30_000 + 10;
+    monotonicMs += 10;
+    expect(clockCheck.ownStepMs()).toBe(30_000);
+    expect(clockCheck.reading(() => true).status).toBe("ahead");
+    expect(clockCheck.ownStepMs()).toBe(30_000);
+    // Set right: the step ends with the next reading that finds the clock right.
+    wallMs -= 30_000;
+    expect(clockCheck.reading(() => true).status).toBe("ok");
+    expect(clockCheck.ownStepMs()).toBe(0);
+    wallMs -= 2_000;
+    expect(clockCheck.ownStepMs()).toBe(-2_000);
+  });
+
   test("only fresh estimates of peers that count are used, and at most estimatesMax are kept", () => {
     const { clockCheck, clock } = check();
     for (const i of [0, 1, 2, 3, 4]) clockCheck.observe(peer(i), clock.now() + 10_000);

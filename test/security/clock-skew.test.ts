@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, freePorts, readState, TEST_TIMING, timingArgs, urlOf, waitUntil } from "../support/cluster.ts";
+import { CLUSTER_TEST_TIMEOUT_MS, fetchNode, freePorts, readState, TEST_TIMING, timingArgs, urlOf, waitUntil, type ClusterTiming } from "../support/cluster.ts";
 import { startNode } from "../support/node-process.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { clockOffsetEnv, LIBFAKETIME, steppableClockEnv, WAIT_MAX_MS } from "./gossip-attacks.ts";
@@ -12,6 +12,10 @@ import { clockOffsetEnv, LIBFAKETIME, steppableClockEnv, WAIT_MAX_MS } from "./g
 const AHEAD_MS = 10_000;
 /** How far ahead a node is started: an hour, as a wrong time zone gives. */
 const STARTED_AHEAD_S = 3_600;
+/** Keys whose replicas include both members that step. */
+const STEPPED_PAIR_KEYS = 6;
+/** How long writes are watched after the step: past the moment both see it, within the wait an estimate's reading needs. */
+const STEP_WATCH_MS = 3_000;
 /** Room for the round trip and scheduling in the estimate of a 10 s offset. */
 const ESTIMATE_SLACK_MS = 1_000;
 
@@ -20,11 +24,11 @@ interface ClockOut {
 }
 
 /** Starts a memory node under `root` with the test timing, no cluster secret and these seeds. */
-const starter = (root: string) => (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
-  startNode({ dataDir: join(root, name), backend: "memory", port, args: [...timingArgs(TEST_TIMING), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
+const starter = (root: string, timing: ClusterTiming = TEST_TIMING) => (port: number, name: string, peers: string[], env: Record<string, string> = {}) =>
+  startNode({ dataDir: join(root, name), backend: "memory", port, args: [...timingArgs(timing), "-node.peers", peers.join(",")], env: { CLUSTER_SECRET: "", ...env } });
 
-/** Sets key k through `url`, to the URL itself. */
-const setK = (url: string) => fetchNode(`${url}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "k", value: url }) });
+/** Sets `key` (k when left out) through `url`, to the URL itself. */
+const setK = (url: string, key = "k") => fetchNode(`${url}/api/v1/set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key, value: url }) });
 
 const healthOf = async (url: string) => ((await (await fetchNode(`${url}/api/v1/health`)).json()) as ClockOut).clock ?? null;
 
@@ -129,6 +133,59 @@ describe("a node whose clock runs ahead of its peers'", () => {
       await waitUntil("the node coordinates writes", () => set(nodeC.url), (answer) => answer === "200 OK", WAIT_MAX_MS);
       expect(await (await fetchNode(`${nodeA.url}/api/v1/get/k`)).json()).toMatchObject({ value: nodeC.url });
       void nodeB;
+    },
+    CLUSTER_TEST_TIMEOUT_MS * 2,
+  );
+
+  test(
+    "two members whose clocks step ahead together coordinate no write from the step at once, so none outlives the writes after it",
+    async () => {
+      await using dir = await tempDir();
+      const ports = freePorts(5);
+      const urls = ports.map(urlOf);
+      const [x, y, z] = urls as [string, string, string];
+      const offsetFile = join(dir.path, "faketime-offset");
+      await Bun.write(offsetFile, "+0");
+      // The test's fast gossip, but the default wait before a clock read off by its peers' estimates counts: the
+      // step must be refused for being a step, not for having lasted.
+      const start = starter(dir.path, { ...TEST_TIMING, staleAfterMs: 3_000, deadAfterMs: 6_000 });
+      const nodes: Awaited<ReturnType<typeof start>>[] = [];
+      for (const [i, port] of ports.entries()) {
+        // Two of the five share one clock file: their clocks step together (one machine, or one bad time server).
+        nodes.push(await start(port, `n${i}`, urls.filter((url) => url !== urls[i]), i < 2 ? steppableClockEnv(offsetFile) : {}));
+      }
+      await using _nodes = { [Symbol.asyncDispose]: async () => void (await Promise.all(nodes.map((node) => node[Symbol.asyncDispose]()))) };
+      for (const url of [x, z]) await waitUntil("every member is listed", () => readState(url), (state) => state.peers.length === 5, WAIT_MAX_MS);
+      // Keys whose three replicas include both members that step: their versions alone would make a write quorum.
+      const keys: string[] = [];
+      for (let i = 0; keys.length < STEPPED_PAIR_KEYS && i < 400; i++) {
+        const { replicas } = (await (await fetchNode(`${x}/api/v1/replicas/pair-${i}`)).json()) as { replicas: { nodeUrl: string }[] };
+        const held = replicas.map((replica) => replica.nodeUrl);
+        if (held.includes(x) && held.includes(y)) keys.push(`pair-${i}`);
+      }
+      expect(keys.length).toBe(STEPPED_PAIR_KEYS);
+
+      await Bun.write(offsetFile, `+${STARTED_AHEAD_S}`);
+      let refused = 0;
+      for (const untilMs = Date.now() + STEP_WATCH_MS; Date.now() < untilMs; ) {
+        for (const key of keys) {
+          const fromX = await setK(x, key);
+          const answer = await fromX.text();
+          if (fromX.status !== 200) {
+            refused++;
+            continue;
+          }
+          // Taken with a version from the step, it would win over this later write for the hour.
+          expect(await (await setK(z, key)).text()).toBe("OK");
+          const read = await fetchNode(`${z}/api/v1/get/${key}`);
+          expect({ key, answer, status: read.status, body: await read.json() }).toMatchObject({ status: 200, body: { value: z } });
+        }
+      }
+      // Once the step shows, the members that stepped refuse to coordinate writes.
+      expect(refused).toBeGreaterThan(0);
+      const refusal = await setK(x, keys[0]);
+      expect(refusal.status).toBe(503);
+      expect(await refusal.text()).toContain("beyond MAX_CLOCK_SKEW_MS");
     },
     CLUSTER_TEST_TIMEOUT_MS * 2,
   );
