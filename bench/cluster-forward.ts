@@ -29,9 +29,15 @@ const SHAPE_LABELS: Record<LoadShape, string> = {
   set: `SET, ${SET_KEYS / 1000}k-key space per list`,
 };
 
+/** The cluster's backends, and the raw pair (bench/raw-forward.ts): the floor of a hop in Bun on this machine. */
+type ForwardBackend = LoadBackend | "raw";
+
+/** The group a backend's rows are in. */
+const BACKEND_LABELS: Record<ForwardBackend, string> = { memory: "memory, 2 nodes", sqlite: "sqlite, 2 nodes", raw: "raw Bun.serve pair (floor)" };
+
 /** One wrk target: a node and a key list file. */
 interface Load {
-  readonly backend: LoadBackend;
+  readonly backend: ForwardBackend;
   readonly name: string;
   readonly url: string;
   readonly keysFile: string;
@@ -67,20 +73,37 @@ async function clusterLoads(stack: AsyncDisposableStack, backend: LoadBackend, c
   // One copy: at the default (3 copies, capped at 2 nodes) both nodes hold every key and nothing is forwarded.
   const cluster = await startCluster(stack, 2, { dataDir: dir.path, backend, replication: ONE_COPY });
   const [receiver, other] = cluster.urls as [string, string];
+  commands.push(...cluster.shown);
+  return splitLoads(backend, dir.path, receiver, other, [`direct: node A owns the keys`, `forwarded: node B owns them, one hop`]);
+}
+
+/** The raw pair (bench/raw-forward.ts): a front that forwards, as node A does, and an owner. */
+async function rawLoads(stack: AsyncDisposableStack, commands: string[]): Promise<Load[]> {
+  const dir = stack.use(await tempDir("limedb-bench-raw-forward-"));
+  const [ownerPort, frontPort] = [freePort(), freePort()];
+  const [owner, front] = [nodeUrlOf(ownerPort), nodeUrlOf(frontPort)];
+  const command = (...args: (string | number)[]) => ["bun", "bench/raw-forward.ts", ...args.map(String)];
+  stack.use(await startServer(command("owner", ownerPort), owner));
+  stack.use(await startServer(command("front", frontPort, ownerPort), front));
+  commands.push(command("owner", "$PORT_B").join(" "), command("front", "$PORT", "$PORT_B").join(" "));
+  return splitLoads("raw", dir.path, front, owner, ["direct: the front owns the keys", "forwarded: the owner holds them, one hop"]);
+}
+
+/** Splits the keys between `receiver` and `other` as their ring does, preloads them through `receiver`, checks who answers. */
+async function splitLoads(backend: ForwardBackend, dir: string, receiver: string, other: string, names: readonly [string, string]): Promise<Load[]> {
   const keys = splitByOwner(receiver, other, VIRTUAL_NODES_DEFAULT, SET_KEYS);
   await preload([receiver], [...keys.direct.slice(0, GET_KEYS), ...keys.forwarded.slice(0, GET_KEYS)], LOAD_VALUE);
   await expectHolder(receiver, keys.direct[0]!, receiver);
   await expectHolder(receiver, keys.forwarded[0]!, other);
-  const directFile = join(dir.path, "keys-direct.txt");
-  const forwardedFile = join(dir.path, "keys-forwarded.txt");
+  const directFile = join(dir, "keys-direct.txt");
+  const forwardedFile = join(dir, "keys-forwarded.txt");
   await Bun.write(directFile, `${keys.direct.join("\n")}\n`);
   await Bun.write(forwardedFile, `${keys.forwarded.join("\n")}\n`);
-  commands.push(...cluster.shown);
   const port = new URL(receiver).port;
-  const shown = (text: string) => text.replaceAll(dir.path, "$TMP").replaceAll(`${REPO_ROOT}/`, "").replaceAll(port, "$PORT_A");
+  const shown = (text: string) => text.replaceAll(dir, "$TMP").replaceAll(`${REPO_ROOT}/`, "").replaceAll(port, "$PORT_A");
   return [
-    { backend, name: `direct: node A owns the keys`, url: receiver, keysFile: directFile, shown },
-    { backend, name: `forwarded: node B owns them, one hop`, url: receiver, keysFile: forwardedFile, shown },
+    { backend, name: names[0], url: receiver, keysFile: directFile, shown },
+    { backend, name: names[1], url: receiver, keysFile: forwardedFile, shown },
   ];
 }
 
@@ -120,9 +143,9 @@ function standaloneNote(get: number, set: number): string {
 }
 
 function forwardNotes(figures: readonly Figure[], results: ReadonlyMap<string, LoadResult>): string[] {
-  const find = (shape: LoadShape, backend: LoadBackend, prefix: string) =>
-    figures.find((f) => f.group === `${SHAPE_LABELS[shape]} · ${backend}, 2 nodes` && f.name.startsWith(prefix));
-  const ratio = (shape: LoadShape, backend: LoadBackend) => (find(shape, backend, "forwarded")?.ratio ?? Number.NaN).toFixed(2);
+  const find = (shape: LoadShape, backend: ForwardBackend, prefix: string) =>
+    figures.find((f) => f.group === `${SHAPE_LABELS[shape]} · ${BACKEND_LABELS[backend]}` && f.name.startsWith(prefix));
+  const ratio = (shape: LoadShape, backend: ForwardBackend) => (find(shape, backend, "forwarded")?.ratio ?? Number.NaN).toFixed(2);
   const addedP50 = (shape: LoadShape) => {
     const direct = results.get(`${shape} memory direct`);
     const forwarded = results.get(`${shape} memory forwarded`);
@@ -131,6 +154,7 @@ function forwardNotes(figures: readonly Figure[], results: ReadonlyMap<string, L
   const notes = [
     `One forwarding hop keeps ${ratio("get", "memory")}× of the direct GET rate and ${ratio("set", "memory")}× of the direct SET rate on memory nodes (sqlite: ${ratio("get", "sqlite")}× and ${ratio("set", "sqlite")}×), and adds ${addedP50("get").toFixed(2)} ms to the median GET and ${addedP50("set").toFixed(2)} ms to the median SET at ${WRK_CONNECTIONS} connections. A forwarded request costs the receiving node a server request plus an item in the turn's frame to the owner on the bus (one persistent WebSocket, the reads or writes of one event-loop turn merged into one getEach or putEach call) and the owner that item, and wrk and both nodes share the same 2 cores, so the ratio is the CPU cost of the hop, not network latency; on separate machines the receiving node's CPU alone would bound it. Nodes run with NODE_PROCESS_ENV (src/config/process-env.ts) as every launcher starts them.`,
     standaloneNote(find("get", "memory", "standalone")?.ratio ?? Number.NaN, find("set", "memory", "standalone")?.ratio ?? Number.NaN),
+    `The raw pair (bench/raw-forward.ts: a bare Bun.serve front and owner on the same ring, the turn's requests in one JSON message over one Bun WebSocket, answered in order; no ids, deadlines, secret, versions, checks or metrics) keeps ${ratio("get", "raw")}× of its direct GET rate and ${ratio("set", "raw")}× of its SET rate: the floor of a hop in Bun on this machine, against which the nodes' ratios are read.`,
   ];
   const failed = [...results].filter(([, r]) => r.errors > 0).map(([name, r]) => `${name}: ${r.errors}`);
   if (failed.length > 0) notes.push(`wrk saw failed requests in the cluster loads (${failed.join("; ")}); those figures overstate the node.`);
@@ -143,17 +167,18 @@ export async function benchForwarding(): Promise<ForwardResult> {
   const memory = await clusterLoads(stack, "memory", commands);
   const sqlite = await clusterLoads(stack, "sqlite", commands);
   const standalone = await standaloneLoad(stack, memory[0]!.keysFile, commands);
-  const loads = [...memory, standalone, ...sqlite];
+  const raw = await rawLoads(stack, commands);
+  const loads = [...memory, standalone, ...raw, ...sqlite];
   const figures: Figure[] = [];
   const results = new Map<string, LoadResult>();
   for (const shape of ["get", "set"] as const) {
     const measured = await measureInRotation(loads, (target, seconds) => load(target, shape, seconds), (target) => target.shown, ROTATION);
-    for (const backend of ["memory", "sqlite"] as const) {
+    for (const backend of ["memory", "raw", "sqlite"] as const) {
       const rows = loads.flatMap((target, i) => (target.backend === backend ? [{ target, result: measured[i]! }] : []));
       for (const { target, result } of rows) results.set(`${shape} ${backend} ${target.name.split(":")[0]}`, result);
       const [direct, ...others] = rows.map(({ target, result }) => ({ name: target.name, value: result.requestsPerS, detail: wrkDetail(result) }));
       if (direct === undefined) throw new Error(`bench: the direct ${backend} load did not run`);
-      figures.push(...againstBaseline("cluster", `${SHAPE_LABELS[shape]} · ${backend}, 2 nodes`, "req/s", direct, others));
+      figures.push(...againstBaseline("cluster", `${SHAPE_LABELS[shape]} · ${BACKEND_LABELS[backend]}`, "req/s", direct, others));
     }
     // The direct and forwarded commands differ only in the key file.
     commands.push(...measured.slice(0, 2).map((r) => r.command));

@@ -65,11 +65,18 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   src/ring over the same URLs and 256 vnodes, preloads 1,000 keys of each list through node A and checks that
   a GET's \`nodeUrl\` names the expected owner. wrk (\`-t2 -c64\`, bench/wrk-keys.lua reading a key file) always
   targets node A: **direct** keys are owned by A (the baseline), **forwarded** keys by B, so A sends each request
-  one hop to B's internal direct endpoint and relays the answer. GETs cycle over the 1,000 preloaded keys of a
+  one hop to B on the bus (the turn's reads or writes to B merged into one call in one frame) and relays the
+  answer. GETs cycle over the 1,000 preloaded keys of a
   list, SETs write 64-byte values over 5,000 keys of a list. The standalone node gets the direct list, so it
-  shows what being in a cluster costs a node on keys it owns. Each load has a 1 s warm-up per shape, then two
-  2 s runs in rotation (memory direct, forwarded, standalone, sqlite direct, forwarded); a figure is the mean of
-  its runs. wrk and all five nodes share the same 2 cores, so the ratio is the hop's CPU cost, not network latency.
+  shows what being in a cluster costs a node on keys it owns. **The raw pair** (bench/raw-forward.ts) is the
+  floor of a hop in Bun on this machine: a bare Bun.serve front that answers its own keys from a Map (split by
+  the same ring over its two URLs) and sends the turn's other GETs and SETs in one JSON message over one Bun
+  WebSocket to a bare Bun.serve owner, which answers them in order in one message: no request ids, deadlines,
+  secret, versions, schema checks or metrics. Its ratio is what a hop costs before anything LimeDB adds; the
+  nodes' ratios are read against it. Each load has a 1 s warm-up per shape, then two
+  2 s runs in rotation (memory direct, forwarded, standalone, raw direct, forwarded, sqlite direct, forwarded); a
+  figure is the mean of its runs. wrk and all seven servers share the same 2 cores, so the ratio is the hop's CPU
+  cost, not network latency.
 - **Cluster, gossip.** A 4-node memory cluster at the default gossip timing (interval 1,000 ms, stale after
   3,000, dead after 5,000) and one at a 200 ms interval with the timeouts scaled alike (600, 1,000). In each
   trial a new node starts seeded with one member (a different one each trial); the bench polls the new node's
@@ -146,7 +153,7 @@ bun run bench              # everything (ring, store, http, cluster, replication
 bun run bench ring         # one part (or several: bun run bench ring store); prints only, README and chart untouched
 bun run bench store        # memory, fs and sqlite at 1k, 10k and 100k keys, and SQLite durability (about 50 s)
 bun run bench http         # one node against raw Bun.serve, with redis as a reference (about 55 s)
-bun run bench cluster      # forwarded vs direct requests on 2 nodes, join and death times of gossip on 4 (about 90 s)
+bun run bench cluster      # forwarded vs direct requests on 2 nodes and on the raw pair, join and death times of gossip on 4 (about 2 minutes)
 bun run bench replication  # three copies vs one on 3 nodes, re-replication of 10k keys after a kill -9 on 4 (about 65 s when idle)
 bun run bench scale        # 3 sqlite nodes at RF=3 with 100k and 1M keys each (about 6 minutes)
 BENCH_SCALE_KEYS=20000 BENCH_SCALE_IDLE_MS=10000 BENCH_SCALE_LOAD_KEYS=5000 bun run bench scale   # a quick trial of the scale part
