@@ -339,7 +339,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       hostname: config.serverHost,
       handle: (request) => app.handle(request),
       // GET and SET of a key skip the framework unless tracing or the debug log wants every request through the app's hooks.
-      fast: telemetry === undefined && config.logLevel !== "debug" ? [fastGet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now }), fastSet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now, bodyBytesMax: bodyBytesMax(node.valueBytesMax), app: (request) => app.handle(request), onInternalError: reportInternal })] : undefined,
+      fast: telemetry === undefined && config.logLevel !== "debug" ? [fastGet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now, app: (request) => app.handle(request) }), fastSet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now, bodyBytesMax: bodyBytesMax(node.valueBytesMax), app: (request) => app.handle(request), onInternalError: reportInternal })] : undefined,
       hostAllowed,
       bus: {
         secret: config.clusterSecret,

@@ -13,8 +13,8 @@ export interface ServeOptions {
   /** The HTTP app: every request that is not the bus's upgrade. */
   readonly handle: (request: Request) => Response | Promise<Response>;
   /**
-   * Tried in order before the app: each answers the hot requests it takes itself (at once, or through a promise), or
-   * returns undefined. When one's promise rejects the app answers the request, so one that reads the body must never reject (fast-set.ts).
+   * Tried in order before the app: each answers the hot requests it takes itself (at once, or through a promise that
+   * never rejects: it hands the app what it cannot answer itself), or returns undefined for the app to answer.
    */
   readonly fast?: readonly ((request: Request) => Response | Promise<Response> | undefined)[];
   readonly bus: BusServerOptions;
@@ -47,7 +47,6 @@ export function serveNode(options: ServeOptions): Server<BusConnection> {
       if (request.url.endsWith(BUS_PATH) && splitRequestUrl(request.url).pathname === BUS_PATH) return upgradeBus(request, server, options.hostAllowed);
       for (const path of options.fast ?? []) {
         const quick = path(request);
-        if (quick instanceof Promise) return quick.catch(() => options.handle(request));
         if (quick !== undefined) return quick;
       }
       return options.handle(request);
