@@ -215,13 +215,15 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       return `this node has not seen a majority of its cluster for ${Math.round(minorityMs / 1000)} s; the majority may remove the members it cannot see (REMOVE_DEAD_AFTER_MS), so it coordinates nothing until it sees a majority again`;
     }
     if (kind === "read") return undefined;
-    const clock = members.lastClockReading();
-    if (clock.status === "ok") return undefined;
-    // A step of this node's own clock since it last read right is exact (no peer's estimate in it): refused at once,
-    // before it issues a version from the step that a peer whose clock stepped with it would take.
+    // A step of this node's own clock since a majority last read it right is exact (no peer's estimate in it):
+    // refused at once, before it issues a version from the step that a peer whose clock stepped with it would take,
+    // and whatever the peers it still hears say (two clocks that stepped together read each other as right).
     const stepMs = members.clockStepMs();
-    const stepped = clock.status === "ahead" ? stepMs > config.maxClockSkewMs : stepMs < -config.maxClockSkewMs;
-    if (!stepped && (clockOffSinceMs === undefined || nowMs() - clockOffSinceMs < config.gossipStaleAfterMs)) return undefined;
+    if (Math.abs(stepMs) > config.maxClockSkewMs) {
+      return `this node's clock stepped ${Math.abs(stepMs)} ms ${stepMs > 0 ? "ahead" : "back"} since a majority of its cluster last read it as right, beyond MAX_CLOCK_SKEW_MS (${config.maxClockSkewMs} ms): it coordinates no write until its clock is back (check NTP); other nodes take writes`;
+    }
+    const clock = members.lastClockReading();
+    if (clock.status === "ok" || clockOffSinceMs === undefined || nowMs() - clockOffSinceMs < config.gossipStaleAfterMs) return undefined;
     return `this node's clock runs ${Math.abs(clock.offsetMs)} ms ${clock.status} of its peers', beyond MAX_CLOCK_SKEW_MS (${config.maxClockSkewMs} ms): it coordinates no write until its clock is back within it (check NTP); other nodes take writes`;
   }
   members.onChange((changes) => {

@@ -69,8 +69,13 @@ export class ClockCheck {
     if (this.estimates.size > this.options.estimatesMax) this.estimates.delete(this.estimates.keys().next().value!);
   }
 
-  /** The status now, over the fresh estimates of peers that `counts` (live ones); tells onChange of a change. */
-  reading(counts: (peer: string) => boolean): ClockReading {
+  /**
+   * The status now, over the fresh estimates of peers that `counts` (live ones); tells onChange of a change. A reading
+   * that finds this clock right sets where ownStepMs counts from only when `peersForRight` peers or more counted (a
+   * majority of the cluster with this node): two clocks that stepped together, holding the others dead, read each
+   * other as right, and must not clear their step that way.
+   */
+  reading(counts: (peer: string) => boolean, peersForRight = 1): ClockReading {
     const monotonic = this.monotonic();
     const wallAheadOfMonotonicMs = this.options.clock() - monotonic;
     const offsets: number[] = [];
@@ -80,7 +85,7 @@ export class ClockCheck {
     if (offsets.length > 0) this.median = { aheadOfMonotonicMs: medianNearZero(offsets) + wallAheadOfMonotonicMs, peers: offsets.length, atMs: monotonic };
     else if (this.median !== undefined && monotonic - this.median.atMs >= this.options.medianKeptMs) this.median = undefined;
     const reading = this.current();
-    if (reading.status === "ok" && reading.peers > 0) this.rightWallAheadOfMonotonicMs = wallAheadOfMonotonicMs;
+    if (reading.status === "ok" && reading.peers >= Math.max(1, peersForRight)) this.rightWallAheadOfMonotonicMs = wallAheadOfMonotonicMs;
     if (reading.status !== this.status) {
       this.status = reading.status;
       this.options.onChange?.(reading);
@@ -101,8 +106,8 @@ export class ClockCheck {
   }
 
   /**
-   * How far this node's own wall clock has stepped since a reading last found it right (ms; positive: ahead), 0 before
-   * any did. Exact, unlike an offset: it compares the wall clock with the monotonic one, and no peer's estimate is in
+   * How far this node's own wall clock has stepped since a reading of enough peers last found it right (ms; positive:
+   * ahead), 0 before any did. Exact, unlike an offset: it compares the wall clock with the monotonic one, and no peer's estimate is in
    * it, so a step needs no time to tell it from a moment's noise (NTP's slewing moves it by 0.5 ms a second at most).
    */
   ownStepMs(): number {

@@ -394,7 +394,8 @@ export class MemberTable {
 
   /** Whether this node's clock is within MAX_CLOCK_SKEW_MS of its live peers', by the median of their estimates. */
   clockReading(): ClockReading {
-    return this.clockCheck.reading((peer) => this.countsClockOf(peer));
+    // With this node, a majority of the cluster's members must read its clock as right to clear a step of it.
+    return this.clockCheck.reading((peer) => this.countsClockOf(peer), Math.floor(this.majority().members / 2));
   }
 
   /**

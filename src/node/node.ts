@@ -308,7 +308,11 @@ export class LimeNode {
     // is versioned past it all the same, or a key written before a wall-clock step back would be frozen.
     let floor: Version | undefined;
     for (let attempt = 1; ; attempt++) {
-      const outcomes = await this.replication.write(make(this.clock.tickAfter(floor)), replicas, needed);
+      const version = this.clock.tickAfter(floor);
+      // The wall clock may have stepped since this write was let in (a step lands at any instant, between two reads
+      // of it): judged again with the version in hand, so none from a step is sent.
+      if (only === undefined) this.assertCoordinating("write");
+      const outcomes = await this.replication.write(make(version), replicas, needed);
       const lost = [...outcomes].filter(([, outcome]) => !outcome.applied).map(([replica]) => replica);
       if (lost.length === 0) return outcomes;
       const seen = await this.replication.inspect(key, lost);

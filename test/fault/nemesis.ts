@@ -128,20 +128,25 @@ export const killRestart: Fault = async (context, windowMs) => {
   return windows;
 };
 
-/** (f) One node's wall clock set `offsetMs` off for the window (monotonic time untouched), then set right again. */
-export function clockSkew(label: keyof typeof SKEWS_MS): Fault {
+/**
+ * (f) One node's wall clock set `offsetMs` off for the window (monotonic time untouched), then set right again; with
+ * `count` 2, two nodes' clocks step together (one machine, one bad time server): a write quorum of their own.
+ */
+export function clockSkew(label: keyof typeof SKEWS_MS, count: 1 | 2 = 1): Fault {
   return async (context, windowMs) => {
-    const [node, ...rest] = shuffledNodes(context);
+    const nodes = shuffledNodes(context);
+    const skewed = nodes.slice(0, count);
+    const rest = nodes.slice(count);
     const startMs = context.now();
     try {
-      await node!.setClockOffset(SKEWS_MS[label]);
-      context.log(`skew: ${node!.url} clock ${label}`);
+      await Promise.all(skewed.map((node) => node.setClockOffset(SKEWS_MS[label])));
+      context.log(`skew: ${skewed.map((node) => node.url).join(" and ")} clock ${label}`);
       await sleepUntil(context, startMs + Math.max(windowMs, CLOCK_SETTLE_MS));
     } finally {
-      await node!.setClockOffset(0);
+      await Promise.all(skewed.map((node) => node.setClockOffset(0)));
       await Bun.sleep(CLOCK_SETTLE_MS);
     }
-    return [{ fault: `clock ${label}`, startMs, endMs: context.now(), groups: [group("skewed", [node!]), group("rest", rest)] }];
+    return [{ fault: count === 1 ? `clock ${label}` : `${count} clocks ${label}`, startMs, endMs: context.now(), groups: [group("skewed", skewed), group("rest", rest)] }];
   };
 }
 
@@ -186,6 +191,7 @@ const SINGLE_FAULTS = {
   "skew+1h": clockSkew("+1h"),
   "skew+400ms": clockSkew("+400ms"),
   "skew-400ms": clockSkew("-400ms"),
+  "skew2+1h": clockSkew("+1h", 2),
   "partition+skew": partitionWithSkew,
 } as const satisfies Record<string, Fault>;
 
@@ -198,7 +204,7 @@ const LETTERS: Readonly<Record<string, readonly string[]>> = {
   c: ["bridge"],
   d: ["pause"],
   e: ["kill"],
-  f: ["skew+30s", "skew-30s", "skew+1h", "skew+400ms", "skew-400ms"],
+  f: ["skew+30s", "skew-30s", "skew+1h", "skew+400ms", "skew-400ms", "skew2+1h"],
   g: ["partition+skew"],
   h: ["mixed"],
 };

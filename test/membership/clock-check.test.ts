@@ -119,6 +119,25 @@ describe("ClockCheck", () => {
     expect(clockCheck.ownStepMs()).toBe(-2_000);
   });
 
+  test("a reading of fewer peers than a majority does not clear a step, though it finds the clock right", () => {
+    let wallMs = 1_764_000_000_000;
+    let monotonicMs = 5_000;
+    const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: () => wallMs, monotonic: () => monotonicMs, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, medianKeptMs: KEPT_MS });
+    for (const i of [0, 1, 2, 3]) clockCheck.observe(peer(i), wallMs);
+    expect(clockCheck.reading(() => true, 2).status).toBe("ok");
+    // This clock and peer 0's step an hour ahead together; the other three are soon held dead and stop counting.
+    wallMs += 3_600_000 + 10;
+    monotonicMs += 10;
+    clockCheck.observe(peer(0), wallMs);
+    const twoOfFive = (p: string) => p === peer(0);
+    expect(clockCheck.reading(twoOfFive, 2)).toMatchObject({ status: "ok", peers: 1 });
+    expect(clockCheck.ownStepMs()).toBe(3_600_000);
+    // A majority reading it right clears it.
+    for (const i of [1, 2, 3]) clockCheck.observe(peer(i), wallMs);
+    expect(clockCheck.reading(() => true, 2).status).toBe("ok");
+    expect(clockCheck.ownStepMs()).toBe(0);
+  });
+
   test("only fresh estimates of peers that count are used, and at most estimatesMax are kept", () => {
     const { clockCheck, clock } = check();
     for (const i of [0, 1, 2, 3, 4]) clockCheck.observe(peer(i), clock.now() + 10_000);
