@@ -204,6 +204,17 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       await gossiper.freshRound();
     },
   });
+  /**
+   * Why this node must not coordinate a write because its own clock stepped: a step since a majority last read it
+   * right is exact (no peer's estimate in it), so it is refused at once, before a version from the step goes to a
+   * peer whose clock stepped with it, and whatever the peers it still hears say (two clocks that stepped together
+   * read each other as right). Two clock reads: a write asks again once its version is made.
+   */
+  function stepRefusal(): string | undefined {
+    const stepMs = members.clockStepMs();
+    if (Math.abs(stepMs) <= config.maxClockSkewMs) return undefined;
+    return `this node's clock stepped ${Math.abs(stepMs)} ms ${stepMs > 0 ? "ahead" : "back"} since a majority of its cluster last read it as right, beyond MAX_CLOCK_SKEW_MS (${config.maxClockSkewMs} ms): it coordinates no write until its clock is back (check NTP); other nodes take writes`;
+  }
   /** Why this node must not coordinate a request of this kind now: a pause not yet refreshed, or (writes) a clock beyond the skew. */
   function refusal(kind: "read" | "write"): string | undefined {
     const paused = pauseWatch.refusal();
@@ -215,13 +226,8 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       return `this node has not seen a majority of its cluster for ${Math.round(minorityMs / 1000)} s; the majority may remove the members it cannot see (REMOVE_DEAD_AFTER_MS), so it coordinates nothing until it sees a majority again`;
     }
     if (kind === "read") return undefined;
-    // A step of this node's own clock since a majority last read it right is exact (no peer's estimate in it):
-    // refused at once, before it issues a version from the step that a peer whose clock stepped with it would take,
-    // and whatever the peers it still hears say (two clocks that stepped together read each other as right).
-    const stepMs = members.clockStepMs();
-    if (Math.abs(stepMs) > config.maxClockSkewMs) {
-      return `this node's clock stepped ${Math.abs(stepMs)} ms ${stepMs > 0 ? "ahead" : "back"} since a majority of its cluster last read it as right, beyond MAX_CLOCK_SKEW_MS (${config.maxClockSkewMs} ms): it coordinates no write until its clock is back (check NTP); other nodes take writes`;
-    }
+    const stepped = stepRefusal();
+    if (stepped !== undefined) return stepped;
     const clock = members.lastClockReading();
     if (clock.status === "ok" || clockOffSinceMs === undefined || nowMs() - clockOffSinceMs < config.gossipStaleAfterMs) return undefined;
     return `this node's clock runs ${Math.abs(clock.offsetMs)} ms ${clock.status} of its peers', beyond MAX_CLOCK_SKEW_MS (${config.maxClockSkewMs} ms): it coordinates no write until its clock is back within it (check NTP); other nodes take writes`;
@@ -276,6 +282,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     // before that its ring lacks them, and it would read and write on the wrong replicas.
     joined: () => config.nodePeers.every((seed) => seed === config.nodeUrl) || (members.list().length > 1 && members.awaitedCount() === 0),
     refusal,
+    stepRefusal,
     isDown,
     acceptsWallMs: (wallMs) => future.accepts("version", wallMs),
   });

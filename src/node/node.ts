@@ -38,6 +38,8 @@ export interface NodeOptions {
    * a view of the cluster held from before a pause), or undefined when it may. Left out, it always may.
    */
   readonly refusal?: (kind: RequestKind) => string | undefined;
+  /** Why a write must not go out because this node's wall clock stepped (part of `refusal`): asked again once a write's version is made. */
+  readonly stepRefusal?: () => string | undefined;
   /** Whether a peer is down for requests (held dead, or not answering this node's calls); for the views. Left out, none is. */
   readonly isDown?: (nodeUrl: string) => boolean;
   /** Whether a version's wall time lies within now + MAX_CLOCK_SKEW_MS (restored records are held to it). Left out, every one is. */
@@ -104,6 +106,7 @@ export class LimeNode {
   private readonly arcsByRing = new WeakMap<Ring, readonly Arc[]>();
   private readonly joined: () => boolean;
   private readonly refusal: (kind: RequestKind) => string | undefined;
+  private readonly stepRefusal: () => string | undefined;
   /** Whether requests skip this peer now: held dead by gossip or not answering this node's calls. */
   readonly isDown: (nodeUrl: string) => boolean;
   private readonly acceptsWallMs: (wallMs: number) => boolean;
@@ -124,6 +127,7 @@ export class LimeNode {
     this.readQuorum = options.readQuorum;
     this.joined = options.joined ?? (() => true);
     this.refusal = options.refusal ?? (() => undefined);
+    this.stepRefusal = options.stepRefusal ?? (() => undefined);
     this.isDown = options.isDown ?? ((url) => this.members.isDead(url));
     this.acceptsWallMs = options.acceptsWallMs ?? (() => true);
     this.ring = buildRing(this.members.ringUrls(), this.vnodesPerNode);
@@ -311,7 +315,8 @@ export class LimeNode {
       const version = this.clock.tickAfter(floor);
       // The wall clock may have stepped since this write was let in (a step lands at any instant, between two reads
       // of it): judged again with the version in hand, so none from a step is sent.
-      if (only === undefined) this.assertCoordinating("write");
+      const stepped = only === undefined ? this.stepRefusal() : undefined;
+      if (stepped !== undefined) throw new NodeError("unavailable", stepped);
       const outcomes = await this.replication.write(make(version), replicas, needed);
       const lost = [...outcomes].filter(([, outcome]) => !outcome.applied).map(([replica]) => replica);
       if (lost.length === 0) return outcomes;
