@@ -71,9 +71,9 @@ export class ClockCheck {
 
   /**
    * The status now, over the fresh estimates of peers that `counts` (live ones); tells onChange of a change. A reading
-   * that finds this clock right sets where ownStepMs counts from only when `peersForRight` peers or more counted (a
-   * majority of the cluster with this node): two clocks that stepped together, holding the others dead, read each
-   * other as right, and must not clear their step that way.
+   * that finds this clock right sets where ownStepMs counts from only when `peersForRight` of those peers or more each
+   * read it within the skew (a majority of the cluster with this node): two clocks that stepped together, holding the
+   * others dead or hearing one of them, read each other as right, and must not clear their step that way.
    */
   reading(counts: (peer: string) => boolean, peersForRight = 1): ClockReading {
     const monotonic = this.monotonic();
@@ -85,7 +85,10 @@ export class ClockCheck {
     if (offsets.length > 0) this.median = { aheadOfMonotonicMs: medianNearZero(offsets) + wallAheadOfMonotonicMs, peers: offsets.length, atMs: monotonic };
     else if (this.median !== undefined && monotonic - this.median.atMs >= this.options.medianKeptMs) this.median = undefined;
     const reading = this.current();
-    if (reading.status === "ok" && reading.peers >= Math.max(1, peersForRight)) this.rightWallAheadOfMonotonicMs = wallAheadOfMonotonicMs;
+    // Counted one by one, not from the median: of an even count the median leans to "ok", so a peer that stepped with
+    // this clock and one that did not would read it right between them.
+    const readingItRight = offsets.reduce((count, offset) => (Math.abs(offset) <= this.options.maxSkewMs ? count + 1 : count), 0);
+    if (reading.status === "ok" && readingItRight >= Math.max(1, peersForRight)) this.rightWallAheadOfMonotonicMs = wallAheadOfMonotonicMs;
     if (reading.status !== this.status) {
       this.status = reading.status;
       this.options.onChange?.(reading);

@@ -119,22 +119,39 @@ describe("ClockCheck", () => {
     expect(clockCheck.ownStepMs()).toBe(-2_000);
   });
 
-  test("a reading of fewer peers than a majority does not clear a step, though it finds the clock right", () => {
-    let wallMs = 1_764_000_000_000;
-    let monotonicMs = 5_000;
-    const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: () => wallMs, monotonic: () => monotonicMs, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, medianKeptMs: KEPT_MS });
-    for (const i of [0, 1, 2, 3]) clockCheck.observe(peer(i), wallMs);
+  /** A node of five read right by its four peers, whose clock and peer 0's then step an hour ahead together. */
+  function steppedWithPeer0() {
+    const step = { wallMs: 1_764_000_000_000, monotonicMs: 5_000 };
+    const clockCheck = new ClockCheck({ maxSkewMs: SKEW_MS, clock: () => step.wallMs, monotonic: () => step.monotonicMs, estimateLifetimeMs: LIFETIME_MS, estimatesMax: 4, medianKeptMs: KEPT_MS });
+    for (const i of [0, 1, 2, 3]) clockCheck.observe(peer(i), step.wallMs);
     expect(clockCheck.reading(() => true, 2).status).toBe("ok");
-    // This clock and peer 0's step an hour ahead together; the other three are soon held dead and stop counting.
-    wallMs += 3_600_000 + 10;
-    monotonicMs += 10;
-    clockCheck.observe(peer(0), wallMs);
-    const twoOfFive = (p: string) => p === peer(0);
-    expect(clockCheck.reading(twoOfFive, 2)).toMatchObject({ status: "ok", peers: 1 });
+    step.wallMs += 3_600_000 + 10;
+    step.monotonicMs += 10;
+    clockCheck.observe(peer(0), step.wallMs);
+    return { clockCheck, wallMs: step.wallMs };
+  }
+
+  test("a reading of fewer peers than a majority does not clear a step, though it finds the clock right", () => {
+    const { clockCheck, wallMs } = steppedWithPeer0();
+    // The other three are soon held dead and stop counting.
+    expect(clockCheck.reading((p) => p === peer(0), 2)).toMatchObject({ status: "ok", peers: 1 });
     expect(clockCheck.ownStepMs()).toBe(3_600_000);
     // A majority reading it right clears it.
     for (const i of [1, 2, 3]) clockCheck.observe(peer(i), wallMs);
     expect(clockCheck.reading(() => true, 2).status).toBe("ok");
+    expect(clockCheck.ownStepMs()).toBe(0);
+  });
+
+  test("a step is cleared only by a majority that reads the clock right, not by a tie between a peer that stepped with it and one that did not", () => {
+    const { clockCheck, wallMs } = steppedWithPeer0();
+    // Of the three others only peer 1 still counts. Two peers, one each way: the even median leans to "ok", but only
+    // one of them reads this clock right.
+    clockCheck.observe(peer(1), wallMs - 3_600_000);
+    expect(clockCheck.reading((p) => p === peer(0) || p === peer(1), 2)).toMatchObject({ peers: 2 });
+    expect(clockCheck.ownStepMs()).toBe(3_600_000);
+    // Two peers that read it right, with this node a majority of five, clear it.
+    clockCheck.observe(peer(2), wallMs);
+    expect(clockCheck.reading((p) => p === peer(0) || p === peer(2), 2)).toMatchObject({ status: "ok", peers: 2 });
     expect(clockCheck.ownStepMs()).toBe(0);
   });
 
