@@ -113,8 +113,19 @@ export class NodeMetrics {
   }
 
   recordStoreOperation(backend: string, operation: string, durationMs: number, failed: boolean): void {
-    this.recordBound(`s\n${backend}\n${operation}`, () => [() => undefined, this.storeDuration.bind({ backend, operation })], durationMs);
-    if (failed) this.storeFailures.inc({ backend, operation });
+    this.storeRecorder(backend, operation)(durationMs, failed);
+  }
+
+  /**
+   * recordStoreOperation for one backend and operation, bound once: every store call passes here (a memory GET's
+   * ~8 µs spent ~1 µs building and looking up a series key per call when the key was built each time).
+   */
+  storeRecorder(backend: string, operation: string): (durationMs: number, failed: boolean) => void {
+    const observe = this.boundSeries(`s\n${backend}\n${operation}`, () => [() => undefined, this.storeDuration.bind({ backend, operation })]);
+    return (durationMs, failed) => {
+      observe(durationMs);
+      if (failed) this.storeFailures.inc({ backend, operation });
+    };
   }
 
   /** `failure` is undefined for a call the peer answered as it should; `calls` that took `durationMs` each. */
@@ -133,11 +144,6 @@ export class NodeMetrics {
       if (this.boundCounts.size < BOUND_SERIES_MAX) this.boundCounts.set(key, count);
     }
     count(calls);
-  }
-
-  /** Counts one event and records its duration (ms, kept in seconds) in the series bound under `key`. */
-  private recordBound(key: string, bind: () => [() => void, (seconds: number) => void], durationMs: number): void {
-    this.boundSeries(key, bind)(durationMs);
   }
 
   /** What records one event (count and duration in ms) in the series bound under `key`. */

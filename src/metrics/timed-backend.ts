@@ -7,6 +7,8 @@ import type { NodeMetrics } from "./node-metrics.ts";
 export class TimedBackend implements Backend {
   readonly kind: Backend["kind"];
   readonly getSync?: (key: string) => StoredRecord | undefined;
+  /** Each operation's recorder, bound on its first call (a fixed set of names, one per method). */
+  private readonly recorders = new Map<string, (durationMs: number, failed: boolean) => void>();
 
   constructor(
     private readonly inner: Backend,
@@ -54,7 +56,9 @@ export class TimedBackend implements Backend {
   }
 
   private record(operation: string, started: number, failed: boolean): void {
-    this.metrics.recordStoreOperation(this.kind, operation, this.nowMs() - started, failed);
+    let recorder = this.recorders.get(operation);
+    if (recorder === undefined) this.recorders.set(operation, (recorder = this.metrics.storeRecorder(this.kind, operation)));
+    recorder(this.nowMs() - started, failed);
   }
 
   get(key: string): Promise<StoredRecord | undefined> {

@@ -4,7 +4,7 @@ import { buildRing, replicasOf, type Ring } from "../ring/ring.ts";
 import { arcsOf, type Arc } from "../ring/arcs.ts";
 import type { Backend } from "../store/backend.ts";
 import { KEY_BYTES_MAX, utf8Bytes } from "../store/limits.ts";
-import { compareVersions, isLive, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
+import { compareVersions, isLiveNow, type PutOutcome, type StoredRecord, type Version } from "../store/record.ts";
 import { checkKey, checkPage, checkTtl, checkValue } from "./checks.ts";
 import { NodeError, fromStoreError } from "./errors.ts";
 import type { HybridClock } from "./hlc.ts";
@@ -202,7 +202,7 @@ export class LimeNode {
 
   /** The read itself when its record is live (no copy: every read passes here), else not_found. */
   private readonly liveOnly = (read: ReadResult): LiveRead => {
-    if (!isLive(read.record, this.wallClock())) throw notFound();
+    if (!isLiveNow(read.record, this.wallClock)) throw notFound();
     return read as LiveRead;
   };
 
@@ -240,7 +240,7 @@ export class LimeNode {
   async localGet(key: string): Promise<{ value: string; nodeUrl: string }> {
     checkKey(key);
     const record = await this.store.get(key).catch(rethrowStoreError);
-    if (!isLive(record, this.wallClock())) throw notFound();
+    if (!isLiveNow(record, this.wallClock)) throw notFound();
     return { value: record.value, nodeUrl: this.nodeUrl };
   }
 

@@ -8,7 +8,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, isExpired, isExpiredNow, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { SegmentDigests } from "./segments.ts";
 import { TurnBatcher } from "./turn-batch.ts";
@@ -92,7 +92,7 @@ export class FsBackend implements Backend {
 
   async get(key: string): Promise<StoredRecord | undefined> {
     const record = (await this.load()).get(key);
-    return record === undefined || isExpired(record, this.options.clock()) ? undefined : record;
+    return record === undefined || isExpiredNow(record, this.options.clock) ? undefined : record;
   }
 
   async getMany(keys: readonly string[]): Promise<(StoredRecord | undefined)[]> {

@@ -3,7 +3,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { compareKeys, compareVersions, decidePut, isExpired, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, isExpired, isExpiredNow, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { recount, SEGMENT_COUNT, SegmentDigests, segmentOf } from "./segments.ts";
 import { segmentsOf } from "./segment-ranges.ts";
@@ -43,7 +43,7 @@ export class MemoryBackend implements Backend {
   private read(key: string): StoredRecord | undefined {
     this.assertOpen();
     const record = this.records.get(key);
-    return record === undefined || isExpired(record, this.options.clock()) ? undefined : record;
+    return record === undefined || isExpiredNow(record, this.options.clock) ? undefined : record;
   }
 
   async putMany(records: readonly StoredRecord[]): Promise<PutOutcome[]> {

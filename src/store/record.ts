@@ -49,6 +49,18 @@ export function isExpired(record: StoredRecord, nowMs: number): boolean {
   return record.expiresAtMs !== undefined && record.expiresAtMs <= nowMs;
 }
 
+/**
+ * isLive and isExpired with the clock read only for a record that expires: most have no expiry, and a clock read is
+ * a native call (every read of a record passes here).
+ */
+export function isLiveNow(record: StoredRecord | undefined, clock: () => number): record is StoredRecord {
+  return record !== undefined && !record.tombstone && (record.expiresAtMs === undefined || record.expiresAtMs > clock());
+}
+
+export function isExpiredNow(record: StoredRecord, clock: () => number): boolean {
+  return record.expiresAtMs !== undefined && record.expiresAtMs <= clock();
+}
+
 /** Decides a write against what is stored, the same way in every backend. */
 export function decidePut(existing: StoredRecord | undefined, incoming: StoredRecord, nowMs: number): PutOutcome {
   const replacedLive = isLive(existing, nowMs);
