@@ -341,14 +341,16 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     onItems: (op, outcome, count) => metrics.recordServed(op, outcome, count),
   });
   const hostAllowed = hostPolicy({ nodeUrl: config.nodeUrl, allowedHosts: config.allowedHosts });
+  // GET and SET of a key skip the framework unless tracing or the debug log wants every request through the app's hooks.
+  const fastPaths = telemetry === undefined && config.logLevel !== "debug";
   let server: ReturnType<typeof serveNode>;
   try {
     server = serveNode({
       port: config.serverPort,
       hostname: config.serverHost,
       handle: (request) => app.handle(request),
-      // GET and SET of a key skip the framework unless tracing or the debug log wants every request through the app's hooks.
-      fast: telemetry === undefined && config.logLevel !== "debug" ? [fastGet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now, app: (request) => app.handle(request) }), fastSet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now, bodyBytesMax: bodyBytesMax(node.valueBytesMax), app: (request) => app.handle(request), onInternalError: reportInternal })] : undefined,
+      fast: fastPaths ? [fastSet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now, bodyBytesMax: bodyBytesMax(node.valueBytesMax), app: (request) => app.handle(request), onInternalError: reportInternal })] : undefined,
+      get: fastPaths ? fastGet({ node, hostAllowed, metrics, nowMs, wallMs: Date.now, app: (request) => app.handle(request) }) : undefined,
       hostAllowed,
       bus: {
         secret: config.clusterSecret,

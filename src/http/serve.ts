@@ -1,7 +1,8 @@
 // The node's one listening socket: Bun.serve carrying the bus's WebSocket (on BUS_PATH) and the HTTP app.
-import type { Server } from "bun";
+import type { BunRequest, Server } from "bun";
 import { BUS_PATH, busWebSocket, newBusConnection, type BusConnection, type BusServerOptions } from "../bus/bus-server.ts";
 import { errorResponse } from "./errors.ts";
+import { FAST_GET_ROUTE } from "./kv/fast-get.ts";
 import { splitRequestUrl } from "./origins.ts";
 
 /** Bun refuses a declared body beyond this itself; anything between a route's limit and this gets our JSON 413. */
@@ -17,6 +18,11 @@ export interface ServeOptions {
    * never rejects: it hands the app what it cannot answer itself), or returns undefined for the app to answer.
    */
   readonly fast?: readonly ((request: Request) => Response | Promise<Response> | undefined)[];
+  /**
+   * The hot read, on Bun's own router (which hands it the key): it answers every request to its route, itself or
+   * through the app. Left out, the app answers those too.
+   */
+  readonly get?: (request: BunRequest<typeof FAST_GET_ROUTE>) => Response | Promise<Response>;
   readonly bus: BusServerOptions;
   /** Whether a Host header names this node (the DNS-rebinding check every route applies). */
   readonly hostAllowed: (host: string) => boolean;
@@ -42,6 +48,7 @@ export function serveNode(options: ServeOptions): Server<BusConnection> {
     // A port already in use must stop the start: SO_REUSEPORT would silently split its traffic between two stores.
     reusePort: false,
     maxRequestBodySize: BUN_BODY_BYTES_MAX,
+    routes: options.get === undefined ? {} : { [FAST_GET_ROUTE]: options.get },
     fetch(request, server) {
       // A cheap test first: nearly every request is not the bus's.
       if (request.url.endsWith(BUS_PATH) && splitRequestUrl(request.url).pathname === BUS_PATH) return upgradeBus(request, server, options.hostAllowed);

@@ -65,6 +65,14 @@ const REQUESTS: readonly Sent[] = [
   get("a key spanning segments", "/api/v1/get/a/b"),
   get("another Host", "/api/v1/get/plain", { host: "elsewhere.example" }),
   get("a page's request (Origin)", "/api/v1/get/plain", { origin: "http://127.0.0.1:1" }),
+  get("a query string", "/api/v1/get/plain?x=1"),
+  get("an encoded slash", "/api/v1/get/a%2Fb"),
+  get("an encoded percent sign", "/api/v1/get/%25"),
+  get("an escape that is not UTF-8", "/api/v1/get/%E0%A4"),
+  get("an encoded U+FFFD", "/api/v1/get/%EF%BF%BD"),
+  get("a trailing slash", "/api/v1/get/plain/"),
+  { name: "a HEAD", method: "HEAD", path: "/api/v1/get/plain" },
+  { name: "a DELETE of the read's path", method: "DELETE", path: "/api/v1/get/plain" },
 ];
 
 interface Answer {

@@ -1,15 +1,15 @@
 // The hot read, served without the framework: GET /api/v1/get/:key from a program (no Origin, so no CORS to
-// decide), with the same Host check, path check, key rules, answer and metrics as the Elysia route. Anything
-// else (a page's request, a tracing node, a debug log, a failure that is not the node's own) goes to the app.
+// decide), with the same Host check, key rules, answer and metrics as the Elysia route. Anything else (a page's
+// request, another method, a key the app would read another way, a failure that is not the node's own) goes to the
+// app; a tracing node or a debug log has no fast paths at all.
+import type { BunRequest } from "bun";
 import type { NodeMetrics } from "../../metrics/node-metrics.ts";
 import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { nodeErrorResponse } from "../errors.ts";
-import { isWellEncoded } from "../path-check.ts";
 
-const PREFIX = "/api/v1/get/";
-/** The route template the metrics count it under, the Elysia route's own. */
-const ROUTE = "/api/v1/get/:key";
+/** The route the hot read is served on by Bun's router, and the template the metrics count it under (the Elysia route's own). */
+export const FAST_GET_ROUTE = "/api/v1/get/:key";
 
 export interface FastGetOptions {
   readonly node: LimeNode;
@@ -37,37 +37,25 @@ export function pathStartOf(url: string): number {
 /** The index from which Elysia looks for the path in a request URL (dist/utils.mjs: `url.indexOf("/", 11)`). */
 const ELYSIA_PATH_FROM = 11;
 
-/** The key a fast GET names, or undefined when the request is not one the fast path takes. */
-function keyOf(request: Request): string | undefined {
-  if (request.method !== "GET") return undefined;
-  const url = request.url;
-  const pathStart = pathStartOf(url);
-  if (pathStart === -1 || !url.startsWith(PREFIX, pathStart)) return undefined;
-  const query = url.indexOf("?", pathStart);
-  const end = query === -1 ? url.length : query;
-  const raw = url.slice(pathStart + PREFIX.length, end);
-  // An empty key, or one spanning segments, is the app's to refuse.
-  if (raw === "" || raw.includes("/")) return undefined;
-  if (!raw.includes("%")) return raw;
-  return isWellEncoded(raw) ? decodeURIComponent(raw) : undefined;
-}
-
-/** Whether a fast path may answer: a program's request (no Origin, so no CORS to decide) to a Host naming this node. */
+/**
+ * Whether a fast path may answer: a program's request (no Origin, so no CORS to decide) to a Host naming this node,
+ * long enough that the app finds the path where Bun's router does (see ELYSIA_PATH_FROM).
+ */
 export function fromProgram(request: Request, hostAllowed: (host: string) => boolean): boolean {
   if (request.headers.has("origin")) return false;
   const host = request.headers.get("host");
-  return host !== null && hostAllowed(host);
+  return host !== null && host.length >= ELYSIA_PATH_FROM - "http://".length && hostAllowed(host);
 }
 
 /**
- * A handler that answers the hot read itself, or returns undefined for the app to answer the request. A read that
- * needs no wait (LimeNode.getQuick) is answered at once, not through a promise; a failure that is not the node's
- * own answer goes to the app. Never rejects: the server hands its promise to Bun as it is, one promise less per
- * forwarded read.
+ * The hot read as a route of Bun's own router (FAST_GET_ROUTE), which hands it the key decoded: cheaper than
+ * reading the request's URL (about 0.3 µs of a memory GET's ~7.6 µs of CPU; wrk -c64 on one node). A read that needs no wait
+ * (LimeNode.getQuick) is answered at once, not through a promise; everything it does not take goes to the app, as
+ * does a failure that is not the node's own. Never rejects: the server hands its promise to Bun as it is.
  */
-export function fastGet(options: FastGetOptions): (request: Request) => Response | Promise<Response> | undefined {
+export function fastGet(options: FastGetOptions): (request: BunRequest<typeof FAST_GET_ROUTE>) => Response | Promise<Response> {
   const { node, hostAllowed, metrics, nowMs, wallMs, app } = options;
-  const record = metrics.requestRecorder(ROUTE, "GET");
+  const record = metrics.requestRecorder(FAST_GET_ROUTE, "GET");
   const answered = (response: Response, started: number) => {
     record(response.status, nowMs() - started);
     return response;
@@ -75,8 +63,8 @@ export function fastGet(options: FastGetOptions): (request: Request) => Response
   /** The answer to a read's failure when it is the node's own (a 4xx or 5xx in its words); undefined for the app to answer. */
   const refusal = (error: unknown, started: number) => (error instanceof NodeError && error.code !== "internal" ? answered(nodeErrorResponse(error, wallMs), started) : undefined);
   return (request) => {
-    const key = keyOf(request);
-    if (key === undefined || !fromProgram(request, hostAllowed)) return undefined;
+    const key = request.params.key;
+    if (request.method !== "GET" || !readsAsTheApp(key) || !fromProgram(request, hostAllowed)) return app(request);
     const started = nowMs();
     let found: Response | Promise<Response>;
     try {
@@ -87,4 +75,13 @@ export function fastGet(options: FastGetOptions): (request: Request) => Response
     if (!(found instanceof Promise)) return found;
     return found.catch((error: unknown) => refusal(error, started) ?? app(request));
   };
+}
+
+/**
+ * Whether the app would read the same key from the path as Bun's router: not when a bad escape made U+FFFD of it
+ * (the app refuses the escape), and not when it holds "#" (a fragment that reached the server; the app's reading
+ * of it is its own). A Host too short for the app's reading is fromProgram's to leave.
+ */
+function readsAsTheApp(key: string): boolean {
+  return !key.includes("\uFFFD") && !key.includes("#");
 }
