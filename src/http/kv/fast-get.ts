@@ -1,15 +1,19 @@
 // The hot read, served without the framework: GET /api/v1/get/:key from a program (no Origin, so no CORS to
-// decide), with the same Host check, key rules, answer and metrics as the Elysia route. Anything else (a page's
-// request, another method, a key the app would read another way, a failure that is not the node's own) goes to the
-// app; a tracing node or a debug log has no fast paths at all.
+// decide), with the same Host check, path check, key rules, answer and metrics as the Elysia route. Anything else
+// (a page's request, another method, a spelling the app would read another way, a failure that is not the node's
+// own) goes to the app; a tracing node or a debug log has no fast paths at all.
 import type { BunRequest } from "bun";
 import type { NodeMetrics } from "../../metrics/node-metrics.ts";
 import { NodeError } from "../../node/errors.ts";
 import type { LimeNode } from "../../node/node.ts";
 import { nodeErrorResponse } from "../errors.ts";
+import { isWellEncoded } from "../path-check.ts";
 
 /** The route the hot read is served on by Bun's router, and the template the metrics count it under (the Elysia route's own). */
 export const FAST_GET_ROUTE = "/api/v1/get/:key";
+const PREFIX = "/api/v1/get/";
+/** Host header values whose fast-path verdict is remembered: a bound, since the header is the client's to choose. */
+const FAST_HOST_VERDICTS_MAX = 256;
 
 export interface FastGetOptions {
   readonly node: LimeNode;
@@ -37,24 +41,69 @@ export function pathStartOf(url: string): number {
 /** The index from which Elysia looks for the path in a request URL (dist/utils.mjs: `url.indexOf("/", 11)`). */
 const ELYSIA_PATH_FROM = 11;
 
-/**
- * Whether a fast path may answer: a program's request (no Origin, so no CORS to decide) to a Host naming this node,
- * long enough that the app finds the path where Bun's router does (see ELYSIA_PATH_FROM).
- */
-export function fromProgram(request: Request, hostAllowed: (host: string) => boolean): boolean {
-  if (request.headers.has("origin")) return false;
-  const host = request.headers.get("host");
-  return host !== null && host.length >= ELYSIA_PATH_FROM - "http://".length && hostAllowed(host);
+/** The key a GET names as the app reads it from the request's URL, or undefined when the fast path leaves it to the app. */
+function keyInUrl(request: Request): string | undefined {
+  const url = request.url;
+  const pathStart = pathStartOf(url);
+  if (pathStart === -1 || !url.startsWith(PREFIX, pathStart)) return undefined;
+  const query = url.indexOf("?", pathStart);
+  const end = query === -1 ? url.length : query;
+  const raw = url.slice(pathStart + PREFIX.length, end);
+  // An empty key, or one spanning segments, is the app's to refuse.
+  if (raw === "" || raw.includes("/")) return undefined;
+  if (!raw.includes("%")) return raw;
+  return isWellEncoded(raw) ? decodeURIComponent(raw) : undefined;
 }
 
 /**
- * The hot read as a route of Bun's own router (FAST_GET_ROUTE), which hands it the key decoded: cheaper than
- * reading the request's URL (about 0.3 µs of a memory GET's ~7.6 µs of CPU; wrk -c64 on one node). A read that needs no wait
- * (LimeNode.getQuick) is answered at once, not through a promise; everything it does not take goes to the app, as
- * does a failure that is not the node's own. Never rejects: the server hands its promise to Bun as it is.
+ * Whether Bun's router and the app read this key alike from any path the router took it from: letters, digits and
+ * "-_.~:" only, and no dot segment. The router decodes the raw path itself, while the app reads the URL Bun
+ * builds, which resolves dot segments and backslashes, percent-encodes raw bytes and keeps a "#"; any other key
+ * is read from that URL as the app reads it.
+ */
+function plainKey(key: string): boolean {
+  if (key === "." || key === "..") return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const plain = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x3a) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e;
+    if (!plain) return false;
+  }
+  return true;
+}
+
+/**
+ * hostAllowed, for the fast paths: only a Host the URL Bun builds holds as it is, 4 characters or more, so that
+ * the app finds the path where the router does (a Host with "/", "?", "#", "\\" or "@", a default port or an
+ * escape would move it). Verdicts are remembered, up to FAST_HOST_VERDICTS_MAX values.
+ */
+export function fastHostPolicy(hostAllowed: (host: string) => boolean): (host: string) => boolean {
+  const verdicts = new Map<string, boolean>();
+  return (host) => {
+    const known = verdicts.get(host);
+    if (known !== undefined) return known;
+    const verdict = hostAllowed(host) && host.length >= ELYSIA_PATH_FROM - "http://".length && URL.canParse(`http://${host}/`) && new URL(`http://${host}/`).host === host.toLowerCase();
+    if (verdicts.size < FAST_HOST_VERDICTS_MAX) verdicts.set(host, verdict);
+    return verdict;
+  };
+}
+
+/** Whether a fast path may answer: a program's request (no Origin, so no CORS to decide) to a Host it takes (fastHostPolicy). */
+export function fromProgram(request: Request, hostTaken: (host: string) => boolean): boolean {
+  if (request.headers.has("origin")) return false;
+  const host = request.headers.get("host");
+  return host !== null && hostTaken(host);
+}
+
+/**
+ * The hot read as a route of Bun's own router (FAST_GET_ROUTE), which hands it the key decoded: a plain key is
+ * taken as it is, cheaper than reading the request's URL (about 0.3 µs of a memory GET's ~7.6 µs of CPU; wrk -c64
+ * on one node); any other is read from the URL as the app reads it. A read that needs no wait (LimeNode.getQuick)
+ * is answered at once, not through a promise; everything it does not take goes to the app, as does a failure that
+ * is not the node's own. Never rejects: the server hands its promise to Bun as it is.
  */
 export function fastGet(options: FastGetOptions): (request: BunRequest<typeof FAST_GET_ROUTE>) => Response | Promise<Response> {
-  const { node, hostAllowed, metrics, nowMs, wallMs, app } = options;
+  const { node, metrics, nowMs, wallMs, app } = options;
+  const hostTaken = fastHostPolicy(options.hostAllowed);
   const record = metrics.requestRecorder(FAST_GET_ROUTE, "GET");
   const answered = (response: Response, started: number) => {
     record(response.status, nowMs() - started);
@@ -63,8 +112,10 @@ export function fastGet(options: FastGetOptions): (request: BunRequest<typeof FA
   /** The answer to a read's failure when it is the node's own (a 4xx or 5xx in its words); undefined for the app to answer. */
   const refusal = (error: unknown, started: number) => (error instanceof NodeError && error.code !== "internal" ? answered(nodeErrorResponse(error, wallMs), started) : undefined);
   return (request) => {
-    const key = request.params.key;
-    if (request.method !== "GET" || !readsAsTheApp(key) || !fromProgram(request, hostAllowed)) return app(request);
+    if (request.method !== "GET" || !fromProgram(request, hostTaken)) return app(request);
+    const routed = request.params.key;
+    const key = plainKey(routed) ? routed : keyInUrl(request);
+    if (key === undefined) return app(request);
     const started = nowMs();
     let found: Response | Promise<Response>;
     try {
@@ -75,13 +126,4 @@ export function fastGet(options: FastGetOptions): (request: BunRequest<typeof FA
     if (!(found instanceof Promise)) return found;
     return found.catch((error: unknown) => refusal(error, started) ?? app(request));
   };
-}
-
-/**
- * Whether the app would read the same key from the path as Bun's router: not when a bad escape made U+FFFD of it
- * (the app refuses the escape), and not when it holds "#" (a fragment that reached the server; the app's reading
- * of it is its own). A Host too short for the app's reading is fromProgram's to leave.
- */
-function readsAsTheApp(key: string): boolean {
-  return !key.includes("\uFFFD") && !key.includes("#");
 }

@@ -7,7 +7,7 @@ import { TTL_MS_MAX } from "../../node/checks.ts";
 import { NodeError } from "../../node/errors.ts";
 import { readBodyBytesWithin, REQUEST_TIMEOUT_HEADERS, TEXT_PLAIN } from "../body.ts";
 import { errorResponse, nodeErrorResponse } from "../errors.ts";
-import { fromProgram, pathStartOf, type FastGetOptions } from "./fast-get.ts";
+import { fastHostPolicy, fromProgram, pathStartOf, type FastGetOptions } from "./fast-get.ts";
 
 const PATH = "/api/v1/set";
 /** The fields of the plain body; a body with any other goes to the app. */
@@ -65,11 +65,12 @@ function sameBytes(request: Request, bytes: Uint8Array<ArrayBuffer>): Request {
 
 /** A handler that answers the hot write itself, or returns undefined for the app to answer the request. Never rejects. */
 export function fastSet(options: FastSetOptions): (request: Request) => Promise<Response> | undefined {
-  const { node, hostAllowed, metrics, nowMs, wallMs, bodyBytesMax } = options;
+  const { node, metrics, nowMs, wallMs, bodyBytesMax } = options;
+  const hostTaken = fastHostPolicy(options.hostAllowed);
   const ok = () => new Response("OK", { headers: { "content-type": TEXT_PLAIN } });
   const record = metrics.requestRecorder(PATH, "POST");
   return (request) => {
-    if (!isSetRequest(request) || !fromProgram(request, hostAllowed)) return undefined;
+    if (!isSetRequest(request) || !fromProgram(request, hostTaken)) return undefined;
     const started = nowMs();
     const answered = (response: Response) => {
       record(response.status, nowMs() - started);
