@@ -82,7 +82,9 @@ export class NodeMetrics {
   readonly peerCallDuration = new Histogram("limedb_peer_call_duration_seconds", "Time until a peer's answer in seconds, by operation.", ["op"]);
   /** Bound series of the hot paths by a key of their label values: one map lookup per request instead of a key built twice. */
   private readonly bound = new Map<string, (durationMs: number) => void>();
-  private readonly boundCounts = new Map<string, (by?: number) => void>();
+  /** Bound counters of served peer calls by operation, then outcome; servedBound counts them, up to BOUND_SERIES_MAX. */
+  private readonly servedCounts = new Map<string, Map<string, (by?: number) => void>>();
+  private servedBound = 0;
 
   recordRequest(route: string | undefined, method: string, status: number, durationMs: number): void {
     this.requestSeries(route, method, status)(durationMs);
@@ -137,11 +139,19 @@ export class NodeMetrics {
 
   /** Counts `calls` calls a peer made here, by operation and outcome (ok, or the error's code). */
   recordServed(op: string, outcome: string, calls = 1): void {
-    const key = `v\n${op}\n${outcome}`;
-    let count = this.boundCounts.get(key);
+    // By operation, then outcome: two lookups of names the code holds, no key built per call (every bus call passes here).
+    let byOutcome = this.servedCounts.get(op);
+    if (byOutcome === undefined) {
+      byOutcome = new Map();
+      if (this.servedBound < BOUND_SERIES_MAX) this.servedCounts.set(op, byOutcome);
+    }
+    let count = byOutcome.get(outcome);
     if (count === undefined) {
       count = this.peerCallsServed.bind({ op, outcome });
-      if (this.boundCounts.size < BOUND_SERIES_MAX) this.boundCounts.set(key, count);
+      if (this.servedBound < BOUND_SERIES_MAX) {
+        byOutcome.set(outcome, count);
+        this.servedBound++;
+      }
     }
     count(calls);
   }

@@ -18,8 +18,14 @@ export const PEER_OP_NAMES: readonly PeerOp[] = Object.keys(PEER_OPS) as PeerOp[
 
 /** An operation by its number, or undefined for one no version of LimeDB speaks. */
 export function peerOpOf(code: number): PeerOp | undefined {
-  return PEER_OP_NAMES.find((op) => PEER_OPS[op] === code);
+  return OPS_BY_CODE[code];
 }
+
+/** Each operation at its number's index: a lookup per bus call, not a search. */
+const OPS_BY_CODE: readonly (PeerOp | undefined)[] = PEER_OP_NAMES.reduce<(PeerOp | undefined)[]>((byCode, op) => {
+  byCode[PEER_OPS[op]] = op;
+  return byCode;
+}, []);
 
 const peer = nodeUrlSchema;
 // TypeBox's own Integer: Elysia's t.Integer also takes a string of digits, which no peer sends.
