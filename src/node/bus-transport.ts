@@ -137,6 +137,12 @@ export class BusTransport implements PeerTransport {
     return this.observed("put", target, (trace) => this.putNow(target, records, timeoutMs, trace));
   }
 
+  putReplicaThen<R>(target: string, record: StoredRecord, next: (outcome: PutOutcome) => R): Promise<R> {
+    // The usual replica write: the merger runs `next` as it settles the call.
+    if (this.options.observe === undefined && recordChars(record) <= MERGED_RECORD_CHARS_MAX && this.merges("put", target)) return this.puts.call(target, record, this.options.callTimeoutMs, next);
+    return this.putReplica(target, [record]).then(([outcome]) => next(outcome!));
+  }
+
   getReplica(target: string, key: string): Promise<StoredRecord | undefined> {
     const timeoutMs = this.options.callTimeoutMs;
     return this.one("get", target, () => this.reads.call(target, key, timeoutMs), (trace) => this.getNow(target, key, timeoutMs, trace));

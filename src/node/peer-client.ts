@@ -130,6 +130,10 @@ export class PeerClient implements PeerTransport {
     return this.getReplica(target, key).then(next);
   }
 
+  putReplicaThen<R>(target: string, record: StoredRecord, next: (outcome: PutOutcome) => R): Promise<R> {
+    return this.putReplica(target, [record]).then(([outcome]) => next(outcome!));
+  }
+
   /** The internal routes have no version-only read: the whole record is read and its version kept. */
   async versionOf(target: string, key: string): Promise<Version | undefined> {
     return (await this.getReplica(target, key, "version"))?.version;

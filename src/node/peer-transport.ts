@@ -13,6 +13,11 @@ export interface PeerTransport extends GossipTransport {
   ping(target: string): Promise<boolean>;
   /** Stores records on a replica (last write wins there) and returns its outcome for each. */
   putReplica(target: string, records: readonly StoredRecord[], timeoutMs?: number): Promise<PutOutcome[]>;
+  /**
+   * putReplica of one record, with the caller's next step run on its outcome in the same callback; what `next`
+   * throws rejects the call. Every replica write of a client's write passes here, on one promise, not one per layer.
+   */
+  putReplicaThen<R>(target: string, record: StoredRecord, next: (outcome: PutOutcome) => R): Promise<R>;
   /** A replica's record of a key, tombstones included, or undefined when it holds none. */
   getReplica(target: string, key: string): Promise<StoredRecord | undefined>;
   /**

@@ -8,8 +8,8 @@ import { awaitQuorum, type Fate } from "./quorum.ts";
 import type { PeerTransport } from "./peer-transport.ts";
 
 /** Versioned record traffic to other replicas: the part of the peer transport replication uses. */
-/** What replication asks of peers; getReplicaThen is getReplica's `then` when a transport does not offer it. */
-export type ReplicaPeers = Pick<PeerTransport, "putReplica" | "getReplica" | "versionOf"> & Partial<Pick<PeerTransport, "getReplicaThen">>;
+/** What replication asks of peers; getReplicaThen and putReplicaThen are their calls' `then` when a transport does not offer them. */
+export type ReplicaPeers = Pick<PeerTransport, "putReplica" | "getReplica" | "versionOf"> & Partial<Pick<PeerTransport, "getReplicaThen" | "putReplicaThen">>;
 
 /** What a replica answered a read with: its version, and the record itself when it was asked for it. */
 interface Held {
@@ -162,26 +162,24 @@ export class Replication {
           };
           return [replica, call] as const;
         }
+        const taken = (outcome: PutOutcome) => {
+          accepted.succeed();
+          takenElsewhere = true;
+          remoteSettled();
+          return outcome;
+        };
         const call = (): Promise<PutOutcome> =>
-          this.putOn(replica, record).then(
-            (outcome) => {
-              accepted.succeed();
-              takenElsewhere = true;
+          this.putOn(replica, record, taken).catch((error: unknown) => {
+            accepted.fail();
+            if (error instanceof NodeError && error.code === "clock_skew") {
+              refusedAsFuture = true;
               remoteSettled();
-              return outcome;
-            },
-            (error: unknown) => {
-              accepted.fail();
-              if (error instanceof NodeError && error.code === "clock_skew") {
-                refusedAsFuture = true;
-                remoteSettled();
-                // No hint: the replica would refuse it as well until its clock, or this node's, is right.
-                throw new NodeError("unavailable", `${error.message}; the write may or may not have been applied`, { cause: error });
-              }
-              remoteSettled();
-              return this.hintAndRethrow(replica, record, error);
-            },
-          );
+              // No hint: the replica would refuse it as well until its clock, or this node's, is right.
+              throw new NodeError("unavailable", `${error.message}; the write may or may not have been applied`, { cause: error });
+            }
+            remoteSettled();
+            return this.hintAndRethrow(replica, record, error);
+          });
         return [replica, call] as const;
       }),
     );
@@ -342,9 +340,15 @@ export class Replication {
     });
   }
 
-  private putOn(replica: string, record: StoredRecord): Promise<PutOutcome> {
-    if (replica === this.deps.self) return this.deps.store.put(record).catch(rethrowStoreError);
-    return this.deps.peers.putReplica(replica, [record]).then((outcomes) => outcomes[0]!);
+  /** `record` stored on `replica`, its outcome passed through `next` (the caller's step, in the same callback: every replica write passes here). */
+  private putOn<R = PutOutcome>(replica: string, record: StoredRecord, next: (outcome: PutOutcome) => R = asIs as (outcome: PutOutcome) => R): Promise<R> {
+    if (replica === this.deps.self) return this.deps.store.put(record).then(next, rethrowStoreError);
+    const { peers } = this.deps;
+    try {
+      return peers.putReplicaThen === undefined ? peers.putReplica(replica, [record]).then(([outcome]) => next(outcome!)) : peers.putReplicaThen(replica, record, next);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

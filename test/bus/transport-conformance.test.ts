@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { BusTransport } from "../../src/node/bus-transport.ts";
 import { groupDigests, sharedDigests } from "../../src/node/anti-entropy.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
-import type { StoredRecord } from "../../src/store/record.ts";
+import type { PutOutcome, StoredRecord } from "../../src/store/record.ts";
 import type { NodeError } from "../../src/node/errors.ts";
 import { MERGED_WAITING_MAX } from "../../src/node/call-merger.ts";
 import { MERGED_ANSWER_CHARS_MAX, PEER_OPS } from "../../src/node/peer-wire.ts";
@@ -218,6 +218,29 @@ for (const [kind, setUp] of Object.entries(kinds)) {
         ]);
         expect(peer.ops).toEqual(unknown ? [PEER_OPS.getEach, PEER_OPS.get, PEER_OPS.get, PEER_OPS.get] : [PEER_OPS.getEach]);
       }
+    });
+
+    test("a write with a next step settles with what the step made of its outcome; a step that throws fails that write alone", async () => {
+      const { peer, client } = start();
+      const now = Date.now();
+      await client.putReplica(peer.url, [record("b", now + 10)]);
+      const applied = (outcome: PutOutcome) => {
+        if (!outcome.applied) throw new Error("not applied");
+        return outcome.replacedLive ? "replaced" : "new";
+      };
+      for (const unknown of [false, true]) {
+        // Merged into one putEach, and (a peer from before it) as puts of their own.
+        if (unknown) peer.unknownOps.add(PEER_OPS.putEach);
+        peer.ops.length = 0;
+        const writes = await Promise.allSettled([record(`a${unknown}`, now), record("b", now), record(`c${unknown}`, now)].map((r) => client.putReplicaThen(peer.url, r, applied)));
+        expect(writes).toEqual([
+          { status: "fulfilled", value: "new" },
+          { status: "rejected", reason: new Error("not applied") },
+          { status: "fulfilled", value: "new" },
+        ]);
+        expect(peer.ops).toEqual(unknown ? [PEER_OPS.putEach, PEER_OPS.put, PEER_OPS.put, PEER_OPS.put] : [PEER_OPS.putEach]);
+      }
+      expect((await client.getReplica(peer.url, "atrue"))?.value).toBe("value of atrue");
     });
 
     test("a listener hears a turn's merged reads once, with their item count; an observer (tracing) sees each read", async () => {

@@ -85,6 +85,7 @@ const DIRECT_CALLS: [string, Call][] = [
   ["getReplica", (peer, target) => peer.getReplica(target, "k")],
   ["versionOf", (peer, target) => peer.versionOf(target, "k")],
   ["putReplica", (peer, target) => peer.putReplica(target, [RECORD])],
+  ["putReplicaThen", (peer, target) => peer.putReplicaThen(target, RECORD, (outcome) => outcome)],
 ];
 
 const SYN: Syn = { type: "syn", from: SELF, digests: [{ nodeUrl: SELF, generation: 1, heartbeat: 2 }] };
