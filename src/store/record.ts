@@ -42,7 +42,7 @@ export function compareVersions(a: Version, b: Version): number {
 }
 
 export function isLive(record: StoredRecord | undefined, nowMs: number): record is StoredRecord {
-  return record !== undefined && !record.tombstone && (record.expiresAtMs === undefined || record.expiresAtMs > nowMs);
+  return record !== undefined && !record.tombstone && !isExpired(record, nowMs);
 }
 
 export function isExpired(record: StoredRecord, nowMs: number): boolean {
@@ -54,11 +54,11 @@ export function isExpired(record: StoredRecord, nowMs: number): boolean {
  * a native call (every read of a record passes here).
  */
 export function isLiveNow(record: StoredRecord | undefined, clock: () => number): record is StoredRecord {
-  return record !== undefined && !record.tombstone && (record.expiresAtMs === undefined || record.expiresAtMs > clock());
+  return record !== undefined && !record.tombstone && !isExpiredNow(record, clock);
 }
 
 export function isExpiredNow(record: StoredRecord, clock: () => number): boolean {
-  return record.expiresAtMs !== undefined && record.expiresAtMs <= clock();
+  return record.expiresAtMs !== undefined && isExpired(record, clock());
 }
 
 /** Decides a write against what is stored, the same way in every backend. */
