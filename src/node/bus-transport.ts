@@ -13,7 +13,7 @@ import { heard, PeerRefusal, type PeerCallListener, type PeerObserver, type Peer
 import { ANSWER_FULL_CODE, isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
 import { CallMerger, itemResultOf, type ItemResult } from "./call-merger.ts";
 import { rangesToWire } from "./range-wire.ts";
-import { fromWire, KEYS_PER_REQUEST_MAX, RECORDS_PER_REQUEST_MAX, toWire } from "./record-wire.ts";
+import { fromCompact, fromWire, KEYS_PER_REQUEST_MAX, RECORDS_PER_REQUEST_MAX, toWire } from "./record-wire.ts";
 import { turnEnd, type Schedule } from "../bus/turn-end.ts";
 
 /** Bound on one streaming call (rebalancing, anti-entropy): many records, but never an endless wait. */
@@ -256,10 +256,12 @@ export class BusTransport implements PeerTransport {
       target,
       "get",
       timeoutMs,
-      async () => (await this.exchange(target, "getEach", { keys: [...keys] }, timeoutMs, recordsAnswerBytesMax(this.options.valueBytesMax), "")).results,
+      async () => (await this.exchange(target, "getEach", { keys: [...keys], compact: true }, timeoutMs, recordsAnswerBytesMax(this.options.valueBytesMax), "")).results,
       keys.length,
-      (result) => {
+      (result, i) => {
         if (result === null) return { ok: true, value: undefined };
+        // Compact as asked; whole from a node from before compact answers.
+        if (Array.isArray(result)) return { ok: true, value: fromCompact(result, keys[i]!) };
         if (!("code" in result)) return { ok: true, value: fromWire(result) };
         return result.code === ANSWER_FULL_CODE ? ALONE : { ok: false, error: refusal(target, result) };
       },
@@ -308,7 +310,7 @@ export class BusTransport implements PeerTransport {
     timeoutMs: number,
     merged: () => Promise<readonly A[]>,
     count: number,
-    toResult: (answer: A) => ItemResult<R> | typeof ALONE,
+    toResult: (answer: A, i: number) => ItemResult<R> | typeof ALONE,
     alone: (i: number, leftMs: number) => Promise<R>,
   ): Promise<ItemResult<R>[]> {
     const startedMs = this.options.now();

@@ -7,7 +7,7 @@ import { NodeError } from "./errors.ts";
 import { ERROR_MESSAGE_CHARS_MAX } from "./peer-answer-limits.ts";
 import { ANSWER_FULL_CODE, bodyProblem, MERGED_ANSWER_CHARS_MAX, peerOpOf, type PeerAnswer, type PeerInbound, type PeerOp } from "./peer-wire.ts";
 import { rangesFromWire } from "./range-wire.ts";
-import { fromWire, toWire } from "./record-wire.ts";
+import { fromWire, toCompact, toWire } from "./record-wire.ts";
 import type { ReplicaService } from "./replica-service.ts";
 import { SEGMENTS_PER_GROUP } from "./anti-entropy.ts";
 
@@ -67,12 +67,13 @@ export class PeerService {
       getEach: async (body) => {
         // Records whole up to the answer's budget (the first always); past it an item says to ask for it alone.
         let chars = 0;
+        const form = body.compact === true ? toCompact : toWire;
         const results = answersOf("get", await replicas.getEach(body.keys), (record, i) => {
           if (record === undefined) return null;
           const size = record.key.length + record.value.length;
           if (i > 0 && chars + size > MERGED_ANSWER_CHARS_MAX) return unanswered;
           chars += size;
-          return toWire(record);
+          return form(record);
         });
         return { results };
       },

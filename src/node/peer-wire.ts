@@ -9,7 +9,7 @@ import { KEY_BYTES_MAX } from "../store/limits.ts";
 import { ERROR_CODE_CHARS_MAX, ERROR_MESSAGE_CHARS_MAX } from "./peer-answer-limits.ts";
 export { MERGED_ANSWER_CHARS_MAX } from "./peer-answer-limits.ts";
 import { rangeListSchema } from "./range-wire.ts";
-import { KEYS_PER_REQUEST_MAX, outcomeBatchSchema, outcomeSchema, recordBatchSchema, RECORDS_PER_REQUEST_MAX, replicaReadSchema, versionSchema, wireRecordSchema } from "./record-wire.ts";
+import { compactRecordSchema, KEYS_PER_REQUEST_MAX, outcomeBatchSchema, outcomeSchema, recordBatchSchema, RECORDS_PER_REQUEST_MAX, replicaReadSchema, versionSchema, wireRecordSchema } from "./record-wire.ts";
 
 /** The operations of the peer protocol, with the number each travels as on the bus. */
 export const PEER_OPS = { ping: 1, gossip: 2, put: 3, get: 4, version: 5, digests: 6, segmentDigests: 7, segmentRecords: 8, putEach: 9, versionEach: 10, getEach: 11 } as const;
@@ -57,12 +57,17 @@ export const refusedRecordSchema = Type.Object({
 export const putEachAnswer = Type.Object({ results: Type.Array(Type.Union([outcomeSchema, refusedRecordSchema]), { maxItems: RECORDS_PER_REQUEST_MAX }) });
 export const keysBody = Type.Object({ keys: Type.Array(key, { maxItems: KEYS_PER_REQUEST_MAX }) });
 /**
+ * A merged read's keys; `compact` asks for records as compactRecordSchema. A node from before it takes the body
+ * all the same (extra fields pass its schema) and answers whole records, which the caller reads too.
+ */
+export const readEachBody = Type.Object({ keys: keysBody.properties.keys, compact: Type.Optional(Type.Boolean()) });
+/**
  * The refusal code of a getEach item whose record the answer had no room for (past MERGED_ANSWER_CHARS_MAX): the
  * caller asks for it alone. Never a client's code.
  */
 export const ANSWER_FULL_CODE = "answer_full";
-/** One result per key, in order: its record, null for none, or its refusal. */
-export const getEachAnswer = Type.Object({ results: Type.Array(Type.Union([wireRecordSchema, Type.Null(), refusedRecordSchema]), { maxItems: KEYS_PER_REQUEST_MAX }) });
+/** One result per key, in order: its record (compact when asked for), null for none, or its refusal. */
+export const getEachAnswer = Type.Object({ results: Type.Array(Type.Union([compactRecordSchema, wireRecordSchema, Type.Null(), refusedRecordSchema]), { maxItems: KEYS_PER_REQUEST_MAX }) });
 /** One result per key, in order: its version, null for none, or its refusal. */
 export const versionEachAnswer = Type.Object({ results: Type.Array(Type.Union([versionSchema, Type.Null(), refusedRecordSchema]), { maxItems: KEYS_PER_REQUEST_MAX }) });
 
@@ -81,7 +86,7 @@ export const PEER_WIRE = {
   // Digest reads judged one by one, as so many version calls (the bus merges the digest reads of one turn into it).
   versionEach: { body: keysBody, answer: versionEachAnswer },
   // Whole reads judged one by one, as so many get calls, up to MERGED_ANSWER_CHARS_MAX of records in the answer.
-  getEach: { body: keysBody, answer: getEachAnswer },
+  getEach: { body: readEachBody, answer: getEachAnswer },
 } satisfies Record<PeerOp, { body: TSchema; answer: TSchema }>;
 
 /** A body as it arrives, checked against its schema. */

@@ -27,6 +27,16 @@ export const wireRecordSchema = Type.Object({
 
 export type WireRecord = Static<typeof wireRecordSchema>;
 
+/**
+ * A record in a merged read's answer when the caller asks for it (getEach with `compact`): its fields in a fixed
+ * order, with no key (the caller asked for it) and no field names. The forwarded read's hop parses these on both
+ * nodes: 2 memory nodes, wrk -c64 GET forwarded, the coordinator spent 8.8–9.9 µs of CPU per read against 9.4–10.2
+ * with whole records (/tmp/cpu/fwd.ts, 3 alternated pairs).
+ */
+export const compactRecordSchema = Type.Tuple([wireRecordSchema.properties.value, versionSchema.properties.wallMs, versionSchema.properties.counter, versionSchema.properties.node, wireRecordSchema.properties.tombstone, wireRecordSchema.properties.expiresAtMs]);
+
+export type CompactRecord = Static<typeof compactRecordSchema>;
+
 export const recordBatchSchema = Type.Object({ records: Type.Array(wireRecordSchema, { maxItems: RECORDS_PER_REQUEST_MAX }) });
 export const outcomeSchema = Type.Object({ applied: Type.Boolean(), replacedLive: Type.Boolean() });
 export const outcomeBatchSchema = Type.Object({ outcomes: Type.Array(outcomeSchema, { maxItems: RECORDS_PER_REQUEST_MAX }) });
@@ -52,6 +62,17 @@ export function isRecordBatch(value: unknown): value is Static<typeof recordBatc
 
 export function toWire(record: StoredRecord): WireRecord {
   return { key: record.key, value: record.value, version: record.version, tombstone: record.tombstone, expiresAtMs: record.expiresAtMs ?? null };
+}
+
+export function toCompact(record: StoredRecord): CompactRecord {
+  const { version } = record;
+  return [record.value, version.wallMs, version.counter, version.node, record.tombstone, record.expiresAtMs ?? null];
+}
+
+/** A compact record back whole, with the key it was asked for. */
+export function fromCompact(compact: CompactRecord, key: string): StoredRecord {
+  const [value, wallMs, counter, node, tombstone, expiresAtMs] = compact;
+  return { key, value, version: { wallMs, counter, node }, tombstone, expiresAtMs: expiresAtMs ?? undefined };
 }
 
 export function fromWire(wire: WireRecord): StoredRecord {

@@ -198,6 +198,25 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       expect(peer.ops).toEqual([PEER_OPS.getEach, PEER_OPS.get, PEER_OPS.get]);
     });
 
+    test("merged reads come back as compact records, and a peer from before them that answers whole records is read the same", async () => {
+      const { peer, client } = start();
+      const now = Date.now();
+      const expiring = { ...record("b", now + 1), expiresAtMs: now + 60_000 };
+      await client.putReplica(peer.url, [record("a", now), expiring, { ...record("gone", now + 2), value: "", tombstone: true }]);
+      const keys = ["a", "missing", "b", "gone"];
+      const expected = [record("a", now), undefined, expiring, { ...record("gone", now + 2), value: "", tombstone: true }];
+      for (const whole of [false, true]) {
+        peer.wholeRecords = whole;
+        peer.ops.length = 0;
+        peer.answers.length = 0;
+        expect(await Promise.all(keys.map((key) => client.getReplica(peer.url, key)))).toEqual(expected);
+        expect(peer.ops).toEqual([PEER_OPS.getEach]);
+        const [first, none] = JSON.parse(peer.answers[0]!).results;
+        expect(none).toBeNull();
+        expect(first).toEqual(whole ? { key: "a", value: "value of a", version: record("a", now).version, tombstone: false, expiresAtMs: null } : ["value of a", now, 0, "http://127.0.0.1:2", false, null]);
+      }
+    });
+
     test("a read with a next step settles with what the step made of its record; a step that throws fails that read alone", async () => {
       const { peer, client } = start();
       const now = Date.now();
@@ -324,3 +343,30 @@ for (const [kind, setUp] of Object.entries(kinds)) {
     });
   });
 }
+
+test("a merged read answered with forged compact records fails as not a LimeDB reply, and nothing of it is taken", async () => {
+  const target = "http://127.0.0.1:4";
+  const forgeries: unknown[][] = [
+    ["v", 1, 0, "http://127.0.0.1:2", false],
+    ["v", "1", 0, "http://127.0.0.1:2", false, null],
+    ["v", 1, 0, "", false, null],
+    ["v", -1, 0, "http://127.0.0.1:2", false, null],
+    ["v", 1, 0, "http://127.0.0.1:2", false, null, "extra"],
+    [{ value: "v" }, 1, 0, "http://127.0.0.1:2", false, null],
+  ];
+  for (const forged of forgeries) {
+    const client = transport({
+      channel: () => ({
+        call: async (_op, body) => ({ ok: true, body: JSON.stringify({ results: (JSON.parse(body) as { keys: string[] }).keys.map(() => forged) }) }),
+        sweep: () => undefined,
+        close: () => undefined,
+      }),
+    });
+    try {
+      const errors = await Promise.all(["a", "b"].map((key) => nodeFailure(client.getReplica(target, key))));
+      expect(errors.map((error) => [error.code, error.message])).toEqual(Array(2).fill(["unavailable", `owner ${target} answered something that is not a LimeDB reply`]));
+    } finally {
+      client.close();
+    }
+  }
+});

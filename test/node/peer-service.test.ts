@@ -52,6 +52,10 @@ test("a putEach answers every record as a put of its own would, a versionEach ev
   const reads = JSON.parse(await service.handle(PEER_OPS.getEach, JSON.stringify({ keys: ["missing", "b"] })));
   expect(reads.results).toEqual([null, record("b", NOW_MS)]);
   expect(counted).toEqual(["get ok", "get ok"]);
+  // Asked for compact records, it answers each as its fields in order, without the key the caller asked for.
+  const compact = JSON.parse(await service.handle(PEER_OPS.getEach, JSON.stringify({ keys: ["missing", "b"], compact: true })));
+  const { value, version, tombstone } = record("b", NOW_MS);
+  expect(compact.results).toEqual([null, [value, version.wallMs, version.counter, version.node, tombstone, null]]);
 });
 
 test("a merged read answers each key as a read of it alone would, a closed store's refusal included", async () => {

@@ -15,6 +15,7 @@ import { upgradeBus } from "../../src/http/serve.ts";
 import { MemoryBackend } from "../../src/store/memory.ts";
 import { NodeError } from "../../src/node/errors.ts";
 import type { PeerCallListener, PeerObserver } from "../../src/node/peer-transport.ts";
+import { PEER_OPS } from "../../src/node/peer-wire.ts";
 
 export const VALUE_BYTES_MAX = 1024 * 1024;
 /** The wall time a peer gives when it refuses a SYN as from the future. */
@@ -32,6 +33,10 @@ export interface TestPeer {
   readonly ops: number[];
   /** Operations this peer answers as unknown, as a node from before them would. */
   readonly unknownOps: Set<number>;
+  /** Answers merged reads with whole records even when asked for compact ones, as a node from before them would. */
+  wholeRecords: boolean;
+  /** The body of every answer, in the order they went. */
+  readonly answers: string[];
   /** Bun's server, for bus peers. */
   readonly server?: Server<BusConnection>;
   stop(): Promise<void>;
@@ -56,16 +61,19 @@ function service(url: string): { store: MemoryBackend; service: PeerService } {
   return { store, service: new PeerService({ replicas, gossip }) };
 }
 
-/** A call as the peer's service handles it, noted in `ops`; an operation in `unknownOps` is refused as unknown. */
-function handled(peer: Pick<TestPeer, "ops" | "unknownOps">, service: PeerService, op: number, body: string): Promise<string> {
+/** A call as the peer's service handles it, noted in `ops` and `answers`; an operation in `unknownOps` is refused as unknown. */
+async function handled(peer: Pick<TestPeer, "ops" | "unknownOps" | "wholeRecords" | "answers">, service: PeerService, op: number, body: string): Promise<string> {
   peer.ops.push(op);
-  if (peer.unknownOps.has(op)) return Promise.reject(new NodeError("bad_request", `operation ${op} is unknown`));
-  return service.handle(op, body);
+  if (peer.unknownOps.has(op)) throw new NodeError("bad_request", `operation ${op} is unknown`);
+  const asked = peer.wholeRecords && op === PEER_OPS.getEach ? JSON.stringify({ ...JSON.parse(body), compact: undefined }) : body;
+  const answer = await service.handle(op, asked);
+  peer.answers.push(answer);
+  return answer;
 }
 
 /** A peer on the bus: Bun.serve on an ephemeral 127.0.0.1 port, knowing `secret`. */
 export function busPeer(secret: string): TestPeer {
-  const peer = { stallMs: 0, ops: [] as number[], unknownOps: new Set<number>() };
+  const peer = { stallMs: 0, ops: [] as number[], unknownOps: new Set<number>(), wholeRecords: false, answers: [] as string[] };
   let parts: ReturnType<typeof service> | undefined;
   const server = Bun.serve<BusConnection>({
     port: 0,
@@ -88,7 +96,7 @@ export function busPeer(secret: string): TestPeer {
 /** A peer reached in process: no socket, the same service, deadlines kept by the channel. */
 export function inProcessPeer(url: string): TestPeer {
   const parts = service(url);
-  const peer: TestPeer = { url, ...parts, stallMs: 0, ops: [], unknownOps: new Set(), stop: async () => undefined };
+  const peer: TestPeer = { url, ...parts, stallMs: 0, ops: [], unknownOps: new Set(), wholeRecords: false, answers: [], stop: async () => undefined };
   return peer;
 }
 
