@@ -196,7 +196,8 @@ export class LimeNode {
     const replicas = this.liveReplicas(key, "read");
     const atOnce = this.replication.readSync(key, replicas);
     if (atOnce !== undefined) return then(this.liveOnly(atOnce));
-    const waitForAll = this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
+    // Only a read of more than one replica can wait for all (the clock is not read for a forwarded one).
+    const waitForAll = replicas.length > 1 && this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
     return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll, (read) => then(this.liveOnly(read)));
   }
 

@@ -41,6 +41,17 @@ describe("Histogram", () => {
     checkHistograms(samples, "h_ms");
   });
 
+  test("a bound series records a value many times over as that many observations of it", () => {
+    const histogram = new Histogram("h_ms", "help", ["route"], [1, 10, 100]);
+    const record = histogram.bind({ route: "/x" });
+    record(5, 17);
+    record(50);
+    const samples = parsePrometheusText(renderText([histogram.collect()]));
+    expect(select(samples, "h_ms_bucket").map((sample) => sample.value)).toEqual([0, 17, 18, 18]);
+    expect(select(samples, "h_ms_count")[0]?.value).toBe(18);
+    expect(select(samples, "h_ms_sum")[0]?.value).toBe(135);
+  });
+
   test("refuses bounds that do not increase", () => {
     expect(() => new Histogram("h_ms", "help", [], [1, 1])).toThrow();
   });
