@@ -9,7 +9,7 @@ import type { RingRange } from "../ring/range.ts";
 import type { PutOutcome, StoredRecord, Version } from "../store/record.ts";
 import { NodeError, type NodeErrorCode } from "./errors.ts";
 import { GROUPS_ANSWER_BYTES_MAX, OUTCOMES_ANSWER_BYTES_MAX, pageAnswerBytesMax, recordAnswerBytesMax, RESULTS_ANSWER_BYTES_MAX, SEGMENTS_ANSWER_BYTES_MAX, ERROR_ANSWER_BYTES_MAX, ERROR_CODE_CHARS_MAX, recordsAnswerBytesMax, VERSIONS_ANSWER_BYTES_MAX } from "./peer-answer-limits.ts";
-import { heard, PeerRefusal, type PeerCallListener, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
+import { heard, PeerRefusal, stepped, type PeerCallListener, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
 import { ANSWER_FULL_CODE, isAnswer, PEER_OPS, type PeerAnswer, type PeerBody, type PeerOp } from "./peer-wire.ts";
 import { CallMerger, itemResultOf, type ItemResult } from "./call-merger.ts";
 import { rangesToWire } from "./range-wire.ts";
@@ -148,10 +148,10 @@ export class BusTransport implements PeerTransport {
     return this.one("get", target, () => this.reads.call(target, key, timeoutMs), (trace) => this.getNow(target, key, timeoutMs, trace));
   }
 
-  getReplicaThen<R>(target: string, key: string, next: (record: StoredRecord | undefined) => R): Promise<R> {
-    // The usual forwarded read: the merger runs `next` as it settles the call.
-    if (this.options.observe === undefined && this.merges("get", target)) return this.reads.call(target, key, this.options.callTimeoutMs, next);
-    return this.getReplica(target, key).then(next);
+  getReplicaThen<R>(target: string, key: string, next: (record: StoredRecord | undefined) => R, failed?: (error: unknown) => R | PromiseLike<R>): Promise<R> {
+    // The usual forwarded read: the merger runs `next` (or `failed`) as it settles the call.
+    if (this.options.observe === undefined && this.merges("get", target)) return this.reads.call(target, key, this.options.callTimeoutMs, next, failed);
+    return stepped(this.getReplica(target, key), next, failed);
   }
 
   versionOf(target: string, key: string): Promise<Version | undefined> {

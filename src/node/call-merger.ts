@@ -37,8 +37,10 @@ export interface CallMergerOptions<T, R> {
 
 interface Waiting<T, R> {
   readonly item: T;
-  /** The caller's next step on the result, in the callback that settles it; a throw rejects the call. */
+  /** The caller's next step on the result, in the callback that settles it; a throw fails the call. */
   readonly next: ((value: R) => unknown) | undefined;
+  /** The caller's step on a failure (the item's, the call's, or a throw of `next`), in the same callback; a throw rejects the call. */
+  readonly failed: ((error: unknown) => unknown) | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -60,13 +62,17 @@ export class CallMerger<T, R> {
 
   /**
    * A call of one item, sent with the turn's others to the same peer and deadline. With `next`, the promise
-   * settles with what `next` makes of the result (or throws): one promise per caller, not one per step.
+   * settles with what `next` makes of the result, and with `failed`, with what `failed` makes of a failure (a
+   * throw of `next` included): one promise per caller, not one per step.
    */
   call(target: string, item: T, timeoutMs: number): Promise<R>;
-  call<M>(target: string, item: T, timeoutMs: number, next: (value: R) => M): Promise<M>;
-  call(target: string, item: T, timeoutMs: number, next?: (value: R) => unknown): Promise<unknown> {
+  call<M>(target: string, item: T, timeoutMs: number, next: (value: R) => M, failed?: (error: unknown) => M | PromiseLike<M>): Promise<M>;
+  call(target: string, item: T, timeoutMs: number, next?: (value: R) => unknown, failed?: (error: unknown) => unknown): Promise<unknown> {
     const waiting = this.waitingPerPeer.get(target) ?? 0;
-    if (waiting >= MERGED_WAITING_MAX) return Promise.reject(this.options.overloaded(target, timeoutMs));
+    if (waiting >= MERGED_WAITING_MAX) {
+      const refused = Promise.reject(this.options.overloaded(target, timeoutMs));
+      return failed === undefined ? refused : refused.catch(failed);
+    }
     this.waitingPerPeer.set(target, waiting + 1);
     let byDeadline = this.queued.get(target);
     if (byDeadline === undefined) {
@@ -79,7 +85,7 @@ export class CallMerger<T, R> {
       byDeadline.set(timeoutMs, group);
     }
     const { waiting: list } = group;
-    const promise = new Promise<unknown>((resolve, reject) => list.push({ item, next, resolve, reject }));
+    const promise = new Promise<unknown>((resolve, reject) => list.push({ item, next, failed, resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
       // At the end of the turn: every request already read from the sockets adds its calls first.
@@ -95,7 +101,7 @@ export class CallMerger<T, R> {
     this.queued.delete(target);
     for (const group of byDeadline.values()) {
       this.settled(target, group.waiting.length);
-      for (const entry of group.waiting) entry.reject(error);
+      for (const entry of group.waiting) fail(entry, error);
     }
   }
 
@@ -138,14 +144,14 @@ export class CallMerger<T, R> {
         (results) => {
           part.forEach((entry, i) => {
             const result = results[i];
-            if (result === undefined) entry.reject(new Error(`invariant: a merged call of ${part.length} items answered ${results.length} results`));
-            else if (!result.ok) entry.reject(result.error);
+            if (result === undefined) fail(entry, new Error(`invariant: a merged call of ${part.length} items answered ${results.length} results`));
+            else if (!result.ok) fail(entry, result.error);
             else if (entry.next === undefined) entry.resolve(result.value);
-            else settleWith(entry, entry.next, result.value);
+            else succeed(entry, entry.next, result.value);
           });
         },
         (error: unknown) => {
-          for (const entry of part) entry.reject(error);
+          for (const entry of part) fail(entry, error);
         },
       )
       .finally(() => this.settled(target, part.length));
@@ -158,13 +164,29 @@ export class CallMerger<T, R> {
   }
 }
 
-/** Settles a call with what its next step makes of `value`, or with what that step throws. */
-function settleWith<R>(entry: Waiting<unknown, R>, next: (value: R) => unknown, value: R): void {
+/** Settles a call with what its next step makes of `value`, or as failed with what that step throws. */
+function succeed<R>(entry: Waiting<unknown, R>, next: (value: R) => unknown, value: R): void {
   let made: unknown;
   try {
     made = next(value);
   } catch (error) {
+    fail(entry, error);
+    return;
+  }
+  entry.resolve(made);
+}
+
+/** Settles a failed call: with what its `failed` step makes of the error, else (or when that step throws) as rejected. */
+function fail<T, R>(entry: Waiting<T, R>, error: unknown): void {
+  if (entry.failed === undefined) {
     entry.reject(error);
+    return;
+  }
+  let made: unknown;
+  try {
+    made = entry.failed(error);
+  } catch (thrown) {
+    entry.reject(thrown);
     return;
   }
   entry.resolve(made);

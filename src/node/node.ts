@@ -163,10 +163,13 @@ export class LimeNode {
    * promise. The hot paths take it: a promise per layer cost a memory node about 2 of its ~11 µs per GET.
    */
   getQuick(key: string): { value: string; nodeUrl: string } | Promise<{ value: string; nodeUrl: string }>;
-  /** getQuick, with the caller's next step run on the value in the same callback: one promise for a forwarded read. */
-  getQuick<R>(key: string, then: (found: { value: string; nodeUrl: string }) => R): R | Promise<R>;
-  getQuick(key: string, then?: (found: { value: string; nodeUrl: string }) => unknown): unknown {
-    return this.readLiveQuick(key, then === undefined ? valueFound : (read) => then(valueFound(read)));
+  /**
+   * getQuick, with the caller's next step run on the value in the same callback, and `failed` on a refusal that
+   * comes later (one thrown at once is still thrown): one promise for a forwarded read.
+   */
+  getQuick<R>(key: string, then: (found: { value: string; nodeUrl: string }) => R, failed?: (error: unknown) => R | PromiseLike<R>): R | Promise<R>;
+  getQuick(key: string, then?: (found: { value: string; nodeUrl: string }) => unknown, failed?: (error: unknown) => unknown): unknown {
+    return this.readLiveQuick(key, then === undefined ? valueFound : (read) => then(valueFound(read)), failed);
   }
 
   /** A quorum read, as get, with the key's expiry (wall ms, or undefined for none): what TTL and PTTL answer. */
@@ -188,17 +191,17 @@ export class LimeNode {
   }
 
   /**
-   * readLive, passed through `then` in the same callback, and answered with the result itself when the read needs
-   * no wait; throws what readLive rejects with then.
+   * readLive, passed through `then` in the same callback (and a later failure through `failed`, when given), and
+   * answered with the result itself when the read needs no wait; throws what readLive rejects with then.
    */
-  private readLiveQuick<R>(key: string, then: (read: LiveRead) => R): R | Promise<R> {
+  private readLiveQuick<R>(key: string, then: (read: LiveRead) => R, failed?: (error: unknown) => R | PromiseLike<R>): R | Promise<R> {
     checkKey(key);
     const replicas = this.liveReplicas(key, "read");
     const atOnce = this.replication.readSync(key, replicas);
     if (atOnce !== undefined) return then(this.liveOnly(atOnce));
     // Only a read of more than one replica can wait for all (the clock is not read for a forwarded one).
     const waitForAll = replicas.length > 1 && this.wallClock() - this.ringChangedAtMs < RING_CHANGE_READ_ALL_MS;
-    return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll, (read) => then(this.liveOnly(read)));
+    return this.replication.read(key, replicas, quorumOf(this.readQuorum, replicas.length), waitForAll, (read) => then(this.liveOnly(read)), failed);
   }
 
   /** The read itself when its record is live (no copy: every read passes here), else not_found. */

@@ -15,7 +15,7 @@ import {
   pageAnswerBytesMax,
   recordAnswerBytesMax,
 } from "./peer-answer-limits.ts";
-import { timedOut, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
+import { stepped, timedOut, type PeerObserver, type PeerTransport } from "./peer-transport.ts";
 import type { PeerOp } from "./peer-wire.ts";
 import { STREAM_TIMEOUT_MS } from "./bus-transport.ts";
 import { fromWire, isOutcomeBatch, isRecordBatch, isReplicaRead, toWire, type WireRecord } from "./record-wire.ts";
@@ -126,8 +126,8 @@ export class PeerClient implements PeerTransport {
     return answer.record === null ? undefined : fromWire(answer.record);
   }
 
-  getReplicaThen<R>(target: string, key: string, next: (record: StoredRecord | undefined) => R): Promise<R> {
-    return this.getReplica(target, key).then(next);
+  getReplicaThen<R>(target: string, key: string, next: (record: StoredRecord | undefined) => R, failed?: (error: unknown) => R | PromiseLike<R>): Promise<R> {
+    return stepped(this.getReplica(target, key), next, failed);
   }
 
   putReplicaThen<R>(target: string, record: StoredRecord, next: (outcome: PutOutcome) => R): Promise<R> {

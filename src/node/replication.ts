@@ -5,7 +5,7 @@ import { fromStoreError, NodeError } from "./errors.ts";
 import type { FutureBound } from "../clock/future-bound.ts";
 import type { HintStore } from "./hint-store.ts";
 import { awaitQuorum, type Fate } from "./quorum.ts";
-import type { PeerTransport } from "./peer-transport.ts";
+import { stepped, type PeerTransport } from "./peer-transport.ts";
 
 /** Versioned record traffic to other replicas: the part of the peer transport replication uses. */
 /** What replication asks of peers; getReplicaThen and putReplicaThen are their calls' `then` when a transport does not offer them. */
@@ -200,17 +200,20 @@ export class Replication {
    * repaired in the background.
    */
   read(key: string, replicas: readonly string[], needed: number, waitForAll?: boolean): Promise<ReadResult>;
-  /** read, with the caller's next step run on its result in the same callback (a throw rejects the read). */
-  read<R>(key: string, replicas: readonly string[], needed: number, waitForAll: boolean, then: (read: ReadResult) => R): Promise<R>;
-  read(key: string, replicas: readonly string[], needed: number, waitForAll = false, then: (read: ReadResult) => unknown = asIs): Promise<unknown> {
-    if (replicas.length !== 1) return (waitForAll ? this.quorumRead(key, replicas, needed, true) : this.digestRead(key, replicas, needed)).then(then);
+  /**
+   * read, with the caller's next step run on its result in the same callback, and `failed` (when given) on a
+   * failure or on what `then` throws; else that rejects the read.
+   */
+  read<R>(key: string, replicas: readonly string[], needed: number, waitForAll: boolean, then: (read: ReadResult) => R, failed?: (error: unknown) => R | PromiseLike<R>): Promise<R>;
+  read(key: string, replicas: readonly string[], needed: number, waitForAll = false, then: (read: ReadResult) => unknown = asIs, failed?: (error: unknown) => unknown): Promise<unknown> {
+    if (replicas.length !== 1) return stepped(waitForAll ? this.quorumRead(key, replicas, needed, true) : this.digestRead(key, replicas, needed), then, failed);
     // One replica (this node, or another for a forwarded read): its answer is the read; the call's own deadline
     // bounds it, and no quorum, repair or second answer can apply. One promise: most reads are at one copy.
     try {
       const [only] = this.reachable(replicas, needed, "read of this key", "nothing was read");
-      return this.getOn(only!, key, (record) => then({ record, from: only! }));
+      return this.getOn(only!, key, (record) => then({ record, from: only! }), failed);
     } catch (error) {
-      return Promise.reject(error);
+      return rejected(error, failed);
     }
   }
 
@@ -404,8 +407,16 @@ export class Replication {
     return record;
   }
 
-  /** A replica's record of `key`, passed through `next` (the caller's step, in the same callback: every read passes here). */
-  private getOn<R = StoredRecord | undefined>(replica: string, key: string, next: (record: StoredRecord | undefined) => R = asIs as (record: StoredRecord | undefined) => R): Promise<R> {
+  /**
+   * A replica's record of `key`, passed through `next` (the caller's step, in the same callback: every read passes
+   * here), and through `failed` (when given) on a failure or on what `next` throws.
+   */
+  private getOn<R = StoredRecord | undefined>(
+    replica: string,
+    key: string,
+    next: (record: StoredRecord | undefined) => R = asIs as (record: StoredRecord | undefined) => R,
+    failed?: (error: unknown) => R | PromiseLike<R>,
+  ): Promise<R> {
     if (replica === this.deps.self) {
       let asked: Promise<StoredRecord | undefined>;
       try {
@@ -413,7 +424,8 @@ export class Replication {
       } catch (error) {
         asked = Promise.reject(error);
       }
-      return asked.then(next, rethrowStoreError);
+      const read = asked.then(next, rethrowStoreError);
+      return failed === undefined ? read : read.catch(failed);
     }
     const judged = (record: StoredRecord | undefined) => {
       // A forged future version would win the read, be repaired onto every replica and pull the clocks along.
@@ -424,9 +436,9 @@ export class Replication {
     };
     const { peers } = this.deps;
     try {
-      return peers.getReplicaThen === undefined ? peers.getReplica(replica, key).then(judged) : peers.getReplicaThen(replica, key, judged);
+      return peers.getReplicaThen === undefined ? stepped(peers.getReplica(replica, key), judged, failed) : peers.getReplicaThen(replica, key, judged, failed);
     } catch (error) {
-      return Promise.reject(error);
+      return rejected(error, failed);
     }
   }
 
@@ -566,6 +578,11 @@ function staleOf(answered: readonly [string, Held][], record: StoredRecord): str
 }
 
 /** The step of a read that takes what it read as it is. */
+/** A call that failed before it was made, passed through the caller's `failed` step when given. */
+function rejected<R>(error: unknown, failed: ((error: unknown) => R | PromiseLike<R>) | undefined): Promise<R> {
+  return failed === undefined ? Promise.reject(error) : Promise.reject(error).catch(failed);
+}
+
 function asIs<T>(value: T): T {
   return value;
 }

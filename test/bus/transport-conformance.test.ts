@@ -239,6 +239,24 @@ for (const [kind, setUp] of Object.entries(kinds)) {
       }
     });
 
+    test("a read with a failed step settles with what that step made of its failure or of its next step's throw", async () => {
+      const { peer, client, nowhere } = start();
+      const now = Date.now();
+      await client.putReplica(peer.url, [record("a", now)]);
+      const valueOf = (record: StoredRecord | undefined) => {
+        if (record === undefined) throw new Error("no such key");
+        return record.value;
+      };
+      const failed = (error: unknown) => `failed: ${(error as Error).message}`;
+      for (const unknown of [false, true]) {
+        // Merged into one getEach, and (a peer from before it) as gets of their own.
+        if (unknown) peer.unknownOps.add(PEER_OPS.getEach);
+        const reads = await Promise.all(["a", "missing"].map((key) => client.getReplicaThen(peer.url, key, valueOf, failed)));
+        expect(reads).toEqual(["value of a", "failed: no such key"]);
+        expect(await client.getReplicaThen(nowhere, "a", valueOf, failed)).toBe(`failed: owner ${nowhere} is unreachable`);
+      }
+    });
+
     test("a write with a next step settles with what the step made of its outcome; a step that throws fails that write alone", async () => {
       const { peer, client } = start();
       const now = Date.now();

@@ -17,13 +17,13 @@ function thrown(error: Error): never {
   throw error;
 }
 
-/** A node whose quick read answers as `read` says, and metrics that keep what they are told. */
+/** A node whose quick read answers as `read` says (a later failure through `failed`, as LimeNode does), and metrics that keep what they are told. */
 function handlerWith(read: (key: string) => unknown) {
   const recorded: number[] = [];
   const handedToApp: string[] = [];
-  const node = { getQuick: (key: string, then: (found: { value: string; nodeUrl: string }) => unknown) => {
+  const node = { getQuick: (key: string, then: (found: { value: string; nodeUrl: string }) => unknown, failed: (error: unknown) => unknown) => {
     const found = read(key);
-    return found instanceof Promise ? found.then((value) => then(value as { value: string; nodeUrl: string })) : then(found as { value: string; nodeUrl: string });
+    return found instanceof Promise ? found.then((value) => then(value as { value: string; nodeUrl: string }), failed) : then(found as { value: string; nodeUrl: string });
   } } as unknown as LimeNode;
   const metrics = { requestRecorder: () => (status: number) => void recorded.push(status) } as unknown as NodeMetrics;
   const handle = fastGet({

@@ -72,6 +72,44 @@ describe("CallMerger", () => {
     ]);
   });
 
+  test("a call with a failed step settles with what that step made of any failure: its item's, the call's, its next step's throw, a drop, the bound", async () => {
+    const { merger: m, sent } = merger();
+    const failed = (error: unknown) => `failed: ${(error as Error).message}`;
+    const next = (value: string) => {
+      if (value === "got boom") throw new Error("boom's step failed");
+      return value;
+    };
+    const calls = [
+      m.call("http://b", "a", 100, next, failed),
+      m.call("http://b", "boom", 100, next, failed),
+      m.call("http://b", "c", 100, next, failed),
+      m.call("http://c", "d", 100, next, failed),
+      m.call("http://d", "e", 100, next, failed),
+      // A failed step that throws rejects the call with what it threw.
+      m.call("http://b", "f", 100, next, () => {
+        throw new Error("f's failed step threw");
+      }),
+    ];
+    m.drop("http://d", new Error("removed"));
+    await Bun.sleep(0);
+    sent.find((s) => s.target === "http://b")!.answer.resolve([{ ok: true, value: "got a" }, { ok: true, value: "got boom" }, { ok: false, error: new Error("c refused") }, { ok: false, error: new Error("f refused") }]);
+    sent.find((s) => s.target === "http://c")!.answer.reject(new Error("lost"));
+    expect(await Promise.allSettled(calls)).toEqual([
+      { status: "fulfilled", value: "got a" },
+      { status: "fulfilled", value: "failed: boom's step failed" },
+      { status: "fulfilled", value: "failed: c refused" },
+      { status: "fulfilled", value: "failed: lost" },
+      { status: "fulfilled", value: "failed: removed" },
+      { status: "rejected", reason: new Error("f's failed step threw") },
+    ]);
+    // Past the bound of waiting calls, the refusal goes through the failed step too.
+    const held = Array.from({ length: MERGED_WAITING_MAX }, (_, i) => m.call("http://e", String(i % 10), 100));
+    expect(await m.call("http://e", "x", 100, next, failed)).toBe("failed: overloaded http://e 100");
+    await Bun.sleep(0);
+    for (const s of sent.filter((s) => s.target === "http://e")) s.answer.resolve(echoed(s.items));
+    await Promise.all(held);
+  });
+
   test("a turn's calls past the bound of items or of characters go in several calls, an item larger than the bound alone", async () => {
     const { merger: m, sent } = merger();
     const items = ["1", "2", "3", "4", "5", "aaaaaa", "bbbbbb", "cccccccccccc", "d"];

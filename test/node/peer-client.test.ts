@@ -86,6 +86,20 @@ const DIRECT_CALLS: [string, Call][] = [
   ["versionOf", (peer, target) => peer.versionOf(target, "k")],
   ["putReplica", (peer, target) => peer.putReplica(target, [RECORD])],
   ["putReplicaThen", (peer, target) => peer.putReplicaThen(target, RECORD, (outcome) => outcome)],
+  ["getReplicaThen", (peer, target) => peer.getReplicaThen(target, "k", (record) => record)],
+  // The failure reaches the failed step, which throws it on: it must be the same failure.
+  [
+    "getReplicaThen with a failed step",
+    (peer, target) =>
+      peer.getReplicaThen(
+        target,
+        "k",
+        (record) => record,
+        (error) => {
+          throw error;
+        },
+      ),
+  ],
 ];
 
 const SYN: Syn = { type: "syn", from: SELF, digests: [{ nodeUrl: SELF, generation: 1, heartbeat: 2 }] };

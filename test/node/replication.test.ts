@@ -201,6 +201,29 @@ test("in a quorum read, a replica whose transport throws before it returns a pro
   expect({ value: read?.value, from }).toEqual({ value: "v1", from: PEER_B });
 });
 
+test("a read with a failed step settles with what that step made of a failure, on one replica or several, and never rejects", async () => {
+  const { replication, replicas, store } = buildCluster();
+  await replicas.store(PEER_A).put(record("held"));
+  await store.put(record("mine"));
+  const failed = (error: unknown) => `failed: ${(error as Error).message}`;
+  const valueOf = ({ record: read }: { record: StoredRecord | undefined }) => {
+    if (read === undefined) throw new Error("not here");
+    return read.value;
+  };
+  // One other replica: its record, its absence through the next step's throw, and its refusal.
+  expect(await replication.read(KEY, [PEER_A], 1, false, valueOf, failed)).toBe("held");
+  expect(await replication.read("other", [PEER_A], 1, false, valueOf, failed)).toBe("failed: not here");
+  const getReplica = replicas.getReplica.bind(replicas);
+  replicas.getReplica = (target, key) => (target === PEER_B ? Promise.reject(new NodeError("unavailable", "B is down")) : getReplica(target, key));
+  expect(await replication.read(KEY, [PEER_B], 1, false, valueOf, failed)).toBe("failed: B is down");
+  // This node alone, and a quorum of several.
+  expect(await replication.read("other", [SELF], 1, false, valueOf, failed)).toBe("failed: not here");
+  expect(await replication.read(KEY, [SELF, PEER_A], 2, false, valueOf, failed)).toBe("mine");
+  // A replica held down: refused before any call, through the failed step too.
+  const { replication: withDown } = buildCluster({ down: new Set([PEER_A]) });
+  expect(await withDown.read(KEY, [PEER_A], 1, false, valueOf, failed)).toMatch(/^failed: .+/);
+});
+
 describe("reads", () => {
   const older = record("older", { wallMs: START_MS + 1 });
   const newer = record("newer", { wallMs: START_MS + 2 });

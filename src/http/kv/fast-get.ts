@@ -117,13 +117,12 @@ export function fastGet(options: FastGetOptions): (request: BunRequest<typeof FA
     const key = plainKey(routed) ? routed : keyInUrl(request);
     if (key === undefined) return app(request);
     const started = nowMs();
-    let found: Response | Promise<Response>;
+    const failed = (error: unknown) => refusal(error, started) ?? app(request);
     try {
-      found = node.getQuick(key, (value) => answered(Response.json(value), started));
+      // A refusal that comes later is answered by `failed` in the read's own callback: no promise of its own.
+      return node.getQuick(key, (value) => answered(Response.json(value), started), failed);
     } catch (error) {
-      return refusal(error, started) ?? app(request);
+      return failed(error);
     }
-    if (!(found instanceof Promise)) return found;
-    return found.catch((error: unknown) => refusal(error, started) ?? app(request));
   };
 }
