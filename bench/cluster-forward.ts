@@ -7,7 +7,7 @@ import { nodeCommand, nodeUrlOf, ONE_COPY, startCluster } from "./cluster-nodes.
 import { againstBaseline, type Figure } from "./figures.ts";
 import { preload } from "./preload.ts";
 import { freePort, REPO_ROOT, REQUEST_TIMEOUT_MS, startServer } from "./server-process.ts";
-import { measureInRotation, runWrk, wrkDetail, type LoadResult, type Rotation, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
+import { measureInRotation, runWrk, wrkDetail, type LoadResult, type Rotation, KEYS_SCRIPT, LOAD_VALUE, WARMUP_S, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
 
 /** Keys per list preloaded before the GET runs; the GET load cycles over exactly these. */
 const GET_KEYS = 1_000;
@@ -18,11 +18,11 @@ const NAMES_MAX = 100 * SET_KEYS;
 /** Seconds per wrk run; BENCH_CLUSTER_S shortens or lengthens it. */
 const RUN_S = Number(process.env.BENCH_CLUSTER_S ?? 2);
 /**
- * One 1 s warm-up per load and shape (forwarding handlers compile too), then each figure adds up two
+ * One warm-up per load and shape (WARMUP_S: forwarding handlers compile too), then each figure adds up two
  * runs, alternating between the loads: two rounds rather than three keep the whole bench within a few
  * minutes, and the rotation still spreads drift over every load.
  */
-const ROTATION: Rotation = { warmupS: 1, rounds: 2, runS: RUN_S };
+const ROTATION: Rotation = { warmupS: WARMUP_S, rounds: 2, runS: RUN_S };
 
 const SHAPE_LABELS: Record<LoadShape, string> = {
   get: `GET, ${GET_KEYS / 1000}k preloaded keys per list`,

@@ -7,7 +7,7 @@ import { preload } from "./preload.ts";
 import { startOtlpSink } from "./otlp-sink.ts";
 import { redisInstalled, redisVersion, startRedis } from "./redis.ts";
 import { REPO_ROOT, REQUEST_TIMEOUT_MS, freePort, startServer } from "./server-process.ts";
-import { LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, measureInRotation, runWrk, wrkDetail, wrkInstalled, type LoadResult, type LoadShape, type Rotation } from "./wrk.ts";
+import { LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, measureInRotation, runWrk, wrkDetail, wrkInstalled, WARMUP_S, type LoadResult, type LoadShape, type Rotation } from "./wrk.ts";
 
 /** Keys preloaded on every server before the GET runs; the GET script cycles over exactly these. */
 const GET_KEYS = 1_000;
@@ -15,11 +15,8 @@ const GET_KEYS = 1_000;
 const SET_KEYS = 10_000;
 /** Seconds per wrk run; BENCH_HTTP_S shortens it for a quick look. */
 const RUN_S = Number(process.env.BENCH_HTTP_S ?? 2);
-/**
- * A 1 s warm-up per server and shape (enough for the JIT to compile the route handlers), then each
- * figure is the mean of two runs taken in rotation over the servers.
- */
-const ROTATION: Rotation = { warmupS: 1, rounds: 2, runS: RUN_S };
+/** A warm-up per server and shape (WARMUP_S), then each figure is the mean of two runs taken in rotation over the servers. */
+const ROTATION: Rotation = { warmupS: WARMUP_S, rounds: 2, runS: RUN_S };
 
 export const SHAPES = {
   get: { script: join(import.meta.dir, "wrk-get.lua"), keys: GET_KEYS, label: `GET /api/v1/get/:key, ${GET_KEYS / 1000}k preloaded keys` },

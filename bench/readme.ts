@@ -41,7 +41,7 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   \`Bun.serve\` process (bench/raw-server.ts) that answers the same shapes from a Map: a GET of a
   preloaded key returning \`{"value","nodeUrl"}\` and a POST of a JSON body answering \`OK\`. GETs cycle
   over 1,000 preloaded keys; SETs write 64-byte values over a 10,000-key space. All servers run at once
-  (idle but for the one under load); each gets a 1 s warm-up per shape, then two 2 s runs in rotation
+  (idle but for the one under load); each gets a 3 s warm-up per shape (WARMUP_S in bench/wrk.ts: JSC's last tier is still compiling 2–3 s into a load), then two 2 s runs in rotation
   (raw, memory, NORMAL, FULL, the three telemetry rows, redis, raw, …), and a figure is the mean of its two runs
   (latency p50/p99 likewise). wrk runs on the same 2 cores as the server, so absolute figures are low; the ratios
   are the point. **Telemetry rows**: the memory node with \`-otel.endpoint\` set, at the default export interval
@@ -53,7 +53,7 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   (\`--save '' --appendonly no\`, its own temp dir, a free port on 127.0.0.1, stopped at the end and on Ctrl-C)
   with the 1,000 GET keys written by one MSET, loaded by \`redis-benchmark -c 64 --threads 2 -d 64 --csv\`
   (\`-t get -r 1000\`, \`-t set -r 10000\`: the same concurrency, value size and key spaces as the wrk loads).
-  redis-benchmark runs a request count, so \`-n\` is the previous run's rate times 2 s (the warm-up's, 1 s at an
+  redis-benchmark runs a request count, so \`-n\` is the previous run's rate times 2 s (the warm-up's, 3 s at an
   assumed 20,000 req/s); requests/s, p50 and p99 come from its CSV. Its ratio to raw Bun.serve is for scale
   only: RESP over TCP does no HTTP parsing, routing or JSON, and another load generator drives it. Without
   \`redis-server\` and \`redis-benchmark\` on PATH the row says it was skipped.
@@ -73,7 +73,7 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   the same ring over its two URLs) and sends the turn's other GETs and SETs in one JSON message over one Bun
   WebSocket to a bare Bun.serve owner, which answers them in order in one message: no request ids, deadlines,
   secret, versions, schema checks or metrics. Its ratio is what a hop costs before anything LimeDB adds; the
-  nodes' ratios are read against it. Each load has a 1 s warm-up per shape, then two
+  nodes' ratios are read against it. Each load has a 3 s warm-up per shape (WARMUP_S), then two
   2 s runs in rotation (memory direct, forwarded, standalone, raw direct, forwarded, sqlite direct, forwarded); a
   figure is the mean of its runs. wrk and all seven servers share the same 2 cores, so the ratio is the hop's CPU
   cost, not network latency.
@@ -99,13 +99,13 @@ const MEANINGS = `- **Ring.** \`ownerOf\` and \`replicasOf(…, 3)\` on a ring o
   in \`/api/v1/cluster/state\`, preloads \`bench-0\` … \`bench-999\` through node A, and aims wrk (\`-t2 -c64\`,
   bench/wrk-keys.lua) at node A only, over keys of every owner: at one copy A owns about a third of them and
   forwards the rest one hop, at three copies A holds every key, writes to the other two and reads one of them (a digest read). GETs
-  cycle over the 1,000 preloaded keys, SETs write 64-byte values over 5,000 keys. A 1 s warm-up per cluster and
+  cycle over the 1,000 preloaded keys, SETs write 64-byte values over 5,000 keys. A 3 s warm-up per cluster and
   shape, then two 2 s runs in rotation (one node, one copy, three copies, one node, …); a figure is the mean of its runs,
   p50 and p99 likewise, and the detail gives the three-copy p50 and p99 as multiples of one node's.
 - **Replication, replica puts by backend.** Where a replicated write's cost lies: a memory node and a sqlite
   node (NORMAL), each alone, get replica puts straight on their bus from another process
   (bench/replica-put-load.ts: 64 calls in flight, each caller waiting for its answer, 64-byte values over 5,000
-  keys), a 1 s warm-up each, then two 2 s runs in rotation. Puts/s against the memory node, and in the detail the
+  keys), a 3 s warm-up each, then two 2 s runs in rotation. Puts/s against the memory node, and in the detail the
   CPU each server spent per put (user + system, and system alone, from /proc/PID/stat): the memory node's figure
   is the bus and the replica path; the sqlite node's difference is its store, which three copies pay three times.
 - **Replication, re-replication after a kill -9.** A 4-node memory cluster at three copies (W=2, R=2) with a

@@ -6,12 +6,11 @@ import { ONE_COPY, startCluster } from "./cluster-nodes.ts";
 import { againstBaseline, type Figure } from "./figures.ts";
 import { processCpu } from "./process-cpu.ts";
 import { REPO_ROOT } from "./server-process.ts";
-import type { LoadBackend } from "./wrk.ts";
+import { WARMUP_S, type LoadBackend } from "./wrk.ts";
 
 /** Replica puts in flight: about what wrk's 64 connections on a coordinator keep going to each replica. */
 const CALLERS = 64;
 const RUN_S = 2;
-const WARMUP_S = 1;
 const ROUNDS = 2;
 const BACKENDS: readonly LoadBackend[] = ["memory", "sqlite"];
 

@@ -8,7 +8,7 @@ import { clusterState, ONE_COPY, startCluster, THREE_COPIES, type ReplicationSet
 import { againstBaseline, type Figure } from "./figures.ts";
 import { preload } from "./preload.ts";
 import { REPO_ROOT } from "./server-process.ts";
-import { measureInRotation, runWrk, wrkDetail, type LoadResult, type Rotation, KEYS_SCRIPT, LOAD_VALUE, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
+import { measureInRotation, runWrk, wrkDetail, type LoadResult, type Rotation, KEYS_SCRIPT, LOAD_VALUE, WARMUP_S, WRK_CONNECTIONS, WRK_THREADS, type LoadBackend, type LoadShape } from "./wrk.ts";
 
 const NODES = 3;
 /** Slack past RING_CHANGE_READ_ALL_MS before the loads start, in ms. */
@@ -19,8 +19,8 @@ const GET_KEYS = 1_000;
 const SET_KEYS = 5_000;
 /** Seconds per wrk run (wrk takes whole seconds); BENCH_REPLICATION_S lengthens it. */
 const RUN_S = Number(process.env.BENCH_REPLICATION_S ?? 2);
-/** One warm-up per cluster and shape (forwarding and replication handlers compile too), then two runs each, alternating. */
-const ROTATION: Rotation = { warmupS: 1, rounds: 2, runS: RUN_S };
+/** One warm-up per cluster and shape (WARMUP_S: forwarding and replication handlers compile too), then two runs each, alternating. */
+const ROTATION: Rotation = { warmupS: WARMUP_S, rounds: 2, runS: RUN_S };
 
 const SHAPE_LABELS: Record<LoadShape, string> = {
   get: `GET, ${GET_KEYS / 1000}k preloaded keys`,

@@ -4,11 +4,12 @@ import { tempDir } from "./cleanup.ts";
 import { againstBaseline, type Figure, type PartResult } from "./figures.ts";
 import { preloadGetKeys, redisInstalled, redisVersion, respLoad, startRedis, type RespLoad } from "./redis.ts";
 import { freePort, REPO_ROOT, startServer } from "./server-process.ts";
-import { measureInRotation, wrkDetail, type LoadResult, type LoadShape, type Rotation } from "./wrk.ts";
+import { measureInRotation, WARMUP_S, wrkDetail, type LoadResult, type LoadShape, type Rotation } from "./wrk.ts";
 
 /** Seconds per run; BENCH_RESP_S lengthens it. */
 const RUN_S = Number(process.env.BENCH_RESP_S ?? 2);
-const ROTATION: Rotation = { warmupS: 1, rounds: 2, runS: RUN_S };
+/** A warm-up per target (WARMUP_S), then two runs each, alternating. */
+const ROTATION: Rotation = { warmupS: WARMUP_S, rounds: 2, runS: RUN_S };
 const PIPELINES = [1, 16] as const;
 
 interface Target {

@@ -100,8 +100,17 @@ export function wrkDetail(result: LoadResult): string {
   return `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.requests} requests${errors}`;
 }
 
+/**
+ * Seconds of load each target gets before anything counts. JSC compiles a hot function through three tiers, the
+ * last (FTL) on a thread beside the one serving: under wrk -c64 a cluster node was still compiling its bus and
+ * forwarding code 2-3 s into a load (BUN_JSC_reportFTLCompileTimes=1), and with a 1 s warm-up the forwarded GET
+ * was measured during it: 89,232 forwarded GETs/s after 1 s, 96,612 after 3 s (bun run bench cluster, memory, the
+ * same code, one run after the other). Every bench warms this long, so a ratio compares compiled code on both sides.
+ */
+export const WARMUP_S = 3;
+
 export interface Rotation {
-  /** One warm-up run per target, so the JIT has compiled the handlers before anything counts. */
+  /** One warm-up run per target, so the JIT has compiled the handlers before anything counts (WARMUP_S). */
   readonly warmupS: number;
   readonly rounds: number;
   readonly runS: number;
