@@ -129,6 +129,7 @@ export class CallMerger<T, R> {
   }
 
   private sendPart(target: string, timeoutMs: number, part: readonly Waiting<T, R>[]): void {
+    const settle = () => this.settled(target, part.length);
     let sent: Promise<readonly ItemResult<R>[]>;
     try {
       sent = this.options.send(
@@ -154,7 +155,8 @@ export class CallMerger<T, R> {
           for (const entry of part) fail(entry, error);
         },
       )
-      .finally(() => this.settled(target, part.length));
+      // Whichever way it went (then, not finally: no promise beyond this one per merged call).
+      .then(settle, settle);
   }
 
   private settled(target: string, count: number): void {
