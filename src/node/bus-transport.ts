@@ -350,13 +350,7 @@ export class BusTransport implements PeerTransport {
     } catch (error) {
       sent = Promise.reject(error);
     }
-    return sent.then((answers) => {
-      try {
-        return answered(answers);
-      } catch (error) {
-        return failed(error);
-      }
-    }, failed);
+    return stepped(sent, answered, failed);
   }
 
   private call<Op extends PeerOp>(target: string, op: Op, body: PeerBody<Op>, timeoutMs: number, answerBytesMax: number): Promise<PeerAnswer<Op>> {

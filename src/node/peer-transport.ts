@@ -150,7 +150,7 @@ export function peerAnswered(outcome: PeerOutcome): boolean {
  * `promise` passed through `next`, and through `failed` (when given) when it rejects or `next` throws: the steps a
  * merged call runs as it settles an item, on a promise of any other call.
  */
-export function stepped<T, R>(promise: Promise<T>, next: (value: T) => R, failed?: (error: unknown) => R | PromiseLike<R>): Promise<R> {
+export function stepped<T, R>(promise: Promise<T>, next: (value: T) => R | PromiseLike<R>, failed?: (error: unknown) => R | PromiseLike<R>): Promise<R> {
   if (failed === undefined) return promise.then(next);
   return promise.then((value) => {
     try {
