@@ -14,7 +14,15 @@ export interface HostCheckOptions {
 /** Host header values whose verdict is remembered: a bound, since the header is the client's to choose. */
 const HOST_VERDICTS_MAX = 256;
 
-/** Whether a Host header names this node: its own NODE_URL host, a loopback name, or an ALLOWED_HOSTS entry. */
+/**
+ * A Host header as RFC 9110 (7.2) has it: a bracketed IP literal or a name (RFC 3986 reg-name), then an optional
+ * port, and nothing else. A path, query, fragment, userinfo or backslash after a name this node answers to (as in
+ * "127.0.0.1:8484/x") would otherwise pass on the name alone, and the app would look for its routes under a URL
+ * the client did not send.
+ */
+const HOST_HEADER = /^(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
+/** Whether a Host header names this node: its own NODE_URL host, a loopback name, or an ALLOWED_HOSTS entry, written as a Host header is (HOST_HEADER). */
 export function hostPolicy({ nodeUrl, allowedHosts }: HostCheckOptions): (host: string) => boolean {
   if (allowedHosts.includes("*")) return () => true;
   const names = new Set([hostnameOf(new URL(nodeUrl).host), ...allowedHosts.map(hostnameOf)]);
@@ -23,7 +31,7 @@ export function hostPolicy({ nodeUrl, allowedHosts }: HostCheckOptions): (host: 
     const known = verdicts.get(host);
     if (known !== undefined) return known;
     const name = hostnameOf(host);
-    const verdict = names.has(name) || isLoopbackHost(name);
+    const verdict = HOST_HEADER.test(host) && (names.has(name) || isLoopbackHost(name));
     if (verdicts.size < HOST_VERDICTS_MAX) verdicts.set(host, verdict);
     return verdict;
   };

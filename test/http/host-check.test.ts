@@ -24,6 +24,15 @@ describe("hostPolicy", () => {
     ["127.0.0.1.attacker.example", false],
     ["[::2]:8484", false],
     ["", false],
+    // A name it answers to, then what no Host header holds: a path, a query, a fragment, userinfo, a backslash, a space.
+    ["127.0.0.1:8484/x", false],
+    ["localhost:8484/api/v1/get/k", false],
+    ["localhost:8484?q=1", false],
+    ["localhost#f", false],
+    ["u@localhost:8484", false],
+    ["localhost\\x:8484", false],
+    ["node1 :8484", false],
+    ["[::1]/x", false],
   ])("Host %p is served: %p", (host, expected) => {
     expect(allowed(host)).toBe(expected);
   });
@@ -49,6 +58,18 @@ test("a request whose Host is not this node's is answered 403 JSON before any ro
   );
   expect(response.status).toBe(403);
   expect(((await response.json()) as { code: string }).code).toBe("forbidden");
+  expect(await store.get("k")).toBeUndefined();
+});
+
+test("a request whose Host carries more than a name and port is answered 403 JSON, even when the name is this node's", async () => {
+  const { client, store } = buildTestApp();
+  for (const host of ["localhost:8484/x", "localhost:8484?x", "u@localhost:8484"]) {
+    const response = await client.handle(
+      new Request("http://localhost/api/v1/set", { method: "POST", headers: { host, "content-type": "application/json" }, body: '{"key":"k","value":"v"}' }),
+    );
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { code: string }).code).toBe("forbidden");
+  }
   expect(await store.get("k")).toBeUndefined();
 });
 
