@@ -2,6 +2,7 @@
 // thread's connection closes before the store's, and a thread that cannot open the file gives way to
 // SQLite's own checkpoints.
 import { describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteBackend } from "../../src/store/sqlite.ts";
@@ -74,5 +75,36 @@ describe("WAL checkpoints on a thread", () => {
     const started = performance.now();
     await checkpointer.close();
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe("WAL checkpoints make what they copied durable", () => {
+  test("each checkpoint that copied pages syncs the database file after it; one that copied none does not", async () => {
+    await using dir = await tempDir();
+    const path = join(dir.path, "store.sqlite");
+    const db = new Database(path);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA wal_autocheckpoint = 0");
+    db.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)");
+    const reports: { doneFrames: number; syncMs: number | undefined }[] = [];
+    const checkpointer = new WalCheckpointer({ path, sync: "normal", busyTimeoutMs: 1000, onFailure: () => {}, onCheckpoint: (report) => reports.push(report) });
+    try {
+      const insert = db.query("INSERT INTO t (k, v) VALUES (?, ?)");
+      db.transaction(() => {
+        for (let k = 0; k < 100; k++) insert.run(k, VALUE);
+      })();
+      checkpointer.afterCommit();
+      await waitUntil("a checkpoint after the writes", async () => reports.length, (n) => n >= 1, 5000);
+      expect(reports[0]!.doneFrames).toBeGreaterThan(0);
+      expect(reports[0]!.syncMs).toBeGreaterThanOrEqual(0);
+      // Nothing written since: the next checkpoint copies nothing and has nothing to sync.
+      checkpointer.afterCommit();
+      await waitUntil("a second checkpoint", async () => reports.length, (n) => n >= 2, 5000);
+      expect(reports[1]!.doneFrames).toBe(reports[0]!.doneFrames);
+      expect(reports[1]!.syncMs).toBeUndefined();
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
   });
 });
