@@ -120,6 +120,10 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       sqliteSync: config.sqliteSync,
       valueBytesMax: config.valueBytesMax,
       clock: Date.now,
+      onCommitWait: (ms) => {
+        metrics.commitWaits.inc();
+        metrics.commitWaitSeconds.inc({}, ms / 1000);
+      },
     }), metrics);
     await store.check();
   } catch (error) {
@@ -248,6 +252,11 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
   });
   // Every reason shows from the start, at 0, so a dashboard sees a rise rather than a series appearing.
   for (const reason of HINT_DROP_REASONS) metrics.hintsDropped.inc({ reason }, 0);
+  if (config.storeBackend === "sqlite") {
+    // Shown from the start, at 0: a sqlite node's commits have not waited yet.
+    metrics.commitWaits.inc({}, 0);
+    metrics.commitWaitSeconds.inc({}, 0);
+  }
   const replication = new Replication({
     self: config.nodeUrl,
     store,

@@ -78,6 +78,8 @@ export class NodeMetrics {
   readonly peerCallFailures = new Counter("limedb_peer_call_failures_total", "Calls to peers that failed, by operation and reason: timeout, unreachable, or the peer's own failure (its code).", ["op", "reason"]);
   readonly peerCallsServed = new Counter("limedb_peer_calls_served_total", "Calls peers made to this node on the bus, by operation and outcome (ok or the error's code); each item of a merged call (putEach, versionEach) also counts as a call of it alone (put, version) with its own outcome.", ["op", "outcome"]);
   readonly clockRefused = new Counter("limedb_clock_refused_total", "Versions, gossip generations and heartbeats refused because their wall time lay beyond now + MAX_CLOCK_SKEW_MS, by kind.", ["kind"]);
+  readonly commitWaits = new Counter("limedb_store_commit_waits_total", "Store commits (sqlite) that waited for the write-ahead log to start over: writes paused while one checkpoint copied the rest of the log.", []);
+  readonly commitWaitSeconds = new Counter("limedb_store_commit_wait_seconds_total", "Seconds store commits (sqlite) waited for the write-ahead log to start over.", []);
   readonly hintsDropped = new Counter("limedb_hints_dropped_total", "Hints dropped undelivered, by reason: bytes_cap or rows_cap (the backlog was full), forgotten (the cluster forgot the target), refused (the replica refused the record).", ["reason"]);
   readonly peerCallDuration = new Histogram("limedb_peer_call_duration_seconds", "Time until a peer's answer in seconds, by operation.", ["op"]);
   /** Bound series of the hot paths by a key of their label values: one map lookup per request instead of a key built twice. */
@@ -173,7 +175,7 @@ export class NodeMetrics {
 
   /** Every figure as it stands: what /metrics renders and what the OTLP exporter sends. */
   families(figures: ClusterFigures): MetricFamily[] {
-    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.peerCalls, this.peerCallFailures, this.peerCallDuration, this.peerCallsServed, this.clockRefused, this.hintsDropped];
+    const recorded = [this.requests, this.requestDuration, this.storeDuration, this.storeFailures, this.peerCalls, this.peerCallFailures, this.peerCallDuration, this.peerCallsServed, this.clockRefused, this.commitWaits, this.commitWaitSeconds, this.hintsDropped];
     return [...recorded.map((metric) => metric.collect()), ...clusterFamilies(figures)];
   }
 

@@ -12,6 +12,8 @@ export interface OpenOptions extends BackendOptions {
   readonly dataDir: string;
   readonly nodeUrl: string;
   readonly sqliteSync: SqliteSyncMode;
+  /** The sqlite store's commits that waited for its log to start over, and how long (ms). */
+  readonly onCommitWait?: (ms: number) => void;
 }
 
 /** Where a durable backend keeps its file; undefined for memory. */
@@ -34,6 +36,6 @@ export function openBackend(options: OpenOptions): Backend {
     case "fs":
       return new FsBackend({ ...base, path: storePath(options)! });
     case "sqlite":
-      return new SqliteBackend({ ...base, path: storePath(options)!, sync: options.sqliteSync });
+      return new SqliteBackend({ ...base, path: storePath(options)!, sync: options.sqliteSync, onCommitWait: options.onCommitWait });
   }
 }

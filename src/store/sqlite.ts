@@ -18,6 +18,8 @@ export interface SqliteOptions extends BackendOptions {
   readonly path: string;
   /** normal: every commit survives kill -9; full: every commit is fsynced and survives power loss. */
   readonly sync: SqliteSyncMode;
+  /** Told how long, in ms, a commit waited for the write-ahead log to start over (see wal-checkpointer.ts). */
+  readonly onCommitWait?: (ms: number) => void;
 }
 
 interface Row {
@@ -204,7 +206,12 @@ export class SqliteBackend implements Backend {
     this.readTogether = (keys) => this.guard(() => (keys.length === 1 ? this.readEach(keys) : readEach(keys)));
     this.reads = new TurnBatcher(this.readTogether);
     this.batcher = new TurnBatcher(async (records) => {
-      await this.walCheckpointer?.beforeCommit();
+      const gate = this.walCheckpointer?.beforeCommit();
+      if (gate !== undefined) {
+        const waitStarted = performance.now();
+        await gate;
+        this.options.onCommitWait?.(performance.now() - waitStarted);
+      }
       const results = this.inTransaction(() => commit(records));
       this.walCheckpointer?.afterCommit();
       return results;

@@ -27,7 +27,8 @@ describe("WAL checkpoints on a thread", () => {
   test("under writes with no pause the log starts over instead of growing with what is written", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, "store.sqlite");
-    const store = new SqliteBackend({ path, sync: "normal", valueBytesMax: 1024 * 1024, clock: Date.now });
+    const waits: number[] = [];
+    const store = new SqliteBackend({ path, sync: "normal", valueBytesMax: 1024 * 1024, clock: Date.now, onCommitWait: (ms) => waits.push(ms) });
     let largest = 0;
     try {
       const puts = Math.ceil(WRITTEN_BYTES / VALUE.length);
@@ -43,6 +44,9 @@ describe("WAL checkpoints on a thread", () => {
     // Without the restart the log would hold everything written (the file never shrinks between restarts).
     expect(largest).toBeGreaterThan(0);
     expect(largest).toBeLessThan(WRITTEN_BYTES / 2);
+    // The restarts came from commits that waited for them, and the store told how long each waited.
+    expect(waits.length).toBeGreaterThan(0);
+    for (const ms of waits) expect(ms).toBeGreaterThanOrEqual(0);
   });
 
   test("closing the store closes the thread's connection too, so the last close copies and removes the log", async () => {
