@@ -167,12 +167,12 @@ export class AntiEntropy {
   }
 
   /**
-   * The segments where this node's and `peer`'s digests of the ranges both replicate differ, found by
-   * the digest tree; stops asking once it has `limit` of them. Identical replicas cost one exchange.
+   * The segments where this node's and `peer`'s digests of `ranges` (left out: the ranges both replicate)
+   * differ, found by the digest tree; stops asking once it has `limit` of them. Identical replicas cost one
+   * exchange.
    */
-  async differingSegments(peer: string, limit = Number.POSITIVE_INFINITY): Promise<{ ranges: RingRange[]; segments: number[] }> {
-    const { self, store, replicas, client } = this.deps;
-    const ranges = replicas.sharedRanges(peer);
+  async differingSegments(peer: string, limit = Number.POSITIVE_INFINITY, ranges: readonly RingRange[] = this.deps.replicas.sharedRanges(peer)): Promise<{ ranges: readonly RingRange[]; segments: number[] }> {
+    const { self, store, client } = this.deps;
     const mine = await sharedDigests(store, ranges);
     const groups = await client.differingGroups(peer, self, ranges, groupDigests(mine));
     const segments: number[] = [];

@@ -91,7 +91,7 @@ export class Background {
         arcs: (ring) => node.arcsFor(ring),
         joined: () => node.isJoined(),
         // A target that is down is not asked (a partitioned one would hold the pass for the stream timeout): the push fails at once.
-        differing: async (target) => (deps.isDown?.(target) === true ? undefined : (await this.antiEntropy.differingSegments(target)).segments.sort((a, b) => a - b)),
+        differing: async (target, ranges) => (deps.isDown?.(target) === true ? undefined : (await this.antiEntropy.differingSegments(target, Number.POSITIVE_INFINITY, ranges)).segments.sort((a, b) => a - b)),
         push,
         onPass: deps.onPass,
         onError: (error) => deps.onError?.("rebalance", error),

@@ -4,6 +4,7 @@ import { mergeRanges, type RingRange } from "../ring/range.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Backend } from "../store/backend.ts";
 import type { StoredRecord } from "../store/record.ts";
+import { segmentOf } from "../store/segments.ts";
 import { rangesInSegments } from "./anti-entropy.ts";
 
 /** Records read from the store per step of a pass. */
@@ -35,12 +36,14 @@ export interface RebalanceDeps {
    */
   readonly joined?: () => boolean;
   /**
-   * The segments (sorted) where this node's and `target`'s digests of the ranges both replicate differ,
-   * or undefined when that cannot be told. A range this node keeps and sends to a new replica is sent
-   * only in those segments: a peer that held the data all along (a node restarting learns its peers one
-   * by one, and each looks new to it) is sent nothing. Left out, everything is sent.
+   * The segments (sorted) where this node's and `target`'s digests of `ranges` (left out: the ranges both
+   * replicate) differ, or undefined when that cannot be told. A range this node keeps and sends to a new
+   * replica is sent only in those segments: a peer that held the data all along (a node restarting learns
+   * its peers one by one, and each looks new to it) is sent nothing. So is a range this node gives up when
+   * no replica gains it (a leave that leaves fewer nodes than the replication factor): the replicas that
+   * remain held it all along, and each is sent only what its digests lack. Left out, everything is sent.
    */
-  readonly differing?: (target: string) => Promise<readonly number[] | undefined>;
+  readonly differing?: (target: string, ranges?: readonly RingRange[]) => Promise<readonly number[] | undefined>;
 }
 
 export interface PassReport {
@@ -177,7 +180,7 @@ export class Rebalancer {
       const gaining = move.after.filter((node) => !move.before.includes(node));
       // Given up: to the replicas gaining it, so this copy lives on there (the replicas it keeps hold their
       // own); when none gains it (the ring shrank below the replication factor), to those that remain.
-      if (!move.after.includes(self)) return [{ range: move.range, targets: gaining.length > 0 ? gaining : move.after, leaving: true }];
+      if (!move.after.includes(self)) return [gaining.length > 0 ? { range: move.range, targets: gaining, leaving: true } : { range: move.range, targets: move.after, leaving: true, held: true }];
       return gaining.length > 0 && senderOf(move, to) === self ? [{ range: move.range, targets: gaining, leaving: false }] : [];
     });
   }
@@ -195,15 +198,32 @@ export class Rebalancer {
       return differing.get(target)!;
     };
     let discarding: Promise<void> = Promise.resolve();
-    /** Sends a batch to the job's targets; once all hold it and the range is given up, drops it here. */
+    const jobs = this.jobs(from, to);
+    // Ranges given up to replicas that held them all along, by target: compared with each in one digest walk.
+    const heldBy = new Map<string, RingRange[]>();
+    for (const job of jobs) if (job.held) for (const node of job.targets) heldBy.set(node, [...(heldBy.get(node) ?? []), job.range]);
+    const lacking = new Map<string, Promise<ReadonlySet<number> | undefined>>();
+    const lackingAt = (target: string) => {
+      if (!lacking.has(target)) {
+        // Contiguous ranges as one: a node leaving a cluster smaller than the replication factor held the whole ring.
+        const segments = this.deps.differing?.(target, mergeRanges(heldBy.get(target) ?? [])).catch(() => undefined) ?? Promise.resolve(undefined);
+        lacking.set(target, segments.then((found) => (found === undefined ? undefined : new Set(found))));
+      }
+      return lacking.get(target)!;
+    };
+    /** Sends a batch to the job's targets (of a range they held, only what they lack); once all hold it and the range is given up, drops it here. */
     const deliver = async (job: Job, batch: readonly StoredRecord[]): Promise<void> => {
       // A target that failed once in this pass is not waited on again; the retry pass tries it.
       const delivered = await Promise.all(
         job.targets.map(async (node) => {
           if (failed.has(node)) return false;
+          const lacks = job.held ? await lackingAt(node) : undefined;
+          const records = lacks === undefined ? batch : batch.filter((record) => lacks.has(segmentOf(record.key)));
+          // Its digests match these records' segments: it holds them as they are.
+          if (records.length === 0) return true;
           try {
-            await push(node, batch);
-            streamed += batch.length;
+            await push(node, records);
+            streamed += records.length;
             return true;
           } catch {
             failed.add(node);
@@ -221,7 +241,7 @@ export class Rebalancer {
     };
     // One batch in flight while the next is read: the store's scan overlaps the wire and the receiver.
     let sending: Promise<void> = Promise.resolve();
-    for (const job of this.jobs(from, to)) {
+    for (const job of jobs) {
       // A kept range goes out only where digests say its (single) target lacks something.
       const segments = job.leaving || job.targets.length !== 1 ? undefined : await differingWith(job.targets[0]!);
       for (const range of segments === undefined ? [job.range] : mergeRanges(rangesInSegments([job.range], segments))) {
@@ -247,6 +267,8 @@ interface Job {
   readonly targets: readonly string[];
   /** This node gives the range up: it drops each record once every target holds it. */
   readonly leaving: boolean;
+  /** The targets replicated the range before the change (none gains it): each is sent only what its digests lack. */
+  readonly held?: boolean;
 }
 
 /** The one replica that sends a moved range to the nodes gaining it. */

@@ -365,3 +365,50 @@ describe("a range this node keeps and sends to a new replica", () => {
     expect(await run(wanted)).toEqual(KEYS.filter((key) => wanted.includes(segmentOf(key))).sort());
   });
 });
+
+describe("a range this node gives up when no replica gains it (a leave below the replication factor)", () => {
+  test("goes to each remaining replica only in the segments its digests lack, over the ranges given up, and is dropped here once all hold it", async () => {
+    const two = buildRing([N1, N2], VNODES);
+    const one = buildRing([N2], VNODES);
+    const run = async (differing: readonly number[] | undefined) => {
+      const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
+      for (const record of RECORDS) await store.put(record);
+      const sent: string[] = [];
+      const asked: (readonly RingRange[] | undefined)[] = [];
+      const rebalancer = new Rebalancer(
+        {
+          self: N1,
+          store,
+          arcs: (ring) => arcsOf(ring, RF),
+          push: async (_target, records) => void sent.push(...records.map((r) => r.key)),
+          differing: async (_target, ranges) => {
+            asked.push(ranges);
+            return differing;
+          },
+        },
+        two,
+      );
+      // N1 leaves: at RF=2 on two nodes N2 held every key all along, and gains nothing.
+      rebalancer.ringChanged(one);
+      await rebalancer.settle();
+      rebalancer.stop();
+      return { sent: sent.sort(), asked, left: (await store.scanRing({ lo: 0n, hi: 2n ** 64n - 1n }, undefined, 1000)).length };
+    };
+    // Unknown: everything, as before digests were asked.
+    const unknown = await run(undefined);
+    expect(unknown.sent).toEqual([...KEYS].sort());
+    expect(unknown.left).toBe(0);
+    // Digests match everywhere: nothing crosses the wire, and every record is still dropped here (N2 holds it).
+    const same = await run([]);
+    expect(same.sent).toEqual([]);
+    expect(same.left).toBe(0);
+    // Asked once, about the ranges given up (the whole ring, merged), not the ranges the new ring shares (none).
+    expect(same.asked).toHaveLength(1);
+    expect(same.asked[0]).toEqual([{ lo: 0n, hi: 2n ** 64n - 1n }]);
+    // Two keys' segments differ: those keys, and any other key sharing their segments.
+    const wanted = [segmentOf(KEYS[3]!), segmentOf(KEYS[200]!)].sort((a, b) => a - b);
+    const some = await run(wanted);
+    expect(some.sent).toEqual(KEYS.filter((key) => wanted.includes(segmentOf(key))).sort());
+    expect(some.left).toBe(0);
+  });
+});
