@@ -42,6 +42,8 @@ const NEWER_CHUNK_RECORDS = RECORDS_PER_REQUEST_MAX;
 /** Bounds on the waits for a join's data to be placed and for re-replication after kill -9. */
 const JOIN_BOUND_MS = 300_000;
 const REREPLICATE_BOUND_MS = 300_000;
+/** A graceful leave is waited for this long, then the node is killed and the figure shows none. */
+const LEAVE_BOUND_MS = 120_000;
 const POLL_MS = 250;
 /** The no-refused-writes check: keys written through the API at this concurrency into an empty cluster. */
 const API_LOAD_KEYS = Number(process.env.BENCH_SCALE_LOAD_KEYS ?? 200_000);
@@ -233,6 +235,33 @@ async function streamedTotal(urls: readonly string[]): Promise<number> {
   return states.reduce((sum, s) => sum + (s?.replication.rebalance.streamed ?? 0), 0);
 }
 
+/** Records peers wrote to this node (every put item served, merged or alone), from its /metrics. */
+async function servedPuts(url: string): Promise<number> {
+  const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const text = await response.text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith('limedb_peer_calls_served_total{op="put",'))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+}
+
+/**
+ * One of three nodes at RF=3 leaves gracefully (SIGTERM): the two that stay held every key all along. How long
+ * until it exits, the records they were sent, and the CPU they spent taking them.
+ */
+async function leaveOfThree(leaver: Node, staying: readonly Node[]): Promise<{ ms: number | undefined; sent: number; stayingCpuMs: number }> {
+  const servedBefore = await Promise.all(staying.map((node) => servedPuts(node.url)));
+  const cpuBefore = staying.map((node) => cpuSeconds(node.server.pid));
+  const started = performance.now();
+  leaver.server.child.kill("SIGTERM");
+  const exited = await Promise.race([leaver.server.child.exited.then(() => true), Bun.sleep(LEAVE_BOUND_MS).then(() => false)]);
+  const ms = exited ? performance.now() - started : undefined;
+  if (!exited) await leaver.server.kill9();
+  const stayingCpuMs = staying.reduce((sum, node, i) => sum + (cpuSeconds(node.server.pid) - cpuBefore[i]!) * 1000, 0);
+  const servedAfter = await Promise.all(staying.map((node) => servedPuts(node.url)));
+  return { ms, sent: servedAfter.reduce((sum, n, i) => sum + n - servedBefore[i]!, 0), stayingCpuMs };
+}
+
 async function keyCount(url: string): Promise<number> {
   const response = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   return ((await response.json()) as { storage: { keys: number } }).storage.keys;
@@ -250,6 +279,7 @@ interface SizeRun {
   readonly write: { rate: number; errors: number; p99Ms: number };
   readonly join: { placedMs: number | undefined; moved: number; expected: number };
   readonly rereplicate: { ms: number | undefined; streamed: number };
+  readonly leave: Awaited<ReturnType<typeof leaveOfThree>>;
   readonly peakRss: Map<string, number>;
 }
 
@@ -323,6 +353,10 @@ async function runSize(stack: AsyncDisposableStack, count: number, commands: str
   const rereplicatedMs = settled.size === survivors.length ? Math.max(...settled.values()) - removedAt : undefined;
   const streamedAfter = await streamedTotal(survivors);
   for (const node of nodes) if (node !== victim) peakRss.set(node.url, peakRssMb(node.server.pid));
+  // Three nodes are left at RF=3; one of them leaves gracefully.
+  const [first, leaver, ...rest] = nodes.filter((node) => node !== victim);
+  const leave = await leaveOfThree(leaver!, [first!, ...rest]);
+  console.log(`bench: scale ${count}: a leave of 3 at RF=3 took ${leave.ms === undefined ? "—" : Math.round(leave.ms)} ms, ${leave.sent} records sent to the two that stay`);
   return {
     count,
     rebuildMs,
@@ -335,6 +369,7 @@ async function runSize(stack: AsyncDisposableStack, count: number, commands: str
     write,
     join: { placedMs, moved, expected },
     rereplicate: { ms: rereplicatedMs, streamed: streamedAfter - streamedBefore },
+    leave,
     peakRss,
   };
 }
@@ -424,6 +459,7 @@ export async function benchScale(): Promise<PartResult> {
       ]),
       single(group, "4th node joins: data placed", run.join.placedMs ?? Number.NaN, "ms", `${run.join.moved.toLocaleString("en-US")} keys on the new node (its share ≈ ${run.join.expected.toLocaleString("en-US")}), ${run.join.placedMs === undefined ? "not placed" : Math.round(run.join.moved / (run.join.placedMs / 1000)).toLocaleString("en-US") + " records/s"}; target ≤ 60,000 ms`),
       single(group, "re-replication after removal", run.rereplicate.ms ?? Number.NaN, "ms", `a node killed with -9 and held dead, from its removal (POST /api/v1/admin/remove) until every survivor finished a pass; ${run.rereplicate.streamed.toLocaleString("en-US")} records streamed`),
+      single(group, "graceful leave, one of 3 at RF=3", run.leave.ms ?? Number.NaN, "ms", `SIGTERM until it exits: ${run.leave.sent.toLocaleString("en-US")} records sent to the two that stay (they held every key: only what their digests lack goes), ${Math.round(run.leave.stayingCpuMs).toLocaleString("en-US")} ms CPU on them`),
       single(group, "peak RSS, largest node", Math.max(...run.peakRss.values()), "MB", `VmHWM per node: ${[...run.peakRss.values()].map((mb) => mb.toFixed(0)).join(", ")} MB; target ≤ 300 MB`),
       single(group, "digest rebuild after a crash", run.rebuildMs, "ms", `opening a file with no saved digests reads every record once; a clean close saves them`),
     );
