@@ -201,15 +201,29 @@ export class Rebalancer {
     const jobs = this.jobs(from, to);
     // Ranges given up to replicas that held them all along, by target: compared with each in one digest walk.
     const heldBy = new Map<string, RingRange[]>();
-    for (const job of jobs) if (job.held) for (const node of job.targets) heldBy.set(node, [...(heldBy.get(node) ?? []), job.range]);
-    const lacking = new Map<string, Promise<ReadonlySet<number> | undefined>>();
-    const lackingAt = (target: string) => {
-      if (!lacking.has(target)) {
-        // Contiguous ranges as one: a node leaving a cluster smaller than the replication factor held the whole ring.
-        const segments = this.deps.differing?.(target, mergeRanges(heldBy.get(target) ?? [])).catch(() => undefined) ?? Promise.resolve(undefined);
-        lacking.set(target, segments.then((found) => (found === undefined ? undefined : new Set(found))));
+    for (const job of jobs) {
+      if (!job.held) continue;
+      for (const node of job.targets) {
+        const ranges = heldBy.get(node);
+        if (ranges === undefined) heldBy.set(node, [job.range]);
+        else ranges.push(job.range);
       }
-      return lacking.get(target)!;
+    }
+    const lacking = new Map<string, Promise<Lacking | undefined>>();
+    const lackingAt = (target: string) => {
+      let found = lacking.get(target);
+      if (found === undefined) {
+        found = (async () => {
+          // This node's digests as they were compared, taken first: a segment that changes here later (a write that
+          // came in meanwhile) no longer counts as held, and its records go out.
+          const compared = (await store.segmentDigests()).slice();
+          // Contiguous ranges as one: a node leaving a cluster smaller than the replication factor held the whole ring.
+          const segments = await (this.deps.differing?.(target, mergeRanges(heldBy.get(target) ?? [])).catch(() => undefined) ?? undefined);
+          return segments === undefined ? undefined : { segments: new Set(segments), compared };
+        })();
+        lacking.set(target, found);
+      }
+      return found;
     };
     /** Sends a batch to the job's targets (of a range they held, only what they lack); once all hold it and the range is given up, drops it here. */
     const deliver = async (job: Job, batch: readonly StoredRecord[]): Promise<void> => {
@@ -218,7 +232,14 @@ export class Rebalancer {
         job.targets.map(async (node) => {
           if (failed.has(node)) return false;
           const lacks = job.held ? await lackingAt(node) : undefined;
-          const records = lacks === undefined ? batch : batch.filter((record) => lacks.has(segmentOf(record.key)));
+          const now = lacks === undefined ? undefined : await store.segmentDigests();
+          const records =
+            lacks === undefined
+              ? batch
+              : batch.filter((record) => {
+                  const segment = segmentOf(record.key);
+                  return lacks.segments.has(segment) || now![segment] !== lacks.compared[segment];
+                });
           // Its digests match these records' segments: it holds them as they are.
           if (records.length === 0) return true;
           try {
@@ -260,6 +281,12 @@ export class Rebalancer {
     await discarding;
     return { scanned, streamed, dropped, failedTargets: [...failed].sort(), durationMs: Math.round(performance.now() - started) };
   }
+}
+
+/** What a target lacks of ranges it held: the segments whose digests differed, and this node's digests as compared. */
+interface Lacking {
+  readonly segments: ReadonlySet<number>;
+  readonly compared: Uint32Array;
 }
 
 interface Job {

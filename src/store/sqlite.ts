@@ -142,6 +142,8 @@ export class SqliteBackend implements Backend {
   private readonly committed = { sums: new Uint32Array(this.digests.sums.length), live: new Int32Array(this.digests.sums.length), liveTotal: 0, changed: new Set<number>() };
   /** Copies the write-ahead log into the file on a worker thread; undefined once it failed (SQLite's own checkpoints then). */
   private walCheckpointer: WalCheckpointer | undefined;
+  /** The checkpoint thread, kept after a failure too (walCheckpointer is then undefined): its file descriptor is closed last. */
+  private checkpointThread: WalCheckpointer | undefined;
   private closed = false;
 
   constructor(private readonly options: SqliteOptions) {
@@ -210,7 +212,11 @@ export class SqliteBackend implements Backend {
       if (gate !== undefined) {
         const waitStarted = performance.now();
         await gate;
-        this.options.onCommitWait?.(performance.now() - waitStarted);
+        try {
+          this.options.onCommitWait?.(performance.now() - waitStarted);
+        } catch {
+          // What the wait is told to is figures only: it never holds the commit back.
+        }
       }
       const results = this.inTransaction(() => commit(records));
       this.walCheckpointer?.afterCommit();
@@ -347,6 +353,8 @@ export class SqliteBackend implements Backend {
       // The thread's connection closes first, so this one is the last and its close copies and removes the log.
       await this.walCheckpointer?.close();
       this.db.close();
+      // Then the thread's descriptor of the file, which would drop this connection's locks had it gone first.
+      this.checkpointThread?.releaseFile();
     }
   }
 
@@ -358,6 +366,7 @@ export class SqliteBackend implements Backend {
     };
     try {
       this.walCheckpointer = new WalCheckpointer({ path: this.options.path, sync: this.options.sync, busyTimeoutMs: BUSY_TIMEOUT_MS, onFailure: inline });
+      this.checkpointThread = this.walCheckpointer;
       this.db.exec("PRAGMA wal_autocheckpoint = 0");
     } catch {
       inline();

@@ -16,6 +16,7 @@
 // Measured with 48 writers putting new keys into a 1M-key file (bun bench/wal-checkpoint.ts): see
 // bench/README.md; the log peaked at ~65 MB there, and the store truncates it back to
 // JOURNAL_BYTES_LIMIT after each restart.
+import { closeSync } from "node:fs";
 import { resolve } from "node:path";
 import type { SqliteSyncMode } from "../config/settings.ts";
 
@@ -34,7 +35,8 @@ export type CheckpointRequest =
   | { readonly kind: "close" };
 
 export type CheckpointReport =
-  | { readonly kind: "opened" }
+  /** `fd`: the thread's descriptor of the database file, which the store closes after its own connection. */
+  | { readonly kind: "opened"; readonly fd: number }
   | {
       readonly kind: "checkpointed";
       readonly busy: boolean;
@@ -74,6 +76,8 @@ export class WalCheckpointer {
   private gate: Gate | undefined;
   private failed = false;
   private closing: ((report: CheckpointReport) => void) | undefined;
+  /** The thread's descriptor of the database file, once it has opened it (see releaseFile). */
+  private file: number | undefined;
 
   constructor(private readonly options: WalCheckpointerOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -123,6 +127,16 @@ export class WalCheckpointer {
     this.start();
   }
 
+  /**
+   * Closes the thread's descriptor of the database file. Only once the store's own connection is closed:
+   * closing a descriptor of the file drops every POSIX lock this process holds on it, that connection's included.
+   */
+  releaseFile(): void {
+    const file = this.file;
+    this.file = undefined;
+    if (file !== undefined) closeSync(file);
+  }
+
   private start(): void {
     this.inFlight = true;
     this.dirty = false;
@@ -133,6 +147,10 @@ export class WalCheckpointer {
   private onReport(report: CheckpointReport): void {
     if (report.kind === "failed") return this.fail(report.message);
     if (report.kind === "closed") return this.closing?.(report);
+    if (report.kind === "opened") {
+      this.file = report.fd;
+      return;
+    }
     if (report.kind !== "checkpointed") return;
     this.options.onCheckpoint?.(report);
     this.inFlight = false;
