@@ -13,9 +13,10 @@
 // whole log, and at 1M keys the pages the checkpoints before it had left all over the file made that sync,
 // inside the wait, 35-90 ms (the writes' p99 was ~50 ms against ~6 ms in an empty cluster; /tmp/cpu/w1m.ts,
 // wrk -c16 SET on 3 sqlite nodes at RF=3).
-// Measured with 48 writers putting new keys into a 1M-key file (bun bench/wal-checkpoint.ts): see
-// bench/README.md; the log peaked at ~65 MB there, and the store truncates it back to
-// JOURNAL_BYTES_LIMIT after each restart.
+// Measured with 48 writers putting new keys into a 1M-key file, the log peaked at ~65 MB; the store
+// truncates it back to JOURNAL_BYTES_LIMIT after each restart. The writes at 1M keys per node in
+// `bun run bench scale` (bench/README.md) are where a longer wait would show, and /metrics counts
+// the waits (limedb_store_commit_waits_total, limedb_store_commit_wait_seconds_total).
 import { closeSync } from "node:fs";
 import { resolve } from "node:path";
 import type { SqliteSyncMode } from "../config/settings.ts";
