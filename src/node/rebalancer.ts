@@ -227,12 +227,15 @@ export class Rebalancer {
     };
     /** Sends a batch to the job's targets (of a range they held, only what they lack); once all hold it and the range is given up, drops it here. */
     const deliver = async (job: Job, batch: readonly StoredRecord[]): Promise<void> => {
+      // Of a range the targets held: what each lacks, then this node's digests now, read once per batch (a
+      // store may build them from its records: the file store does).
+      const lacksOf = job.held ? await Promise.all(job.targets.map(lackingAt)) : undefined;
+      const now = lacksOf?.some((lacks) => lacks !== undefined) ? await store.segmentDigests() : undefined;
       // A target that failed once in this pass is not waited on again; the retry pass tries it.
       const delivered = await Promise.all(
-        job.targets.map(async (node) => {
+        job.targets.map(async (node, i) => {
           if (failed.has(node)) return false;
-          const lacks = job.held ? await lackingAt(node) : undefined;
-          const now = lacks === undefined ? undefined : await store.segmentDigests();
+          const lacks = lacksOf?.[i];
           const records =
             lacks === undefined
               ? batch
