@@ -33,14 +33,13 @@ import { FutureBound, type FutureKind } from "./clock/future-bound.ts";
 import { throttled } from "./log/throttle.ts";
 import { observeReachability, Reachability } from "./node/reachability.ts";
 import { PauseWatch } from "./node/pause-watch.ts";
+import { LEAVE_STALL_MS, waitForHandOff } from "./node/hand-off-wait.ts";
 import { NodeError } from "./node/errors.ts";
 
 
 /** Exit codes for a store that cannot open and a port that cannot be bound. */
 const EXIT_STORE_FAILED = 1;
 const EXIT_LISTEN_FAILED = 1;
-/** A graceful leave streams its data out for at most this long before it exits anyway. */
-const LEAVE_TIMEOUT_MS = 60_000;
 /** Gossip rounds run at once when leaving, so the cluster drops this node from its rings before the hand-off. */
 const LEAVE_GOSSIP_ROUNDS = 2;
 /** Gossip answers within this even at tiny intervals; below it a loaded machine would drop every exchange. */
@@ -441,9 +440,17 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
   }
 
   let stopping = false;
+  let serving = true;
+  /** Closes the HTTP and Redis ports and every connection on them, the peers' bus connections included; once. */
+  async function stopServing(): Promise<void> {
+    if (!serving) return;
+    serving = false;
+    resp?.stop(true);
+    await server.stop(true);
+  }
   /**
    * Stops the node. A graceful leave first marks it leaving (so every ring drops it), tells the
-   * cluster at once, and streams its data to the new replicas, within LEAVE_TIMEOUT_MS.
+   * cluster at once, and streams its data to the new replicas for as long as the hand-off moves (hand-off-wait.ts).
    */
   async function stop(reason: string, leave: boolean): Promise<void> {
     if (stopping) return;
@@ -452,17 +459,29 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     if (leave) {
       members.setLeaving(true);
       for (let round = 0; round < LEAVE_GOSSIP_ROUNDS; round++) await gossiper.round();
-      // Only a target gossip holds dead is given up on: one that is merely cut off from this node may hold the only other copy.
-      const settled = await Promise.race([background.rebalancer.settle((url) => members.isDead(url)).then(() => true), Bun.sleep(LEAVE_TIMEOUT_MS).then(() => false)]);
-      logger.log(settled ? "info" : "warn", settled ? "data handed off" : "hand-off timed out; anti-entropy will repair", { ...background.status().rebalance });
+      // A target is given up on only when gossip holds it dead and other replicas hold copies: one merely cut off from
+      // this node may hold the only other copy, and at REPLICATION_FACTOR=1 there is none.
+      const down = (url: string) => config.replicationFactor > 1 && members.isDead(url);
+      const handOff = { delivered: () => background.rebalancer.progress.delivered, now: () => performance.now(), sleep: (ms: number) => Bun.sleep(ms) };
+      const placed = await waitForHandOff(background.rebalancer.settle(down), handOff);
+      // Nothing comes in any more (the peers' bus connections close too); what came in while the ranges were read goes out now.
+      await stopServing();
+      const drained = placed && (await waitForHandOff(background.rebalancer.drain(down), handOff));
+      const keysLeft = drained ? 0 : await store.count().catch(() => undefined);
+      logger.log(
+        drained ? "info" : "warn",
+        drained
+          ? "data handed off"
+          : `hand-off incomplete (its targets are down, or it moved nothing for ${LEAVE_STALL_MS / 1000} s): the keys left stay on this node's disk and are served again if it restarts; other replicas' anti-entropy repairs the copies they hold`,
+        { keysLeft, ...background.status().rebalance },
+      );
     }
     gossiper.stop();
     pauseWatch.stop();
     background.stop();
     // Peers keep their bus connections open: a graceful stop would wait for them forever.
     peers.close();
-    resp?.stop(true);
-    await server.stop(true);
+    await stopServing();
     await store.close();
     hints.close();
     await telemetry?.shutdown(TELEMETRY_SHUTDOWN_MS);

@@ -61,6 +61,12 @@ export interface RebalanceProgress {
   readonly passes: number;
   readonly streamed: number;
   readonly dropped: number;
+  /**
+   * Records whose batch every target of its range holds (sent, or its digests matched), counted as each batch is
+   * delivered, mid-pass too: what a leaving node watches to tell a hand-off that moves from one that is stuck (a
+   * target that refuses or cannot be reached adds nothing, however often the pass is tried again).
+   */
+  readonly delivered: number;
   readonly last: PassReport | undefined;
 }
 
@@ -72,6 +78,7 @@ export class Rebalancer {
   private retryTimer: Timer | undefined;
   private stopped = false;
   private totals = { passes: 0, streamed: 0, dropped: 0 };
+  private delivered = 0;
   private last: PassReport | undefined;
   private joinedOnce = false;
 
@@ -82,7 +89,7 @@ export class Rebalancer {
   }
 
   get progress(): RebalanceProgress {
-    return { running: this.running !== undefined, pending: this.placed !== this.target, ...this.totals, last: this.last };
+    return { running: this.running !== undefined, pending: this.placed !== this.target, ...this.totals, delivered: this.delivered, last: this.last };
   }
 
   /** Called on every ring change; passes never overlap, and the latest ring always wins. */
@@ -127,6 +134,26 @@ export class Rebalancer {
     this.start(this.placed, this.placed);
   }
 
+  /**
+   * For a node that leaves, once it takes no more requests: passes over the settled ring, which no longer holds
+   * this node, until one finds nothing left here (true), so that what arrived after its range was read (a write
+   * in flight, a hint, a push from a peer whose ring still held this node) goes out too. False once a pass
+   * missed only targets `unreachable` says are down, or the rebalancer stopped; a pass that failed is tried again.
+   */
+  async drain(unreachable: (target: string) => boolean = () => false): Promise<boolean> {
+    while (!this.stopped) {
+      await this.settle(unreachable);
+      if (this.stopped || this.placed !== this.target) return false;
+      await this.running;
+      if (this.running !== undefined || this.placed !== this.target) continue;
+      const report = await this.start(this.placed, this.placed);
+      if (report !== undefined && report.scanned === 0) return true;
+      if (report !== undefined && report.failedTargets.length > 0 && report.failedTargets.every(unreachable)) return false;
+      if (report === undefined || report.failedTargets.length > 0) await Bun.sleep(REBALANCE_RETRY_MS);
+    }
+    return false;
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
@@ -137,10 +164,13 @@ export class Rebalancer {
     this.start(this.placed, this.target);
   }
 
-  private start(from: Ring, to: Ring): void {
+  /** Runs a pass; resolves with its report once it is over, or undefined when it failed outright. */
+  private start(from: Ring, to: Ring): Promise<PassReport | undefined> {
     const detach = this.deps.detach ?? ((run) => run());
+    let outcome: PassReport | undefined;
     this.running = detach(() => this.pass(from, to))
       .then((report) => {
+        outcome = report;
         // A sweep that found no stray is not a pass worth reporting.
         if (from === to && report.streamed === 0 && report.dropped === 0 && report.failedTargets.length === 0) return;
         this.last = report;
@@ -159,6 +189,7 @@ export class Rebalancer {
           this.retryTimer = setTimeout(() => this.kick(), delay);
         }
       });
+    return this.running.then(() => outcome);
   }
 
   /**
@@ -255,7 +286,9 @@ export class Rebalancer {
           }
         }),
       );
-      if (job.leaving && job.targets.length > 0 && delivered.every(Boolean)) {
+      const held = job.targets.length > 0 && delivered.every(Boolean);
+      if (held) this.delivered += batch.length;
+      if (job.leaving && held) {
         // Discards go through the store's group commit together, while the next batch is read and sent.
         await discarding;
         discarding = Promise.all(batch.map((record) => store.discard(record.key, record.version))).then((outcomes) => {

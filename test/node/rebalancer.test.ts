@@ -299,6 +299,72 @@ describe("a target that is down", () => {
   });
 });
 
+describe("the hand-off's progress", () => {
+  test("counts the records every target of a batch holds, mid-pass too; a target that fails adds nothing however often the pass is tried", async () => {
+    using nodes = await buildNodes(RING_3);
+    nodes.failing.add(N4);
+    const rebalancer = nodes.rebalancer(N1);
+    rebalancer.ringChanged(RING_4);
+    // Every range N1 sends on a join goes to N4 alone: the first pass and the next reach no one.
+    const down = (target: string) => target === N4;
+    await rebalancer.settle(down);
+    await rebalancer.settle(down);
+    expect(nodes.reports.get(N1)?.length).toBe(2);
+    expect(rebalancer.progress.delivered).toBe(0);
+    let release!: () => void;
+    nodes.hold(new Promise<void>((resolve) => (release = resolve)));
+    nodes.failing.delete(N4);
+    const settled = rebalancer.settle();
+    await until("a push waits at the gate", () => nodes.held.count > 0);
+    expect(rebalancer.progress.delivered).toBe(0);
+    release();
+    await settled;
+    const sent = [...(nodes.received.get(N4)?.values() ?? [])].reduce((sum, times) => sum + times, 0);
+    expect(sent).toBeGreaterThan(0);
+    // One target per range here: each record N4 was sent once in the last pass is one delivered.
+    expect(rebalancer.progress.delivered).toBe(nodes.reports.get(N1)!.at(-1)!.streamed);
+    expect(rebalancer.progress.delivered).toBe(sent);
+  });
+});
+
+describe("a node that leaves", () => {
+  test("drain sends what reached it after its range was read (a newer version here), and is true once nothing is left", async () => {
+    using nodes = await buildNodes(RING_3);
+    const rebalancer = nodes.rebalancer(N1);
+    const left = buildRing([N2, N3], VNODES);
+    let release!: () => void;
+    let first: StoredRecord | undefined;
+    nodes.hold(
+      new Promise<void>((resolve) => (release = resolve)),
+      (records) => (first ??= records.find((record) => !record.tombstone)) !== undefined && records.includes(first),
+    );
+    rebalancer.ringChanged(left);
+    await until("a batch waits at the gate", () => nodes.held.count > 0);
+    // A write that reached N1 while the batch holding the key's older version was on its way.
+    const newer = { ...first!, value: "written during the leave", version: { ...first!.version, wallMs: first!.version.wallMs + 60_000 } };
+    await nodes.storeOf(N1).put(newer);
+    release();
+    await rebalancer.settle();
+    const onReplicas = async () => Promise.all(replicas(left, newer.key).map(async (url) => (await nodes.storeOf(url).get(newer.key))?.value));
+    // The pass sent the version it read, and could not drop the newer one: it is still only here.
+    expect(await onReplicas()).not.toContain(newer.value);
+    expect((await nodes.storeOf(N1).get(newer.key))?.value).toBe(newer.value);
+
+    expect(await rebalancer.drain()).toBe(true);
+    expect(await onReplicas()).toEqual([newer.value, newer.value]);
+    expect(await nodes.storeOf(N1).scan(undefined, 10)).toEqual([]);
+  });
+
+  test("drain is false once a pass missed only targets said to be down, and leaves their records here", async () => {
+    using nodes = await buildNodes(RING_3);
+    const rebalancer = nodes.rebalancer(N1);
+    nodes.failing.add(N3);
+    rebalancer.ringChanged(buildRing([N2, N3], VNODES));
+    expect(await rebalancer.drain((target) => target === N3)).toBe(false);
+    expect((await nodes.storeOf(N1).scan(undefined, 1)).length).toBe(1);
+  });
+});
+
 describe("before the node has joined", () => {
   test("rings learnt while joining are taken as placed, and the first change after the join is streamed", async () => {
     using nodes = await buildNodes(RING_3);

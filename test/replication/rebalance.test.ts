@@ -1,6 +1,6 @@
 // Rebalancing across real processes: after a join, a graceful leave or a death, every key is on its RF replicas again without client action.
 import { describe, expect, test } from "bun:test";
-import { CLUSTER_TEST_TIMEOUT_MS, readRing, removeMember, startCluster, waitForAgreement, waitForDeath, waitUntil } from "../support/cluster.ts";
+import { CLUSTER_TEST_TIMEOUT_MS, ONE_COPY, readRing, removeMember, startCluster, waitForAgreement, waitForDeath, waitUntil } from "../support/cluster.ts";
 import {
   fetchInternal,
   fullyReplicated,
@@ -161,5 +161,30 @@ describe("rebalancing with RF=3 as the ring changes", () => {
         `every key had three replicas ${Math.round(elapsedMs)} ms after that (streamed ${streamed.join("/")})`,
     );
     await expectReadsEverywhere(rest);
+  }, CLUSTER_TEST_TIMEOUT_MS * 2);
+});
+
+describe("a graceful leave at REPLICATION_FACTOR=1", () => {
+  test("waits for the only other node while it is down, hands every key to it once it is back, and only then exits 0", async () => {
+    await using cluster = await startCluster({ size: 2, backend: "sqlite", timing: REPLICATION_TIMING, args: ["-cluster.secret", TEST_CLUSTER_SECRET, ...ONE_COPY] });
+    await using _stop = interruptOnExit(cluster);
+    await waitForAgreement(cluster.urls, cluster.urls, AGREE_WAIT_MS);
+    const [leaver, other] = [cluster.node(0), cluster.node(1)];
+    const answers = await inParallel(keys, CONCURRENCY, (key) => setKey(leaver.url, key, valueOf(key)));
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+
+    // Down: gossip holds it dead. Its keys have no other copy, so the leaver must not go without them.
+    other.process.kill("SIGSTOP");
+    await waitForDeath([leaver.url], other.url, AGREE_WAIT_MS);
+    expect((await requestLeave(leaver.url)).status).toBe(202);
+    const early = await Promise.race([leaver.process.exited, Bun.sleep(2 * REPLICATION_TIMING.deadAfterMs).then(() => "still running")]);
+    expect(early).toBe("still running");
+
+    other.process.kill("SIGCONT");
+    const exited = await Promise.race([leaver.process.exited, Bun.sleep(LEAVE_EXIT_MS).then(() => "still running")]);
+    expect(exited).toBe(0);
+    expect(leaver.stdout).toContain('"data handed off"');
+    const reads = await inParallel(keys, CONCURRENCY, (key) => getKey(other.url, key));
+    expect(reads.filter((read, i) => read.value !== valueOf(keys[i]!))).toEqual([]);
   }, CLUSTER_TEST_TIMEOUT_MS * 2);
 });
