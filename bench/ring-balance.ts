@@ -22,7 +22,7 @@ function spaceShares(ring: Ring): Shares {
   return new Map([...ringShares(pointRanges(ring))].map(([node, share]) => [node, share * 100]));
 }
 
-/** "http://10.0.0.3:8484" reads as "10.0.0.3" in a detail column. */
+/** "http://127.0.0.3:8484" reads as "127.0.0.3" in a detail column. */
 function host(url: string): string {
   return new URL(url).hostname;
 }

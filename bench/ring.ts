@@ -6,7 +6,7 @@ import { againstBaseline, type Figure, type PartResult } from "./figures.ts";
 import { seededRandom } from "./load-loop.ts";
 import { ringBalance } from "./ring-balance.ts";
 
-const NODES = ["http://10.0.0.1:8484", "http://10.0.0.2:8484", "http://10.0.0.3:8484", "http://10.0.0.4:8484"];
+const NODES = ["http://127.0.0.1:8484", "http://127.0.0.2:8484", "http://127.0.0.3:8484", "http://127.0.0.4:8484"];
 const VNODES_PER_NODE = 256;
 const REPLICAS = 3;
 /** A power of two, so the next key is an AND away; larger than the ring so lookups do not repeat a path. */

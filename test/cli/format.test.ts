@@ -67,8 +67,8 @@ describe("text helpers", () => {
 
   test.each([
     ["http://127.0.0.1:7001", "127.0.0.1:7001", "7001"],
-    ["http://node1", "node1", "80"],
-    ["https://db.example.com/", "db.example.com", "443"],
+    ["http://127.0.0.2", "127.0.0.2", "80"],
+    ["https://127.0.0.3/", "127.0.0.3", "443"],
     ["not a url", "not a url", ""],
   ])("%p has host:port %p and port %p", (url, host, port) => {
     expect(hostPort(url)).toBe(host);
@@ -81,11 +81,11 @@ describe("tables", () => {
     const lines = table(
       [{ header: "NODE" }, { header: "KEYS", align: "right" }, { header: "NOTE" }],
       [
-        ["http://a:1", "5", ""],
-        ["http://bb:22", "1234", "this node"],
+        ["http://127.0.0.1:1", "5", ""],
+        ["http://127.0.0.22:22", "1234", "this node"],
       ],
     );
-    expect(lines).toEqual(["NODE          KEYS  NOTE", "http://a:1       5", "http://bb:22  1234  this node"]);
+    expect(lines).toEqual(["NODE                  KEYS  NOTE", "http://127.0.0.1:1       5", "http://127.0.0.22:22  1234  this node"]);
   });
 
   test("wide characters count two cells", () => {
@@ -99,8 +99,8 @@ describe("tables", () => {
 
 describe("ring shares", () => {
   test("each node's deviation is its share against the mean, and bars are relative to the largest share", () => {
-    const rows = ringShares({ "http://b": 0.25, "http://a": 0.5, "http://c": 0.25 }, { "http://a": 256, "http://b": 256, "http://c": 256 });
-    expect(rows.map((r) => r.nodeUrl)).toEqual(["http://a", "http://b", "http://c"]);
+    const rows = ringShares({ "http://127.0.0.2": 0.25, "http://127.0.0.1": 0.5, "http://127.0.0.3": 0.25 }, { "http://127.0.0.1": 256, "http://127.0.0.2": 256, "http://127.0.0.3": 256 });
+    expect(rows.map((r) => r.nodeUrl)).toEqual(["http://127.0.0.1", "http://127.0.0.2", "http://127.0.0.3"]);
     expect(rows.map((r) => r.deviation)).toEqual([0.5, -0.25, -0.25]);
     expect(rows.map((r) => r.relative)).toEqual([1, 0.5, 0.5]);
     expect(rows.map((r) => r.vnodes)).toEqual([256, 256, 256]);
@@ -207,16 +207,16 @@ describe("reports", () => {
       "http://127.0.0.1:7002  active         40           1  100 ms",
       "http://127.0.0.1:7003  stale           3           1   1.3 s",
     ]);
-    expect(gossipReport({ node_url: "http://x", node_heartbeat: 3, status: "standalone", cluster_health: "N/A", total_peers: 0 })).toEqual([
-      "gossip of http://x: standalone (knows no other node), heartbeat 3",
+    expect(gossipReport({ node_url: "http://127.0.0.1", node_heartbeat: 3, status: "standalone", cluster_health: "N/A", total_peers: 0 })).toEqual([
+      "gossip of http://127.0.0.1: standalone (knows no other node), heartbeat 3",
     ]);
   });
 
   test("the keys report escapes control characters and cuts long values", () => {
-    const lines = keysReport("http://x", [{ key: "a\nb", value: "v".repeat(100), size: 100 }], 41, { page: 2, totalPages: 3 });
+    const lines = keysReport("http://127.0.0.1", [{ key: "a\nb", value: "v".repeat(100), size: 100 }], 41, { page: 2, totalPages: 3 });
     expect(lines[0]).toBe("KEY   SIZE  VALUE");
     expect(lines[1]).toBe(`a\\nb   100  ${"v".repeat(47)}…`);
-    expect(lines.at(-1)).toBe("page 2 of 3, 41 keys on http://x");
-    expect(keysReport("http://x", [], 0, { page: 1, totalPages: 0 })).toEqual(["no keys on http://x"]);
+    expect(lines.at(-1)).toBe("page 2 of 3, 41 keys on http://127.0.0.1");
+    expect(keysReport("http://127.0.0.1", [], 0, { page: 1, totalPages: 0 })).toEqual(["no keys on http://127.0.0.1"]);
   });
 });

@@ -110,7 +110,7 @@ describe("the local cluster plan", () => {
   });
 
   test("each node's flags give the node its planned port, URL, data dir and seed even against a stray environment", () => {
-    const stray = { SERVER_PORT: "1", SERVER_HOST: "0.0.0.0", NODE_URL: "http://elsewhere:1", NODE_PEERS: "http://elsewhere:2", DATA_DIR: "/srv/x" };
+    const stray = { SERVER_PORT: "1", SERVER_HOST: "0.0.0.0", NODE_URL: "http://127.0.0.2:1", NODE_PEERS: "http://127.0.0.2:2", DATA_DIR: "/srv/x" };
     const { nodes } = plan({ ...stray, NUM_NODES: "3" });
     for (const node of nodes) {
       const parsed = parseConfig(node.args, stray);

@@ -19,23 +19,23 @@ interface PrecedenceCase<T> {
 /** One row per setting: adding a setting without a row here fails to compile. */
 const PRECEDENCE: { readonly [K in SettingName]: PrecedenceCase<Config[K]> } = {
   serverPort: { flag: "7001", env: "7002", fromFlag: 7001, fromEnv: 7002, fallback: 8484 },
-  serverHost: { flag: "0.0.0.0", env: "10.0.0.1", fromFlag: "0.0.0.0", fromEnv: "10.0.0.1", fallback: "127.0.0.1" },
+  serverHost: { flag: "0.0.0.0", env: "127.0.0.2", fromFlag: "0.0.0.0", fromEnv: "127.0.0.2", fallback: "127.0.0.1" },
   redisPort: { flag: "6380", env: "6381", fromFlag: 6380, fromEnv: 6381, fallback: 0 },
   redisPassword: { flag: "flag-pass", env: "env-pass", fromFlag: "flag-pass", fromEnv: "env-pass", fallback: "" },
-  nodeUrl: { flag: "http://flag-host:1", env: "https://env-host:2/", fromFlag: "http://flag-host:1", fromEnv: "https://env-host:2", fallback: "http://localhost:8484" },
-  nodePeers: { flag: "http://p1:1", env: "http://p2:2, http://p3:3", fromFlag: ["http://p1:1"], fromEnv: ["http://p2:2", "http://p3:3"], fallback: [] },
+  nodeUrl: { flag: "http://127.0.0.2:1", env: "https://127.0.0.3:2/", fromFlag: "http://127.0.0.2:1", fromEnv: "https://127.0.0.3:2", fallback: "http://localhost:8484" },
+  nodePeers: { flag: "http://127.0.0.1:1", env: "http://127.0.0.2:2, http://127.0.0.3:3", fromFlag: ["http://127.0.0.1:1"], fromEnv: ["http://127.0.0.2:2", "http://127.0.0.3:3"], fallback: [] },
   virtualNodes: { flag: "0", env: "16", fromFlag: 0, fromEnv: 16, fallback: 256 },
   dataDir: { flag: "/srv/flag", env: "/srv/env", fromFlag: "/srv/flag", fromEnv: "/srv/env", fallback: join(homedir(), ".limedb") },
   storeBackend: { flag: "memory", env: "fs", fromFlag: "memory", fromEnv: "fs", fallback: "sqlite" },
   sqliteSync: { flag: "normal", env: "FULL", fromFlag: "normal", fromEnv: "full", fallback: "normal" },
   valueBytesMax: { flag: "2048", env: "4096", fromFlag: 2048, fromEnv: 4096, fallback: 1024 * 1024 },
   replicationFactor: { flag: "4", env: "5", fromFlag: 4, fromEnv: 5, fallback: 3 },
-  otelEndpoint: { flag: "http://otel:4318", env: "https://collector:4318/v1", fromFlag: "http://otel:4318/", fromEnv: "https://collector:4318/v1", fallback: "" },
+  otelEndpoint: { flag: "http://127.0.0.1:4318", env: "https://127.0.0.2:4318/v1", fromFlag: "http://127.0.0.1:4318/", fromEnv: "https://127.0.0.2:4318/v1", fallback: "" },
   otelExportIntervalMs: { flag: "200", env: "10000", fromFlag: 200, fromEnv: 10000, fallback: 5000 },
   otelSampleRatio: { flag: "0.25", env: "0.01", fromFlag: 0.25, fromEnv: 0.01, fallback: 1 },
   logLevel: { flag: "debug", env: "warn", fromFlag: "debug", fromEnv: "warn", fallback: "info" },
   clusterSecret: { flag: "flag-secret", env: "env-secret", fromFlag: "flag-secret", fromEnv: "env-secret", fallback: "" },
-  allowedHosts: { flag: "db.example.com,10.0.0.5", env: "node1", fromFlag: ["db.example.com", "10.0.0.5"], fromEnv: ["node1"], fallback: [] },
+  allowedHosts: { flag: "db.example.com,127.0.0.5", env: "node1.example", fromFlag: ["db.example.com", "127.0.0.5"], fromEnv: ["node1.example"], fallback: [] },
   corsOrigins: { flag: "https://app.example.com", env: "*", fromFlag: ["https://app.example.com"], fromEnv: ["*"], fallback: [] },
   maxClockSkewMs: { flag: "250", env: "2000", fromFlag: 250, fromEnv: 2000, fallback: 500 },
   // Timing rows keep interval < stale < dead against the other settings' defaults.
@@ -131,20 +131,20 @@ describe("derived values", () => {
   });
 
   test("a given NODE_URL is not replaced by the port-derived default", () => {
-    expect(config(parseConfig(["-server.port", "7001"], { NODE_URL: "http://10.0.0.5:8484" })).nodeUrl).toBe("http://10.0.0.5:8484");
+    expect(config(parseConfig(["-server.port", "7001"], { NODE_URL: "http://127.0.0.5:8484" })).nodeUrl).toBe("http://127.0.0.5:8484");
   });
 
   test.each([
-    ["the explicit NODE_URL", ["-node.url", "http://me:1", "-node.peers", "http://me:1,http://other:2"], ["http://other:2"]],
+    ["the explicit NODE_URL", ["-node.url", "http://127.0.0.1:1", "-node.peers", "http://127.0.0.1:1,http://127.0.0.2:2"], ["http://127.0.0.2:2"]],
     ["the port-derived NODE_URL", ["-server.port", "7001", "-node.peers", "http://localhost:7001,http://localhost:7002"], ["http://localhost:7002"]],
-    ["self written with a trailing slash or upper case", ["-node.url", "http://me:1", "-node.peers", "http://ME:1/,http://other:2"], ["http://other:2"]],
-    ["self on the default port 80", ["-server.port", "80", "-node.peers", "http://localhost:80,http://other:2"], ["http://other:2"]],
+    ["self written with a trailing slash or upper case", ["-node.url", "http://localhost:1", "-node.peers", "HTTP://LocalHost:1/,http://127.0.0.2:2"], ["http://127.0.0.2:2"]],
+    ["self on the default port 80", ["-server.port", "80", "-node.peers", "http://localhost:80,http://127.0.0.2:2"], ["http://127.0.0.2:2"]],
   ])("self is removed from NODE_PEERS: %s", (_name, argv, peers) => {
     expect(config(parseConfig(argv, {})).nodePeers).toEqual(peers);
   });
 
   test("repeated peers are listed once", () => {
-    expect(config(parseConfig(["-node.peers", "http://a:1,http://a:1/,,http://b:2"], {})).nodePeers).toEqual(["http://a:1", "http://b:2"]);
+    expect(config(parseConfig(["-node.peers", "http://127.0.0.1:1,http://127.0.0.1:1/,,http://127.0.0.2:2"], {})).nodePeers).toEqual(["http://127.0.0.1:1", "http://127.0.0.2:2"]);
   });
 });
 
@@ -157,17 +157,17 @@ describe("bad values", () => {
     ["an unknown backend from the env", [], { STORE_BACKEND: "nosuch" }, ["STORE_BACKEND", '"nosuch"', "memory, fs, sqlite"]],
     ["an unknown backend flag", ["--store.backend=postgres"], {}, ["-store.backend", '"postgres"', "memory, fs, sqlite"]],
     ["a malformed node URL", ["-node.url", "not a url"], {}, ["-node.url", '"not a url"', "an http or https URL"]],
-    ["a node URL with a path", [], { NODE_URL: "http://host:1/api" }, ["NODE_URL", '"http://host:1/api"', "no path"]],
-    ["a node URL with a query", ["-node.url", "http://host:1?x=1"], {}, ["-node.url", '"http://host:1?x=1"', "no path"]],
-    ["a node URL of another scheme", ["-node.url", "ftp://host:1"], {}, ["-node.url", '"ftp://host:1"', "http or https"]],
-    ["a malformed peer", [], { NODE_PEERS: "http://a:1,nonsense" }, ["NODE_PEERS", '"http://a:1,nonsense"', "comma-separated URLs"]],
+    ["a node URL with a path", [], { NODE_URL: "http://127.0.0.1:1/api" }, ["NODE_URL", '"http://127.0.0.1:1/api"', "no path"]],
+    ["a node URL with a query", ["-node.url", "http://127.0.0.1:1?x=1"], {}, ["-node.url", '"http://127.0.0.1:1?x=1"', "no path"]],
+    ["a node URL of another scheme", ["-node.url", "ftp://127.0.0.1:1"], {}, ["-node.url", '"ftp://127.0.0.1:1"', "http or https"]],
+    ["a malformed peer", [], { NODE_PEERS: "http://127.0.0.1:1,nonsense" }, ["NODE_PEERS", '"http://127.0.0.1:1,nonsense"', "comma-separated URLs"]],
     ["negative virtual nodes", ["-node.routing.virtual-nodes", "-1"], {}, ["-node.routing.virtual-nodes", '"-1"', "an integer from 0 to 4096"]],
     ["too many virtual nodes", [], { VIRTUAL_NODES: "100000" }, ["VIRTUAL_NODES", '"100000"', "an integer from 0 to 4096"]],
     ["an unknown sync mode", [], { SQLITE_SYNC: "off" }, ["SQLITE_SYNC", '"off"', "normal, full"]],
     ["an empty data dir flag", ["-data.dir="], {}, ["-data.dir", '""', "a non-empty value"]],
     ["a sample ratio above 1", [], { OTEL_SAMPLE_RATIO: "1.5" }, ["OTEL_SAMPLE_RATIO", '"1.5"', "a decimal from 0 to 1"]],
     ["a sample ratio given as a percentage", ["-otel.sample-ratio", "10%"], {}, ["-otel.sample-ratio", '"10%"', "a decimal from 0 to 1"]],
-    ["a malformed OTLP endpoint", [], { OTEL_ENDPOINT: "collector:4318" }, ["OTEL_ENDPOINT", '"collector:4318"', "http or https URL"]],
+    ["a malformed OTLP endpoint", [], { OTEL_ENDPOINT: "127.0.0.1:4318" }, ["OTEL_ENDPOINT", '"127.0.0.1:4318"', "http or https URL"]],
     ["zero replicas", ["-node.replication-factor", "0"], {}, ["-node.replication-factor", '"0"', "an integer from 1 to 16"]],
     ["an unknown log level", ["-log.level", "loud"], {}, ["-log.level", '"loud"', "debug, info, warn, error"]],
     ["a stale timeout not above the gossip interval", [], { GOSSIP_INTERVAL_MS: "3000" }, ["GOSSIP_STALE_AFTER_MS", '"3000"', "more than GOSSIP_INTERVAL_MS"]],
@@ -223,7 +223,7 @@ describe("bad values", () => {
   });
 
   test("a flag with no value is refused, naming the flag", () => {
-    const message = errorOf(parseConfig(["-node.url", "http://a:1", "-server.port"], {}));
+    const message = errorOf(parseConfig(["-node.url", "http://127.0.0.1:1", "-server.port"], {}));
     expect(message).toContain("-server.port");
     expect(message).toContain("needs a value");
   });

@@ -21,7 +21,7 @@ const SEED_COUNT = 50;
 const LOAD_MS_MAX = 10_000;
 /** URLs a visitor might type or link to; the page must refuse both and never ask them anything. */
 const STRANGER = "http://127.0.0.1:9";
-const OUTSIDER = "http://example.com:8080";
+const OUTSIDER = "http://127.0.0.2:8080";
 
 let cluster: Cluster;
 let browser: Browser;

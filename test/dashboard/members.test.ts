@@ -4,20 +4,20 @@ import { normalizeUrl, resolveMember } from "../../src/dashboard/members.ts";
 import { compactUrl } from "../../src/dashboard/format.ts";
 
 const SERVING = "http://127.0.0.1:7001";
-const membership = { nodeUrl: SERVING, members: [{ url: SERVING }, { url: "http://127.0.0.1:7002" }, { url: "https://db.example:8443/lime" }] };
+const membership = { nodeUrl: SERVING, members: [{ url: SERVING }, { url: "http://127.0.0.1:7002" }, { url: "https://127.0.0.3:8443/lime" }] };
 
 describe("a node URL", () => {
   test.each([
     ["http://127.0.0.1:7001", "http://127.0.0.1:7001"],
     ["  http://127.0.0.1:7001/  ", "http://127.0.0.1:7001"],
     ["HTTP://LOCALHOST:8484", "http://localhost:8484"],
-    ["https://db.example:8443/lime/", "https://db.example:8443/lime"],
-    ["http://example.com:80", "http://example.com"],
+    ["https://127.0.0.3:8443/lime/", "https://127.0.0.3:8443/lime"],
+    ["http://127.0.0.2:80", "http://127.0.0.2"],
   ])("%p is read as %p", (text, url) => {
     expect(normalizeUrl(text)).toBe(url);
   });
 
-  test.each(["", "127.0.0.1:7001", "javascript:alert(1)", "file:///etc/passwd", "ftp://host", "http://user:pw@host:1", "http://host:1/?q=1", "http://host:1/#x", "not a url"])(
+  test.each(["", "127.0.0.1:7001", "javascript:alert(1)", "file:///etc/passwd", "ftp://127.0.0.1", "http://user:pw@127.0.0.1:1", "http://127.0.0.1:1/?q=1", "http://127.0.0.1:1/#x", "not a url"])(
     "%p is not one",
     (text) => {
       expect(normalizeUrl(text)).toBeUndefined();
@@ -35,7 +35,7 @@ describe("choosing a node", () => {
   });
 
   test("a member with a path keeps it", () => {
-    expect(resolveMember("https://db.example:8443/lime/", membership)).toEqual({ ok: true, node: { url: "https://db.example:8443/lime", base: "https://db.example:8443/lime" } });
+    expect(resolveMember("https://127.0.0.3:8443/lime/", membership)).toEqual({ ok: true, node: { url: "https://127.0.0.3:8443/lime", base: "https://127.0.0.3:8443/lime" } });
   });
 
   test.each(["http://127.0.0.1:7009", "http://evil.example", "https://127.0.0.1:7002", "http://127.0.0.1:7002/other"])("%p, not a member, is refused", (url) => {
@@ -57,7 +57,7 @@ describe("compact member names", () => {
   });
 
   test("members on several hosts keep host and port", () => {
-    const urls = ["http://node1:8484", "http://node2:8484"];
-    expect(urls.map((url) => compactUrl(url, urls))).toEqual(["node1:8484", "node2:8484"]);
+    const urls = ["http://127.0.0.1:8484", "http://127.0.0.2:8484"];
+    expect(urls.map((url) => compactUrl(url, urls))).toEqual(["127.0.0.1:8484", "127.0.0.2:8484"]);
   });
 });

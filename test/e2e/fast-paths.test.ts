@@ -137,7 +137,7 @@ describe("the fast GET and SET", () => {
       ["GET", "/api/v1/get/%C3%A9", "127.0.0.1"],
       ["GET", "/api/v1/get/a+b", "127.0.0.1"],
       ["GET", "/api/v1/get/a%20b", "127.0.0.1"],
-      ["GET", "http://elsewhere/api/v1/get/known", "127.0.0.1"],
+      ["GET", "http://elsewhere.example/api/v1/get/known", "127.0.0.1"],
       // Hosts the URL Bun builds holds otherwise: a path, a query, userinfo, a default port dropped.
       ["GET", "/api/v1/get/known", (node) => `127.0.0.1:${port(node)}/x`],
       ["GET", "/api/v1/get/known", (node) => `127.0.0.1:${port(node)}?x`],

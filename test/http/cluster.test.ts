@@ -81,7 +81,7 @@ describe("/cluster/state", () => {
   });
 
   test("peers are sorted and include this node", async () => {
-    const others = ["http://10.0.0.9:8484", "http://10.0.0.1:8484"];
+    const others = ["http://127.0.0.9:8484", "http://127.0.0.1:8484"];
     const { client } = buildTestApp({ ringNodes: [NODE_URL, ...others] });
     const body = (await (await client.path("/api/v1/cluster/state")).json()) as { peers: string[]; totalNodes: number; replicationFactor: number };
     expect(body.peers).toEqual([...others, NODE_URL].sort());

@@ -5,12 +5,12 @@ import { hostnameOf, splitRequestUrl } from "../../src/http/origins.ts";
 import { buildTestApp } from "../support/app.ts";
 
 describe("hostPolicy", () => {
-  const allowed = hostPolicy({ nodeUrl: "http://node1:8484", allowedHosts: ["db.example.com", "[fd00::1]"] });
+  const allowed = hostPolicy({ nodeUrl: "http://node1.example:8484", allowedHosts: ["db.example.com", "[fd00::1]"] });
   test.each([
-    ["node1:8484", true],
-    ["NODE1:8484", true],
-    ["node1", true],
-    ["node1.:8484", true],
+    ["node1.example:8484", true],
+    ["NODE1.EXAMPLE:8484", true],
+    ["node1.example", true],
+    ["node1.example.:8484", true],
     ["localhost:8484", true],
     ["app.localhost", true],
     ["127.0.0.1:9999", true],
@@ -19,7 +19,7 @@ describe("hostPolicy", () => {
     ["db.example.com:443", true],
     ["[fd00::1]:8484", true],
     ["attacker.example:8484", false],
-    ["node1.attacker.example", false],
+    ["node1.example.attacker.example", false],
     ["localhost.attacker.example", false],
     ["127.0.0.1.attacker.example", false],
     ["[::2]:8484", false],
@@ -31,14 +31,14 @@ describe("hostPolicy", () => {
     ["localhost#f", false],
     ["u@localhost:8484", false],
     ["localhost\\x:8484", false],
-    ["node1 :8484", false],
+    ["node1.example :8484", false],
     ["[::1]/x", false],
   ])("Host %p is served: %p", (host, expected) => {
     expect(allowed(host)).toBe(expected);
   });
 
   test("ALLOWED_HOSTS=* serves any Host", () => {
-    expect(hostPolicy({ nodeUrl: "http://node1:8484", allowedHosts: ["*"] })("anything.example")).toBe(true);
+    expect(hostPolicy({ nodeUrl: "http://node1.example:8484", allowedHosts: ["*"] })("anything.example")).toBe(true);
   });
 
   test.each([
@@ -78,7 +78,7 @@ describe("splitRequestUrl", () => {
     ["http://127.0.0.1:7001/api/v1/get/a%2Fb?x=1", "http://127.0.0.1:7001", "/api/v1/get/a%2Fb"],
     ["http://localhost/", "http://localhost", "/"],
     ["http://[::1]:8484/api/v1/keys", "http://[::1]:8484", "/api/v1/keys"],
-    ["http://node1:8484/gossip?", "http://node1:8484", "/gossip"],
+    ["http://127.0.0.2:8484/gossip?", "http://127.0.0.2:8484", "/gossip"],
   ])("%p is origin %p and path %p", (url, origin, pathname) => {
     expect(splitRequestUrl(url)).toEqual({ origin, pathname });
   });

@@ -5,12 +5,12 @@ import { FORGET_REMOVED_AFTER_MS, MEMBERS_MAX, MemberTable, type MembershipChang
 import { FutureBound } from "../../src/clock/future-bound.ts";
 import { testClock, type TestClock } from "../support/app.ts";
 
-const SELF = "http://10.0.0.1:8484";
-const A = "http://10.0.0.2:8484";
-const B = "http://10.0.0.3:8484";
-const C = "http://10.0.0.4:8484";
-const D = "http://10.0.0.5:8484";
-const E = "http://10.0.0.6:8484";
+const SELF = "http://127.0.0.1:8484";
+const A = "http://127.0.0.2:8484";
+const B = "http://127.0.0.3:8484";
+const C = "http://127.0.0.4:8484";
+const D = "http://127.0.0.5:8484";
+const E = "http://127.0.0.6:8484";
 /** Generations are start times; every member here started at this one unless a test says otherwise. */
 const GEN = 1_700_000_000_000;
 const STALE_AFTER_MS = 3000;
@@ -108,11 +108,11 @@ describe("apply", () => {
 
   test("the table never grows past MEMBERS_MAX, yet members it holds still take news at the bound", () => {
     const { table } = newTable();
-    const urls = Array.from({ length: MEMBERS_MAX - 1 }, (_, i) => `http://10.1.${i >> 8}.${i & 255}:8484`);
+    const urls = Array.from({ length: MEMBERS_MAX - 1 }, (_, i) => `http://127.1.${i >> 8}.${i & 255}:8484`);
     table.apply(urls.map((url) => entry(url, GEN, 1)));
     expect(table.list()).toHaveLength(MEMBERS_MAX);
-    expect(table.apply([entry("http://10.9.9.9:8484", GEN, 1)])).toEqual([]);
-    expect(table.get("http://10.9.9.9:8484")).toBeUndefined();
+    expect(table.apply([entry("http://127.9.9.9:8484", GEN, 1)])).toEqual([]);
+    expect(table.get("http://127.9.9.9:8484")).toBeUndefined();
     expect(table.list()).toHaveLength(MEMBERS_MAX);
     table.apply([entry(urls[0]!, GEN, 2)]);
     expect(table.get(urls[0]!)?.heartbeat).toBe(2);
@@ -142,7 +142,7 @@ describe("reconcile", () => {
     const { table } = newTable();
     table.apply([entry(A, GEN, 5, true)]);
     expect(table.digests()).toEqual([digest(SELF, GEN, 0), digest(A, GEN, 5)]);
-    expect(table.entries([A, SELF, "http://10.9.9.9:8484"])).toEqual([entry(A, GEN, 5, true), entry(SELF, GEN, 0)]);
+    expect(table.entries([A, SELF, "http://127.9.9.9:8484"])).toEqual([entry(A, GEN, 5, true), entry(SELF, GEN, 0)]);
   });
 });
 

@@ -13,7 +13,7 @@ const ACCEPTED = [
   "https://127.0.0.1:1",
   "http://127.0.0.1:65535",
   "http://localhost:7001",
-  "http://node1:8484",
+  "http://node1.example:8484",
   "https://db.example.com",
   "http://a-b.c-d.example:443",
   "http://[::1]:8484",

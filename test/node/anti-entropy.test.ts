@@ -14,9 +14,9 @@ import { START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
 import { FutureBound, NO_FUTURE_BOUND } from "../../src/clock/future-bound.ts";
 import { until } from "../support/until.ts";
 
-const A = "http://10.0.5.1:8484";
-const B = "http://10.0.5.2:8484";
-const C = "http://10.0.5.3:8484";
+const A = "http://127.0.5.1:8484";
+const B = "http://127.0.5.2:8484";
+const C = "http://127.0.5.3:8484";
 const RF = 2;
 /** Three nodes and two copies a key: each pair of nodes shares some keys and not others. */
 const RING = buildRing([A, B, C], 32);

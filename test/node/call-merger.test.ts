@@ -35,20 +35,20 @@ const echoed = (items: readonly string[]): ItemResult<string>[] => items.map((it
 describe("CallMerger", () => {
   test("calls of one turn to a peer leave as one call per peer and deadline, each caller settling with its own result", async () => {
     const { merger: m, sent } = merger();
-    const calls = [m.call("http://b", "a", 100), m.call("http://c", "b", 100), m.call("http://b", "c", 100), m.call("http://b", "d", 50)];
+    const calls = [m.call("http://127.0.0.2", "a", 100), m.call("http://127.0.0.3", "b", 100), m.call("http://127.0.0.2", "c", 100), m.call("http://127.0.0.2", "d", 50)];
     expect(sent).toHaveLength(0);
     await Bun.sleep(0);
     // One call per peer and deadline; the order among them does not matter.
     expect(sent.map(({ target, items, timeoutMs }) => ({ target, items, timeoutMs })).toSorted((x, y) => `${x.target} ${x.timeoutMs}`.localeCompare(`${y.target} ${y.timeoutMs}`))).toEqual([
-      { target: "http://b", items: ["a", "c"], timeoutMs: 100 },
-      { target: "http://b", items: ["d"], timeoutMs: 50 },
-      { target: "http://c", items: ["b"], timeoutMs: 100 },
+      { target: "http://127.0.0.2", items: ["a", "c"], timeoutMs: 100 },
+      { target: "http://127.0.0.2", items: ["d"], timeoutMs: 50 },
+      { target: "http://127.0.0.3", items: ["b"], timeoutMs: 100 },
     ]);
     const sentTo = (target: string, timeoutMs: number) => sent.find((call) => call.target === target && call.timeoutMs === timeoutMs)!;
     const refused = new Error("refused");
-    sentTo("http://b", 100).answer.resolve([{ ok: false, error: refused }, { ok: true, value: "c's answer" }]);
-    sentTo("http://c", 100).answer.reject(new Error("lost"));
-    sentTo("http://b", 50).answer.resolve(echoed(["d"]));
+    sentTo("http://127.0.0.2", 100).answer.resolve([{ ok: false, error: refused }, { ok: true, value: "c's answer" }]);
+    sentTo("http://127.0.0.3", 100).answer.reject(new Error("lost"));
+    sentTo("http://127.0.0.2", 50).answer.resolve(echoed(["d"]));
     expect(await Promise.allSettled(calls)).toEqual([
       { status: "rejected", reason: refused },
       { status: "rejected", reason: new Error("lost") },
@@ -59,9 +59,9 @@ describe("CallMerger", () => {
 
   test("a call with a next step settles with what the step made of its result; a step that throws fails that call alone", async () => {
     const { merger: m, sent } = merger();
-    const calls = [m.call("http://b", "a", 100, (value) => value.length), m.call("http://b", "b", 100, () => {
+    const calls = [m.call("http://127.0.0.2", "a", 100, (value) => value.length), m.call("http://127.0.0.2", "b", 100, () => {
       throw new Error("b's step failed");
-    }), m.call("http://b", "c", 100)];
+    }), m.call("http://127.0.0.2", "c", 100)];
     await Bun.sleep(0);
     expect(sent).toHaveLength(1);
     sent[0]!.answer.resolve(echoed(["a", "b", "c"]));
@@ -80,20 +80,20 @@ describe("CallMerger", () => {
       return value;
     };
     const calls = [
-      m.call("http://b", "a", 100, next, failed),
-      m.call("http://b", "boom", 100, next, failed),
-      m.call("http://b", "c", 100, next, failed),
-      m.call("http://c", "d", 100, next, failed),
-      m.call("http://d", "e", 100, next, failed),
+      m.call("http://127.0.0.2", "a", 100, next, failed),
+      m.call("http://127.0.0.2", "boom", 100, next, failed),
+      m.call("http://127.0.0.2", "c", 100, next, failed),
+      m.call("http://127.0.0.3", "d", 100, next, failed),
+      m.call("http://127.0.0.4", "e", 100, next, failed),
       // A failed step that throws rejects the call with what it threw.
-      m.call("http://b", "f", 100, next, () => {
+      m.call("http://127.0.0.2", "f", 100, next, () => {
         throw new Error("f's failed step threw");
       }),
     ];
-    m.drop("http://d", new Error("removed"));
+    m.drop("http://127.0.0.4", new Error("removed"));
     await Bun.sleep(0);
-    sent.find((s) => s.target === "http://b")!.answer.resolve([{ ok: true, value: "got a" }, { ok: true, value: "got boom" }, { ok: false, error: new Error("c refused") }, { ok: false, error: new Error("f refused") }]);
-    sent.find((s) => s.target === "http://c")!.answer.reject(new Error("lost"));
+    sent.find((s) => s.target === "http://127.0.0.2")!.answer.resolve([{ ok: true, value: "got a" }, { ok: true, value: "got boom" }, { ok: false, error: new Error("c refused") }, { ok: false, error: new Error("f refused") }]);
+    sent.find((s) => s.target === "http://127.0.0.3")!.answer.reject(new Error("lost"));
     expect(await Promise.allSettled(calls)).toEqual([
       { status: "fulfilled", value: "got a" },
       { status: "fulfilled", value: "failed: boom's step failed" },
@@ -103,17 +103,17 @@ describe("CallMerger", () => {
       { status: "rejected", reason: new Error("f's failed step threw") },
     ]);
     // Past the bound of waiting calls, the refusal goes through the failed step too.
-    const held = Array.from({ length: MERGED_WAITING_MAX }, (_, i) => m.call("http://e", String(i % 10), 100));
-    expect(await m.call("http://e", "x", 100, next, failed)).toBe("failed: overloaded http://e 100");
+    const held = Array.from({ length: MERGED_WAITING_MAX }, (_, i) => m.call("http://127.0.0.5", String(i % 10), 100));
+    expect(await m.call("http://127.0.0.5", "x", 100, next, failed)).toBe("failed: overloaded http://127.0.0.5 100");
     await Bun.sleep(0);
-    for (const s of sent.filter((s) => s.target === "http://e")) s.answer.resolve(echoed(s.items));
+    for (const s of sent.filter((s) => s.target === "http://127.0.0.5")) s.answer.resolve(echoed(s.items));
     await Promise.all(held);
   });
 
   test("a turn's calls past the bound of items or of characters go in several calls, an item larger than the bound alone", async () => {
     const { merger: m, sent } = merger();
     const items = ["1", "2", "3", "4", "5", "aaaaaa", "bbbbbb", "cccccccccccc", "d"];
-    const calls = items.map((item) => m.call("http://b", item, 100));
+    const calls = items.map((item) => m.call("http://127.0.0.2", item, 100));
     await Bun.sleep(0);
     expect(sent.map((s) => s.items)).toEqual([["1", "2", "3", "4"], ["5", "aaaaaa"], ["bbbbbb"], ["cccccccccccc"], ["d"]]);
     for (const s of sent) s.answer.resolve(echoed(s.items));
@@ -122,7 +122,7 @@ describe("CallMerger", () => {
 
   test("an answer short of one result per item fails the callers left without one", async () => {
     const { merger: m, sent } = merger();
-    const calls = [m.call("http://b", "a", 100), m.call("http://b", "b", 100)];
+    const calls = [m.call("http://127.0.0.2", "a", 100), m.call("http://127.0.0.2", "b", 100)];
     await Bun.sleep(0);
     sent[0]!.answer.resolve(echoed(["a"]));
     const settled = await Promise.allSettled(calls);
@@ -132,11 +132,11 @@ describe("CallMerger", () => {
 
   test("calls queued for a peer that is dropped fail with the given error, and nothing is sent to it", async () => {
     const { merger: m, sent } = merger();
-    const gone = Promise.allSettled([m.call("http://b", "a", 100), m.call("http://b", "b", 50)]);
-    const kept = m.call("http://c", "c", 100);
-    m.drop("http://b", new Error("removed"));
+    const gone = Promise.allSettled([m.call("http://127.0.0.2", "a", 100), m.call("http://127.0.0.2", "b", 50)]);
+    const kept = m.call("http://127.0.0.3", "c", 100);
+    m.drop("http://127.0.0.2", new Error("removed"));
     await Bun.sleep(0);
-    expect(sent.map((s) => s.target)).toEqual(["http://c"]);
+    expect(sent.map((s) => s.target)).toEqual(["http://127.0.0.3"]);
     expect(await gone).toEqual([
       { status: "rejected", reason: new Error("removed") },
       { status: "rejected", reason: new Error("removed") },
@@ -147,14 +147,14 @@ describe("CallMerger", () => {
 
   test("past MERGED_WAITING_MAX calls waiting on a peer, the next fails at once, and room comes back as they settle", async () => {
     const { merger: m, sent } = merger();
-    const calls = Array.from({ length: MERGED_WAITING_MAX }, (_, i) => m.call("http://b", String(i % 10), 100));
-    expect(await m.call("http://b", "x", 100).catch((error: unknown) => error)).toEqual(new Error("overloaded http://b 100"));
+    const calls = Array.from({ length: MERGED_WAITING_MAX }, (_, i) => m.call("http://127.0.0.2", String(i % 10), 100));
+    expect(await m.call("http://127.0.0.2", "x", 100).catch((error: unknown) => error)).toEqual(new Error("overloaded http://127.0.0.2 100"));
     // Another peer is not held back by this one's backlog.
-    const other = m.call("http://c", "y", 100);
+    const other = m.call("http://127.0.0.3", "y", 100);
     await Bun.sleep(0);
     for (const s of sent) s.answer.resolve(echoed(s.items));
     await Promise.all([...calls, other]);
-    const after = m.call("http://b", "z", 100);
+    const after = m.call("http://127.0.0.2", "z", 100);
     await Bun.sleep(0);
     sent.at(-1)!.answer.resolve(echoed(["z"]));
     expect(await after).toBe("got z");

@@ -9,15 +9,15 @@ import type { StoredRecord } from "../../src/store/record.ts";
 import { START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
-const BACK = "http://10.0.3.1:8484";
-const STILL_DOWN = "http://10.0.3.2:8484";
+const BACK = "http://127.0.3.1:8484";
+const STILL_DOWN = "http://127.0.3.2:8484";
 /** A target no member table holds: forgotten after a long death, or never a member. */
 const FORGOTTEN = "http://127.0.0.1:9";
 /** How long a target may stay unknown before its hints go; the test's clock passes it in one step. */
 const FORGET_AFTER_MS = 5_000;
 
 function record(key: string, value: string, wallMs: number): StoredRecord {
-  return { key, value, version: { wallMs, counter: 0, node: "http://10.0.3.9:8484" }, tombstone: false, expiresAtMs: undefined };
+  return { key, value, version: { wallMs, counter: 0, node: "http://127.0.3.9:8484" }, tombstone: false, expiresAtMs: undefined };
 }
 
 /** Replicas as stores the push writes into (last write wins), able to fail, and a log of every push. */

@@ -8,11 +8,11 @@ import type { StoredRecord } from "../../src/store/record.ts";
 import { START_MS } from "../support/app.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
-const T1 = "http://10.0.2.1:8484";
-const T2 = "http://10.0.2.2:8484";
+const T1 = "http://127.0.2.1:8484";
+const T2 = "http://127.0.2.2:8484";
 
 function record(key: string, value: string, wallMs = START_MS, extra: Partial<StoredRecord> = {}): StoredRecord {
-  return { key, value, version: { wallMs, counter: 0, node: "http://10.0.2.9:8484" }, tombstone: false, expiresAtMs: undefined, ...extra };
+  return { key, value, version: { wallMs, counter: 0, node: "http://127.0.2.9:8484" }, tombstone: false, expiresAtMs: undefined, ...extra };
 }
 
 /** A hint store on a file in a fresh folder, closed when the test's scope ends. */

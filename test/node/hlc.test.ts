@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { HLC_COUNTER_MAX, HybridClock } from "../../src/node/hlc.ts";
 import { compareVersions, type Version } from "../../src/store/record.ts";
 
-const SELF = "http://self:8484";
-const OTHER = "http://other:8484";
+const SELF = "http://127.0.0.1:8484";
+const OTHER = "http://127.0.0.2:8484";
 
 /** A wall clock that returns the given readings in turn and then keeps the last one. */
 function scripted(readings: readonly number[]): () => number {
@@ -43,7 +43,7 @@ describe("HybridClock", () => {
     ["a later wall time", { wallMs: 5000, counter: 0, node: OTHER }],
     ["a later wall time and a high counter", { wallMs: 5000, counter: 41, node: OTHER }],
     ["the same wall time and a higher counter", { wallMs: 1000, counter: 7, node: OTHER }],
-    ["the same wall time and counter from a higher node URL", { wallMs: 1000, counter: 0, node: "http://zzz:1" }],
+    ["the same wall time and counter from a higher node URL", { wallMs: 1000, counter: 0, node: "http://127.0.0.9:1" }],
   ])("after observing a remote version with %s, the next tick is newer than it", (_name, remote) => {
     const clock = new HybridClock(SELF, () => 1000);
     clock.tick();
@@ -76,8 +76,8 @@ describe("HybridClock", () => {
   });
 
   test("two clocks on different nodes never issue equal versions for the same wall time", () => {
-    const a = new HybridClock("http://a:1", () => 1000);
-    const b = new HybridClock("http://b:1", () => 1000);
+    const a = new HybridClock("http://127.0.0.1:1", () => 1000);
+    const b = new HybridClock("http://127.0.0.2:1", () => 1000);
     expect(compareVersions(a.tick(), b.tick())).not.toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { PeerRotation, REMEMBERED_PEERS_MAX, RETURN_SPACING_MS } from "../../src/node/peer-rotation.ts";
 import { seededRandom } from "../support/seeded-random.ts";
 
-const PEERS = ["http://10.0.6.1:8484", "http://10.0.6.2:8484", "http://10.0.6.3:8484", "http://10.0.6.4:8484"];
+const PEERS = ["http://127.0.6.1:8484", "http://127.0.6.2:8484", "http://127.0.6.3:8484", "http://127.0.6.4:8484"];
 const [P1, P2, P3, P4] = PEERS as [string, string, string, string];
 
 function take(rotation: PeerRotation, peers: readonly string[], count: number): string[] {
@@ -29,7 +29,7 @@ describe("PeerRotation", () => {
     const gone = rest[0]!;
     const live = PEERS.filter((peer) => peer !== gone);
     expect(take(rotation, live, 2).toSorted()).toEqual(rest.slice(1).toSorted());
-    const joined = "http://10.0.6.5:8484";
+    const joined = "http://127.0.6.5:8484";
     expect(take(rotation, [...live, joined], 4).toSorted()).toEqual([...live, joined].toSorted());
   });
 
@@ -119,7 +119,7 @@ describe("PeerRotation", () => {
 
   test("remembers at most REMEMBERED_PEERS_MAX peers, dropping the longest unseen", () => {
     const rotation = new PeerRotation(() => 0);
-    const many = Array.from({ length: REMEMBERED_PEERS_MAX + 1 }, (_, i) => `http://10.1.${i >> 8}.${i & 255}:8484`);
+    const many = Array.from({ length: REMEMBERED_PEERS_MAX + 1 }, (_, i) => `http://127.1.${i >> 8}.${i & 255}:8484`);
     rotation.look(many, 0);
     rotation.look([], 0);
     // The first of them was pushed out of memory by the last: back now, it counts as a join.

@@ -6,7 +6,7 @@ import { DOWN_ENTRIES_MAX, DOWN_FIRST_MS, DOWN_MAX_MS, observeReachability, Reac
 import { testClock } from "../support/app.ts";
 import { until } from "../support/until.ts";
 
-const PEER = "http://10.0.2.1:8484";
+const PEER = "http://127.0.2.1:8484";
 
 function build(answers: () => boolean) {
   const clock = testClock();
@@ -84,7 +84,7 @@ describe("reachability", () => {
 
   test("the table of down peers is bounded: the oldest is forgotten (and so counts as up)", () => {
     const { reach } = build(() => false);
-    const peers = Array.from({ length: DOWN_ENTRIES_MAX + 1 }, (_, i) => `http://10.0.3.${i % 250}:${8000 + i}`);
+    const peers = Array.from({ length: DOWN_ENTRIES_MAX + 1 }, (_, i) => `http://127.0.3.${i % 250}:${8000 + i}`);
     for (const peer of peers) reach.failed(peer);
     expect(reach.downPeers()).toHaveLength(DOWN_ENTRIES_MAX);
     expect(reach.isDown(peers[0]!)).toBe(false);

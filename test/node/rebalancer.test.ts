@@ -12,11 +12,11 @@ import type { StoredRecord } from "../../src/store/record.ts";
 import { START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
 import { TURNS_MAX, until } from "../support/until.ts";
 
-const N1 = "http://10.0.4.1:8484";
-const N2 = "http://10.0.4.2:8484";
-const N3 = "http://10.0.4.3:8484";
-const N4 = "http://10.0.4.4:8484";
-const N5 = "http://10.0.4.5:8484";
+const N1 = "http://127.0.4.1:8484";
+const N2 = "http://127.0.4.2:8484";
+const N3 = "http://127.0.4.3:8484";
+const N4 = "http://127.0.4.4:8484";
+const N5 = "http://127.0.4.5:8484";
 const RF = 2;
 const VNODES = 32;
 /** Enough keys that every node holds, gains and loses several; every fifth is a tombstone. */

@@ -16,9 +16,9 @@ import { failureOf } from "../support/failure.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { until } from "../support/until.ts";
 
-const SELF = "http://10.0.1.1:8484";
-const PEER_A = "http://10.0.1.2:8484";
-const PEER_B = "http://10.0.1.3:8484";
+const SELF = "http://127.0.1.1:8484";
+const PEER_A = "http://127.0.1.2:8484";
+const PEER_B = "http://127.0.1.3:8484";
 const NODES = [SELF, PEER_A, PEER_B];
 const KEY = "user:42";
 
@@ -232,7 +232,7 @@ describe("reads", () => {
     ["the other replica holds the newer version", older, newer, "newer", PEER_A],
     ["only the other replica holds the key", undefined, older, "older", PEER_A],
     ["the counter breaks a tie of wall time", record("counter 1", { counter: 1 }), record("counter 2", { counter: 2 }), "counter 2", PEER_A],
-    ["the writing node breaks a tie of wall time and counter", record("by 10.0.1.1", { node: SELF }), record("by 10.0.1.9", { node: "http://10.0.1.9:8484" }), "by 10.0.1.9", PEER_A],
+    ["the writing node breaks a tie of wall time and counter", record("by 127.0.1.1", { node: SELF }), record("by 127.0.1.9", { node: "http://127.0.1.9:8484" }), "by 127.0.1.9", PEER_A],
   ])("when %s, a read returns the newest version among the answers", async (_name, mine, theirs, value, from) => {
     const { node, store, replicas } = buildCluster();
     // The third replica stays silent, so the answer comes from exactly this node and PEER_A.

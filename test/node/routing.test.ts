@@ -12,9 +12,9 @@ import { MemoryBackend } from "../../src/store/memory.ts";
 import { failureOf } from "../support/failure.ts";
 import { testClock, type TestClock } from "../support/app.ts";
 
-const SELF = "http://10.0.0.1:8484";
-const PEERS = ["http://10.0.0.2:8484", "http://10.0.0.3:8484", "http://10.0.0.4:8484", "http://10.0.0.5:8484"];
-const NEWCOMER = "http://10.0.0.9:8484";
+const SELF = "http://127.0.0.1:8484";
+const PEERS = ["http://127.0.0.2:8484", "http://127.0.0.3:8484", "http://127.0.0.4:8484", "http://127.0.0.5:8484"];
+const NEWCOMER = "http://127.0.0.9:8484";
 const VICTIM = PEERS[1]!;
 const GEN = 1_700_000_000_000;
 const VNODES = 64;

@@ -4,8 +4,8 @@ import { HASH_SPACE, joinHalves, xxHash64, type Hash64 } from "../../src/ring/ha
 import { pointRanges, ringShares, toDegrees } from "../../src/ring/ranges.ts";
 import { buildRing, ownerOf, replicasOf, withNode, withoutNode, type Ring } from "../../src/ring/ring.ts";
 
-const NODES = [1, 2, 3, 4].map((i) => `http://node${i}:8484`);
-const NODE5 = "http://node5:8484";
+const NODES = [1, 2, 3, 4].map((i) => `http://127.0.0.${i}:8484`);
+const NODE5 = "http://127.0.0.5:8484";
 
 function keys(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `key-${i}`);
@@ -31,11 +31,13 @@ describe("hash", () => {
 });
 
 describe("placement matches the Go original", () => {
+  // Owners by the original's rule (point i of node U at XXH64 of "U:i"; a key goes to the first point at or after its
+  // hash), worked out apart from this code with an independent XXH64, which also gives the original's own vector.
   test.each([
-    [256, "user:1", "http://node2:8484"],
-    [256, "key-42", "http://node4:8484"],
-    [1, "user:2", "http://node1:8484"],
-    [0, "user:2", "http://node1:8484"],
+    [256, "user:1", "http://127.0.0.3:8484"],
+    [256, "key-42", "http://127.0.0.2:8484"],
+    [1, "user:2", "http://127.0.0.4:8484"],
+    [0, "user:2", "http://127.0.0.4:8484"],
   ])("with %i vnodes per node, %s is owned by %s", (vnodes, key, owner) => {
     expect(ownerOf(buildRing(NODES, vnodes), key)).toBe(owner);
   });
@@ -49,8 +51,8 @@ describe("placement matches the Go original", () => {
   });
 
   test("point i of node U is XXH64 of U:i", () => {
-    const ring = buildRing(["http://node1:8484"], 3);
-    const expected = [0, 1, 2].map((i) => xxHash64(`http://node1:8484:${i}`)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const ring = buildRing(["http://127.0.0.1:8484"], 3);
+    const expected = [0, 1, 2].map((i) => xxHash64(`http://127.0.0.1:8484:${i}`)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     expect(pointHashes(ring)).toEqual(expected);
   });
 
@@ -174,31 +176,31 @@ describe("replicas", () => {
 
   test("replicas are the next distinct nodes met walking clockwise", () => {
     // Points: a at 10, a at 20, b at 30, c at 40. A key at 15 meets a, then a again, then b, then c.
-    const hash = fakeHash({ "http://a:0": 10n, "http://a:1": 20n, "http://b:0": 30n, "http://b:1": 30n, "http://c:0": 40n, "http://c:1": 40n, key: 15n, wraps: 45n });
-    const ring = buildRing(["http://c", "http://b", "http://a"], 2, hash);
-    expect(replicasOf(ring, "key", 3)).toEqual(["http://a", "http://b", "http://c"]);
-    expect(replicasOf(ring, "wraps", 2)).toEqual(["http://a", "http://b"]);
+    const hash = fakeHash({ "http://127.0.0.1:0": 10n, "http://127.0.0.1:1": 20n, "http://127.0.0.2:0": 30n, "http://127.0.0.2:1": 30n, "http://127.0.0.3:0": 40n, "http://127.0.0.3:1": 40n, key: 15n, wraps: 45n });
+    const ring = buildRing(["http://127.0.0.3", "http://127.0.0.2", "http://127.0.0.1"], 2, hash);
+    expect(replicasOf(ring, "key", 3)).toEqual(["http://127.0.0.1", "http://127.0.0.2", "http://127.0.0.3"]);
+    expect(replicasOf(ring, "wraps", 2)).toEqual(["http://127.0.0.1", "http://127.0.0.2"]);
   });
 });
 
 describe("ties and wrap-around", () => {
   test.each([
-    [["http://b", "http://a"]],
-    [["http://a", "http://b"]],
+    [["http://127.0.0.2", "http://127.0.0.1"]],
+    [["http://127.0.0.1", "http://127.0.0.2"]],
   ])("points on the same hash go to the lower node URL whatever the input order (%j)", (nodes) => {
-    const ring = buildRing(nodes, 1, fakeHash({ "http://a:0": 100n, "http://b:0": 100n, below: 50n, exact: 100n }));
-    expect(ownerOf(ring, "below")).toBe("http://a");
-    expect(ownerOf(ring, "exact")).toBe("http://a");
-    expect(replicasOf(ring, "below", 2)).toEqual(["http://a", "http://b"]);
+    const ring = buildRing(nodes, 1, fakeHash({ "http://127.0.0.1:0": 100n, "http://127.0.0.2:0": 100n, below: 50n, exact: 100n }));
+    expect(ownerOf(ring, "below")).toBe("http://127.0.0.1");
+    expect(ownerOf(ring, "exact")).toBe("http://127.0.0.1");
+    expect(replicasOf(ring, "below", 2)).toEqual(["http://127.0.0.1", "http://127.0.0.2"]);
   });
 
   test.each([
-    ["a key below every point goes to the first point", 5n, "http://a"],
-    ["a key on a point goes to that point", 200n, "http://b"],
-    ["a key between points goes to the next point", 150n, "http://b"],
-    ["a key after the last point wraps to the first", 2n ** 64n - 1n, "http://a"],
+    ["a key below every point goes to the first point", 5n, "http://127.0.0.1"],
+    ["a key on a point goes to that point", 200n, "http://127.0.0.2"],
+    ["a key between points goes to the next point", 150n, "http://127.0.0.2"],
+    ["a key after the last point wraps to the first", 2n ** 64n - 1n, "http://127.0.0.1"],
   ])("%s", (_name, keyHash, owner) => {
-    const ring = buildRing(["http://a", "http://b"], 1, fakeHash({ "http://a:0": 100n, "http://b:0": 200n, key: keyHash }));
+    const ring = buildRing(["http://127.0.0.1", "http://127.0.0.2"], 1, fakeHash({ "http://127.0.0.1:0": 100n, "http://127.0.0.2:0": 200n, key: keyHash }));
     expect(ownerOf(ring, "key")).toBe(owner);
   });
 });
@@ -209,8 +211,8 @@ describe("ranges", () => {
   test.each([
     ["4 nodes of 256 vnodes", buildRing(NODES, 256)],
     ["4 nodes of one point", buildRing(NODES, 0)],
-    ["two nodes on hand-placed points", buildRing(["http://a", "http://b"], 1, fakeHash({ "http://a:0": 0n, "http://b:0": 2n ** 64n - 1n }))],
-    ["two nodes whose points all tie", buildRing(["http://a", "http://b"], 2, fakeHash({}, 7n))],
+    ["two nodes on hand-placed points", buildRing(["http://127.0.0.1", "http://127.0.0.2"], 1, fakeHash({ "http://127.0.0.1:0": 0n, "http://127.0.0.2:0": 2n ** 64n - 1n }))],
+    ["two nodes whose points all tie", buildRing(["http://127.0.0.1", "http://127.0.0.2"], 2, fakeHash({}, 7n))],
     ["one node on one point", buildRing([NODES[0]!], 1)],
   ])("the ranges of %s cover the hash space exactly once", (_name, ring) => {
     const ranges = pointRanges(ring);
@@ -237,10 +239,10 @@ describe("ranges", () => {
   });
 
   test("a one-node one-point ring owns the whole space of 2^64 hashes", () => {
-    const ranges = pointRanges(buildRing(["http://solo:1"], 0));
-    expect(ranges.get("http://solo:1")).toHaveLength(1);
-    expect(ranges.get("http://solo:1")?.[0]?.size).toBe(2n ** 64n);
-    expect(ringShares(ranges).get("http://solo:1")).toBe(1);
+    const ranges = pointRanges(buildRing(["http://127.0.0.1:1"], 0));
+    expect(ranges.get("http://127.0.0.1:1")).toHaveLength(1);
+    expect(ranges.get("http://127.0.0.1:1")?.[0]?.size).toBe(2n ** 64n);
+    expect(ringShares(ranges).get("http://127.0.0.1:1")).toBe(1);
   });
 
   test("a key hash inside a range is owned by that range's node", () => {

@@ -24,8 +24,8 @@ const ANY_BYTES = Number.POSITIVE_INFINITY;
 /** The value limit every contract test runs with: small enough to test cheaply, large enough for 1 MiB. */
 export const CONTRACT_VALUE_BYTES_MAX = 1024 * 1024;
 
-const NODE_A = "http://node-a:8484";
-const NODE_B = "http://node-b:8484";
+const NODE_A = "http://127.0.0.1:8484";
+const NODE_B = "http://127.0.0.2:8484";
 export { ManualClock };
 
 export function version(wallMs: number, counter = 0, node = NODE_A): Version {
@@ -283,7 +283,7 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
     test.each([
       ["a newer wall time", version(START_MS + 1, 0, NODE_A)],
       ["the same wall time with a higher counter", version(START_MS, 3, NODE_A)],
-      ["the same wall time and counter from a higher node URL", version(START_MS, 2, "http://node-c:8484")],
+      ["the same wall time and counter from a higher node URL", version(START_MS, 2, "http://127.0.0.3:8484")],
     ])("a write with %s is applied", async (_name, newer) => {
       await using store = await openWith(new ManualClock());
       await store.backend.put(live("k", "first", version(START_MS, 2, NODE_B)));
@@ -613,7 +613,7 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       await using store = await openWith(new ManualClock());
       await store.backend.put(live("k", "v1", version(START_MS)));
       expect(await store.backend.discard("k", version(START_MS + 1))).toBe(false);
-      expect(await store.backend.discard("k", version(START_MS, 0, "http://other:1"))).toBe(false);
+      expect(await store.backend.discard("k", version(START_MS, 0, "http://127.0.0.9:1"))).toBe(false);
       expect((await store.backend.get("k"))?.value).toBe("v1");
       expect(await store.backend.discard("k", version(START_MS))).toBe(true);
       expect(await store.backend.get("k")).toBeUndefined();

@@ -25,7 +25,7 @@ describe("fs backend", () => {
 
   describe("corrupt files", () => {
     const record = (entry: unknown) => JSON.stringify({ format: "limedb-fs/1", records: { k: entry } });
-    const good = { value: "v", version: [1, 0, "http://a:1"], tombstone: false, expiresAtMs: null };
+    const good = { value: "v", version: [1, 0, "http://127.0.0.1:1"], tombstone: false, expiresAtMs: null };
 
     test.each([
       ["text that is not JSON", "{ not json"],
@@ -128,9 +128,9 @@ describe("fs backend", () => {
       const path = join(dir.path, FILE_NAME);
       const backend = openAt(path, options());
       try {
-        await backend.put(live("k", "v", version(7, 1, "http://a:1"), 99));
+        await backend.put(live("k", "v", version(7, 1, "http://127.0.0.1:1"), 99));
         const doc: unknown = JSON.parse(await readFile(path, "utf8"));
-        expect(doc).toEqual({ format: "limedb-fs/1", records: { k: { value: "v", version: [7, 1, "http://a:1"], tombstone: false, expiresAtMs: 99 } } });
+        expect(doc).toEqual({ format: "limedb-fs/1", records: { k: { value: "v", version: [7, 1, "http://127.0.0.1:1"], tombstone: false, expiresAtMs: 99 } } });
       } finally {
         await backend.close();
       }

@@ -13,7 +13,7 @@ export const DEFAULT_TIMING: FailureTiming = { staleAfterMs: 3000, deadAfterMs: 
 export const START_MS = 1_700_000_000_000;
 
 export function nodeUrl(index: number): string {
-  return `http://10.0.0.${index + 1}:8484`;
+  return `http://127.0.0.${index + 1}:8484`;
 }
 
 export interface SimNode {

@@ -6,7 +6,7 @@ import { contentSecurityPolicy } from "../../../src/http/dashboard/page.ts";
 import { memberOrigins } from "../../../src/http/origins.ts";
 import { BASE, buildTestApp, NODE_URL } from "../../support/app.ts";
 
-const OTHERS = ["http://127.0.0.1:7002", "http://10.0.0.3:8484"];
+const OTHERS = ["http://127.0.0.1:7002", "http://127.0.0.3:8484"];
 
 describe("the dashboard page", () => {
   // One app and one real build for the whole group: building takes a few hundred milliseconds.
@@ -106,7 +106,7 @@ describe("the build cache", () => {
 
 describe("member origins", () => {
   test("keep only http(s) origins, once each, sorted", () => {
-    expect(memberOrigins(["http://b:1/x", "http://a:2", "http://b:1", "ftp://c", "not a url"])).toEqual(["http://a:2", "http://b:1"]);
+    expect(memberOrigins(["http://127.0.0.2:1/x", "http://127.0.0.1:2", "http://127.0.0.2:1", "ftp://127.0.0.3", "not a url"])).toEqual(["http://127.0.0.1:2", "http://127.0.0.2:1"]);
   });
 
   test("with none known, the page may still reach its own node", () => {
