@@ -315,6 +315,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     detach: telemetry?.detach,
     future,
     isDown,
+    leaving: () => members.own.leaving,
   });
 
   const figures = () =>
@@ -459,20 +460,22 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
     if (leave) {
       members.setLeaving(true);
       for (let round = 0; round < LEAVE_GOSSIP_ROUNDS; round++) await gossiper.round();
-      // A target is given up on only when gossip holds it dead and other replicas hold copies: one merely cut off from
-      // this node may hold the only other copy, and at REPLICATION_FACTOR=1 there is none.
-      const down = (url: string) => config.replicationFactor > 1 && members.isDead(url);
+      // Given up on: a target that is leaving too (it refuses copies: the cluster is being stopped) and one gossip holds
+      // dead; what was meant for it stays on this node's disk (see keysLeft). One merely cut off is waited for.
+      const down = (url: string) => members.get(url)?.leaving === true || members.isDead(url);
       const handOff = { delivered: () => background.rebalancer.progress.delivered, now: () => performance.now(), sleep: (ms: number) => Bun.sleep(ms) };
       const placed = await waitForHandOff(background.rebalancer.settle(down), handOff);
       // Nothing comes in any more (the peers' bus connections close too); what came in while the ranges were read goes out now.
       await stopServing();
       const drained = placed && (await waitForHandOff(background.rebalancer.drain(down), handOff));
-      const keysLeft = drained ? 0 : await store.count().catch(() => undefined);
+      // Counted whatever the passes said: with every other node leaving too, the ring is empty and nothing was sent.
+      const keysLeft = await store.count().catch(() => undefined);
+      const handedOff = drained && keysLeft === 0;
       logger.log(
-        drained ? "info" : "warn",
-        drained
+        handedOff ? "info" : "warn",
+        handedOff
           ? "data handed off"
-          : `hand-off incomplete (its targets are down, or it moved nothing for ${LEAVE_STALL_MS / 1000} s): the keys left stay on this node's disk and are served again if it restarts; other replicas' anti-entropy repairs the copies they hold`,
+          : `hand-off incomplete (its targets are down or leaving too, or it moved nothing for ${LEAVE_STALL_MS / 1000} s): the keys left stay on this node's disk and are served again if it restarts; other replicas' anti-entropy repairs the copies they hold`,
         { keysLeft, ...background.status().rebalance },
       );
     }

@@ -51,6 +51,8 @@ export interface BackgroundDeps {
    * reachability.ts). A pass skips them at once (and tries again later), hints wait for them. Left out, none.
    */
   readonly isDown?: (nodeUrl: string) => boolean;
+  /** See ReplicaServiceDeps.leaving. */
+  readonly leaving?: () => boolean;
 }
 
 export interface BackgroundStatus {
@@ -82,6 +84,7 @@ export class Background {
       arcs: (ring) => node.arcsFor(ring),
       valueBytesMax: node.valueBytesMax,
       future: deps.future ?? NO_FUTURE_BOUND,
+      leaving: deps.leaving,
     });
     const push = (target: string, records: readonly StoredRecord[]) => this.push(target, records);
     this.rebalancer = new Rebalancer(

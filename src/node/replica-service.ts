@@ -28,6 +28,12 @@ export interface ReplicaServiceDeps {
   readonly valueBytesMax: number;
   /** Versions beyond now + MAX_CLOCK_SKEW_MS are refused before anything is applied. */
   readonly future: FutureBound;
+  /**
+   * Whether this node is leaving the cluster. A leaving node takes no copy and vouches for none: it refuses writes
+   * and digest comparisons, so no node drops a record on the word of one that is about to go (several nodes
+   * stopped at once would otherwise each drop their copies on the others' word). Left out, never.
+   */
+  readonly leaving?: () => boolean;
 }
 
 /** The outcome of a record refused for its version from the future: nothing replaced, nothing applied. */
@@ -44,6 +50,7 @@ export class ReplicaService {
    * refused whole with 400 clock_skew, so a single write from a sender with a wrong clock fails loudly.
    */
   async put(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
+    this.refuseIfLeaving();
     // The same key rules as a client write, all checked before any record is applied, so a bad
     // batch changes nothing.
     for (const record of records) this.checkRules(record);
@@ -59,6 +66,7 @@ export class ReplicaService {
    * are stored together (Backend.putMany: one promise, not one per record), so a failing store fails each alike.
    */
   putEach(records: readonly StoredRecord[]): Promise<ItemResult<PutOutcome>[]> {
+    if (this.deps.leaving?.() === true) return Promise.resolve(records.map(() => ({ ok: false, error: leavingError() })));
     // Each record judged alone first (its rules, a version from the future); those left go to the store together.
     const judged = records.map((record): ItemResult<PutOutcome> | undefined => {
       try {
@@ -111,6 +119,10 @@ export class ReplicaService {
     );
   }
 
+  private refuseIfLeaving(): void {
+    if (this.deps.leaving?.() === true) throw leavingError();
+  }
+
   private fromTheFuture(): NodeError {
     return new NodeError("clock_skew", `the records' versions lie more than MAX_CLOCK_SKEW_MS (${this.deps.future.maxSkewMs} ms) ahead of this node's clock; check the sender's clock`);
   }
@@ -158,12 +170,14 @@ export class ReplicaService {
 
   /** Anti-entropy, step one: the groups of the digest tree where a peer's digests of `ranges` (those it shares with this node, on its ring) differ from this node's. */
   async differingGroups(ranges: readonly RingRange[], theirs: readonly number[]): Promise<number[]> {
+    this.refuseIfLeaving();
     const mine = groupDigests(await this.digestsOf(ranges));
     return differingIndexes(mine, theirs);
   }
 
   /** Anti-entropy, step two: within those groups, the segments whose digests differ. */
   async differingSegments(ranges: readonly RingRange[], groups: readonly number[], theirs: readonly number[]): Promise<number[]> {
+    this.refuseIfLeaving();
     const wanted = new Set(groups);
     const mine = groupSegments(await this.digestsOf(ranges, (segment) => wanted.has(Math.floor(segment / SEGMENTS_PER_GROUP))), groups);
     return differingIndexes(mine, theirs).map((i) => groups[Math.floor(i / SEGMENTS_PER_GROUP)]! * SEGMENTS_PER_GROUP + (i % SEGMENTS_PER_GROUP));
@@ -198,4 +212,8 @@ export class ReplicaService {
       throw fromStoreError(error);
     });
   }
+}
+
+function leavingError(): NodeError {
+  return new NodeError("unavailable", "this node is leaving the cluster: it takes no copies and vouches for none");
 }

@@ -12,13 +12,13 @@ import { NODE_URL, START_MS, VALUE_BYTES_MAX } from "../support/app.ts";
 
 const SKEW_MS = 500;
 
-function build() {
+function build(leaving = () => false) {
   const refused: number[] = [];
   const store = new MemoryBackend({ valueBytesMax: VALUE_BYTES_MAX, clock: () => START_MS });
   const future = new FutureBound({ maxSkewMs: SKEW_MS, clock: () => START_MS, onRefused: (_kind, aheadMs) => refused.push(aheadMs) });
   const clock = new HybridClock(NODE_URL, () => START_MS, () => future.limitMs());
   const ring = buildRing([NODE_URL], 16);
-  const service = new ReplicaService({ self: NODE_URL, store, clock, ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: VALUE_BYTES_MAX, future });
+  const service = new ReplicaService({ self: NODE_URL, store, clock, ring: () => ring, replicasFor: (r, key) => replicasOf(r, key, 1), arcs: (r) => arcsOf(r, 1), valueBytesMax: VALUE_BYTES_MAX, future, leaving });
   return { store, clock, service, refused };
 }
 
@@ -43,4 +43,20 @@ test("a batch of nothing but records from beyond the skew is refused with clock_
   expect(error).toBeInstanceOf(NodeError);
   expect((error as NodeError).code).toBe("clock_skew");
   expect(await store.count()).toBe(0);
+});
+
+test("a leaving node takes no copy and vouches for none: writes and digest comparisons are refused, reads still answered", async () => {
+  let leaving = false;
+  const { store, service } = build(() => leaving);
+  await service.put([record("held", 0)]);
+  leaving = true;
+  const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => (error instanceof NodeError ? error.code : String(error)));
+  expect(await refusal(service.put([record("late", 0)]))).toBe("unavailable");
+  const each = await service.putEach([record("late", 0), record("later", 0)]);
+  expect(each.map((result) => (result.ok ? "ok" : (result.error as NodeError).code))).toEqual(["unavailable", "unavailable"]);
+  const whole = [{ lo: 0n, hi: 2n ** 64n - 1n }];
+  expect(await refusal(service.differingGroups(whole, []))).toBe("unavailable");
+  expect(await refusal(service.differingSegments(whole, [0], []))).toBe("unavailable");
+  expect(await store.count()).toBe(1);
+  expect((await service.get("held"))?.value).toBe("v");
 });
