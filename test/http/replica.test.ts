@@ -8,6 +8,7 @@ import { SECRET_HEADER } from "../../src/node/peer-client.ts";
 import { RECORDS_PER_REQUEST_MAX, toWire, type WireRecord } from "../../src/node/record-wire.ts";
 import type { StoredRecord } from "../../src/store/record.ts";
 import { BASE, buildTestApp, NODE_URL, START_MS } from "../support/app.ts";
+import { REMOVE_BODY_BYTES_MAX } from "../../src/http/admin/routes.ts";
 
 const PEER = "http://127.0.0.1:7002";
 /** The whole ring, as a request names it. */
@@ -269,6 +270,20 @@ describe("with a cluster secret", () => {
     const app = buildThree({ secret: SECRET });
     killPeer(app);
     expect([200, 202]).toContain((await send(app, SECRET)).status);
+  });
+
+  test.each(["/api/v1/replica/put", "/api/v1/replica/digests", "/api/v1/replica/segment-digests", "/api/v1/replica/segment-records", "/api/v1/admin/remove", "/api/v1/admin/restore"])(
+    "POST %s checks the secret before it reads the body: an unfinished body without it is 401, not 400",
+    async (path) => {
+      const app = build({ secret: SECRET });
+      expect(await errorOf(await post(app, path, '{"nodeUrl":'))).toEqual({ status: 401, code: "unauthorized" });
+    },
+  );
+
+  test("POST /api/v1/admin/remove takes at most REMOVE_BODY_BYTES_MAX bytes of body, even with the secret: 413 past it", async () => {
+    const app = build({ secret: SECRET });
+    const padded = `{"nodeUrl":"${PEER}","force":false${" ".repeat(REMOVE_BODY_BYTES_MAX)}}`;
+    expect(await errorOf(await post(app, "/api/v1/admin/remove", padded, SECRET))).toEqual({ status: 413, code: "too_large" });
   });
 
   test("a bad body without the secret is 401, not 400: validation tells an outsider nothing", async () => {

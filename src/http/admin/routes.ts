@@ -12,6 +12,8 @@ import { versionSchema } from "../../node/record-wire.ts";
 
 /** A restore body's records carry versions and expiries beside an mset's keys and values. */
 const RECORD_OVERHEAD_BYTES = 256;
+/** The largest body a removal takes, in bytes: a member URL (NODE_URL_CHARS_MAX characters) and a flag, with room. */
+export const REMOVE_BODY_BYTES_MAX = 16 * 1024;
 
 export const restoreBody = t.Object({
   records: t.Array(
@@ -51,8 +53,9 @@ const REFUSALS: Record<RemovalRefusal, { status: 404 | 409; code: string; error:
 };
 
 export function adminRoutes(node: LimeNode, leave: () => void, secret: string, report: (error: unknown, request: Request) => void = () => undefined) {
+  const checkSecret = internalGuard(secret);
   return new Elysia({ name: "admin", prefix: "/api/v1/admin" })
-    .onTransform(internalGuard(secret))
+    .onTransform(checkSecret)
     .post(
       "/leave",
       ({ set }) => {
@@ -77,7 +80,8 @@ export function adminRoutes(node: LimeNode, leave: () => void, secret: string, r
         return { results, restored, kept, failed: results.length - restored - kept };
       },
       {
-        parse: cappedJson(msetBodyBytesMax(node.valueBytesMax) + BATCH_KEYS_MAX * RECORD_OVERHEAD_BYTES),
+        // The secret first: a caller without it gets 401 before one byte of its body is read.
+        parse: [checkSecret, ...cappedJson(msetBodyBytesMax(node.valueBytesMax) + BATCH_KEYS_MAX * RECORD_OVERHEAD_BYTES)],
         body: restoreBody,
         response: { 200: restoreResponse, 400: errorModel, 401: errorModel, 413: errorModel, 503: errorModel },
         detail: { tags: ["admin"], summary: "Write records of a backup under their own versions through the cluster; a newer version already there is kept" },
@@ -93,6 +97,7 @@ export function adminRoutes(node: LimeNode, leave: () => void, secret: string, r
         return { error: refusal.error(body.nodeUrl), code: refusal.code };
       },
       {
+        parse: [checkSecret, ...cappedJson(REMOVE_BODY_BYTES_MAX)],
         body: t.Object({
           nodeUrl: nodeUrlSchema,
           force: t.Optional(t.Boolean({ description: "Remove even without a majority in sight: the operator's word that the member is gone for good" })),
