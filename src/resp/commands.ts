@@ -86,6 +86,8 @@ function nodeFailure(error: unknown): Reply {
 
 export class RespCommands {
   private readonly handlers: Record<string, Handler>;
+  /** The DBSIZE walk under way: every DBSIZE that arrives meanwhile is answered by it, so clients cannot stack walks. */
+  private counting: Promise<number> | undefined;
 
   constructor(private readonly deps: RespDeps) {
     const { node } = deps;
@@ -170,19 +172,32 @@ export class RespCommands {
       expire: atLeast("expire", 3, (args) => this.expire(args, 1000)),
       pexpire: atLeast("pexpire", 3, (args) => this.expire(args, 1)),
       scan: atLeast("scan", 2, (args) => this.scan(args)),
-      dbsize: exact("dbsize", 1, async () => {
-        // Counted by walking the cluster-wide scan: exact for a quiet cluster, and as costly as the keys it counts.
-        let count = 0;
-        let position = 0n;
-        do {
-          const page = await deps.scan.pageFromPosition(position, SCAN_COUNT_MAX);
-          count += page.entries.length;
-          position = page.next;
-        } while (position !== 0n);
-        return reply.integer(count);
-      }),
+      dbsize: exact("dbsize", 1, async () => reply.integer(await this.countKeys())),
       info: (args) => this.info(args),
     };
+  }
+
+  /**
+   * The live keys, counted by walking the cluster-wide scan: exact for a quiet cluster, and as costly as the keys it
+   * counts. The walk gives the event loop back after each page: the store answers a page without a real wait, so
+   * otherwise the whole walk (0.7 s at 300k keys) would run as one turn, and the node would answer nothing else
+   * meanwhile and then count itself paused.
+   */
+  private countKeys(): Promise<number> {
+    this.counting ??= (async () => {
+      let count = 0;
+      let position = 0n;
+      do {
+        const page = await this.deps.scan.pageFromPosition(position, SCAN_COUNT_MAX);
+        count += page.entries.length;
+        position = page.next;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } while (position !== 0n);
+      return count;
+    })().finally(() => {
+      this.counting = undefined;
+    });
+    return this.counting;
   }
 
   /** Runs one command; a failure the client caused, or the node's, becomes an error reply. */
