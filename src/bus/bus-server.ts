@@ -23,6 +23,39 @@ export const BUS_INFLIGHT_CALLS_MAX = 8192;
 export const BUS_SEND_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 /** A connection that has not proved the secret within this is closed. */
 export const BUS_HANDSHAKE_TIMEOUT_MS = 5_000;
+/**
+ * Connections that have not proved the secret yet, from one address and in all. Until it proves the secret a
+ * connection may send a frame of up to BUS_FRAME_BYTES_MAX, which Bun holds whole before the bus sees any of it, for
+ * up to BUS_HANDSHAKE_TIMEOUT_MS: these bound what strangers can make a node hold (4 × 64 MiB from one address). A
+ * peer proves within a few ms, so one rarely meets them; one that does is refused (503) and its link tries again
+ * after its backoff.
+ */
+export const BUS_UNPROVEN_PER_ADDRESS_MAX = 4;
+export const BUS_UNPROVEN_MAX = 64;
+
+/** The connections not yet proven, by remote address (see BUS_UNPROVEN_PER_ADDRESS_MAX). */
+export class UnprovenConnections {
+  private readonly byAddress = new Map<string, number>();
+  private total = 0;
+
+  /** Takes a place for a connection from `address`; false when that address or the node has no place left. */
+  take(address: string): boolean {
+    const held = this.byAddress.get(address) ?? 0;
+    if (held >= BUS_UNPROVEN_PER_ADDRESS_MAX || this.total >= BUS_UNPROVEN_MAX) return false;
+    this.byAddress.set(address, held + 1);
+    this.total++;
+    return true;
+  }
+
+  release(address: string): void {
+    const held = this.byAddress.get(address);
+    if (held === undefined) return;
+    if (held <= 1) this.byAddress.delete(address);
+    else this.byAddress.set(address, held - 1);
+    this.total--;
+  }
+}
+
 /** A connection silent for this long is closed (peers ping far more often, through gossip). */
 export const BUS_IDLE_TIMEOUT_S = 120;
 
@@ -49,11 +82,19 @@ export interface BusConnection {
   flushing: boolean;
   handshakeTimer: Timer | undefined;
   closed: boolean;
+  /** The place this connection holds among those not yet proven, given back once it proves the secret or closes. */
+  unproven: { readonly connections: UnprovenConnections; readonly address: string } | undefined;
 }
 
-/** A fresh connection's state, handed to server.upgrade as its data. */
-export function newBusConnection(): BusConnection {
-  return { authenticated: false, nonce: freshNonce(), from: "", inflight: 0, replies: [], replyChars: 0, flushing: false, handshakeTimer: undefined, closed: false };
+/** A fresh connection's state, handed to server.upgrade as its data; `unproven` is the place it took, if any. */
+export function newBusConnection(unproven?: BusConnection["unproven"]): BusConnection {
+  return { authenticated: false, nonce: freshNonce(), from: "", inflight: 0, replies: [], replyChars: 0, flushing: false, handshakeTimer: undefined, closed: false, unproven };
+}
+
+/** Gives the connection's place among the unproven back, once. */
+function leaveUnproven(connection: BusConnection): void {
+  connection.unproven?.connections.release(connection.unproven.address);
+  connection.unproven = undefined;
 }
 
 const BUSY = JSON.stringify({ code: "unavailable", error: "the peer has too many calls running on this connection" });
@@ -139,6 +180,7 @@ export function busWebSocket(options: BusServerOptions): WebSocketHandler<BusCon
         connection.authenticated = true;
         connection.from = frame.from;
         clearTimeout(connection.handshakeTimer);
+        leaveUnproven(connection);
         ws.send(encodeWelcome(serverProof(options.secret, connection.nonce, frame.nonce)));
         return;
       }
@@ -148,6 +190,7 @@ export function busWebSocket(options: BusServerOptions): WebSocketHandler<BusCon
     close(ws) {
       ws.data.closed = true;
       clearTimeout(ws.data.handshakeTimer);
+      leaveUnproven(ws.data);
     },
   };
 }

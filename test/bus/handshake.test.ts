@@ -2,7 +2,9 @@
 // cannot prove the secret is not talked to, the secret itself never crosses the wire, and garbage closes only
 // the connection that sent it.
 import { afterEach, expect, test } from "bun:test";
-import { BUS_CLOSE, BUS_PATH } from "../../src/bus/bus-server.ts";
+import { BUS_CLOSE, BUS_PATH, BUS_UNPROVEN_PER_ADDRESS_MAX } from "../../src/bus/bus-server.ts";
+import { startNode } from "../support/node-process.ts";
+import { tempDir } from "../support/temp-dir.ts";
 import { encodeHello, encodeWelcome } from "../../src/bus/frame.ts";
 import { freshNonce } from "../../src/bus/handshake.ts";
 import { busPeer, transport, type TestPeer, nodeFailure } from "../support/peers.ts";
@@ -121,7 +123,7 @@ test("the secret never crosses the wire: every byte of a handshake and its calls
 });
 
 /** Opens a raw WebSocket to the peer's bus and resolves with its close code once the peer closes it. */
-function rawSocket(peer: TestPeer): { ws: WebSocket; opened: Promise<void>; closed: Promise<number> } {
+function rawSocket(peer: Pick<TestPeer, "url">): { ws: WebSocket; opened: Promise<void>; closed: Promise<number> } {
   const ws = new WebSocket(`${peer.url.replace("http", "ws")}${BUS_PATH}`);
   ws.binaryType = "arraybuffer";
   const opened = new Promise<void>((resolve) => (ws.onopen = () => resolve()));
@@ -151,4 +153,19 @@ test("a page cannot open the bus: an upgrade that carries an Origin is refused w
   const response = await fetch(`${peer.url}${BUS_PATH}`, { headers: { origin: "http://127.0.0.1:9", upgrade: "websocket", connection: "upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" } });
   expect(response.status).toBe(403);
   expect(await response.json()).toMatchObject({ code: "forbidden" });
+});
+
+test("strangers get at most BUS_UNPROVEN_PER_ADDRESS_MAX bus connections from one address until they prove the secret; each one closed frees its place", async () => {
+  await using dir = await tempDir("limedb-bus-unproven-");
+  await using node = await startNode({ dataDir: dir.path, env: { CLUSTER_SECRET: SECRET } });
+  const attempts = Array.from({ length: 4 * BUS_UNPROVEN_PER_ADDRESS_MAX }, () => rawSocket({ url: node.url }));
+  // Each either opens, or is refused at the upgrade and closes without opening.
+  const outcomes = await Promise.all(attempts.map((raw) => Promise.race([raw.opened.then(() => "open"), raw.closed.then(() => "refused")])));
+  expect(outcomes.filter((outcome) => outcome === "open")).toHaveLength(BUS_UNPROVEN_PER_ADDRESS_MAX);
+  const open = attempts.filter((_, i) => outcomes[i] === "open");
+  for (const raw of open) raw.ws.close();
+  await Promise.all(open.map((raw) => raw.closed));
+  const next = rawSocket({ url: node.url });
+  expect(await Promise.race([next.opened.then(() => "open"), next.closed.then(() => "refused")])).toBe("open");
+  next.ws.close();
 });
