@@ -14,20 +14,38 @@ export class RespProtocolError extends Error {
 const CR = 13;
 const LF = 10;
 
-/** A parser of one connection's byte stream; `bulkBytesMax` bounds one argument. */
+/**
+ * A parser of one connection's byte stream; `bulkBytesMax` bounds one argument and `commandBytesMax` the arguments of
+ * one command together. Bytes are kept as they arrive and joined once enough are in to go on, so a large command
+ * costs one copy, not one per chunk.
+ */
 export class CommandParser {
+  /** Bytes received and not yet parsed into commands, in the order they came, and how many. */
+  private chunks: Uint8Array[] = [];
+  private have = 0;
+  /** Bytes needed before parsing again is worth it: the rest of the bulk string being received, or one more. */
+  private need = 1;
+  /** The joined bytes while they are parsed. */
   private buffer: Uint8Array = new Uint8Array(0);
+  /** Where, in `buffer`, the command that did not complete would end at least (set when parseOne gives up). */
+  private wanted = 0;
 
-  constructor(private readonly bulkBytesMax: number) {}
+  constructor(
+    private readonly bulkBytesMax: number,
+    private readonly commandBytesMax = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** Bytes held that do not yet make a whole command. */
   get pendingBytes(): number {
-    return this.buffer.length;
+    return this.have;
   }
 
   /** Takes bytes from the socket; returns every whole command they complete (each an array of arguments). */
   push(chunk: Uint8Array): Buffer[][] {
-    this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
+    this.chunks.push(chunk);
+    this.have += chunk.length;
+    if (this.have < this.need) return [];
+    this.buffer = this.chunks.length === 1 ? this.chunks[0]! : concatAll(this.chunks, this.have);
     const commands: Buffer[][] = [];
     let at = 0;
     for (;;) {
@@ -36,12 +54,17 @@ export class CommandParser {
       at = parsed.next;
       if (parsed.args.length > 0) commands.push(parsed.args);
     }
-    this.buffer = at === 0 ? this.buffer : this.buffer.slice(at);
+    const rest = at === 0 ? this.buffer : this.buffer.slice(at);
+    this.chunks = rest.length === 0 ? [] : [rest];
+    this.have = rest.length;
+    this.need = rest.length === 0 ? 1 : Math.max(rest.length + 1, this.wanted - at);
+    this.buffer = new Uint8Array(0);
     return commands;
   }
 
   private parseOne(start: number): { args: Buffer[]; next: number } | undefined {
     const buffer = this.buffer;
+    this.wanted = buffer.length + 1;
     if (start >= buffer.length) return undefined;
     if (buffer[start] !== 0x2a /* * */) return this.parseInline(start);
     const header = this.line(start + 1, 32);
@@ -49,6 +72,7 @@ export class CommandParser {
     const count = integerOf(header.text, "multibulk length");
     if (count > RESP_ARGS_MAX) throw new RespProtocolError(`too many arguments in one command (at most ${RESP_ARGS_MAX})`);
     const args: Buffer[] = [];
+    let declared = 0;
     let at = header.next;
     for (let i = 0; i < count; i++) {
       if (at >= buffer.length) return undefined;
@@ -57,8 +81,13 @@ export class CommandParser {
       if (length === undefined) return undefined;
       const bytes = integerOf(length.text, "bulk length");
       if (bytes > this.bulkBytesMax) throw new RespProtocolError(`an argument of ${bytes} bytes is over the limit of ${this.bulkBytesMax}`);
+      declared += bytes;
+      if (declared > this.commandBytesMax) throw new RespProtocolError(`a command of more than ${this.commandBytesMax} bytes of arguments`);
       const end = length.next + bytes;
-      if (end + 2 > buffer.length) return undefined;
+      if (end + 2 > buffer.length) {
+        this.wanted = end + 2;
+        return undefined;
+      }
       if (buffer[end] !== CR || buffer[end + 1] !== LF) throw new RespProtocolError("a bulk string does not end with CRLF");
       args.push(Buffer.from(buffer.subarray(length.next, end)));
       at = end + 2;
@@ -96,10 +125,13 @@ function integerOf(text: string, what: string): number {
   return value;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+function concatAll(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
   return out;
 }
 

@@ -26,6 +26,28 @@ describe("the command parser", () => {
     expect(words(parser.push(bytes("*2\r\n$3\r\nGET\r\n$4\r\na\r\nb\r\n")))).toEqual([["GET", "a\r\nb"]]);
   });
 
+  test("a large command in many chunks, then another, is parsed whole; until then it holds just the bytes received", () => {
+    const parser = new CommandParser(1 << 20);
+    const value = "v".repeat(256 * 1024);
+    const frame = bytes(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n${value}\r\n*1\r\n$4\r\nPING\r\n`);
+    const all: Buffer[][] = [];
+    const chunk = 1024;
+    for (let at = 0; at < frame.length; at += chunk) {
+      const piece = frame.subarray(at, at + chunk);
+      const before = parser.pendingBytes;
+      all.push(...parser.push(piece));
+      if (all.length === 0 && at + chunk < frame.length - 20) expect(parser.pendingBytes).toBe(before + piece.length);
+    }
+    expect(all.map((args) => args.map((arg) => arg.length))).toEqual([[3, 1, value.length], [4]]);
+    expect(parser.pendingBytes).toBe(0);
+  });
+
+  test("a command whose arguments together pass commandBytesMax is a protocol error as soon as their lengths say so", () => {
+    const parser = new CommandParser(1024, 1500);
+    expect(words(parser.push(bytes("*4\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1000\r\n")))).toEqual([]);
+    expect(() => parser.push(bytes(`${"v".repeat(1000)}\r\n$600\r\n`))).toThrow(RespProtocolError);
+  });
+
   test.each([
     ["a bulk length that is not a number", "*1\r\n$abc\r\n"],
     ["a negative multibulk length", "*-5\r\n"],
