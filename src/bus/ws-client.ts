@@ -4,6 +4,7 @@
 // its payload is read. Binary messages only, as the bus sends; text, fragments, pings and closes are handled.
 import type { Socket } from "bun";
 import { SocketWrites } from "../net/socket-writes.ts";
+import { concatAll } from "../net/bytes.ts";
 
 /** Bytes of the server's answer to the upgrade (status line and headers) taken at most. */
 export const WS_HANDSHAKE_BYTES_MAX = 16 * 1024;
@@ -319,14 +320,4 @@ function indexOfHeadEnd(bytes: Uint8Array, from: number): number {
     if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
   }
   return -1;
-}
-
-function concatAll(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
 }

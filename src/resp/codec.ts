@@ -1,6 +1,7 @@
 // The Redis protocol's wire format: commands arrive as RESP arrays of bulk strings (or, typed at a terminal, as
 // inline lines); replies go out in RESP2 or, after HELLO 3, RESP3. Parsing is incremental and bounded: a frame
 // past the limits is a protocol error that closes the connection, as Redis does.
+import { concatAll } from "../net/bytes.ts";
 
 /** Arguments one command may carry: an MSET or MGET of a full batch and its name. */
 export const RESP_ARGS_MAX = 2 * 1_000 + 1;
@@ -125,15 +126,6 @@ function integerOf(text: string, what: string): number {
   return value;
 }
 
-function concatAll(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
 
 /** A reply, built by commands and written in the connection's protocol version. */
 export type Reply =
