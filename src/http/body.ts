@@ -17,14 +17,61 @@ export const BODY_READ_TIMEOUT_MS = 10_000;
  */
 export const JSON_DEPTH_MAX = 32;
 
+/**
+ * Bytes of request bodies one node reads and parses at once (their declared lengths, or their caps when they
+ * declare none); a large body that would pass it while others are read is refused with 503. Each body is within
+ * its route's cap (an mset's is about 100 MB at the default value size), but 20 of them read together took a node
+ * to 2 GB. A body of less than COUNTED_BODY_BYTES_MIN is not counted, so small requests never wait on large ones.
+ */
+export const BODY_BYTES_IN_FLIGHT_MAX = 256 * 1024 * 1024;
+export const COUNTED_BODY_BYTES_MIN = 1024 * 1024;
+
+/** The bytes of large bodies being read at once, against a bound; one body is always taken when none is. */
+export class BodyBudget {
+  private inFlight = 0;
+
+  constructor(readonly bytesMax: number) {}
+
+  get bytes(): number {
+    return this.inFlight;
+  }
+
+  /** Runs `read` holding `bytes` of the budget, or refuses (503) when they do not fit beside those held. */
+  within<T>(bytes: number, read: () => Promise<T>): Promise<T> {
+    if (bytes < COUNTED_BODY_BYTES_MIN) return read();
+    if (this.inFlight > 0 && this.inFlight + bytes > this.bytesMax) {
+      return Promise.reject(new NodeError("unavailable", `this node is reading ${this.inFlight} bytes of request bodies already, and takes at most ${this.bytesMax} at once; send this one again shortly`));
+    }
+    this.inFlight += bytes;
+    let reading: Promise<T>;
+    try {
+      reading = read();
+    } catch (error) {
+      reading = Promise.reject(error);
+    }
+    return reading.finally(() => {
+      this.inFlight -= bytes;
+    });
+  }
+}
+
+/** The budget every request body of this process is read within. */
+export const NODE_BODY_BUDGET = new BodyBudget(BODY_BYTES_IN_FLIGHT_MAX);
+
+/** What a body holds of the budget: its declared length within the cap, or the cap when it declares none. */
+function budgetedBytes(request: Request, bytesMax: number): number {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, bytesMax) : bytesMax;
+}
+
 /** The body as text within the limit and the deadline; past either, the NodeError a client is answered with (413, 408). */
-export function readBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<string> {
-  return refusedPast(readBodyText(request, { bytesMax, deadlineMs }), bytesMax, deadlineMs);
+export function readBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS, budget = NODE_BODY_BUDGET): Promise<string> {
+  return budget.within(budgetedBytes(request, bytesMax), () => refusedPast(readBodyText(request, { bytesMax, deadlineMs }), bytesMax, deadlineMs));
 }
 
 /** The body as its bytes, as readBody. */
-export function readBodyBytesWithin(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<Uint8Array> {
-  return refusedPast(readBodyBytes(request, { bytesMax, deadlineMs }), bytesMax, deadlineMs);
+export function readBodyBytesWithin(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS, budget = NODE_BODY_BUDGET): Promise<Uint8Array> {
+  return budget.within(budgetedBytes(request, bytesMax), () => refusedPast(readBodyBytes(request, { bytesMax, deadlineMs }), bytesMax, deadlineMs));
 }
 
 async function refusedPast<T>(read: Promise<T>, bytesMax: number, deadlineMs: number): Promise<T> {
@@ -36,8 +83,12 @@ async function refusedPast<T>(read: Promise<T>, bytesMax: number, deadlineMs: nu
   }
 }
 
-export async function readJsonBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<unknown> {
-  const text = await readBody(request, bytesMax, deadlineMs);
+/** The body parsed as JSON, within readBody's bounds; the budget is held through the parse too. */
+export function readJsonBody(request: Request, bytesMax: number, deadlineMs = BODY_READ_TIMEOUT_MS, budget = NODE_BODY_BUDGET): Promise<unknown> {
+  return budget.within(budgetedBytes(request, bytesMax), async () => parsedJson(await refusedPast(readBodyText(request, { bytesMax, deadlineMs }), bytesMax, deadlineMs)));
+}
+
+function parsedJson(text: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;

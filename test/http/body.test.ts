@@ -1,6 +1,6 @@
 // The JSON body reader: refused when too deep or too slow, whether the body declares its length or streams.
 import { describe, expect, test } from "bun:test";
-import { JSON_DEPTH_MAX, readJsonBody, withinDepth } from "../../src/http/body.ts";
+import { BodyBudget, COUNTED_BODY_BYTES_MIN, JSON_DEPTH_MAX, readJsonBody, withinDepth } from "../../src/http/body.ts";
 import { NodeError } from "../../src/node/errors.ts";
 import { BASE } from "../support/app.ts";
 
@@ -65,5 +65,28 @@ describe("readJsonBody", () => {
     });
     const request = new Request(`${BASE}/api/v1/set`, { method: "POST", body, duplex: "half" } as RequestInit);
     await expect(readJsonBody(request, BYTES_MAX, DEADLINE_MS)).rejects.toMatchObject({ code: "too_large" });
+  });
+});
+
+describe("the node's body budget", () => {
+  const MIB = 1024 * 1024;
+  const large = (megabytes: number) =>
+    new Request(`${BASE}/api/v1/mset`, { method: "POST", headers: { "content-length": String(megabytes * MIB) }, body: stalledBody("{"), duplex: "half" } as RequestInit);
+
+  test("a large body that would pass it while others are read is refused with 503 at once; small ones and the first always go", async () => {
+    const budget = new BodyBudget(3 * MIB);
+    // Two of 1.5 MiB fill it; both wait for bytes that never come (until their deadline).
+    const held = [readJsonBody(large(1.5), 8 * MIB, 300, budget), readJsonBody(large(1.5), 8 * MIB, 300, budget)].map((read) => read.then(() => "read", (error: NodeError) => error.code));
+    expect(budget.bytes).toBe(3 * MIB);
+    await expect(readJsonBody(large(1), 8 * MIB, 300, budget)).rejects.toMatchObject({ code: "unavailable" });
+    // A body under COUNTED_BODY_BYTES_MIN is not counted: it is read beside them.
+    const body = '{"key":"k","value":"v"}';
+    const small = new Request(`${BASE}/api/v1/set`, { method: "POST", headers: { "content-length": String(body.length) }, body });
+    expect(await readJsonBody(small, 8 * MIB, 300, budget)).toEqual({ key: "k", value: "v" });
+    expect(await Promise.all(held)).toEqual(["request_timeout", "request_timeout"]);
+    // Given back when they ended: one body larger than the whole budget is still taken when it is alone.
+    expect(budget.bytes).toBe(0);
+    await expect(readJsonBody(large(4), 8 * MIB, 50, budget)).rejects.toMatchObject({ code: "request_timeout" });
+    expect(COUNTED_BODY_BYTES_MIN).toBeLessThanOrEqual(MIB);
   });
 });
