@@ -470,14 +470,17 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       const drained = placed && (await waitForHandOff(background.rebalancer.drain(down), handOff));
       // Counted whatever the passes said: with every other node leaving too, the ring is empty and nothing was sent.
       const keysLeft = await store.count().catch(() => undefined);
-      const handedOff = drained && keysLeft === 0;
-      logger.log(
-        handedOff ? "info" : "warn",
-        handedOff
-          ? "data handed off"
-          : `hand-off incomplete (its targets are down or leaving too, or it moved nothing for ${LEAVE_STALL_MS / 1000} s): the keys left stay on this node's disk and are served again if it restarts; other replicas' anti-entropy repairs the copies they hold`,
-        { keysLeft, ...background.status().rebalance },
-      );
+      const status = { keysLeft, ...background.status().rebalance };
+      if (drained && keysLeft === 0) logger.log("info", "data handed off", status);
+      // Alone, or the whole cluster stopping: there is no node to hand off to, as on a plain stop.
+      else if (node.ring.nodes.length === 0) logger.log("info", "no other node stays in the cluster: the data stays on this node's disk", status);
+      else {
+        logger.log(
+          "warn",
+          `hand-off incomplete (its targets are down or leaving too, or it moved nothing for ${LEAVE_STALL_MS / 1000} s): the keys left stay on this node's disk and are served again if it restarts; other replicas' anti-entropy repairs the copies they hold`,
+          status,
+        );
+      }
     }
     gossiper.stop();
     pauseWatch.stop();
