@@ -79,7 +79,7 @@ export const SETTINGS = {
   removeDeadAfterMs: setting("REMOVE_DEAD_AFTER_MS", "gossip.remove-dead-after-ms", String(REMOVE_DEAD_AFTER_MS_DEFAULT), integer(0, 30 * 24 * 3600 * 1000), "a member dead this long is removed from the ring by a node that sees a majority, and its ranges get new replicas; 0: only `limedb remove`"),
   writeQuorum: setting("WRITE_QUORUM", "node.write-quorum", "0", integer(0, 16), "replicas that must acknowledge a write; 0 means a majority"),
   readQuorum: setting("READ_QUORUM", "node.read-quorum", "0", integer(0, 16), "replicas that must answer a read; 0 means a majority"),
-  tombstoneTtlMs: setting("TOMBSTONE_TTL_MS", "store.tombstone-ttl-ms", String(24 * 3600 * 1000), integer(1000, 365 * 24 * 3600 * 1000), "how long a delete's tombstone is kept before it is purged"),
+  tombstoneTtlMs: setting("TOMBSTONE_TTL_MS", "store.tombstone-ttl-ms", String(24 * 3600 * 1000), integer(1000, 365 * 24 * 3600 * 1000), "how long a delete's tombstone, or an expired record, is kept before it is purged"),
   antiEntropyIntervalMs: setting("ANTI_ENTROPY_INTERVAL_MS", "node.anti-entropy-interval-ms", "10000", integer(100, 3_600_000), "milliseconds between anti-entropy exchanges"),
   peerTimeoutMs: renamed(
     { env: "FORWARD_TIMEOUT_MS", flag: "node.forward-timeout-ms" },

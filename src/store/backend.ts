@@ -5,7 +5,10 @@ import type { KeyEntry, KeyPage, PutOutcome, StoredRecord, Version } from "./rec
 
 export interface Backend {
   readonly kind: StoreBackendName;
-  /** The record, tombstones included; expired records are absent. */
+  /**
+   * The record, tombstones and expired records included: an expired record is the delete its expiry made, kept
+   * until purge as a tombstone is (see decidePut); the node layer answers it as absent.
+   */
   get(key: string): Promise<StoredRecord | undefined>;
   /**
    * The same answer as get, returned at once: present only on a store whose read needs no I/O and no wait
@@ -38,13 +41,13 @@ export interface Backend {
   /** Live keys: kept up to date by sqlite and memory, not counted on each call. */
   count(): Promise<number>;
   /**
-   * Records after `afterKey` (or from the start) in code point order, tombstones included, expired ones
-   * not: what rebalancing and anti-entropy walk through, one bounded batch at a time.
+   * Records after `afterKey` (or from the start) in code point order, tombstones and expired records included:
+   * what rebalancing and anti-entropy walk through, one bounded batch at a time.
    */
   scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]>;
   /**
    * Records whose ring position (XXH64 of the key) lies in `range`, in ring order (ties by key) after
-   * the record of `afterKey` (or from the range's start), tombstones included, expired ones not: how
+   * the record of `afterKey` (or from the range's start), tombstones and expired records included: how
    * anti-entropy and rebalancing read one stretch of the ring without walking the rest.
    */
   scanRing(range: RingRange, afterKey: string | undefined, limit: number): Promise<StoredRecord[]>;
@@ -65,7 +68,10 @@ export interface Backend {
    * replicates without losing a newer write that arrived meanwhile. True when removed.
    */
   discard(key: string, version: Version): Promise<boolean>;
-  /** Drops tombstones written before `beforeMs` and records that have expired; returns how many. sqlite finds them by index. */
+  /**
+   * Drops tombstones written before `beforeMs` and records that expired before it; returns how many. A record that
+   * expired since keeps its key, version and expiry, its value dropped (purgedForm). sqlite finds them by index.
+   */
   purge(beforeMs: number): Promise<number>;
   /** Throws a StoreError when the store cannot serve. */
   check(): Promise<void>;

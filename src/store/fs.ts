@@ -8,7 +8,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { compareKeys, compareVersions, decidePut, isExpired, isExpiredNow, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, isExpired, isLive, purgedForm, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { SegmentDigests } from "./segments.ts";
 import { TurnBatcher } from "./turn-batch.ts";
@@ -90,18 +90,14 @@ export class FsBackend implements Backend {
     this.batcher = new TurnBatcher((items) => this.commit(items));
   }
 
+  /** Expired records too, as tombstones are: the node layer tells them from live ones (see decidePut). */
   async get(key: string): Promise<StoredRecord | undefined> {
-    const record = (await this.load()).get(key);
-    return record === undefined || isExpiredNow(record, this.options.clock) ? undefined : record;
+    return (await this.load()).get(key);
   }
 
   async getMany(keys: readonly string[]): Promise<(StoredRecord | undefined)[]> {
     const records = await this.load();
-    const now = this.options.clock();
-    return keys.map((key) => {
-      const record = records.get(key);
-      return record === undefined || isExpired(record, now) ? undefined : record;
-    });
+    return keys.map((key) => records.get(key));
   }
 
   async put(record: StoredRecord): Promise<PutOutcome> {
@@ -128,9 +124,8 @@ export class FsBackend implements Backend {
   }
 
   async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
-    const now = this.options.clock();
     return [...(await this.load()).values()]
-      .filter((r) => !isExpired(r, now) && (afterKey === undefined || compareKeys(r.key, afterKey) > 0))
+      .filter((r) => afterKey === undefined || compareKeys(r.key, afterKey) > 0)
       .sort((a, b) => compareKeys(a.key, b.key))
       .slice(0, limit);
   }
@@ -140,8 +135,7 @@ export class FsBackend implements Backend {
   }
 
   async scanRing(range: RingRange, afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
-    const now = this.options.clock();
-    return ringSlice([...(await this.load()).values()].filter((r) => !isExpired(r, now)), range, afterKey, limit);
+    return ringSlice([...(await this.load()).values()], range, afterKey, limit);
   }
 
   /** Nothing to correct: the digests are computed from the file on each call. */
@@ -205,13 +199,16 @@ export class FsBackend implements Backend {
       }
       if ("purgeBeforeMs" in item) {
         let purged = 0;
+        let blanked = false;
         for (const [key, r] of records) {
-          if (isExpired(r, now) || (r.tombstone && r.version.wallMs < item.purgeBeforeMs)) {
-            records.delete(key);
-            purged++;
-          }
+          const form = purgedForm(r, now, item.purgeBeforeMs);
+          if (form === "blank") records.set(key, { ...r, value: "" });
+          blanked ||= form === "blank";
+          if (form !== "remove") continue;
+          records.delete(key);
+          purged++;
         }
-        changed ||= purged > 0;
+        changed ||= purged > 0 || blanked;
         return purged;
       }
       const outcome = decidePut(records.get(item.key), item, now);

@@ -3,7 +3,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { compareKeys, compareVersions, decidePut, isExpired, isExpiredNow, isLive, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, isExpired, isLive, purgedForm, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { recount, SEGMENT_COUNT, SegmentDigests, segmentOf } from "./segments.ts";
 import { segmentsOf } from "./segment-ranges.ts";
@@ -42,8 +42,8 @@ export class MemoryBackend implements Backend {
 
   private read(key: string): StoredRecord | undefined {
     this.assertOpen();
-    const record = this.records.get(key);
-    return record === undefined || isExpiredNow(record, this.options.clock) ? undefined : record;
+    // Expired records too, as tombstones are: the node layer tells them from live ones (see decidePut).
+    return this.records.get(key);
   }
 
   async putMany(records: readonly StoredRecord[]): Promise<PutOutcome[]> {
@@ -89,14 +89,13 @@ export class MemoryBackend implements Backend {
 
   async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
     this.assertOpen();
-    const now = this.options.clock();
     this.allKeys ??= [...this.records.keys()].sort(compareKeys);
     const keys = this.allKeys;
     const lo = afterKey === undefined ? 0 : firstAfter(keys, afterKey);
     const out: StoredRecord[] = [];
     for (let i = lo; i < keys.length && out.length < limit; i++) {
       const record = this.records.get(keys[i]!);
-      if (record !== undefined && !isExpired(record, now)) out.push(record);
+      if (record !== undefined) out.push(record);
     }
     return out;
   }
@@ -114,15 +113,11 @@ export class MemoryBackend implements Backend {
 
   async scanRing(range: RingRange, afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
     this.assertOpen();
-    const now = this.options.clock();
     const out: StoredRecord[] = [];
     // Segment by segment in ring order, so a page reads about `limit` records, not the range.
     for (const segment of segmentsOf(range, afterKey === undefined ? undefined : segmentOf(afterKey))) {
       const candidates: StoredRecord[] = [];
-      for (const key of this.bySegment[segment] ?? []) {
-        const record = this.records.get(key)!;
-        if (!isExpired(record, now)) candidates.push(record);
-      }
+      for (const key of this.bySegment[segment] ?? []) candidates.push(this.records.get(key)!);
       out.push(...ringSlice(candidates, range, afterKey, limit - out.length));
       if (out.length >= limit) break;
     }
@@ -166,11 +161,13 @@ export class MemoryBackend implements Backend {
     let purged = 0;
     for (const key of [...this.tombstones, ...this.expiring]) {
       const record = this.records.get(key);
-      if (record !== undefined && (isExpired(record, now) || (record.tombstone && record.version.wallMs < beforeMs))) {
-        this.records.delete(key);
-        this.account(record, undefined);
-        purged++;
-      }
+      if (record === undefined) continue;
+      const form = purgedForm(record, now, beforeMs);
+      if (form === "blank") this.records.set(key, { ...record, value: "" });
+      if (form !== "remove") continue;
+      this.records.delete(key);
+      this.account(record, undefined);
+      purged++;
     }
     if (purged > 0) {
       this.sortedKeys = undefined;

@@ -61,12 +61,27 @@ export function isExpiredNow(record: StoredRecord, clock: () => number): boolean
   return record.expiresAtMs !== undefined && isExpired(record, clock());
 }
 
-/** Decides a write against what is stored, the same way in every backend. */
+/**
+ * Decides a write against what is stored, the same way in every backend: the newer version wins. An expired record
+ * is a delete that happened at its expiry, kept like a tombstone until purged (see Backend.purge): an older version
+ * from a replica that missed the expiring write must not bring the key back. A client's write after the expiry is
+ * newer (a coordinator whose clock is behind learns the version from the replica that refused it, and retries).
+ */
 export function decidePut(existing: StoredRecord | undefined, incoming: StoredRecord, nowMs: number): PutOutcome {
   const replacedLive = isLive(existing, nowMs);
-  // An expired record is as good as absent: it must not block a write whose clock is behind it.
-  const applied = existing === undefined || isExpired(existing, nowMs) || compareVersions(incoming.version, existing.version) > 0;
+  const applied = existing === undefined || compareVersions(incoming.version, existing.version) > 0;
   return { applied, replacedLive: applied && replacedLive };
+}
+
+/**
+ * What purge does to an expired record: past `beforeMs` (its expiry older than the tombstone bound) it goes; until
+ * then it stays as the delete it is, its value dropped (the version, the tombstone flag and so its fingerprint kept).
+ */
+export function purgedForm(record: StoredRecord, nowMs: number, beforeMs: number): "keep" | "blank" | "remove" {
+  if (record.tombstone) return record.version.wallMs < beforeMs ? "remove" : "keep";
+  if (record.expiresAtMs === undefined || record.expiresAtMs > nowMs) return "keep";
+  if (record.expiresAtMs < beforeMs) return "remove";
+  return record.value === "" ? "keep" : "blank";
 }
 
 /**

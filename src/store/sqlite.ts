@@ -118,9 +118,16 @@ export class SqliteBackend implements Backend {
   private readonly upsert: Statement<unknown, [Params]>;
   private readonly selectPage: Statement<{ key: string; value: string }, [{ $now: number; $limit: number; $offset: number }]>;
   private readonly selectAfter: Statement<{ key: string; value: string }, [{ $after: string; $now: number; $limit: number }]>;
-  private readonly selectScan: Statement<Row, [{ $after: string; $now: number; $limit: number }]>;
+  private readonly selectScan: Statement<Row, [{ $after: string; $limit: number }]>;
   private readonly selectRing: Statement<Row, [Params]>;
-  private readonly countExpired: Statement<{ n: number }, [{ $now: number }]>;
+  private readonly countExpired: Statement<{ n: number }, [{ $after: number; $now: number }]>;
+  /**
+   * Expired records (not tombstones) whose expiry is at or before `countedThroughMs`, kept with every change: an
+   * expired record stays until TOMBSTONE_TTL_MS past its expiry, so counting them on each count() would cost
+   * what is stored (100 ms for 500k); count() reads only those that expired since, by the expiry index.
+   */
+  private expiredCounted = 0;
+  private countedThroughMs: number;
   private readonly selectSpan: Statement<unknown, [Params]>;
   private readonly batcher: TurnBatcher<StoredRecord | Discard, PutOutcome | boolean>;
   /**
@@ -131,15 +138,18 @@ export class SqliteBackend implements Backend {
   private readonly reads: TurnBatcher<string, StoredRecord | undefined>;
   /** Keys read in one read transaction (one statement for a lone key): a turn's reads, or one caller's many. */
   private readonly readTogether: (keys: readonly string[]) => (StoredRecord | undefined)[];
-  private readonly deleteExact: Statement<{ tombstone: number }, [Params]>;
+  private readonly deleteExact: Statement<{ tombstone: number; expires_at_ms: number | null }, [Params]>;
   private readonly purgeTombstones: Statement<Row, [Params]>;
   private readonly purgeExpired: Statement<Row, [Params]>;
+  private readonly blankExpired: Statement<unknown, [Params]>;
+  /** The time up to which expired records had their values dropped: each purge drops those that expired since. */
+  private blankedThroughMs = Number.MIN_SAFE_INTEGER;
   /** Digests and live counts per segment, mirrored from the `segments` table. */
   private readonly digests = new SegmentDigests();
   private readonly live = new Int32Array(this.digests.sums.length);
   private liveTotal = 0;
   /** Digests and counts as of the last commit; a failed transaction restores them. */
-  private readonly committed = { sums: new Uint32Array(this.digests.sums.length), live: new Int32Array(this.digests.sums.length), liveTotal: 0, changed: new Set<number>() };
+  private readonly committed = { sums: new Uint32Array(this.digests.sums.length), live: new Int32Array(this.digests.sums.length), liveTotal: 0, expiredCounted: 0, changed: new Set<number>() };
   /** Copies the write-ahead log into the file on a worker thread; undefined once it failed (SQLite's own checkpoints then). */
   private walCheckpointer: WalCheckpointer | undefined;
   /** The checkpoint thread, kept after a failure too (walCheckpointer is then undefined): its file descriptor is closed last. */
@@ -178,28 +188,33 @@ export class SqliteBackend implements Backend {
     );
     this.selectPage = this.db.query(`SELECT key, value FROM records WHERE ${LIVE} ORDER BY key LIMIT $limit OFFSET $offset`);
     this.selectAfter = this.db.query(`SELECT key, value FROM records WHERE key > $after AND ${LIVE} ORDER BY key LIMIT $limit`);
-    this.selectScan = this.db.query(
-      `SELECT ${COLUMNS} FROM records WHERE key > $after AND (expires_at_ms IS NULL OR expires_at_ms > $now) ORDER BY key LIMIT $limit`,
-    );
+    // Expired records too, as tombstones are (see decidePut): a replica that missed an expiring write learns it.
+    this.selectScan = this.db.query(`SELECT ${COLUMNS} FROM records WHERE key > $after ORDER BY key LIMIT $limit`);
     this.selectRing = this.db.query(
-      `SELECT ${COLUMNS} FROM records WHERE (ring, key) > ($ring, $after) AND ring >= $lo AND ring <= $hi
-       AND (expires_at_ms IS NULL OR expires_at_ms > $now) ORDER BY ring, key LIMIT $limit`,
+      `SELECT ${COLUMNS} FROM records WHERE (ring, key) > ($ring, $after) AND ring >= $lo AND ring <= $hi ORDER BY ring, key LIMIT $limit`,
     );
     // The segment is the ring position's top 16 bits: SQLite's >> keeps the sign, and the flipped top bit is undone by + 32768.
     this.selectSpan = this.db.query(
       "SELECT key, version_wall_ms, version_counter, version_node, tombstone, (ring >> 48) + 32768 FROM records WHERE ring >= $lo AND ring <= $hi",
     );
-    this.countExpired = this.db.query("SELECT COUNT(*) AS n FROM records WHERE expires_at_ms <= $now AND tombstone = 0");
+    this.countExpired = this.db.query("SELECT COUNT(*) AS n FROM records WHERE expires_at_ms > $after AND expires_at_ms <= $now AND tombstone = 0");
     this.deleteExact = this.db.query(
-      "DELETE FROM records NOT INDEXED WHERE ring = $ring AND key = $key AND version_wall_ms = $wallMs AND version_counter = $counter AND version_node = $node RETURNING tombstone",
+      "DELETE FROM records NOT INDEXED WHERE ring = $ring AND key = $key AND version_wall_ms = $wallMs AND version_counter = $counter AND version_node = $node RETURNING tombstone, expires_at_ms",
     );
     this.purgeTombstones = this.db.query(
       `DELETE FROM records WHERE (ring, key) IN (SELECT ring, key FROM records WHERE tombstone = 1 AND version_wall_ms < $before LIMIT $limit) RETURNING ${COLUMNS}`,
     );
     this.purgeExpired = this.db.query(
-      `DELETE FROM records WHERE (ring, key) IN (SELECT ring, key FROM records WHERE expires_at_ms <= $now LIMIT $limit) RETURNING ${COLUMNS}`,
+      `DELETE FROM records WHERE (ring, key) IN (SELECT ring, key FROM records WHERE expires_at_ms < $before LIMIT $limit) RETURNING ${COLUMNS}`,
+    );
+    this.blankExpired = this.db.query(
+      `UPDATE records SET value = '' WHERE (ring, key) IN
+         (SELECT ring, key FROM records WHERE expires_at_ms > $since AND expires_at_ms <= $now AND value != '' LIMIT $limit)`,
     );
     this.loadSegments();
+    // Once at open: the expired records there are (a recount, as after a crash, costs one read of the expiry index).
+    this.countedThroughMs = options.clock();
+    this.expiredCounted = this.committed.expiredCounted = this.countExpired.get({ $after: Number.MIN_SAFE_INTEGER, $now: this.countedThroughMs })?.n ?? 0;
     const commit = this.db.transaction((items: readonly (StoredRecord | Discard)[]) =>
       items.map((item) => ("discard" in item ? this.applyDiscard(item) : this.apply(item))),
     );
@@ -262,7 +277,7 @@ export class SqliteBackend implements Backend {
 
   async scan(afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
     return this.guard(() =>
-      this.selectScan.all({ $after: afterKey ?? "", $now: this.options.clock(), $limit: limit }).map(toRecord),
+      this.selectScan.all({ $after: afterKey ?? "", $limit: limit }).map(toRecord),
     );
   }
 
@@ -271,7 +286,7 @@ export class SqliteBackend implements Backend {
     const $ring = storedRing(afterKey === undefined ? range.lo : ringPosition(afterKey));
     return this.guard(() =>
       this.selectRing
-        .all({ $ring, $after: afterKey ?? "", $lo: storedRing(range.lo), $hi: storedRing(range.hi), $now: this.options.clock(), $limit: limit })
+        .all({ $ring, $after: afterKey ?? "", $lo: storedRing(range.lo), $hi: storedRing(range.hi), $limit: limit })
         .map(toRecord),
     );
   }
@@ -315,12 +330,16 @@ export class SqliteBackend implements Backend {
     return (await this.batcher.submit({ discard: key, version })) as boolean;
   }
 
-  /** By the tombstone and expiry indexes, a step of PURGE_STEP_ROWS at a time: costs what it purges. */
+  /**
+   * By the tombstone and expiry indexes, a step of PURGE_STEP_ROWS at a time: costs what it purges. Tombstones and
+   * records whose expiry is older than `beforeMs` go; records that expired since the last purge lose their values and
+   * stay, as the deletes they are, until then (their fingerprints do not hold values, so the digests are unchanged).
+   */
   async purge(beforeMs: number): Promise<number> {
     let purged = 0;
     for (const [statement, params] of [
       [this.purgeTombstones, { $before: beforeMs }],
-      [this.purgeExpired, { $now: this.options.clock() }],
+      [this.purgeExpired, { $before: beforeMs }],
     ] as const) {
       for (;;) {
         const rows = this.inTransaction(() =>
@@ -336,6 +355,20 @@ export class SqliteBackend implements Backend {
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
+    const now = this.options.clock();
+    for (;;) {
+      const rows = this.inTransaction(() => this.blankExpired.run({ $since: this.blankedThroughMs, $now: now, $limit: PURGE_STEP_ROWS }).changes);
+      this.walCheckpointer?.afterCommit();
+      if (rows < PURGE_STEP_ROWS) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.blankedThroughMs = now;
+    // The records that expired since count from now on among expiredCounted, so count() reads none of them again.
+    this.guard(() => {
+      this.expiredCounted += this.countExpired.get({ $after: this.countedThroughMs, $now: now })?.n ?? 0;
+      this.countedThroughMs = now;
+      this.committed.expiredCounted = this.expiredCounted;
+    });
     return purged;
   }
 
@@ -375,17 +408,14 @@ export class SqliteBackend implements Backend {
 
   /** Live keys: the maintained count less records that expired since and are not purged yet (by the expiry index). */
   private liveCount(now: number): number {
-    return this.liveTotal - (this.countExpired.get({ $now: now })?.n ?? 0);
+    return this.liveTotal - this.expiredCounted - (now <= this.countedThroughMs ? 0 : (this.countExpired.get({ $after: this.countedThroughMs, $now: now })?.n ?? 0));
   }
 
-  /** Each key's record, expired ones absent: the reads of one turn. */
+  /** Each key's record, expired ones too (as tombstones, see decidePut): the reads of one turn. */
   private readEach(keys: readonly string[]): (StoredRecord | undefined)[] {
-    const now = this.options.clock();
     return keys.map((key) => {
       const row = this.selectOne.get({ $ring: storedRing(ringPosition(key)), $key: key });
-      if (row === null) return undefined;
-      const record = toRecord(row);
-      return record.expiresAtMs !== undefined && record.expiresAtMs <= now ? undefined : record;
+      return row === null ? undefined : toRecord(row);
     });
   }
 
@@ -393,7 +423,7 @@ export class SqliteBackend implements Backend {
   private applyDiscard({ discard, version }: Discard): boolean {
     const row = this.deleteExact.get({ $ring: storedRing(ringPosition(discard)), $key: discard, $wallMs: version.wallMs, $counter: version.counter, $node: version.node });
     if (row === null) return false;
-    this.account({ key: discard, value: "", version, tombstone: row.tombstone === 1, expiresAtMs: undefined }, undefined);
+    this.account({ key: discard, value: "", version, tombstone: row.tombstone === 1, expiresAtMs: row.expires_at_ms ?? undefined }, undefined);
     return true;
   }
 
@@ -424,9 +454,15 @@ export class SqliteBackend implements Backend {
     const segment = segmentOf(key);
     this.digests.replace(before, after);
     const delta = (after !== undefined && !after.tombstone ? 1 : 0) - (before !== undefined && !before.tombstone ? 1 : 0);
+    this.expiredCounted += (this.countedExpired(after) ? 1 : 0) - (this.countedExpired(before) ? 1 : 0);
     this.live[segment]! += delta;
     this.liveTotal += delta;
     this.committed.changed.add(segment);
+  }
+
+  /** Whether the record is among expiredCounted: an expired one (not a tombstone) that expired by countedThroughMs. */
+  private countedExpired(record: StoredRecord | undefined): boolean {
+    return record !== undefined && !record.tombstone && record.expiresAtMs !== undefined && record.expiresAtMs <= this.countedThroughMs;
   }
 
   /** On a clean close: the figures, and that they match the records. */
@@ -470,6 +506,7 @@ export class SqliteBackend implements Backend {
       committed.live[segment] = this.live[segment]!;
     }
     committed.liveTotal = this.liveTotal;
+    committed.expiredCounted = this.expiredCounted;
     committed.changed.clear();
   }
 
@@ -486,6 +523,7 @@ export class SqliteBackend implements Backend {
         this.live[segment] = committed.live[segment]!;
       }
       this.liveTotal = committed.liveTotal;
+      this.expiredCounted = committed.expiredCounted;
       committed.changed.clear();
       throw error;
     }

@@ -129,11 +129,12 @@ describe("GET /api/v1/replica/get/:key", () => {
     expect(await response.json()).toEqual({ record: toWire(stored) });
   });
 
-  test("answers null once a record has expired", async () => {
+  test("answers an expired record as stored, as it answers a tombstone: the delete its expiry made, which the coordinator reads as absent", async () => {
     const app = build();
-    await app.store.put(record("k", "v", START_MS, { expiresAtMs: START_MS + 1000 }));
+    const expiring = record("k", "v", START_MS, { expiresAtMs: START_MS + 1000 });
+    await app.store.put(expiring);
     app.clock.advance(1000);
-    expect(await (await get(app, "/api/v1/replica/get/k")).json()).toEqual({ record: null });
+    expect(await (await get(app, "/api/v1/replica/get/k")).json()).toEqual({ record: toWire(expiring) });
   });
 });
 

@@ -394,6 +394,40 @@ describe("deletes", () => {
     expect((await failureOf(node.get(KEY))).code).toBe("not_found");
   });
 
+  test("an expiry is a delete too: a replica that missed the expiring write does not bring the older value back, by a read or by its copy", async () => {
+    const { node, store, replicas, held, clock } = buildCluster();
+    const older = record("older value", { wallMs: START_MS - 1000 });
+    const expiring = { ...record("expiring value", { wallMs: START_MS }), expiresAtMs: START_MS + 1000 };
+    // This node and PEER_A took the expiring write; PEER_B missed it and still holds the older value.
+    await store.put(expiring);
+    await replicas.putReplica(PEER_A, [expiring]);
+    await replicas.putReplica(PEER_B, [older]);
+    clock.advance(2000);
+    // Whichever replica a read asks, the expired write is the newest version: not found, and PEER_B is repaired.
+    for (let i = 0; i < 2; i++) {
+      expect((await failureOf(node.get(KEY))).code).toBe("not_found");
+      await nextTurn();
+    }
+    await until("PEER_B holds the expired write", async () => (await held(KEY))[PEER_B]?.version.wallMs === START_MS);
+    // PEER_B's old copy, sent again (anti-entropy, a rebalance, a hint), is refused everywhere.
+    expect(await store.put(older)).toEqual({ applied: false, replacedLive: false });
+    expect(await replicas.putReplica(PEER_A, [older])).toEqual([{ applied: false, replacedLive: false }]);
+    expect((await failureOf(node.get(KEY))).code).toBe("not_found");
+  });
+
+  test("a write after an expiry, from a coordinator whose clock is behind the expired version, is retried past it and acknowledged", async () => {
+    const { node, store, replicas, clock } = buildCluster();
+    // Expired at this instant, and its version ahead of what this node's clock issues at it (a higher counter).
+    const ahead = { ...record("expiring value", { wallMs: START_MS + 6000, counter: 9, node: PEER_A }), expiresAtMs: START_MS + 6000 };
+    for (const peer of [PEER_A, PEER_B]) await replicas.putReplica(peer, [ahead]);
+    await store.put(ahead);
+    clock.advance(6000);
+    expect((await failureOf(node.get(KEY))).code).toBe("not_found");
+    await node.set(KEY, "after the expiry", undefined);
+    expect((await node.get(KEY)).value).toBe("after the expiry");
+    expect((await store.get(KEY))!.version).toMatchObject({ wallMs: START_MS + 6000, counter: 10, node: SELF });
+  });
+
   test("a delete while one replica is down reaches it by its hint, not by a resurrection", async () => {
     const { node, replicas, hints } = buildCluster();
     await node.set(KEY, "v1", undefined);

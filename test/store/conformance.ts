@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Backend, BackendOptions } from "../../src/store/backend.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import { KEY_BYTES_MAX } from "../../src/store/limits.ts";
-import type { StoredRecord, Version } from "../../src/store/record.ts";
+import { isLive, type StoredRecord, type Version } from "../../src/store/record.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { RING_MAX, WHOLE_RING, type RingRange } from "../../src/ring/range.ts";
 import { ringPosition, SegmentDigests, segmentOf } from "../../src/store/segments.ts";
@@ -123,7 +123,8 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect((await store.backend.getMany(keys)).map((record) => record?.key)).toEqual(["short", undefined, "k", "gone", "k"]);
       clock.advance(10);
       expect(await store.backend.getMany(keys)).toEqual(await one());
-      expect((await store.backend.getMany(["short"]))[0]).toBeUndefined();
+      // Expired, it is still there, as the delete its expiry made.
+      expect((await store.backend.getMany(["short"]))[0]?.expiresAtMs).toBe(clock.nowMs);
       expect(await store.backend.getMany([])).toEqual([]);
     });
 
@@ -155,7 +156,8 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect(getSync("short")).toEqual(short);
       expect(getSync("gone")?.tombstone).toBe(true);
       clock.advance(10);
-      expect(getSync("short")).toBeUndefined();
+      expect(getSync("short")).toEqual(await store.backend.get("short"));
+      expect(getSync("short")?.expiresAtMs).toBe(clock.nowMs);
     });
 
     test("getSync after close throws code closed", async () => {
@@ -308,7 +310,7 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
   });
 
   describe("expiry", () => {
-    test("a record is readable until its expiry and absent from get, page and count from then on", async () => {
+    test("a record is live until its expiry and absent from page and count from then on; get still gives it, as the delete it is", async () => {
       const clock = new ManualClock();
       await using store = await openWith(clock);
       const expiresAtMs = clock.nowMs + 1000;
@@ -318,7 +320,8 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect((await store.backend.get("short"))?.expiresAtMs).toBe(expiresAtMs);
       expect(await store.backend.count()).toBe(2);
       clock.advance(1);
-      expect(await store.backend.get("short")).toBeUndefined();
+      expect(isLive(await store.backend.get("short"), clock.nowMs)).toBe(false);
+      expect((await store.backend.get("short"))?.expiresAtMs).toBe(expiresAtMs);
       expect(await store.backend.page(0, 10, ANY_BYTES)).toEqual({ entries: [{ key: "forever", value: "v" }], total: 1 });
       expect(await store.backend.count()).toBe(1);
     });
@@ -333,13 +336,18 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect(await store.backend.count()).toBe(1);
     });
 
-    test("an expired record counts as absent: even a write with an older version is applied over it", async () => {
+    test("an expired record keeps its version, as a tombstone does: an older write (a replica that missed the expiring one) is not applied over it", async () => {
       const clock = new ManualClock();
       await using store = await openWith(clock);
-      await store.backend.put(live("k", "v", version(clock.nowMs + 500), clock.nowMs + 10));
+      await store.backend.put(live("k", "old", version(clock.nowMs)));
+      await store.backend.put(live("k", "v", version(clock.nowMs + 1), clock.nowMs + 10));
       clock.advance(10);
-      expect(await store.backend.put(live("k", "behind", version(clock.nowMs)))).toEqual({ applied: true, replacedLive: false });
-      expect((await store.backend.get("k"))?.value).toBe("behind");
+      expect(await store.backend.put(live("k", "old", version(clock.nowMs - 10)))).toEqual({ applied: false, replacedLive: false });
+      expect(isLive(await store.backend.get("k"), clock.nowMs)).toBe(false);
+      expect(await store.backend.count()).toBe(0);
+      // A newer write brings the key back.
+      expect(await store.backend.put(live("k", "new", version(clock.nowMs)))).toEqual({ applied: true, replacedLive: false });
+      expect((await store.backend.get("k"))?.value).toBe("new");
     });
 
     test("a newer write without expiry keeps a key that would have expired", async () => {
@@ -353,23 +361,34 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect(await store.backend.page(0, 10, ANY_BYTES)).toEqual({ entries: [{ key: "k", value: "kept" }], total: 1 });
     });
 
-    test("purge removes expired records and tombstones older than the cutoff, keeps the rest, and returns the count", async () => {
+    test("purge removes tombstones and records that expired before the cutoff, drops the values of those that expired since, keeps the rest, and returns the count", async () => {
       const clock = new ManualClock();
       await using store = await openWith(clock);
       const t = clock.nowMs;
+      await store.backend.put(live("expired-long-ago", "v", version(t - 1000), t - 600));
       await store.backend.put(live("expired", "v", version(t), t + 5));
       await store.backend.put(live("expires-later", "v", version(t), t + 1_000_000));
       await store.backend.put(live("live", "v", version(t)));
       await store.backend.put(tombstone("old-tombstone", version(t - 500)));
       await store.backend.put(tombstone("recent-tombstone", version(t + 100)));
       clock.advance(10);
-      expect(await store.backend.purge(t)).toBe(2);
+      const digests = (await store.backend.segmentDigests()).slice();
+      expect(await store.backend.purge(t - 100)).toBe(2);
       expect(await store.backend.get("old-tombstone")).toBeUndefined();
+      expect(await store.backend.get("expired-long-ago")).toBeUndefined();
       expect((await store.backend.get("recent-tombstone"))?.tombstone).toBe(true);
+      // Expired since the cutoff: the delete it is stays, without its value, and the digests do not move.
+      expect(await store.backend.get("expired")).toEqual({ ...live("expired", "", version(t), t + 5) });
+      expect((await store.backend.put(live("expired", "older", version(t - 1)))).applied).toBe(false);
+      const after = await store.backend.segmentDigests();
+      expect(after[segmentOf("expired")]).toBe(digests[segmentOf("expired")]!);
       expect((await store.backend.page(0, 10, ANY_BYTES)).entries.map((e) => e.key)).toEqual(["expires-later", "live"]);
       // With the tombstone gone the key's history is forgotten, so even an old version may write it again.
       expect((await store.backend.put(live("old-tombstone", "again", version(t - 1000)))).applied).toBe(true);
-      expect(await store.backend.purge(t)).toBe(0);
+      expect(await store.backend.purge(t - 100)).toBe(0);
+      // Once its expiry is older than the cutoff, it goes too.
+      expect(await store.backend.purge(t + 6)).toBe(1);
+      expect(await store.backend.get("expired")).toBeUndefined();
     });
   });
 
@@ -493,15 +512,15 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect(seen.find((r) => r.key === "a")?.version).toEqual(version(START_MS));
     });
 
-    test("scan leaves out expired records and starts after the given key", async () => {
+    test("scan gives expired records too, as the deletes they are, and starts after the given key", async () => {
       const clock = new ManualClock();
       await using store = await openWith(clock);
       await store.backend.put(live("a", "v"));
       await store.backend.put(live("b", "v", version(START_MS), START_MS + 10));
       await store.backend.put(live("c", "v"));
       clock.advance(10);
-      expect((await store.backend.scan(undefined, 10)).map((r) => r.key)).toEqual(["a", "c"]);
-      expect((await store.backend.scan("a", 10)).map((r) => r.key)).toEqual(["c"]);
+      expect((await store.backend.scan(undefined, 10)).map((r) => r.key)).toEqual(["a", "b", "c"]);
+      expect((await store.backend.scan("a", 10)).map((r) => [r.key, isLive(r, clock.nowMs)])).toEqual([["b", false], ["c", true]]);
       expect(await store.backend.scan("c", 10)).toEqual([]);
     });
   });
@@ -535,20 +554,20 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect((await store.backend.scanRing(WHOLE_RING, undefined, 100)).find((r) => r.key === "key-3")?.tombstone).toBe(true);
     });
 
-    test("scanRing reads only its range, both ends included, and leaves out expired records", async () => {
+    test("scanRing reads only its range, both ends included, expired records too", async () => {
       const clock = new ManualClock();
       await using store = await openWith(clock);
       const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
       for (const key of keys) await store.backend.put(live(key, "v"));
       await store.backend.put(live("expiring", "v", version(START_MS), START_MS + 5));
       clock.advance(5);
-      const ordered = byRing(keys);
+      const ordered = byRing([...keys, "expiring"]);
       // A range from the 10th key's position to the 30th's holds exactly those 21 keys.
       const range = { lo: ringPosition(ordered[10]!), hi: ringPosition(ordered[30]!) };
       expect(await walk(store.backend, range, 4)).toEqual(ordered.slice(10, 31));
-      expect(await walk(store.backend, { lo: ringPosition(ordered[59]!) + 1n, hi: RING_MAX }, 4)).toEqual([]);
-      expect((await store.backend.scanRing(WHOLE_RING, ordered[58]!, 10)).map((r) => r.key)).toEqual([ordered[59]!]);
-      expect((await walk(store.backend, WHOLE_RING, 100)).includes("expiring")).toBe(false);
+      expect(await walk(store.backend, { lo: ringPosition(ordered[60]!) + 1n, hi: RING_MAX }, 4)).toEqual([]);
+      expect((await store.backend.scanRing(WHOLE_RING, ordered[59]!, 10)).map((r) => r.key)).toEqual([ordered[60]!]);
+      expect(await walk(store.backend, WHOLE_RING, 100)).toEqual(ordered);
       // A cursor before the range reads the range from its start, never what lies before it.
       expect((await store.backend.scanRing(range, ordered[2], 100)).map((r) => r.key)).toEqual(ordered.slice(10, 31));
     });
@@ -570,7 +589,10 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect(before).toEqual(SegmentDigests.of(await store.backend.scanRing(WHOLE_RING, undefined, 1000)).sums);
       expect(before[segmentOf("k1")]).not.toBe(0);
       clock.advance(10);
-      expect(await store.backend.purge(t - 1)).toBe(2);
+      // The old tombstone goes; "expires" expired after the cutoff: it loses its value only, and no digest moves for that.
+      expect(await store.backend.purge(t - 1)).toBe(1);
+      expect(await digestsNow()).toEqual(SegmentDigests.of(await store.backend.scanRing(WHOLE_RING, undefined, 1000)).sums);
+      expect(await store.backend.purge(t + 6)).toBe(2);
       expect(await digestsNow()).toEqual(SegmentDigests.of(await store.backend.scanRing(WHOLE_RING, undefined, 1000)).sums);
       // 30 written, k2 deleted, k4 discarded: 28 live.
       expect(await store.backend.count()).toBe(28);
@@ -603,8 +625,28 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect(await store.backend.count()).toBe(9);
       clock.advance(5);
       expect(await store.backend.count()).toBe(6);
-      expect(await store.backend.purge(START_MS - 1)).toBe(3);
+      // Expired after the cutoff: kept (as deletes), still not counted.
+      expect(await store.backend.purge(START_MS - 1)).toBe(0);
       expect(await store.backend.count()).toBe(6);
+      // The three expired records and the two tombstones, all from before it.
+      expect(await store.backend.purge(START_MS + 6)).toBe(5);
+      expect(await store.backend.count()).toBe(6);
+      // Records that expire after a purge, then are written over, discarded or purged in turn, are counted right.
+      const t = clock.nowMs;
+      for (let i = 0; i < 4; i++) await store.backend.put(live(`x${i}`, "v", version(t), t + 5));
+      expect(await store.backend.count()).toBe(10);
+      clock.advance(5);
+      expect(await store.backend.count()).toBe(6);
+      await store.backend.purge(START_MS);
+      expect(await store.backend.count()).toBe(6);
+      await store.backend.put(live("x0", "again", version(t + 1)));
+      expect(await store.backend.discard("x1", version(t))).toBe(true);
+      expect(await store.backend.count()).toBe(7);
+      clock.advance(5);
+      await store.backend.put(live("x2", "again", version(t + 2)));
+      expect(await store.backend.count()).toBe(8);
+      expect(await store.backend.purge(t + 6)).toBe(1);
+      expect(await store.backend.count()).toBe(8);
     });
   });
 
@@ -732,7 +774,8 @@ export function durabilityContract(openAt: OpenBackendAt, fileName: string): voi
       expect((await second.put(live("plain", "older", version(t, 2, NODE_B)))).applied).toBe(false);
       expect((await second.put(live("deleted", "older", version(t)))).applied).toBe(false);
       clock.advance(60_000);
-      expect(await second.get("expiring")).toBeUndefined();
+      expect(isLive(await second.get("expiring"), clock.nowMs)).toBe(false);
+      expect((await second.page(0, 10, ANY_BYTES)).entries.map((e) => e.key)).toEqual(["emoji 😀 / ? # %", "plain"]);
     } finally {
       await second.close();
     }

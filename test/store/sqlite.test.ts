@@ -112,6 +112,8 @@ describe("sqlite reads of one turn", () => {
       read.forEach((record, i) => {
         if (i % 4 === 0) expect(record?.value).toBe(`v${i}`);
         else if (i % 4 === 1) expect(record?.tombstone).toBe(true);
+        // Expired: still there, as the delete its expiry made.
+        else if (i % 4 === 2) expect(record?.expiresAtMs).toBeLessThan(clock.nowMs);
         else expect(record).toBeUndefined();
         if (record !== undefined) expect(record.key).toBe(`k${i}`);
       });
