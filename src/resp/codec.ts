@@ -17,28 +17,42 @@ const LF = 10;
 
 /**
  * A parser of one connection's byte stream; `bulkBytesMax` bounds one argument and `commandBytesMax` the arguments of
- * one command together. Bytes are kept as they arrive and joined once enough are in to go on, so a large command
- * costs one copy, not one per chunk.
+ * one command together. Bytes are kept as they arrive and joined once enough are in to go on, and the arguments of a
+ * command in progress are taken as each completes, so a large command costs about one copy of its bytes, however
+ * many chunks it comes in.
  */
 export class CommandParser {
-  /** Bytes received and not yet parsed into commands, in the order they came, and how many. */
+  /** Bytes received and not yet parsed, in the order they came, and how many. */
   private chunks: Uint8Array[] = [];
   private have = 0;
   /** Bytes needed before parsing again is worth it: the rest of the bulk string being received, or one more. */
   private need = 1;
   /** The joined bytes while they are parsed. */
   private buffer: Uint8Array = new Uint8Array(0);
-  /** Where, in `buffer`, the command that did not complete would end at least (set when parseOne gives up). */
+  /** Set when parseOne gives up: where in `buffer` the bytes to keep begin, and where they would end at least. */
+  private keepFrom = 0;
   private wanted = 0;
+  /** The multibulk command whose header and first arguments are in, waiting for the rest. */
+  private partial: { readonly count: number; readonly args: Buffer[]; declared: number } | undefined;
 
   constructor(
     private readonly bulkBytesMax: number,
     private readonly commandBytesMax = Number.POSITIVE_INFINITY,
   ) {}
 
-  /** Bytes held that do not yet make a whole command. */
+  /** Bytes held that do not yet make a whole command: those received and the arguments of the command in progress. */
   get pendingBytes(): number {
+    return this.have + (this.partial?.declared ?? 0);
+  }
+
+  /** Bytes received and not yet parsed: at most the argument under way and the chunk that brought it. */
+  get bufferedBytes(): number {
     return this.have;
+  }
+
+  /** Whether nothing of a command is held: no bytes waiting, no command in progress. */
+  get idle(): boolean {
+    return this.have === 0 && this.partial === undefined;
   }
 
   /** Takes bytes from the socket; returns every whole command they complete (each an array of arguments). */
@@ -55,45 +69,55 @@ export class CommandParser {
       at = parsed.next;
       if (parsed.args.length > 0) commands.push(parsed.args);
     }
-    const rest = at === 0 ? this.buffer : this.buffer.slice(at);
+    const from = this.keepFrom;
+    const rest = from === 0 ? this.buffer : this.buffer.slice(from);
     this.chunks = rest.length === 0 ? [] : [rest];
     this.have = rest.length;
-    this.need = rest.length === 0 ? 1 : Math.max(rest.length + 1, this.wanted - at);
+    this.need = rest.length === 0 ? 1 : Math.max(rest.length + 1, this.wanted - from);
     this.buffer = new Uint8Array(0);
     return commands;
   }
 
+  /** The next whole command from `start`, or undefined (keepFrom and wanted set) when it is not all in yet. */
   private parseOne(start: number): { args: Buffer[]; next: number } | undefined {
     const buffer = this.buffer;
+    this.keepFrom = start;
     this.wanted = buffer.length + 1;
     if (start >= buffer.length) return undefined;
-    if (buffer[start] !== 0x2a /* * */) return this.parseInline(start);
-    const header = this.line(start + 1, 32);
-    if (header === undefined) return undefined;
-    const count = integerOf(header.text, "multibulk length");
-    if (count > RESP_ARGS_MAX) throw new RespProtocolError(`too many arguments in one command (at most ${RESP_ARGS_MAX})`);
-    const args: Buffer[] = [];
-    let declared = 0;
-    let at = header.next;
-    for (let i = 0; i < count; i++) {
+    let command = this.partial;
+    let at = start;
+    if (command === undefined) {
+      if (buffer[start] !== 0x2a /* * */) return this.parseInline(start);
+      const header = this.line(start + 1, 32);
+      if (header === undefined) return undefined;
+      const count = integerOf(header.text, "multibulk length");
+      if (count > RESP_ARGS_MAX) throw new RespProtocolError(`too many arguments in one command (at most ${RESP_ARGS_MAX})`);
+      command = { count, args: [], declared: 0 };
+      at = header.next;
+    }
+    while (command.args.length < command.count) {
+      // What is in is taken; the command waits, from the argument not yet whole, for the rest.
+      this.partial = command;
+      this.keepFrom = at;
       if (at >= buffer.length) return undefined;
       if (buffer[at] !== 0x24 /* $ */) throw new RespProtocolError(`expected '$', got '${String.fromCharCode(buffer[at]!)}'`);
       const length = this.line(at + 1, 32);
       if (length === undefined) return undefined;
       const bytes = integerOf(length.text, "bulk length");
       if (bytes > this.bulkBytesMax) throw new RespProtocolError(`an argument of ${bytes} bytes is over the limit of ${this.bulkBytesMax}`);
-      declared += bytes;
-      if (declared > this.commandBytesMax) throw new RespProtocolError(`a command of more than ${this.commandBytesMax} bytes of arguments`);
+      if (command.declared + bytes > this.commandBytesMax) throw new RespProtocolError(`a command of more than ${this.commandBytesMax} bytes of arguments`);
       const end = length.next + bytes;
       if (end + 2 > buffer.length) {
         this.wanted = end + 2;
         return undefined;
       }
       if (buffer[end] !== CR || buffer[end + 1] !== LF) throw new RespProtocolError("a bulk string does not end with CRLF");
-      args.push(Buffer.from(buffer.subarray(length.next, end)));
+      command.args.push(Buffer.from(buffer.subarray(length.next, end)));
+      command.declared += bytes;
       at = end + 2;
     }
-    return { args, next: at };
+    this.partial = undefined;
+    return { args: command.args, next: at };
   }
 
   /** An inline command: words separated by spaces up to CRLF (or LF), as redis-cli's own inline mode and telnet send. */

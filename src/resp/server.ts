@@ -134,11 +134,11 @@ export function serveResp(options: RespServerOptions): TCPSocketListener<Connect
           return refuse(socket, `ERR more than ${queuedBytesMax} bytes of commands pipelined at once`, "too many bytes of pipelined commands");
         }
         // The deadline runs from the first byte of the command not yet whole: a new one restarts it.
-        if (connection.parser.pendingBytes === 0 || commands.length > 0) {
+        if (connection.parser.idle || commands.length > 0) {
           clearTimeout(connection.partial);
           connection.partial = undefined;
         }
-        if (connection.parser.pendingBytes > 0 && connection.partial === undefined) {
+        if (!connection.parser.idle && connection.partial === undefined) {
           connection.partial = setTimeout(() => refuse(socket, `ERR Protocol error: a command was not whole within ${readTimeoutMs} ms`, "a command arrived too slowly"), readTimeoutMs);
         }
         void runQueue(socket);
