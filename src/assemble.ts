@@ -34,6 +34,7 @@ import { throttled } from "./log/throttle.ts";
 import { observeReachability, Reachability } from "./node/reachability.ts";
 import { PauseWatch } from "./node/pause-watch.ts";
 import { LEAVE_STALL_MS, waitForHandOff } from "./node/hand-off-wait.ts";
+import { EXPIRED_VALUE_KEPT_MS_MIN } from "./store/record.ts";
 import { NodeError } from "./node/errors.ts";
 
 
@@ -119,6 +120,7 @@ export async function assembleNode(config: Config, options: AssembleOptions = {}
       sqliteSync: config.sqliteSync,
       valueBytesMax: config.valueBytesMax,
       clock: Date.now,
+      expiredValueKeptMs: Math.max(EXPIRED_VALUE_KEPT_MS_MIN, 2 * config.maxClockSkewMs),
       onCommitWait: (ms) => {
         metrics.commitWaits.inc();
         metrics.commitWaitSeconds.inc({}, ms / 1000);

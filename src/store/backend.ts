@@ -82,4 +82,10 @@ export interface BackendOptions {
   readonly valueBytesMax: number;
   /** Injected so tests can move time for expiry; main passes Date.now. */
   readonly clock: () => number;
+  /**
+   * How long after its expiry an expired record keeps its value (EXPIRED_VALUE_KEPT_MS_MIN when left out, never less):
+   * longer than any clock difference the cluster tolerates, so a node whose clock is behind never reads it as an
+   * empty value. Main passes the larger of the minimum and twice MAX_CLOCK_SKEW_MS.
+   */
+  readonly expiredValueKeptMs?: number;
 }

@@ -8,7 +8,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { compareKeys, compareVersions, decidePut, isExpired, isLive, purgedForm, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, EXPIRED_VALUE_KEPT_MS_MIN, isExpired, isLive, purgedForm, storedForm, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { SegmentDigests } from "./segments.ts";
 import { TurnBatcher } from "./turn-batch.ts";
@@ -77,7 +77,11 @@ export class FsBackend implements Backend {
   private readonly batcher: TurnBatcher<BatchItem, PutOutcome | number | boolean>;
   private closed = false;
 
+  /** See BackendOptions.expiredValueKeptMs. */
+  private readonly keptMs: number;
+
   constructor(private readonly options: FsOptions) {
+    this.keptMs = Math.max(EXPIRED_VALUE_KEPT_MS_MIN, options.expiredValueKeptMs ?? 0);
     mkdirSync(dirname(options.path), { recursive: true });
     // Refuse to start on a corrupt file: reading it now throws with the file named.
     let text: string | undefined;
@@ -201,7 +205,7 @@ export class FsBackend implements Backend {
         let purged = 0;
         let blanked = false;
         for (const [key, r] of records) {
-          const form = purgedForm(r, now, item.purgeBeforeMs);
+          const form = purgedForm(r, now, item.purgeBeforeMs, this.keptMs);
           if (form === "blank") records.set(key, { ...r, value: "" });
           blanked ||= form === "blank";
           if (form !== "remove") continue;
@@ -212,7 +216,7 @@ export class FsBackend implements Backend {
         return purged;
       }
       const outcome = decidePut(records.get(item.key), item, now);
-      if (outcome.applied) records.set(item.key, item);
+      if (outcome.applied) records.set(item.key, storedForm(item, now, this.keptMs));
       changed ||= outcome.applied;
       return outcome;
     });

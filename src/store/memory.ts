@@ -3,7 +3,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { compareKeys, compareVersions, decidePut, isExpired, isLive, purgedForm, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { compareKeys, compareVersions, decidePut, EXPIRED_VALUE_KEPT_MS_MIN, isExpired, isLive, purgedForm, storedForm, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { ringSlice } from "./ring-order.ts";
 import { recount, SEGMENT_COUNT, SegmentDigests, segmentOf } from "./segments.ts";
 import { segmentsOf } from "./segment-ranges.ts";
@@ -28,7 +28,12 @@ export class MemoryBackend implements Backend {
   private readonly tombstones = new Set<string>();
   private readonly expiring = new Set<string>();
 
-  constructor(private readonly options: BackendOptions) {}
+  /** See BackendOptions.expiredValueKeptMs. */
+  private readonly keptMs: number;
+
+  constructor(private readonly options: BackendOptions) {
+    this.keptMs = Math.max(EXPIRED_VALUE_KEPT_MS_MIN, options.expiredValueKeptMs ?? 0);
+  }
 
   async get(key: string): Promise<StoredRecord | undefined> {
     return this.read(key);
@@ -58,11 +63,12 @@ export class MemoryBackend implements Backend {
     return this.apply(record);
   }
 
-  private apply(record: StoredRecord): PutOutcome {
+  private apply(incoming: StoredRecord): PutOutcome {
     const now = this.options.clock();
-    const existing = this.records.get(record.key);
-    const outcome = decidePut(existing, record, now);
+    const existing = this.records.get(incoming.key);
+    const outcome = decidePut(existing, incoming, now);
     if (!outcome.applied) return outcome;
+    const record = storedForm(incoming, now, this.keptMs);
     this.records.set(record.key, record);
     this.account(existing, record);
     if (existing === undefined) this.allKeys = undefined;
@@ -162,7 +168,7 @@ export class MemoryBackend implements Backend {
     for (const key of [...this.tombstones, ...this.expiring]) {
       const record = this.records.get(key);
       if (record === undefined) continue;
-      const form = purgedForm(record, now, beforeMs);
+      const form = purgedForm(record, now, beforeMs, this.keptMs);
       if (form === "blank") this.records.set(key, { ...record, value: "" });
       if (form !== "remove") continue;
       this.records.delete(key);

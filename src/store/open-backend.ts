@@ -29,7 +29,7 @@ export function storePath(options: Pick<OpenOptions, "kind" | "dataDir" | "nodeU
 }
 
 export function openBackend(options: OpenOptions): Backend {
-  const base = { valueBytesMax: options.valueBytesMax, clock: options.clock };
+  const base = { valueBytesMax: options.valueBytesMax, clock: options.clock, expiredValueKeptMs: options.expiredValueKeptMs };
   switch (options.kind) {
     case "memory":
       return new MemoryBackend(base);

@@ -74,14 +74,26 @@ export function decidePut(existing: StoredRecord | undefined, incoming: StoredRe
 }
 
 /**
- * What purge does to an expired record: past `beforeMs` (its expiry older than the tombstone bound) it goes; until
- * then it stays as the delete it is, its value dropped (the version, the tombstone flag and so its fingerprint kept).
+ * How long after its expiry an expired record keeps its value, at least (BackendOptions.expiredValueKeptMs): a node
+ * whose clock is behind still reads the record as live for as long as it is behind, so its value must still be there.
  */
-export function purgedForm(record: StoredRecord, nowMs: number, beforeMs: number): "keep" | "blank" | "remove" {
+export const EXPIRED_VALUE_KEPT_MS_MIN = 60_000;
+
+/**
+ * What purge does to an expired record: past `beforeMs` (its expiry older than the tombstone bound) it goes; until
+ * then it stays as the delete it is, and once it expired `keptMs` ago its value is dropped (the version, the
+ * tombstone flag and so its fingerprint kept).
+ */
+export function purgedForm(record: StoredRecord, nowMs: number, beforeMs: number, keptMs: number): "keep" | "blank" | "remove" {
   if (record.tombstone) return record.version.wallMs < beforeMs ? "remove" : "keep";
   if (record.expiresAtMs === undefined || record.expiresAtMs > nowMs) return "keep";
   if (record.expiresAtMs < beforeMs) return "remove";
-  return record.value === "" ? "keep" : "blank";
+  return record.value === "" || record.expiresAtMs > nowMs - keptMs ? "keep" : "blank";
+}
+
+/** A record as stored: one that arrives expired `keptMs` ago or more (a hand-off, a repair) is stored without its value. */
+export function storedForm(record: StoredRecord, nowMs: number, keptMs: number): StoredRecord {
+  return record.expiresAtMs !== undefined && record.value !== "" && record.expiresAtMs <= nowMs - keptMs ? { ...record, value: "" } : record;
 }
 
 /**

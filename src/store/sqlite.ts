@@ -9,7 +9,7 @@ import type { Backend, BackendOptions } from "./backend.ts";
 import { StoreError } from "./errors.ts";
 import { assertWithinLimits } from "./limits.ts";
 import { takeWithinBytes } from "./page-bytes.ts";
-import { decidePut, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
+import { decidePut, EXPIRED_VALUE_KEPT_MS_MIN, storedForm, type KeyEntry, type KeyPage, type PutOutcome, type StoredRecord, type Version } from "./record.ts";
 import { fingerprintOf, ringPosition, SEGMENT_COUNT, SegmentDigests, segmentEnd, segmentOf, segmentStart } from "./segments.ts";
 import { WalCheckpointer } from "./wal-checkpointer.ts";
 import { TurnBatcher } from "./turn-batch.ts";
@@ -156,7 +156,11 @@ export class SqliteBackend implements Backend {
   private checkpointThread: WalCheckpointer | undefined;
   private closed = false;
 
+  /** See BackendOptions.expiredValueKeptMs. */
+  private readonly keptMs: number;
+
   constructor(private readonly options: SqliteOptions) {
+    this.keptMs = Math.max(EXPIRED_VALUE_KEPT_MS_MIN, options.expiredValueKeptMs ?? 0);
     let db: Database | undefined;
     try {
       // dirname, not a regex: a bare file name (DATA_DIR=.) must not become a folder of that name.
@@ -355,20 +359,25 @@ export class SqliteBackend implements Backend {
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
+    // The values of records that expired keptMs ago, since the last purge (a record that arrives expired that long is
+    // stored without its value). The watermarks never go back: a clock stepped back waits until it passes them again.
     const now = this.options.clock();
-    for (;;) {
-      const rows = this.inTransaction(() => this.blankExpired.run({ $since: this.blankedThroughMs, $now: now, $limit: PURGE_STEP_ROWS }).changes);
+    const blankThrough = now - this.keptMs;
+    while (blankThrough > this.blankedThroughMs) {
+      const rows = this.inTransaction(() => this.blankExpired.run({ $since: this.blankedThroughMs, $now: blankThrough, $limit: PURGE_STEP_ROWS }).changes);
       this.walCheckpointer?.afterCommit();
       if (rows < PURGE_STEP_ROWS) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    this.blankedThroughMs = now;
+    this.blankedThroughMs = Math.max(this.blankedThroughMs, blankThrough);
     // The records that expired since count from now on among expiredCounted, so count() reads none of them again.
-    this.guard(() => {
-      this.expiredCounted += this.countExpired.get({ $after: this.countedThroughMs, $now: now })?.n ?? 0;
-      this.countedThroughMs = now;
-      this.committed.expiredCounted = this.expiredCounted;
-    });
+    if (now > this.countedThroughMs) {
+      this.guard(() => {
+        this.expiredCounted += this.countExpired.get({ $after: this.countedThroughMs, $now: now })?.n ?? 0;
+        this.countedThroughMs = now;
+        this.committed.expiredCounted = this.expiredCounted;
+      });
+    }
     return purged;
   }
 
@@ -427,12 +436,14 @@ export class SqliteBackend implements Backend {
     return true;
   }
 
-  private apply(record: StoredRecord): PutOutcome {
-    const $ring = storedRing(ringPosition(record.key));
-    const existingRow = this.selectOne.get({ $ring, $key: record.key });
+  private apply(incoming: StoredRecord): PutOutcome {
+    const $ring = storedRing(ringPosition(incoming.key));
+    const existingRow = this.selectOne.get({ $ring, $key: incoming.key });
     const existing = existingRow === null ? undefined : toRecord(existingRow);
-    const outcome = decidePut(existing, record, this.options.clock());
+    const now = this.options.clock();
+    const outcome = decidePut(existing, incoming, now);
     if (outcome.applied) {
+      const record = storedForm(incoming, now, this.keptMs);
       this.upsert.run({
         $key: record.key,
         $value: record.value,

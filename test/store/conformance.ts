@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Backend, BackendOptions } from "../../src/store/backend.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import { KEY_BYTES_MAX } from "../../src/store/limits.ts";
-import { isLive, type StoredRecord, type Version } from "../../src/store/record.ts";
+import { EXPIRED_VALUE_KEPT_MS_MIN, isLive, type StoredRecord, type Version } from "../../src/store/record.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { RING_MAX, WHOLE_RING, type RingRange } from "../../src/ring/range.ts";
 import { ringPosition, SegmentDigests, segmentOf } from "../../src/store/segments.ts";
@@ -361,34 +361,65 @@ export function backendContract(open: OpenBackend, traits: BackendTraits = { rea
       expect(await store.backend.page(0, 10, ANY_BYTES)).toEqual({ entries: [{ key: "k", value: "kept" }], total: 1 });
     });
 
-    test("purge removes tombstones and records that expired before the cutoff, drops the values of those that expired since, keeps the rest, and returns the count", async () => {
+    test("purge removes tombstones and records that expired before the cutoff, drops the values of those that expired EXPIRED_VALUE_KEPT_MS_MIN ago, keeps the rest, and returns the count", async () => {
       const clock = new ManualClock();
       await using store = await openWith(clock);
       const t = clock.nowMs;
       await store.backend.put(live("expired-long-ago", "v", version(t - 1000), t - 600));
       await store.backend.put(live("expired", "v", version(t), t + 5));
-      await store.backend.put(live("expires-later", "v", version(t), t + 1_000_000));
+      await store.backend.put(live("expires-later", "v", version(t), t + 1_000_000_000));
       await store.backend.put(live("live", "v", version(t)));
       await store.backend.put(tombstone("old-tombstone", version(t - 500)));
       await store.backend.put(tombstone("recent-tombstone", version(t + 100)));
       clock.advance(10);
-      const digests = (await store.backend.segmentDigests()).slice();
       expect(await store.backend.purge(t - 100)).toBe(2);
+      const digests = Uint32Array.from(await store.backend.segmentDigests());
       expect(await store.backend.get("old-tombstone")).toBeUndefined();
       expect(await store.backend.get("expired-long-ago")).toBeUndefined();
       expect((await store.backend.get("recent-tombstone"))?.tombstone).toBe(true);
-      // Expired since the cutoff: the delete it is stays, without its value, and the digests do not move.
-      expect(await store.backend.get("expired")).toEqual({ ...live("expired", "", version(t), t + 5) });
+      // Expired since the cutoff: the delete it is stays, its value too for a while (a node whose clock is behind reads it live).
+      expect(await store.backend.get("expired")).toEqual(live("expired", "v", version(t), t + 5));
+      clock.advance(EXPIRED_VALUE_KEPT_MS_MIN);
+      expect(await store.backend.purge(t - 100)).toBe(0);
+      expect(await store.backend.get("expired")).toEqual(live("expired", "", version(t), t + 5));
+      // Its fingerprint holds no value: no digest moved, and an older write is still refused.
+      expect(Uint32Array.from(await store.backend.segmentDigests())).toEqual(digests);
       expect((await store.backend.put(live("expired", "older", version(t - 1)))).applied).toBe(false);
-      const after = await store.backend.segmentDigests();
-      expect(after[segmentOf("expired")]).toBe(digests[segmentOf("expired")]!);
       expect((await store.backend.page(0, 10, ANY_BYTES)).entries.map((e) => e.key)).toEqual(["expires-later", "live"]);
       // With the tombstone gone the key's history is forgotten, so even an old version may write it again.
       expect((await store.backend.put(live("old-tombstone", "again", version(t - 1000)))).applied).toBe(true);
-      expect(await store.backend.purge(t - 100)).toBe(0);
       // Once its expiry is older than the cutoff, it goes too.
       expect(await store.backend.purge(t + 6)).toBe(1);
       expect(await store.backend.get("expired")).toBeUndefined();
+    });
+
+    test("a record that arrives expired EXPIRED_VALUE_KEPT_MS_MIN ago or more is stored without its value, and one expired less long ago with it", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      const t = clock.nowMs;
+      expect((await store.backend.put(live("long-ago", "v", version(t - 2 * EXPIRED_VALUE_KEPT_MS_MIN), t - EXPIRED_VALUE_KEPT_MS_MIN))).applied).toBe(true);
+      await store.backend.put(live("just-now", "v", version(t - 10), t - 1));
+      expect((await store.backend.get("long-ago"))?.value).toBe("");
+      expect((await store.backend.get("just-now"))?.value).toBe("v");
+      expect(await store.backend.count()).toBe(0);
+    });
+
+    test("the watermarks of purge never go back: a clock stepped back and forward again leaves count right", async () => {
+      const clock = new ManualClock();
+      await using store = await openWith(clock);
+      const t = clock.nowMs;
+      await store.backend.put(live("a", "v", version(t), t + 500));
+      await store.backend.put(live("b", "v", version(t)));
+      clock.advance(1000);
+      await store.backend.purge(t - 1_000_000);
+      expect(await store.backend.count()).toBe(1);
+      clock.nowMs -= 800;
+      await store.backend.purge(t - 1_000_000);
+      clock.nowMs += 800;
+      await store.backend.purge(t - 1_000_000);
+      expect(await store.backend.count()).toBe(1);
+      await store.backend.put(live("a", "live again", version(t + 2000)));
+      expect(await store.backend.count()).toBe(2);
     });
   });
 

@@ -128,9 +128,9 @@ describe("fs backend", () => {
       const path = join(dir.path, FILE_NAME);
       const backend = openAt(path, options());
       try {
-        await backend.put(live("k", "v", version(7, 1, "http://127.0.0.1:1"), 99));
+        await backend.put(live("k", "v", version(7, 1, "http://127.0.0.1:1"), 4_102_444_800_000));
         const doc: unknown = JSON.parse(await readFile(path, "utf8"));
-        expect(doc).toEqual({ format: "limedb-fs/1", records: { k: { value: "v", version: [7, 1, "http://127.0.0.1:1"], tombstone: false, expiresAtMs: 99 } } });
+        expect(doc).toEqual({ format: "limedb-fs/1", records: { k: { value: "v", version: [7, 1, "http://127.0.0.1:1"], tombstone: false, expiresAtMs: 4_102_444_800_000 } } });
       } finally {
         await backend.close();
       }
