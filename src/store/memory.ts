@@ -7,6 +7,7 @@ import { compareKeys, compareVersions, decidePut, EXPIRED_VALUE_KEPT_MS_MIN, isE
 import { ringSlice } from "./ring-order.ts";
 import { recount, SEGMENT_COUNT, SegmentDigests, segmentOf } from "./segments.ts";
 import { segmentsOf } from "./segment-ranges.ts";
+import { ExpiryQueue } from "./expiry-queue.ts";
 import type { RingRange } from "../ring/range.ts";
 
 export class MemoryBackend implements Backend {
@@ -27,6 +28,9 @@ export class MemoryBackend implements Backend {
   /** Keys of tombstones and of records with an expiry: what purge and count look at, instead of every record. */
   private readonly tombstones = new Set<string>();
   private readonly expiring = new Set<string>();
+  /** Records with an expiry not yet seen expired, by when they expire; and the keys of those seen expired (not tombstones). */
+  private readonly pending = new ExpiryQueue();
+  private readonly expired = new Set<string>();
 
   /** See BackendOptions.expiredValueKeptMs. */
   private readonly keptMs: number;
@@ -106,15 +110,15 @@ export class MemoryBackend implements Backend {
     return out;
   }
 
+  /** Live keys: costs the records that expired since the last count, not every record with an expiry. */
   async count(): Promise<number> {
     this.assertOpen();
-    const now = this.options.clock();
-    let expired = 0;
-    for (const key of this.expiring) {
-      const record = this.records.get(key)!;
-      if (!record.tombstone && isExpired(record, now)) expired++;
-    }
-    return this.liveTotal - expired;
+    this.pending.takeDue(this.options.clock(), (key, atMs) => {
+      const record = this.records.get(key);
+      // An entry left by a record since written over or gone is stale: only the record as it is counts.
+      if (record !== undefined && !record.tombstone && record.expiresAtMs === atMs) this.expired.add(key);
+    });
+    return this.liveTotal - this.expired.size;
   }
 
   async scanRing(range: RingRange, afterKey: string | undefined, limit: number): Promise<StoredRecord[]> {
@@ -196,6 +200,7 @@ export class MemoryBackend implements Backend {
     this.digests.replace(before, after);
     this.liveTotal += (after !== undefined && !after.tombstone ? 1 : 0) - (before !== undefined && !before.tombstone ? 1 : 0);
     const segment = segmentOf(key);
+    this.expired.delete(key);
     if (after === undefined) {
       this.bySegment[segment]?.delete(key);
       this.tombstones.delete(key);
@@ -207,6 +212,19 @@ export class MemoryBackend implements Backend {
     else this.tombstones.delete(key);
     if (after.expiresAtMs !== undefined) this.expiring.add(key);
     else this.expiring.delete(key);
+    if (after.expiresAtMs !== undefined && !after.tombstone) {
+      this.pending.push(after.expiresAtMs, key);
+      // Entries of records written over pile up until they are due; past twice the records with an expiry, start again.
+      if (this.pending.size > 2 * this.expiring.size + 1024) this.pending.rebuild(this.pendingEntries());
+    }
+  }
+
+  /** Every record with an expiry not yet counted as expired, for a rebuilt queue. */
+  private *pendingEntries(): Iterable<[string, number]> {
+    for (const key of this.expiring) {
+      const record = this.records.get(key)!;
+      if (!record.tombstone && record.expiresAtMs !== undefined && !this.expired.has(key)) yield [key, record.expiresAtMs];
+    }
   }
 
   private liveKeys(now: number): string[] {
