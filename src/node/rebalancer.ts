@@ -63,8 +63,9 @@ export interface RebalanceProgress {
   readonly dropped: number;
   /**
    * Records whose batch every target of its range holds (sent, or its digests matched), counted as each batch is
-   * delivered, mid-pass too: what a leaving node watches to tell a hand-off that moves from one that is stuck (a
-   * target that refuses or cannot be reached adds nothing, however often the pass is tried again).
+   * delivered (of a range given up, as each record is dropped here), mid-pass too: what a leaving node watches to
+   * tell a hand-off that moves from one that is stuck (a target that refuses or cannot be reached, or a store that
+   * cannot drop, adds nothing, however often the pass is tried again).
    */
   readonly delivered: number;
   readonly last: PassReport | undefined;
@@ -287,12 +288,16 @@ export class Rebalancer {
         }),
       );
       const held = job.targets.length > 0 && delivered.every(Boolean);
-      if (held) this.delivered += batch.length;
+      // A range kept counts once its targets hold it; one given up once it is dropped here too, so a store that
+      // cannot drop (a failing disk) does not look like a hand-off that moves while each pass sends it all again.
+      if (held && !job.leaving) this.delivered += batch.length;
       if (job.leaving && held) {
         // Discards go through the store's group commit together, while the next batch is read and sent.
         await discarding;
         discarding = Promise.all(batch.map((record) => store.discard(record.key, record.version))).then((outcomes) => {
-          dropped += outcomes.filter(Boolean).length;
+          const gone = outcomes.filter(Boolean).length;
+          dropped += gone;
+          this.delivered += gone;
         });
       }
     };

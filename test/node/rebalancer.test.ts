@@ -327,6 +327,22 @@ describe("the hand-off's progress", () => {
   });
 });
 
+describe("a node that leaves, on a store that cannot drop", () => {
+  test("a range given up counts only as it is dropped: a failing discard adds nothing to the progress, however often the pass runs", async () => {
+    using nodes = await buildNodes(RING_3);
+    nodes.storeOf(N1).discard = async () => {
+      throw new StoreError("io", "disk I/O error");
+    };
+    const rebalancer = nodes.rebalancer(N1);
+    rebalancer.ringChanged(buildRing([N2, N3], VNODES));
+    for (let waited = 0; nodes.errors.length < 2 && waited < 5 * REBALANCE_RETRY_MS; waited += 50) await Bun.sleep(50);
+    expect(nodes.errors.length).toBeGreaterThanOrEqual(2);
+    // It did send (twice over): its targets hold the records, but nothing left this node.
+    expect(nodes.received.size).toBeGreaterThan(0);
+    expect(rebalancer.progress.delivered).toBe(0);
+  });
+});
+
 describe("a node that leaves", () => {
   test("drain sends what reached it after its range was read (a newer version here), and is true once nothing is left", async () => {
     using nodes = await buildNodes(RING_3);
